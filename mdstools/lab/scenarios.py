@@ -1,0 +1,202 @@
+"""Named lab scenarios: a healthy deployment and the faults an engineer rehearses.
+
+| scenario | what it does |
+|---|---|
+| ``default`` | healthy R81.10 deployment to upgrade to R81.20; every DMS active on the primary |
+| ``verifier-error`` | the pre-upgrade verifier reports an error on the last MDS (the upgrade must stop) |
+| ``verifier-warnings`` | warnings on every MDS and MLM, each to be acknowledged by name |
+| ``dms-wont-start`` | ``dom2``'s DMS on the last MDS never starts again once stopped (until ``lab fix``) |
+| ``collision`` | after the primary is upgraded, admins publish changes to ``dom1`` on the primary and on mds2, and to ``dom3`` on mds2 |
+| ``drop-during-upgrade`` | the SSH connection of a server being upgraded drops at 30 % and its port refuses for a while |
+| ``clish-login`` | ``admin``'s login shell on mds2 is clish; expert mode needs the expert password |
+| ``slow`` | realistic durations (time scale 1.0) and a slow command prompt |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mdstools.lab import system
+from mdstools.lab.clock import Clock
+from mdstools.lab.model import Deployment, Finding, LabError, SimServer, Timings, User, build
+from mdstools.lab.versions import profile
+
+DEFAULT_SCALE = 0.01
+
+
+@dataclass
+class LabOptions:
+    """How to build a lab deployment."""
+
+    scenario: str = "default"
+    mds: int = 2
+    mlm: int = 1
+    domains: int = 5
+    time_scale: float | None = None
+    source: str = "R81.10"
+    target: str = "R81.20"
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    double_echo: bool = False
+    manual_clock: bool = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    apply: Callable[[Deployment, LabOptions], None]
+    time_scale: float = DEFAULT_SCALE
+    command_latency: float = 0.0
+
+
+def upgrade_package_path(target: str) -> str:
+    return f"/var/log/upload/{profile(target).upgrade_package}"
+
+
+def _none(dep: Deployment, opts: LabOptions) -> None:
+    pass
+
+
+def _verifier_error(dep: Deployment, opts: LabOptions) -> None:
+    last = dep.mdss[-1]
+    last.findings.append(Finding(
+        "error", "Invalid object names",
+        "The database of Domain dom1 contains the object 'Net 10.0.0.0/8' whose name has "
+        "characters that are not allowed in " + opts.target + ". Rename the object in "
+        "SmartConsole and run the verification again."))
+    last.findings.append(Finding(
+        "warning", "Deprecated SmartEvent settings",
+        "SmartEvent correlation unit settings are not migrated. Review them after the upgrade."))
+
+
+def _verifier_warnings(dep: Deployment, opts: LabOptions) -> None:
+    for s in dep.servers:
+        s.findings.append(Finding(
+            "warning", "Unused objects with duplicate IP addresses",
+            f"Objects with the same IP address exist in domains of {s.name}. "
+            "They are migrated as they are; review them after the upgrade."))
+    dep.mdss[0].findings.append(Finding(
+        "warning", "Global Properties changed",
+        "Some Global Properties differ from their default values and are kept. "
+        "Review them in SmartConsole after the upgrade."))
+
+
+def _dms_wont_start(dep: Deployment, opts: LabOptions) -> None:
+    dom = dep.domain("dom2") if len(dep.user_domains) >= 2 else dep.user_domains[0]
+    d = dom.on(dep.mdss[-1].name)
+    assert d is not None
+    d.start_fault = True
+
+
+def _collision(dep: Deployment, opts: LabOptions) -> None:
+    primary = dep.mdss[0]
+    others = dep.mdss[1:]
+    if not others:
+        return
+    second = others[0].name
+    doms = [d.name for d in dep.user_domains]
+    plan = [("dom1", primary.name), ("dom1", second)]
+    if "dom3" in doms:
+        plan.append(("dom3", second))
+    elif len(doms) > 1:
+        plan.append((doms[1], second))
+    done: dict[str, bool] = {"fired": False}
+
+    def maybe_fire() -> None:
+        if done["fired"]:
+            return
+        if primary.version.name == others[0].version.name:
+            return
+        targets = [dep.domain(dom).on(srv) for dom, srv in plan]
+        if any(t is None or dep.dms_state(t) != "up" for t in targets):
+            dep.scheduler.after(dep.clock.dur(5), maybe_fire)
+            return
+        done["fired"] = True
+        for dom, srv in plan:
+            try:
+                dep.lab_change(dom, srv, admin=f"admin_{srv}")
+            except LabError as exc:
+                dep.log(f"collision scenario: change on {dom}/{srv} refused: {exc.message}")
+
+    def on_boot(s: SimServer) -> None:
+        if s is primary:
+            dep.scheduler.after(dep.clock.dur(5), maybe_fire)
+
+    dep.boot_hooks.append(on_boot)
+
+
+def _drop(dep: Deployment, opts: LabOptions) -> None:
+    dep.drop_during_upgrade = True
+
+
+def _clish(dep: Deployment, opts: LabOptions) -> None:
+    target = dep.mdss[1] if len(dep.mdss) > 1 else dep.mdss[0]
+    target.users["admin"] = User("admin", "clish")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("default", "healthy deployment, every DMS active on the primary", _none),
+        Scenario("verifier-error", "pre-upgrade verifier error on the last MDS", _verifier_error),
+        Scenario("verifier-warnings", "verifier warnings on every server", _verifier_warnings),
+        Scenario("dms-wont-start", "dom2's DMS on the last MDS does not start once stopped",
+                 _dms_wont_start),
+        Scenario("collision", "changes to dom1 on two MDSs during the upgrade", _collision),
+        Scenario("drop-during-upgrade", "SSH drops during the upgrade", _drop),
+        Scenario("clish-login", "clish login shell on mds2, expert password needed", _clish),
+        Scenario("slow", "realistic durations and a slow command prompt", _none,
+                 time_scale=1.0, command_latency=0.3),
+    )
+}
+
+
+def create(opts: LabOptions | None = None) -> Deployment:
+    """Build a deployment for ``opts.scenario`` with its filesystem and users."""
+    opts = opts or LabOptions()
+    try:
+        scen = SCENARIOS[opts.scenario]
+    except KeyError:
+        raise ValueError(
+            f"unknown scenario {opts.scenario!r}; choose one of {', '.join(SCENARIOS)}"
+        ) from None
+    profile(opts.target)
+    scale = opts.time_scale if opts.time_scale is not None else scen.time_scale
+    timings = Timings(command_latency=scen.command_latency)
+    dep = build(Clock(scale, manual=opts.manual_clock), mds=opts.mds, mlm=opts.mlm,
+                domains=opts.domains, version=profile(opts.source, opts.columns),
+                timings=timings, columns=opts.columns)
+    dep.target = opts.target  # type: ignore[attr-defined]
+    dep.double_echo = opts.double_echo  # type: ignore[attr-defined]
+    pkg = upgrade_package_path(opts.target)
+    for s in dep.servers:
+        s.users["admin"] = User("admin", "bash")
+        system.install(s, upload_files=[pkg])
+    dep.upgrade_hooks.append(_after_upgrade)
+    scen.apply(dep, opts)
+    dep.log(f"lab built: scenario {scen.name}, {opts.mds} MDS, {opts.mlm} MLM, "
+            f"{opts.domains} domains, time scale {scale}")
+    return dep
+
+
+def _after_upgrade(s: SimServer) -> None:
+    s.jumbo = None
+    system.install(s)
+
+
+def fix(dep: Deployment, server: str | None = None) -> list[str]:
+    """Clear injected faults (start faults, verifier findings); returns what was fixed."""
+    fixed: list[str] = []
+    with dep.lock:
+        for s in dep.servers:
+            if server and s.name != server:
+                continue
+            for d in s.locals:
+                if d.start_fault:
+                    d.start_fault = False
+                    fixed.append(f"{s.name}: {d.name} can start again")
+            if s.findings:
+                fixed.append(f"{s.name}: {len(s.findings)} verifier finding(s) resolved")
+                s.findings.clear()
+    return fixed
