@@ -360,14 +360,14 @@ class Deployment:
             if col in nr:
                 cells[col] = ("N/R", None)
             elif state == "up":
-                cells[col] = ("up", life.pid_base + 7 * i + 3)
+                cells[col] = ("up", life.pid_base + 2 * i + 1)
             elif state == "init":
                 if col == "FWM":
                     cells[col] = ("init", None)
                 elif col == "CPCA":
                     cells[col] = ("N/A", None)
                 else:
-                    cells[col] = ("up", life.pid_base + 7 * i + 3)
+                    cells[col] = ("up", life.pid_base + 2 * i + 1)
             else:
                 cells[col] = (state, None)
         return ProcessRow(kind, name, ip, cells)

@@ -1,0 +1,268 @@
+"""The ``mdstools`` command line.
+
+Exit codes: 0 done, 1 a gate or a step failed, 2 bad input (inventory, parameters, usage),
+3 another run holds the lock, 4 could not connect. A message on stderr always says what
+to do next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mdstools import __version__
+
+DEFAULT_LAB_DIR = Path("lab-data")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+
+
+def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for v in values:
+        ver, sep, cols = v.partition("=")
+        names = tuple(c.strip().upper() for c in cols.split(",") if c.strip())
+        if not sep or not ver or not names:
+            raise argparse.ArgumentTypeError(
+                f"--columns {v!r}: use RELEASE=COL,COL,... e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA")
+        out[ver] = names
+    return out
+
+
+def _lab_options(args: argparse.Namespace) -> Any:
+    from mdstools.lab.scenarios import LabOptions
+
+    return LabOptions(scenario=args.scenario, mds=args.mds, mlm=args.mlm, domains=args.domains,
+                      time_scale=args.time_scale, source=args.source, target=args.target,
+                      columns=_columns(args.columns), double_echo=args.double_echo)
+
+
+def _validate_lab_options(args: argparse.Namespace) -> str | None:
+    from mdstools.lab.scenarios import SCENARIOS
+    from mdstools.lab.versions import VERSIONS
+
+    if args.scenario not in SCENARIOS:
+        return f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}"
+    if not 1 <= args.mds <= 4:
+        return "--mds must be between 1 and 4"
+    if not 0 <= args.mlm <= 4:
+        return "--mlm must be between 0 and 4"
+    if not 1 <= args.domains <= 500:
+        return "--domains must be between 1 and 500"
+    for v in (args.source, args.target):
+        if v not in VERSIONS:
+            return f"unknown release {v!r}; the lab knows {', '.join(VERSIONS)}"
+    if args.time_scale is not None and args.time_scale <= 0:
+        return "--time-scale must be a positive number (0.01 = 100 times faster than real)"
+    try:
+        _columns(args.columns)
+    except argparse.ArgumentTypeError as exc:
+        return str(exc)
+    return None
+
+
+def cmd_lab_up(args: argparse.Namespace) -> int:
+    """Start the embedded lab in the background and print how to reach it."""
+    from mdstools.lab import runtime
+
+    problem = _validate_lab_options(args)
+    if problem:
+        print(f"mdstools lab up: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    lab_dir = Path(args.dir).resolve()
+    try:
+        state = runtime.up(lab_dir, _lab_options(args))
+    except runtime.LabRuntimeError as exc:
+        print(f"mdstools lab up: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"lab up: scenario {args.scenario}, pid {state['pid']}, directory {lab_dir}")
+    for name, port in state["ports"].items():
+        print(f"  {name:6} 127.0.0.1:{port}")
+    first = next(iter(state["ports"].values()))
+    print(f"inventory: {lab_dir / 'inventory.yml'}")
+    print("connect by hand:")
+    print(f"  ssh -i {lab_dir / 'id_ed25519'} -o UserKnownHostsFile={lab_dir / 'known_hosts'} "
+          f"-p {first} admin@127.0.0.1 'source /etc/profile.d/CP.sh; mdsstat'")
+    print(f"stop it with: mdstools lab down --dir {args.dir}")
+    return EXIT_OK
+
+
+def cmd_lab_serve(args: argparse.Namespace) -> int:
+    """Run the lab in the foreground until Ctrl-C."""
+    from mdstools.lab import runtime
+
+    problem = _validate_lab_options(args)
+    if problem:
+        print(f"mdstools lab serve: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    runtime.serve(Path(args.dir).resolve(), _lab_options(args))
+    return EXIT_OK
+
+
+def cmd_lab_down(args: argparse.Namespace) -> int:
+    """Stop the lab running from --dir."""
+    from mdstools.lab import runtime
+
+    if runtime.down(Path(args.dir)):
+        print(f"lab down ({args.dir})")
+    else:
+        print(f"no lab was running from {args.dir}")
+    return EXIT_OK
+
+
+def _control(args: argparse.Namespace, request: dict[str, Any]) -> tuple[int, Any]:
+    from mdstools.lab import runtime
+
+    try:
+        return EXIT_OK, runtime.control(Path(args.dir).resolve(), request)
+    except runtime.LabRuntimeError as exc:
+        print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED, None
+
+
+def cmd_lab_status(args: argparse.Namespace) -> int:
+    """Show the lab's servers, versions and each domain's HA state."""
+    rc, result = _control(args, {"action": "status"})
+    if rc:
+        return rc
+    if args.format == "json":
+        print(json.dumps(result, indent=2))
+        return EXIT_OK
+    print(f"{'server':8} {'kind':4} {'role':10} {'version':8} {'port':6} state")
+    for s in result["servers"]:
+        state = "upgrading" if s["upgrading"] else s["state"]
+        if not s["online"]:
+            state = "offline"
+        print(f"{s['name']:8} {s['kind']:4} {s['role']:10} {s['version']:8} {s['port']:<6} {state}")
+    print()
+    for d in result["domains"]:
+        cells = ", ".join(f"{srv}: {v['ha'] if 'ha' in v else ''}/{v['sync']}/{v['state']}"
+                          for srv, v in d["servers"].items())
+        print(f"{d['name']:10} {cells}")
+    return EXIT_OK
+
+
+def cmd_lab_change(args: argparse.Namespace) -> int:
+    """Play an administrator who publishes a change on one DMS (to provoke a Collision)."""
+    rc, result = _control(args, {"action": "change", "domain": args.domain, "on": args.on,
+                                 "admin": args.admin, "object": args.object})
+    if rc:
+        return rc
+    print(f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
+          f"at {result['server']} (session {result['session']})")
+    return EXIT_OK
+
+
+def cmd_lab_fix(args: argparse.Namespace) -> int:
+    """Clear the scenario's faults: a DMS that would not start, verifier findings."""
+    rc, result = _control(args, {"action": "fix", "server": args.server})
+    if rc:
+        return rc
+    print("\n".join(result) if result else "nothing to fix")
+    return EXIT_OK
+
+
+def cmd_lab_reboot(args: argparse.Namespace) -> int:
+    """Reboot one simulated server (its SSH connections drop, its port refuses a while)."""
+    rc, result = _control(args, {"action": "reboot", "server": args.server})
+    if not rc:
+        print(result)
+    return rc
+
+
+def cmd_lab_drop(args: argparse.Namespace) -> int:
+    """Drop a server's SSH connections and refuse its port for --seconds (lab seconds)."""
+    rc, result = _control(args, {"action": "drop", "server": args.server,
+                                 "seconds": args.seconds})
+    if not rc:
+        print(result)
+    return rc
+
+
+def cmd_lab_events(args: argparse.Namespace) -> int:
+    """The lab's recent events: starts, stops, upgrades, reboots, changes, collisions."""
+    rc, result = _control(args, {"action": "events", "last": args.last})
+    if not rc:
+        print("\n".join(result))
+    return rc
+
+
+def _add_lab_shape(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", default=str(DEFAULT_LAB_DIR), help="lab directory (default lab-data)")
+    p.add_argument("--scenario", default="default", help="named scenario (see README)")
+    p.add_argument("--mds", type=int, default=2, help="number of MDSs, 1..4 (default 2)")
+    p.add_argument("--mlm", type=int, default=1, help="number of log servers, 0..4 (default 1)")
+    p.add_argument("--domains", type=int, default=5, help="number of domains, 1..500 (default 5)")
+    p.add_argument("--time-scale", type=float, default=None,
+                   help="lab seconds per real second of the product (default: scenario's, 0.01)")
+    p.add_argument("--source", default="R81.10", help="release installed now (default R81.10)")
+    p.add_argument("--target", default="R81.20", help="release to upgrade to (default R81.20)")
+    p.add_argument("--columns", action="append", default=[], metavar="RELEASE=COL,...",
+                   help="mdsstat process columns of a release, e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA")
+    p.add_argument("--double-echo", action="store_true",
+                   help="echo interactive commands twice, as some Gaia builds do")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mdstools",
+        description="Check Point MDS High Availability upgrade runbooks, and their lab.")
+    parser.add_argument("--version", action="version", version=f"mdstools {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("lab", help="the embedded MDS HA lab (simulated servers over SSH)")
+    labsub = lab.add_subparsers(dest="lab_command", required=True)
+    p = labsub.add_parser("up", help="start the lab in the background")
+    _add_lab_shape(p)
+    p.set_defaults(func=cmd_lab_up)
+    p = labsub.add_parser("serve", help="run the lab in the foreground")
+    _add_lab_shape(p)
+    p.set_defaults(func=cmd_lab_serve)
+    for name, func, help_ in (("down", cmd_lab_down, "stop the lab"),
+                              ("status", cmd_lab_status, "servers, versions, HA per domain"),
+                              ("change", cmd_lab_change, "an admin publishes a change on a DMS"),
+                              ("fix", cmd_lab_fix, "clear injected faults"),
+                              ("reboot", cmd_lab_reboot, "reboot one simulated server"),
+                              ("drop", cmd_lab_drop, "drop a server's connections for a while"),
+                              ("events", cmd_lab_events, "what the lab did lately")):
+        p = labsub.add_parser(name, help=help_, description=(func.__doc__ or "").strip())
+        p.add_argument("--dir", default=str(DEFAULT_LAB_DIR), help="lab directory")
+        p.set_defaults(func=func)
+        if name == "status":
+            p.add_argument("--format", choices=("table", "json"), default="table")
+        if name == "change":
+            p.add_argument("--domain", required=True, help="domain name, e.g. dom1")
+            p.add_argument("--on", required=True, help="server whose DMS gets the change")
+            p.add_argument("--admin", default="lab-admin", help="who publishes")
+            p.add_argument("--object", default=None, help="object name (default generated)")
+        if name == "fix":
+            p.add_argument("--server", default=None, help="only this server")
+        if name in ("reboot", "drop"):
+            p.add_argument("server", help="server name, e.g. mds2")
+        if name == "drop":
+            p.add_argument("--seconds", type=float, default=5.0)
+        if name == "events":
+            p.add_argument("--last", type=int, default=50)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mdstools`` console script."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_USAGE
+    try:
+        rc: int = args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return rc if "rc" in locals() else EXIT_OK
+    return rc

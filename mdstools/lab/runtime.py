@@ -1,0 +1,323 @@
+"""Running the lab: its directory, the files it writes, the control socket, up/down.
+
+``DIR`` after ``mdstools lab up --dir DIR``::
+
+    inventory.yml        the inventory (DESIGN.md format) of the simulated servers
+    known_hosts          their host keys, as OpenSSH writes them ([127.0.0.1]:PORT ...)
+    id_ed25519(.pub)     the client key the lab accepts for user admin
+    secrets/mds_password, secrets/expert_password   the secret files the inventory names
+    hostkeys/            each server's persistent host key
+    lab.json             pid, ports, scenario of the running lab
+    lab.log              what the lab did (reboots, collisions, changes)
+    control.sock         the control socket (``lab status``, ``lab change``, ``lab fix`` ...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mdstools.lab import scenarios
+from mdstools.lab.model import Deployment, LabError
+from mdstools.lab.server import LabServer, ensure_ed25519
+
+CONTROL = "control.sock"
+STATE = "lab.json"
+
+
+class LabRuntimeError(Exception):
+    """The lab could not start, stop or answer; the message says what to do."""
+
+
+def _secret_file(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(18)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def write_client_files(lab_dir: Path, dep: Deployment, server: LabServer,
+                       opts: scenarios.LabOptions) -> None:
+    """known_hosts and inventory.yml for the running servers."""
+    lines = []
+    for sim in dep.servers:
+        key = server.host_key(sim.name)
+        lines.append(f"[{server.host}]:{sim.port} {key.get_name()} {key.get_base64()}")
+    (lab_dir / "known_hosts").write_text("\n".join(lines) + "\n")
+    servers = []
+    for sim in dep.servers:
+        entry: dict[str, Any] = {"name": sim.name, "host": server.host, "port": sim.port,
+                                 "role": sim.role}
+        admin = sim.users.get("admin")
+        if admin is not None and admin.shell == "clish":
+            entry["shell"] = "clish"
+        servers.append(entry)
+    inventory = {
+        "environment": f"lab-{opts.scenario}",
+        "target_version": opts.target,
+        "upgrade": {"method": "cpuse", "package": scenarios.upgrade_package_path(opts.target)},
+        "backup_dir": "/var/log/mds_backups",
+        "connection": {
+            "username": "admin",
+            "key_file": "./id_ed25519",
+            "password": "file:./secrets/mds_password",
+            "expert_password": "file:./secrets/expert_password",
+            "known_hosts": "./known_hosts",
+            "host_key_policy": "strict",
+            "connect_timeout_s": 10,
+        },
+        "servers": servers,
+    }
+    header = (f"# mdstools lab, scenario {opts.scenario}: {opts.mds} MDS, {opts.mlm} MLM, "
+              f"{opts.domains} domains, {opts.source} -> {opts.target}\n")
+    text = header + yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False)
+    (lab_dir / "inventory.yml").write_text(text)
+
+
+class ControlServer:
+    """A Unix socket answering one JSON request per connection."""
+
+    def __init__(self, path: Path, dep: Deployment, on_stop: threading.Event) -> None:
+        self.path = path
+        self.dep = dep
+        self.on_stop = on_stop
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen(16)
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                req = json.loads(data or b"{}")
+                reply = {"ok": True, "result": self.dispatch(req)}
+            except LabError as exc:
+                reply = {"ok": False, "error": exc.message}
+            except (ValueError, KeyError, TypeError) as exc:
+                reply = {"ok": False, "error": f"bad request: {exc}"}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def dispatch(self, req: dict[str, Any]) -> Any:
+        action = req.get("action")
+        dep = self.dep
+        if action == "status":
+            return dep.summary()
+        if action == "change":
+            rev = dep.lab_change(req["domain"], req["on"], admin=req.get("admin") or "lab-admin",
+                                 obj=req.get("object"))
+            return {"session": rev.uid, "admin": rev.admin, "server": rev.server,
+                    "changes": [c.name for c in rev.changes]}
+        if action == "fix":
+            return scenarios.fix(dep, req.get("server"))
+        if action == "reboot":
+            sim = dep.server(req["server"])
+            dep.scheduler.after(0, lambda: dep.reboot(sim))
+            return f"{sim.name} is rebooting"
+        if action == "drop":
+            sim = dep.server(req["server"])
+            seconds = float(req.get("seconds", 5))
+            dep.scheduler.after(0, lambda: dep.network_blip(sim, seconds))
+            return f"{sim.name}: connections dropped, port refused for {seconds} s"
+        if action == "events":
+            with dep.lock:
+                return list(dep.events[-int(req.get("last", 50)):])
+        if action == "stop":
+            self.on_stop.set()
+            return "stopping"
+        raise LabError("bad_request", f"unknown action {action!r}")
+
+    def close(self) -> None:
+        self.sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def serve(lab_dir: Path, opts: scenarios.LabOptions, ports: dict[str, int] | None = None,
+          ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
+    """Run the lab in this process until ``stop`` is set (or SIGTERM/SIGINT)."""
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    dep = scenarios.create(opts)
+    password = _secret_file(lab_dir / "secrets" / "mds_password")
+    expert = _secret_file(lab_dir / "secrets" / "expert_password")
+    client = ensure_ed25519(lab_dir / "id_ed25519")
+    server = LabServer(dep, lab_dir / "hostkeys", password, expert, [client.get_base64()],
+                       ports=ports)
+    stop = stop or threading.Event()
+    log = (lab_dir / "lab.log").open("a")
+
+    def record(text: str) -> None:
+        log.write(text + "\n")
+        log.flush()
+
+    started = server.start()
+    control = ControlServer(lab_dir / CONTROL, dep, stop)
+    write_client_files(lab_dir, dep, server, opts)
+    state = {"pid": os.getpid(), "ports": started, "scenario": opts.scenario,
+             "options": asdict(opts), "started": time.time()}
+    (lab_dir / STATE).write_text(json.dumps(state, indent=2) + "\n")
+    record(f"lab up: pid {os.getpid()} ports {started}")
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    if ready is not None:
+        ready.set()
+    seen = 0
+    try:
+        while not stop.wait(0.2):
+            with dep.lock:
+                new = dep.events[seen:]
+                seen = len(dep.events)
+            for e in new:
+                record(e)
+    finally:
+        control.close()
+        server.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (lab_dir / STATE).unlink()
+        record("lab down")
+        log.close()
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def read_state(lab_dir: Path) -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads((lab_dir / STATE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return state
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError, OSError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict[str, Any]:
+    """Start the lab in the background; return its state once every port accepts."""
+    lab_dir = lab_dir.resolve()
+    state = read_state(lab_dir)
+    if state and _alive(int(state["pid"])):
+        raise LabRuntimeError(
+            f"a lab is already running from {lab_dir} (pid {state['pid']}); "
+            f"stop it with: mdstools lab down --dir {lab_dir}")
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (lab_dir / STATE).unlink()
+    cmd = [sys.executable, "-m", "mdstools", "lab", "serve", "--dir", str(lab_dir),
+           "--scenario", opts.scenario, "--mds", str(opts.mds), "--mlm", str(opts.mlm),
+           "--domains", str(opts.domains), "--source", opts.source, "--target", opts.target]
+    if opts.time_scale is not None:
+        cmd += ["--time-scale", repr(opts.time_scale)]
+    for ver, cols in opts.columns.items():
+        cmd += ["--columns", f"{ver}={','.join(cols)}"]
+    if opts.double_echo:
+        cmd.append("--double-echo")
+    out = (lab_dir / "lab.out").open("ab")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = (lab_dir / "lab.out").read_text(errors="replace")[-2000:]
+            raise LabRuntimeError(f"the lab exited at start (code {proc.returncode}):\n{tail}")
+        state = read_state(lab_dir)
+        if state and state.get("pid") == proc.pid and all(
+                _port_open(p) for p in state["ports"].values()):
+            return state
+        time.sleep(0.05)
+    proc.terminate()
+    raise LabRuntimeError(f"the lab did not open its ports within {timeout:.0f} s; "
+                          f"see {lab_dir / 'lab.out'}")
+
+
+def control(lab_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> Any:
+    """Send one request to a running lab; returns its result or raises LabRuntimeError."""
+    path = lab_dir / CONTROL
+    if not path.exists():
+        raise LabRuntimeError(f"no lab is running from {lab_dir} (no {CONTROL}); "
+                              f"start one with: mdstools lab up --dir {lab_dir}")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(path))
+        except OSError as exc:
+            raise LabRuntimeError(f"the lab at {lab_dir} does not answer ({exc}); "
+                                  f"restart it: mdstools lab down --dir {lab_dir} && "
+                                  f"mdstools lab up --dir {lab_dir}") from exc
+        s.sendall(json.dumps(request).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    reply = json.loads(data)
+    if not reply.get("ok"):
+        raise LabRuntimeError(str(reply.get("error")))
+    return reply["result"]
+
+
+def down(lab_dir: Path, timeout: float = 15.0) -> bool:
+    """Stop the lab running from ``lab_dir``; returns False if none was running."""
+    lab_dir = lab_dir.resolve()
+    state = read_state(lab_dir)
+    if state is None:
+        return False
+    pid = int(state["pid"])
+    with contextlib.suppress(LabRuntimeError, OSError, ValueError):
+        control(lab_dir, {"action": "stop"}, timeout=5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError):
+        (lab_dir / STATE).unlink()
+    return True
