@@ -28,7 +28,8 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
         names = tuple(c.strip().upper() for c in cols.split(",") if c.strip())
         if not sep or not ver or not names:
             raise argparse.ArgumentTypeError(
-                f"--columns {v!r}: use RELEASE=COL,COL,... e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA")
+                f"--columns {v!r}: use RELEASE=COL,COL,... e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA"
+            )
         out[ver] = names
     return out
 
@@ -36,9 +37,17 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
 def _lab_options(args: argparse.Namespace) -> Any:
     from mdstools.lab.scenarios import LabOptions
 
-    return LabOptions(scenario=args.scenario, mds=args.mds, mlm=args.mlm, domains=args.domains,
-                      time_scale=args.time_scale, source=args.source, target=args.target,
-                      columns=_columns(args.columns), double_echo=args.double_echo)
+    return LabOptions(
+        scenario=args.scenario,
+        mds=args.mds,
+        mlm=args.mlm,
+        domains=args.domains,
+        time_scale=args.time_scale,
+        source=args.source,
+        target=args.target,
+        columns=_columns(args.columns),
+        double_echo=args.double_echo,
+    )
 
 
 def _validate_lab_options(args: argparse.Namespace) -> str | None:
@@ -85,8 +94,10 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
     first = next(iter(state["ports"].values()))
     print(f"inventory: {lab_dir / 'inventory.yml'}")
     print("connect by hand:")
-    print(f"  ssh -i {lab_dir / 'id_ed25519'} -o UserKnownHostsFile={lab_dir / 'known_hosts'} "
-          f"-p {first} admin@127.0.0.1 'source /etc/profile.d/CP.sh; mdsstat'")
+    print(
+        f"  ssh -i {lab_dir / 'id_ed25519'} -o UserKnownHostsFile={lab_dir / 'known_hosts'} "
+        f"-p {first} admin@127.0.0.1 'source /etc/profile.d/CP.sh; mdsstat'"
+    )
     print(f"stop it with: mdstools lab down --dir {args.dir}")
     return EXIT_OK
 
@@ -140,20 +151,31 @@ def cmd_lab_status(args: argparse.Namespace) -> int:
         print(f"{s['name']:8} {s['kind']:4} {s['role']:10} {s['version']:8} {s['port']:<6} {state}")
     print()
     for d in result["domains"]:
-        cells = ", ".join(f"{srv}: {v['ha'] if 'ha' in v else ''}/{v['sync']}/{v['state']}"
-                          for srv, v in d["servers"].items())
+        cells = ", ".join(
+            f"{srv}: {v.get('ha', '')}/{v['sync']}/{v['state']}" for srv, v in d["servers"].items()
+        )
         print(f"{d['name']:10} {cells}")
     return EXIT_OK
 
 
 def cmd_lab_change(args: argparse.Namespace) -> int:
     """Play an administrator who publishes a change on one DMS (to provoke a Collision)."""
-    rc, result = _control(args, {"action": "change", "domain": args.domain, "on": args.on,
-                                 "admin": args.admin, "object": args.object})
+    rc, result = _control(
+        args,
+        {
+            "action": "change",
+            "domain": args.domain,
+            "on": args.on,
+            "admin": args.admin,
+            "object": args.object,
+        },
+    )
     if rc:
         return rc
-    print(f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
-          f"at {result['server']} (session {result['session']})")
+    print(
+        f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
+        f"at {result['server']} (session {result['session']})"
+    )
     return EXIT_OK
 
 
@@ -176,8 +198,7 @@ def cmd_lab_reboot(args: argparse.Namespace) -> int:
 
 def cmd_lab_drop(args: argparse.Namespace) -> int:
     """Drop a server's SSH connections and refuse its port for --seconds (lab seconds)."""
-    rc, result = _control(args, {"action": "drop", "server": args.server,
-                                 "seconds": args.seconds})
+    rc, result = _control(args, {"action": "drop", "server": args.server, "seconds": args.seconds})
     if not rc:
         print(result)
     return rc
@@ -197,20 +218,33 @@ def _add_lab_shape(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mds", type=int, default=2, help="number of MDSs, 1..4 (default 2)")
     p.add_argument("--mlm", type=int, default=1, help="number of log servers, 0..4 (default 1)")
     p.add_argument("--domains", type=int, default=5, help="number of domains, 1..500 (default 5)")
-    p.add_argument("--time-scale", type=float, default=None,
-                   help="lab seconds per real second of the product (default: scenario's, 0.01)")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="lab seconds per real second of the product (default: scenario's, 0.01)",
+    )
     p.add_argument("--source", default="R81.10", help="release installed now (default R81.10)")
     p.add_argument("--target", default="R81.20", help="release to upgrade to (default R81.20)")
-    p.add_argument("--columns", action="append", default=[], metavar="RELEASE=COL,...",
-                   help="mdsstat process columns of a release, e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA")
-    p.add_argument("--double-echo", action="store_true",
-                   help="echo interactive commands twice, as some Gaia builds do")
+    p.add_argument(
+        "--columns",
+        action="append",
+        default=[],
+        metavar="RELEASE=COL,...",
+        help="mdsstat process columns of a release, e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA",
+    )
+    p.add_argument(
+        "--double-echo",
+        action="store_true",
+        help="echo interactive commands twice, as some Gaia builds do",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mdstools",
-        description="Check Point MDS High Availability upgrade runbooks, and their lab.")
+        description="Check Point MDS High Availability upgrade runbooks, and their lab.",
+    )
     parser.add_argument("--version", action="version", version=f"mdstools {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -222,13 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = labsub.add_parser("serve", help="run the lab in the foreground")
     _add_lab_shape(p)
     p.set_defaults(func=cmd_lab_serve)
-    for name, func, help_ in (("down", cmd_lab_down, "stop the lab"),
-                              ("status", cmd_lab_status, "servers, versions, HA per domain"),
-                              ("change", cmd_lab_change, "an admin publishes a change on a DMS"),
-                              ("fix", cmd_lab_fix, "clear injected faults"),
-                              ("reboot", cmd_lab_reboot, "reboot one simulated server"),
-                              ("drop", cmd_lab_drop, "drop a server's connections for a while"),
-                              ("events", cmd_lab_events, "what the lab did lately")):
+    for name, func, help_ in (
+        ("down", cmd_lab_down, "stop the lab"),
+        ("status", cmd_lab_status, "servers, versions, HA per domain"),
+        ("change", cmd_lab_change, "an admin publishes a change on a DMS"),
+        ("fix", cmd_lab_fix, "clear injected faults"),
+        ("reboot", cmd_lab_reboot, "reboot one simulated server"),
+        ("drop", cmd_lab_drop, "drop a server's connections for a while"),
+        ("events", cmd_lab_events, "what the lab did lately"),
+    ):
         p = labsub.add_parser(name, help=help_, description=(func.__doc__ or "").strip())
         p.add_argument("--dir", default=str(DEFAULT_LAB_DIR), help="lab directory")
         p.set_defaults(func=func)

@@ -51,8 +51,14 @@ def render_mdsstat(rows: list[ProcessRow], columns: tuple[str, ...]) -> str:
         return f"|{body}|"
 
     full = "+" + "-" * inner + "+"
-    out = ["", full, banner(MDSSTAT_TITLE, center=True), sep,
-           line([" Type", "Name", "IP address", *columns]), sep]
+    out = [
+        "",
+        full,
+        banner(MDSSTAT_TITLE, center=True),
+        sep,
+        line([" Type", "Name", "IP address", *columns]),
+        sep,
+    ]
     servers = [r for r in rows if r.type in ("MDS", "MLM")]
     domain_rows = [r for r in rows if r.type not in ("MDS", "MLM")]
     for r in servers:
@@ -63,8 +69,12 @@ def render_mdsstat(rows: list[ProcessRow], columns: tuple[str, ...]) -> str:
     if domain_rows:
         out.append(sep)
     up = sum(1 for r in domain_rows if r.all_up)
-    out.append(banner(f"Total Domain Management Servers checked: {len(domain_rows)}    "
-                      f"{up} up   {len(domain_rows) - up} down"))
+    out.append(
+        banner(
+            f"Total Domain Management Servers checked: {len(domain_rows)}    "
+            f"{up} up   {len(domain_rows) - up} down"
+        )
+    )
     out.append(banner(MDSSTAT_TIP))
     out.append(full)
     return "\n".join(out) + "\n"
@@ -109,7 +119,9 @@ def mdsenv(sh: Shell, argv: list[str], io: IO) -> int:
         return 0
     d = _find(sh, argv[1])
     if d is None or d.is_global:
-        io.eprint(f"mdsenv: Domain Management Server '{argv[1]}' does not exist on {sh.server.name}")
+        io.eprint(
+            f"mdsenv: Domain Management Server '{argv[1]}' does not exist on {sh.server.name}"
+        )
         return 1
     base = f"{mdsdir}/customers/{d.name}"
     sh.env["FWDIR"] = f"{base}/CPsuite-{v}/fw1"
@@ -140,8 +152,9 @@ def mdsstart(sh: Shell, argv: list[str], io: IO) -> int:
         pending = [d for d in sh.server.locals if not d.is_global and d.life.phase == "starting"]
         size = 1 if sequential else sh.dep.timings.batch_size
         batches = (len(pending) + size - 1) // size
-        io.print(f"Starting {len(pending)} Domain servers in {batches} batch(es) of "
-                 f"up to {size}...")
+        io.print(
+            f"Starting {len(pending)} Domain servers in {batches} batch(es) of up to {size}..."
+        )
     sh.wait_until(launch)
     io.print("Done. The Domain servers are starting; run mdsstat to follow them.")
     return 0
@@ -182,8 +195,10 @@ def _customer(sh: Shell, argv: list[str], io: IO, start: bool) -> int:
         return 1
     if up_at == float("inf"):
         sh.sleep(sh.dep.clock.dur(sh.dep.timings.dms_pnd + sh.dep.timings.dms_init))
-        io.eprint(f"{name}: Failed to start Domain server {d.name}: FWM did not come up. "
-                  f"See $FWDIR/log/fwm.elg of {d.name}")
+        io.eprint(
+            f"{name}: Failed to start Domain server {d.name}: FWM did not come up. "
+            f"See $FWDIR/log/fwm.elg of {d.name}"
+        )
         return 1
     sh.wait_until(up_at)
     io.print(f"Domain server {d.name} is up.")
@@ -256,8 +271,10 @@ def mds_fix(sh: Shell, argv: list[str], io: IO) -> int:
     except LabError as exc:
         io.eprint(f"mds_fix_cmas_clms_version: {exc.message}")
         return 1
-    io.print("[simulated output] Updating the version of Domain Management Server and "
-             "Domain Log Server objects")
+    io.print(
+        "[simulated output] Updating the version of Domain Management Server and "
+        "Domain Log Server objects"
+    )
     failed = 0
     for d, outcome in targets:
         sh.sleep(sh.dep.clock.dur(sh.dep.timings.fix_version_per_object))
@@ -265,8 +282,10 @@ def mds_fix(sh: Shell, argv: list[str], io: IO) -> int:
             io.print(f"Updating {d.name} ({d.kind}) to version {d.object_version} ... Done")
         else:
             failed += 1
-            io.print(f"Updating {d.name} ({d.kind}) ... Failed: the Domain server is down. "
-                     f"Start it with mdsstart_customer {d.name}")
+            io.print(
+                f"Updating {d.name} ({d.kind}) ... Failed: the Domain server is down. "
+                f"Start it with mdsstart_customer {d.name}"
+            )
     io.print(f"Summary: {len(targets) - failed} updated, {failed} failed")
     return 1 if failed else 0
 
@@ -377,8 +396,10 @@ def mds_backup(sh: Shell, argv: list[str], io: IO) -> int:
     free = sh.vfs.free_kb(target)
     io.print(f"Multi-Domain Server backup of {sh.server.name} into {target}")
     if free is not None and free * 1024 < size * 2:
-        io.eprint(f"mds_backup: not enough free disk space in {target}: "
-                  f"{free // 1024} MB free, about {2 * size // (1024 * 1024)} MB needed")
+        io.eprint(
+            f"mds_backup: not enough free disk space in {target}: "
+            f"{free // 1024} MB free, about {2 * size // (1024 * 1024)} MB needed"
+        )
         return 1
     t = sh.dep.timings
     locals_ = [d for d in sh.server.locals if not d.is_global]

@@ -23,7 +23,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 
 from mdstools.lab.clock import Clock, Scheduler
 from mdstools.lab.versions import VersionProfile
@@ -147,7 +146,12 @@ class Lifecycle:
         return self.phase
 
     def start(self, at: float, pnd: float, init: float, pid_base: int) -> None:
-        self.phase, self.start_at, self.init_at, self.up_at = "starting", at, at + pnd, at + pnd + init
+        self.phase, self.start_at, self.init_at, self.up_at = (
+            "starting",
+            at,
+            at + pnd,
+            at + pnd + init,
+        )
         self.pid_base = pid_base
 
     def stop(self, at: float) -> None:
@@ -238,8 +242,9 @@ class UpgradeState:
 class SimServer:
     """One simulated Multi-Domain Server (MDS) or Multi-Domain Log Server (MLM)."""
 
-    def __init__(self, name: str, kind: str, role: str, ip: str, index: int,
-                 version: VersionProfile) -> None:
+    def __init__(
+        self, name: str, kind: str, role: str, ip: str, index: int, version: VersionProfile
+    ) -> None:
         self.name = name
         self.kind = kind  # MDS | MLM
         self.role = role  # primary | secondary | log-server
@@ -335,8 +340,17 @@ class Deployment:
         out: list[ProcessRow] = []
         with self.lock:
             if which in ("all", "mds") or server.local(which) is not None:
-                out.append(self._row(server.kind, "-", server.ip, server.life, cols, now,
-                                     nr={"CPCA"} if server.kind == "MLM" else set()))
+                out.append(
+                    self._row(
+                        server.kind,
+                        "-",
+                        server.ip,
+                        server.life,
+                        cols,
+                        now,
+                        nr={"CPCA"} if server.kind == "MLM" else set(),
+                    )
+                )
             if which == "mds":
                 return out
             for d in server.locals:
@@ -345,13 +359,33 @@ class Deployment:
                 if which != "all" and which not in (d.name, d.ip, d.domain.name):
                     continue
                 mds_up = server.life.state(now) == "up"
-                out.append(self._row(d.kind, d.name, d.ip, d.life, cols, now,
-                                     nr={"CPCA"} if d.kind == "CLM" else set(),
-                                     stuck=d.start_fault, host_up=mds_up))
+                out.append(
+                    self._row(
+                        d.kind,
+                        d.name,
+                        d.ip,
+                        d.life,
+                        cols,
+                        now,
+                        nr={"CPCA"} if d.kind == "CLM" else set(),
+                        stuck=d.start_fault,
+                        host_up=mds_up,
+                    )
+                )
         return out
 
-    def _row(self, kind: str, name: str, ip: str, life: Lifecycle, cols: tuple[str, ...],
-             now: float, nr: set[str], stuck: bool = False, host_up: bool = True) -> ProcessRow:
+    def _row(
+        self,
+        kind: str,
+        name: str,
+        ip: str,
+        life: Lifecycle,
+        cols: tuple[str, ...],
+        now: float,
+        nr: set[str],
+        stuck: bool = False,
+        host_up: bool = True,
+    ) -> ProcessRow:
         state = life.state(now, stuck=stuck)
         if not host_up and state == "up":
             state = "down"
@@ -381,8 +415,13 @@ class Deployment:
     def server_state(self, s: SimServer) -> str:
         return s.life.state(self.clock.now()) if s.online else "down"
 
-    def start_server(self, s: SimServer, mds_only: bool = False, sequential: bool = False,
-                     at: float | None = None) -> float:
+    def start_server(
+        self,
+        s: SimServer,
+        mds_only: bool = False,
+        sequential: bool = False,
+        at: float | None = None,
+    ) -> float:
         """``mdsstart``: returns the lab time when the last DMS start is launched."""
         t = self.timings
         c = self.clock
@@ -390,19 +429,28 @@ class Deployment:
             now = c.now() if at is None else at
             begin = now
             if self.server_state(s) != "up":
-                s.life.start(now, c.dur(t.mds_start) / 3, c.dur(t.mds_start) * 2 / 3,
-                             next(self._pid_counter) * 10)
+                s.life.start(
+                    now,
+                    c.dur(t.mds_start) / 3,
+                    c.dur(t.mds_start) * 2 / 3,
+                    next(self._pid_counter) * 10,
+                )
                 begin = s.life.up_at
             if mds_only:
                 return begin
-            pending = [d for d in s.locals if not d.is_global
-                       and d.life.state(now, stuck=d.start_fault) == "down"]
+            pending = [
+                d
+                for d in s.locals
+                if not d.is_global and d.life.state(now, stuck=d.start_fault) == "down"
+            ]
             size = 1 if sequential else max(1, t.batch_size)
             launch = begin
             step = c.dur(t.dms_pnd + t.dms_init)
             for i, d in enumerate(pending):
                 at_i = begin + (i // size) * step
-                d.life.start(at_i, c.dur(t.dms_pnd), c.dur(t.dms_init), next(self._pid_counter) * 10)
+                d.life.start(
+                    at_i, c.dur(t.dms_pnd), c.dur(t.dms_init), next(self._pid_counter) * 10
+                )
                 launch = max(launch, at_i)
             for d in s.locals:
                 if d.is_global:
@@ -460,8 +508,11 @@ class Deployment:
 
     # -- HA ----------------------------------------------------------------------
     def can_sync(self, a: DomainServer, b: DomainServer) -> bool:
-        return (a.host.version.name == b.host.version.name and self.dms_state(a) == "up"
-                and self.dms_state(b) == "up")
+        return (
+            a.host.version.name == b.host.version.name
+            and self.dms_state(a) == "up"
+            and self.dms_state(b) == "up"
+        )
 
     def sync_all(self) -> None:
         """Periodic synchronization: what the product does on its own."""
@@ -473,7 +524,7 @@ class Deployment:
         now = self.clock.wall()
         peers = dom.dms
         for i, a in enumerate(peers):
-            for b in peers[i + 1:]:
+            for b in peers[i + 1 :]:
                 ida, idb = a.revision_ids(), b.revision_ids()
                 if ida - idb and idb - ida:
                     self._collide(a, b)
@@ -510,12 +561,16 @@ class Deployment:
 
     def set_ha_state(self, d: DomainServer, new_state: str) -> None:
         if new_state not in ("active", "standby"):
-            raise LabError("generic_err_invalid_parameter",
-                           f"Invalid parameter for [new-state]. Invalid value [{new_state}]")
+            raise LabError(
+                "generic_err_invalid_parameter",
+                f"Invalid parameter for [new-state]. Invalid value [{new_state}]",
+            )
         with self.lock:
             if d.ha_state == new_state:
-                raise LabError("err_ha_invalid_operation",
-                               f"Domain server {d.name or d.host.name} is already {new_state}")
+                raise LabError(
+                    "err_ha_invalid_operation",
+                    f"Domain server {d.name or d.host.name} is already {new_state}",
+                )
             d.ha_state = new_state
             if new_state == "active":
                 for other in d.domain.dms:
@@ -527,25 +582,38 @@ class Deployment:
     def full_sync(self, source: DomainServer, peer_name: str) -> DomainServer:
         """Validate an ``ha-full-sync`` from ``source`` and return the peer it overwrites."""
         with self.lock:
-            peer = next((p for p in source.domain.dms if p is not source and (
-                p.name == peer_name or p.host.name == peer_name or p.ip == peer_name)), None)
+            peer = next(
+                (
+                    p
+                    for p in source.domain.dms
+                    if p is not source
+                    and (p.name == peer_name or p.host.name == peer_name or p.ip == peer_name)
+                ),
+                None,
+            )
             if peer is None:
-                raise LabError("generic_err_object_not_found",
-                               f"Requested object [{peer_name}] not found")
+                raise LabError(
+                    "generic_err_object_not_found", f"Requested object [{peer_name}] not found"
+                )
             if source.ha_state != "active":
-                raise LabError("err_ha_invalid_operation",
-                               "Full sync can only be performed from the active server")
+                raise LabError(
+                    "err_ha_invalid_operation",
+                    "Full sync can only be performed from the active server",
+                )
             if peer.ha_state == "active":
-                raise LabError("err_ha_invalid_operation",
-                               f"Peer {peer_name} is active. Set it to standby before a full sync")
+                raise LabError(
+                    "err_ha_invalid_operation",
+                    f"Peer {peer_name} is active. Set it to standby before a full sync",
+                )
             if peer.host.version.name != source.host.version.name:
-                raise LabError("err_ha_invalid_operation",
-                               f"Cannot synchronize with {peer_name}: the Multi-Domain Servers run "
-                               f"different versions ({source.host.version.name}, "
-                               f"{peer.host.version.name})")
+                raise LabError(
+                    "err_ha_invalid_operation",
+                    f"Cannot synchronize with {peer_name}: the Multi-Domain Servers run "
+                    f"different versions ({source.host.version.name}, "
+                    f"{peer.host.version.name})",
+                )
             if self.dms_state(peer) != "up":
-                raise LabError("err_ha_invalid_operation",
-                               f"Peer {peer_name} is not reachable")
+                raise LabError("err_ha_invalid_operation", f"Peer {peer_name} is not reachable")
             return peer
 
     def complete_full_sync(self, source: DomainServer, peer: DomainServer) -> None:
@@ -563,27 +631,35 @@ class Deployment:
             self.log(f"{source.domain.name}: full sync {source.host.name} -> {peer.host.name}")
 
     # -- database changes ---------------------------------------------------------
-    def publish(self, d: DomainServer, changes: list[Change], admin: str,
-                application: str = "WEB_API") -> Revision:
+    def publish(
+        self, d: DomainServer, changes: list[Change], admin: str, application: str = "WEB_API"
+    ) -> Revision:
         with self.lock:
             if d.kind != "CMA":
-                raise LabError("generic_err_invalid_api_object_feature",
-                               "Domain Log Servers have no policy database")
+                raise LabError(
+                    "generic_err_invalid_api_object_feature",
+                    "Domain Log Servers have no policy database",
+                )
             if self.dms_state(d) != "up":
                 raise LabError("err_login_failed", "Authentication to server failed.")
             if d.ha_state != "active":
-                raise LabError("err_publish_failed",
-                               f"Cannot publish: domain server {d.name} is in standby mode "
-                               "(read only)")
-            rev = Revision(str(uuid.uuid4()), admin, self.clock.wall(), changes, d.host.name,
-                           application)
+                raise LabError(
+                    "err_publish_failed",
+                    f"Cannot publish: domain server {d.name} is in standby mode (read only)",
+                )
+            rev = Revision(
+                str(uuid.uuid4()), admin, self.clock.wall(), changes, d.host.name, application
+            )
             d.revisions.append(rev)
-            self.log(f"{d.domain.name}: {admin} published {len(changes)} change(s) on {d.host.name}")
+            self.log(
+                f"{d.domain.name}: {admin} published {len(changes)} change(s) on {d.host.name}"
+            )
             self._sync_domain(d.domain)
             return rev
 
-    def lab_change(self, domain: str, on: str, admin: str = "lab-admin",
-                   obj: str | None = None) -> Revision:
+    def lab_change(
+        self, domain: str, on: str, admin: str = "lab-admin", obj: str | None = None
+    ) -> Revision:
         """An administrator publishes a change on the DMS of ``domain`` on server ``on``.
 
         If that DMS is standby, the administrator first makes it active there, as people
@@ -592,14 +668,21 @@ class Deployment:
         with self.lock:
             d = self.domain(domain).on(on)
             if d is None or d.kind != "CMA":
-                raise LabError("generic_err_object_not_found",
-                               f"no Domain Management Server of {domain} on {on}")
+                raise LabError(
+                    "generic_err_object_not_found",
+                    f"no Domain Management Server of {domain} on {on}",
+                )
             if d.ha_state != "active":
                 self.set_ha_state(d, "active")
             n = len(d.revisions) + len(d.lost) + 1
             name = obj or f"lab_host_{on}_{n}"
-            change = Change(str(uuid.uuid4()), name, "host", "added",
-                            {"ip-address": f"198.51.100.{n % 250 + 1}"})
+            change = Change(
+                str(uuid.uuid4()),
+                name,
+                "host",
+                "added",
+                {"ip-address": f"198.51.100.{n % 250 + 1}"},
+            )
             return self.publish(d, [change], admin, application="SmartConsole")
 
     # -- upgrade and reboot -------------------------------------------------------
@@ -614,8 +697,10 @@ class Deployment:
             boot = s.boot_count
             self.scheduler.at(st.reboot_at, lambda: self._finish_upgrade(s, boot))
             if self.drop_during_upgrade:
-                self.scheduler.at(now + c.dur(t.upgrade) * 0.3,
-                                  lambda: self.network_blip(s, c.dur(t.network_blip)))
+                self.scheduler.at(
+                    now + c.dur(t.upgrade) * 0.3,
+                    lambda: self.network_blip(s, c.dur(t.network_blip)),
+                )
             self.log(f"{s.name}: upgrade to {target.name} started")
             return st
 
@@ -697,14 +782,24 @@ class Deployment:
         with self.lock:
             if name is None:
                 targets = [d for d in s.locals if not d.is_global]
-                targets += [d for m in self.servers if m.kind == "MLM"
-                            and m.version.name == s.version.name for d in m.locals]
+                targets += [
+                    d
+                    for m in self.servers
+                    if m.kind == "MLM" and m.version.name == s.version.name
+                    for d in m.locals
+                ]
             else:
-                found = [d for m in self.servers for d in m.locals
-                         if not d.is_global and (d.name == name or d.ip == name)]
+                found = [
+                    d
+                    for m in self.servers
+                    for d in m.locals
+                    if not d.is_global and (d.name == name or d.ip == name)
+                ]
                 if not found:
-                    raise LabError("generic_err_object_not_found",
-                                   f"Object {name} not found in the Multi-Domain Server database")
+                    raise LabError(
+                        "generic_err_object_not_found",
+                        f"Object {name} not found in the Multi-Domain Server database",
+                    )
                 targets = found
             out: list[tuple[DomainServer, str]] = []
             for d in targets:
@@ -721,18 +816,32 @@ class Deployment:
             self.sync_all()
             return {
                 "servers": [
-                    {"name": s.name, "kind": s.kind, "role": s.role, "version": s.version.name,
-                     "online": s.online, "state": self.server_state(s), "port": s.port,
-                     "upgrading": s.upgrade is not None}
+                    {
+                        "name": s.name,
+                        "kind": s.kind,
+                        "role": s.role,
+                        "version": s.version.name,
+                        "online": s.online,
+                        "state": self.server_state(s),
+                        "port": s.port,
+                        "upgrading": s.upgrade is not None,
+                    }
                     for s in self.servers
                 ],
                 "domains": [
-                    {"name": d.name,
-                     "servers": {x.host.name: {"ha": x.ha_state, "sync": x.sync_status,
-                                               "state": self.dms_state(x),
-                                               "revisions": len(x.revisions),
-                                               "object_version": x.object_version}
-                                 for x in d.dms + d.dls}}
+                    {
+                        "name": d.name,
+                        "servers": {
+                            x.host.name: {
+                                "ha": x.ha_state,
+                                "sync": x.sync_status,
+                                "state": self.dms_state(x),
+                                "revisions": len(x.revisions),
+                                "object_version": x.object_version,
+                            }
+                            for x in d.dms + d.dls
+                        },
+                    }
                     for d in self.domains
                 ],
             }
@@ -763,11 +872,20 @@ def build(
     ver = version or profile("R81.10")
     dep = Deployment(clock, timings, columns)
     for i in range(mds):
-        dep.servers.append(SimServer(f"mds{i + 1}", "MDS", "primary" if i == 0 else "secondary",
-                                     f"192.0.2.{11 + i}", i, ver))
+        dep.servers.append(
+            SimServer(
+                f"mds{i + 1}",
+                "MDS",
+                "primary" if i == 0 else "secondary",
+                f"192.0.2.{11 + i}",
+                i,
+                ver,
+            )
+        )
     for j in range(mlm):
-        dep.servers.append(SimServer(f"mlm{j + 1}", "MLM", "log-server", f"192.0.2.{21 + j}",
-                                     mds + j, ver))
+        dep.servers.append(
+            SimServer(f"mlm{j + 1}", "MLM", "log-server", f"192.0.2.{21 + j}", mds + j, ver)
+        )
     glob = Domain(GLOBAL, 0, is_global=True)
     dep.domains.append(glob)
     for s in dep.mdss:
@@ -800,6 +918,8 @@ def build(
             d.life.force(True, base)
             base += 10
             d.last_sync = clock.wall()
-        s.vfs.mounts = [Mount("/", 20 * 1024 * 1024, 8 * 1024 * 1024),
-                        Mount("/var/log", 200 * 1024 * 1024, 40 * 1024 * 1024)]
+        s.vfs.mounts = [
+            Mount("/", 20 * 1024 * 1024, 8 * 1024 * 1024),
+            Mount("/var/log", 200 * 1024 * 1024, 40 * 1024 * 1024),
+        ]
     return dep

@@ -52,8 +52,9 @@ def _secret_file(path: Path) -> str:
     return value
 
 
-def write_client_files(lab_dir: Path, dep: Deployment, server: LabServer,
-                       opts: scenarios.LabOptions) -> None:
+def write_client_files(
+    lab_dir: Path, dep: Deployment, server: LabServer, opts: scenarios.LabOptions
+) -> None:
     """known_hosts and inventory.yml for the running servers."""
     lines = []
     for sim in dep.servers:
@@ -62,8 +63,12 @@ def write_client_files(lab_dir: Path, dep: Deployment, server: LabServer,
     (lab_dir / "known_hosts").write_text("\n".join(lines) + "\n")
     servers = []
     for sim in dep.servers:
-        entry: dict[str, Any] = {"name": sim.name, "host": server.host, "port": sim.port,
-                                 "role": sim.role}
+        entry: dict[str, Any] = {
+            "name": sim.name,
+            "host": server.host,
+            "port": sim.port,
+            "role": sim.role,
+        }
         admin = sim.users.get("admin")
         if admin is not None and admin.shell == "clish":
             entry["shell"] = "clish"
@@ -84,8 +89,10 @@ def write_client_files(lab_dir: Path, dep: Deployment, server: LabServer,
         },
         "servers": servers,
     }
-    header = (f"# mdstools lab, scenario {opts.scenario}: {opts.mds} MDS, {opts.mlm} MLM, "
-              f"{opts.domains} domains, {opts.source} -> {opts.target}\n")
+    header = (
+        f"# mdstools lab, scenario {opts.scenario}: {opts.mds} MDS, {opts.mlm} MLM, "
+        f"{opts.domains} domains, {opts.source} -> {opts.target}\n"
+    )
     text = header + yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False)
     (lab_dir / "inventory.yml").write_text(text)
 
@@ -135,10 +142,18 @@ class ControlServer:
         if action == "status":
             return dep.summary()
         if action == "change":
-            rev = dep.lab_change(req["domain"], req["on"], admin=req.get("admin") or "lab-admin",
-                                 obj=req.get("object"))
-            return {"session": rev.uid, "admin": rev.admin, "server": rev.server,
-                    "changes": [c.name for c in rev.changes]}
+            rev = dep.lab_change(
+                req["domain"],
+                req["on"],
+                admin=req.get("admin") or "lab-admin",
+                obj=req.get("object"),
+            )
+            return {
+                "session": rev.uid,
+                "admin": rev.admin,
+                "server": rev.server,
+                "changes": [c.name for c in rev.changes],
+            }
         if action == "fix":
             return scenarios.fix(dep, req.get("server"))
         if action == "reboot":
@@ -152,7 +167,7 @@ class ControlServer:
             return f"{sim.name}: connections dropped, port refused for {seconds} s"
         if action == "events":
             with dep.lock:
-                return list(dep.events[-int(req.get("last", 50)):])
+                return list(dep.events[-int(req.get("last", 50)) :])
         if action == "stop":
             self.on_stop.set()
             return "stopping"
@@ -164,16 +179,22 @@ class ControlServer:
             self.path.unlink()
 
 
-def serve(lab_dir: Path, opts: scenarios.LabOptions, ports: dict[str, int] | None = None,
-          ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
+def serve(
+    lab_dir: Path,
+    opts: scenarios.LabOptions,
+    ports: dict[str, int] | None = None,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> None:
     """Run the lab in this process until ``stop`` is set (or SIGTERM/SIGINT)."""
     lab_dir.mkdir(parents=True, exist_ok=True)
     dep = scenarios.create(opts)
     password = _secret_file(lab_dir / "secrets" / "mds_password")
     expert = _secret_file(lab_dir / "secrets" / "expert_password")
     client = ensure_ed25519(lab_dir / "id_ed25519")
-    server = LabServer(dep, lab_dir / "hostkeys", password, expert, [client.get_base64()],
-                       ports=ports)
+    server = LabServer(
+        dep, lab_dir / "hostkeys", password, expert, [client.get_base64()], ports=ports
+    )
     stop = stop or threading.Event()
     log = (lab_dir / "lab.log").open("a")
 
@@ -184,8 +205,13 @@ def serve(lab_dir: Path, opts: scenarios.LabOptions, ports: dict[str, int] | Non
     started = server.start()
     control = ControlServer(lab_dir / CONTROL, dep, stop)
     write_client_files(lab_dir, dep, server, opts)
-    state = {"pid": os.getpid(), "ports": started, "scenario": opts.scenario,
-             "options": asdict(opts), "started": time.time()}
+    state = {
+        "pid": os.getpid(),
+        "ports": started,
+        "scenario": opts.scenario,
+        "options": asdict(opts),
+        "started": time.time(),
+    }
     (lab_dir / STATE).write_text(json.dumps(state, indent=2) + "\n")
     record(f"lab up: pid {os.getpid()} ports {started}")
     if threading.current_thread() is threading.main_thread():
@@ -245,13 +271,32 @@ def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict
     if state and _alive(int(state["pid"])):
         raise LabRuntimeError(
             f"a lab is already running from {lab_dir} (pid {state['pid']}); "
-            f"stop it with: mdstools lab down --dir {lab_dir}")
+            f"stop it with: mdstools lab down --dir {lab_dir}"
+        )
     lab_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (lab_dir / STATE).unlink()
-    cmd = [sys.executable, "-m", "mdstools", "lab", "serve", "--dir", str(lab_dir),
-           "--scenario", opts.scenario, "--mds", str(opts.mds), "--mlm", str(opts.mlm),
-           "--domains", str(opts.domains), "--source", opts.source, "--target", opts.target]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mdstools",
+        "lab",
+        "serve",
+        "--dir",
+        str(lab_dir),
+        "--scenario",
+        opts.scenario,
+        "--mds",
+        str(opts.mds),
+        "--mlm",
+        str(opts.mlm),
+        "--domains",
+        str(opts.domains),
+        "--source",
+        opts.source,
+        "--target",
+        opts.target,
+    ]
     if opts.time_scale is not None:
         cmd += ["--time-scale", repr(opts.time_scale)]
     for ver, cols in opts.columns.items():
@@ -259,37 +304,51 @@ def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict
     if opts.double_echo:
         cmd.append("--double-echo")
     out = (lab_dir / "lab.out").open("ab")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True, close_fds=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = (lab_dir / "lab.out").read_text(errors="replace")[-2000:]
             raise LabRuntimeError(f"the lab exited at start (code {proc.returncode}):\n{tail}")
         state = read_state(lab_dir)
-        if state and state.get("pid") == proc.pid and all(
-                _port_open(p) for p in state["ports"].values()):
+        if (
+            state
+            and state.get("pid") == proc.pid
+            and all(_port_open(p) for p in state["ports"].values())
+        ):
             return state
         time.sleep(0.05)
     proc.terminate()
-    raise LabRuntimeError(f"the lab did not open its ports within {timeout:.0f} s; "
-                          f"see {lab_dir / 'lab.out'}")
+    raise LabRuntimeError(
+        f"the lab did not open its ports within {timeout:.0f} s; see {lab_dir / 'lab.out'}"
+    )
 
 
 def control(lab_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> Any:
     """Send one request to a running lab; returns its result or raises LabRuntimeError."""
     path = lab_dir / CONTROL
     if not path.exists():
-        raise LabRuntimeError(f"no lab is running from {lab_dir} (no {CONTROL}); "
-                              f"start one with: mdstools lab up --dir {lab_dir}")
+        raise LabRuntimeError(
+            f"no lab is running from {lab_dir} (no {CONTROL}); "
+            f"start one with: mdstools lab up --dir {lab_dir}"
+        )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         try:
             s.connect(str(path))
         except OSError as exc:
-            raise LabRuntimeError(f"the lab at {lab_dir} does not answer ({exc}); "
-                                  f"restart it: mdstools lab down --dir {lab_dir} && "
-                                  f"mdstools lab up --dir {lab_dir}") from exc
+            raise LabRuntimeError(
+                f"the lab at {lab_dir} does not answer ({exc}); "
+                f"restart it: mdstools lab down --dir {lab_dir} && "
+                f"mdstools lab up --dir {lab_dir}"
+            ) from exc
         s.sendall(json.dumps(request).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):

@@ -1,15 +1,16 @@
 """Named lab scenarios: a healthy deployment and the faults an engineer rehearses.
 
-| scenario | what it does |
-|---|---|
-| ``default`` | healthy R81.10 deployment to upgrade to R81.20; every DMS active on the primary |
-| ``verifier-error`` | the pre-upgrade verifier reports an error on the last MDS (the upgrade must stop) |
-| ``verifier-warnings`` | warnings on every MDS and MLM, each to be acknowledged by name |
-| ``dms-wont-start`` | ``dom2``'s DMS on the last MDS never starts again once stopped (until ``lab fix``) |
-| ``collision`` | after the primary is upgraded, admins publish changes to ``dom1`` on the primary and on mds2, and to ``dom3`` on mds2 |
-| ``drop-during-upgrade`` | the SSH connection of a server being upgraded drops at 30 % and its port refuses for a while |
-| ``clish-login`` | ``admin``'s login shell on mds2 is clish; expert mode needs the expert password |
-| ``slow`` | realistic durations (time scale 1.0) and a slow command prompt |
+* ``default``: healthy R81.10 deployment to upgrade to R81.20; every DMS active on the primary;
+* ``verifier-error``: the pre-upgrade verifier reports an error on the last MDS;
+* ``verifier-warnings``: warnings on every MDS and MLM, each to be acknowledged by name;
+* ``dms-wont-start``: ``dom2``'s DMS on the last MDS never starts again once stopped
+  (until ``mdstools lab fix``);
+* ``collision``: after the primary is upgraded, admins publish changes to ``dom1`` on the
+  primary and on mds2, and to ``dom3`` on mds2;
+* ``drop-during-upgrade``: the SSH connections of a server being upgraded drop at 30 % and
+  its port refuses for a while;
+* ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
+* ``slow``: realistic durations (time scale 1.0) and a slow command prompt.
 """
 
 from __future__ import annotations
@@ -60,26 +61,42 @@ def _none(dep: Deployment, opts: LabOptions) -> None:
 
 def _verifier_error(dep: Deployment, opts: LabOptions) -> None:
     last = dep.mdss[-1]
-    last.findings.append(Finding(
-        "error", "Invalid object names",
-        "The database of Domain dom1 contains the object 'Net 10.0.0.0/8' whose name has "
-        "characters that are not allowed in " + opts.target + ". Rename the object in "
-        "SmartConsole and run the verification again."))
-    last.findings.append(Finding(
-        "warning", "Deprecated SmartEvent settings",
-        "SmartEvent correlation unit settings are not migrated. Review them after the upgrade."))
+    last.findings.append(
+        Finding(
+            "error",
+            "Invalid object names",
+            "The database of Domain dom1 contains the object 'Net 10.0.0.0/8' whose name has "
+            "characters that are not allowed in " + opts.target + ". Rename the object in "
+            "SmartConsole and run the verification again.",
+        )
+    )
+    last.findings.append(
+        Finding(
+            "warning",
+            "Deprecated SmartEvent settings",
+            "SmartEvent correlation unit settings are not migrated. Review them after the upgrade.",
+        )
+    )
 
 
 def _verifier_warnings(dep: Deployment, opts: LabOptions) -> None:
     for s in dep.servers:
-        s.findings.append(Finding(
-            "warning", "Unused objects with duplicate IP addresses",
-            f"Objects with the same IP address exist in domains of {s.name}. "
-            "They are migrated as they are; review them after the upgrade."))
-    dep.mdss[0].findings.append(Finding(
-        "warning", "Global Properties changed",
-        "Some Global Properties differ from their default values and are kept. "
-        "Review them in SmartConsole after the upgrade."))
+        s.findings.append(
+            Finding(
+                "warning",
+                "Unused objects with duplicate IP addresses",
+                f"Objects with the same IP address exist in domains of {s.name}. "
+                "They are migrated as they are; review them after the upgrade.",
+            )
+        )
+    dep.mdss[0].findings.append(
+        Finding(
+            "warning",
+            "Global Properties changed",
+            "Some Global Properties differ from their default values and are kept. "
+            "Review them in SmartConsole after the upgrade.",
+        )
+    )
 
 
 def _dms_wont_start(dep: Deployment, opts: LabOptions) -> None:
@@ -141,13 +158,21 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("default", "healthy deployment, every DMS active on the primary", _none),
         Scenario("verifier-error", "pre-upgrade verifier error on the last MDS", _verifier_error),
         Scenario("verifier-warnings", "verifier warnings on every server", _verifier_warnings),
-        Scenario("dms-wont-start", "dom2's DMS on the last MDS does not start once stopped",
-                 _dms_wont_start),
+        Scenario(
+            "dms-wont-start",
+            "dom2's DMS on the last MDS does not start once stopped",
+            _dms_wont_start,
+        ),
         Scenario("collision", "changes to dom1 on two MDSs during the upgrade", _collision),
         Scenario("drop-during-upgrade", "SSH drops during the upgrade", _drop),
         Scenario("clish-login", "clish login shell on mds2, expert password needed", _clish),
-        Scenario("slow", "realistic durations and a slow command prompt", _none,
-                 time_scale=1.0, command_latency=0.3),
+        Scenario(
+            "slow",
+            "realistic durations and a slow command prompt",
+            _none,
+            time_scale=1.0,
+            command_latency=0.3,
+        ),
     )
 }
 
@@ -164,9 +189,15 @@ def create(opts: LabOptions | None = None) -> Deployment:
     profile(opts.target)
     scale = opts.time_scale if opts.time_scale is not None else scen.time_scale
     timings = Timings(command_latency=scen.command_latency)
-    dep = build(Clock(scale, manual=opts.manual_clock), mds=opts.mds, mlm=opts.mlm,
-                domains=opts.domains, version=profile(opts.source, opts.columns),
-                timings=timings, columns=opts.columns)
+    dep = build(
+        Clock(scale, manual=opts.manual_clock),
+        mds=opts.mds,
+        mlm=opts.mlm,
+        domains=opts.domains,
+        version=profile(opts.source, opts.columns),
+        timings=timings,
+        columns=opts.columns,
+    )
     dep.target = opts.target  # type: ignore[attr-defined]
     dep.double_echo = opts.double_echo  # type: ignore[attr-defined]
     pkg = upgrade_package_path(opts.target)
@@ -175,8 +206,10 @@ def create(opts: LabOptions | None = None) -> Deployment:
         system.install(s, upload_files=[pkg])
     dep.upgrade_hooks.append(_after_upgrade)
     scen.apply(dep, opts)
-    dep.log(f"lab built: scenario {scen.name}, {opts.mds} MDS, {opts.mlm} MLM, "
-            f"{opts.domains} domains, time scale {scale}")
+    dep.log(
+        f"lab built: scenario {scen.name}, {opts.mds} MDS, {opts.mlm} MLM, "
+        f"{opts.domains} domains, time scale {scale}"
+    )
     return dep
 
 

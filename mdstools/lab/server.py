@@ -11,12 +11,20 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
+import struct
 import threading
 from pathlib import Path
 
 import paramiko
 from cryptography.hazmat.primitives import serialization
+from paramiko.common import (
+    AUTH_FAILED,
+    AUTH_SUCCESSFUL,
+    OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_SUCCEEDED,
+)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mdstools.lab.model import Deployment, Rebooted, SimServer
@@ -28,14 +36,47 @@ def ensure_ed25519(path: Path) -> paramiko.Ed25519Key:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
         path.write_bytes(pem)
         path.chmod(0o600)
-        pub = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                            serialization.PublicFormat.OpenSSH)
+        pub = key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
         path.with_name(path.name + ".pub").write_bytes(pub + b" mdstools-lab\n")
     return paramiko.Ed25519Key.from_private_key_file(str(path))
+
+
+_MSG_CHANNEL_SUCCESS, _MSG_CHANNEL_FAILURE = 99, 100
+
+
+class _Transport(paramiko.Transport):
+    """Tells a worker when the reply to its channel request has been sent.
+
+    paramiko answers an exec/shell request only after ``check_channel_*_request`` returns;
+    a command that finishes first would close the channel before the reply, and the client
+    would see "Channel closed". Workers wait for this event before closing.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.replied: dict[int, threading.Event] = {}
+
+    def expect_reply(self, chan: paramiko.Channel) -> threading.Event:
+        ev = threading.Event()
+        self.replied[chan.remote_chanid] = ev
+        return ev
+
+    def _send_user_message(self, data: paramiko.Message) -> None:
+        super()._send_user_message(data)  # type: ignore[misc]
+        raw = data.asbytes()
+        if raw[:1] and raw[0] in (_MSG_CHANNEL_SUCCESS, _MSG_CHANNEL_FAILURE) and len(raw) >= 5:
+            ev = self.replied.pop(struct.unpack(">I", raw[1:5])[0], None)
+            if ev is not None:
+                ev.set()
 
 
 class _ChannelSource:
@@ -152,63 +193,85 @@ class _Interface(paramiko.ServerInterface):
     def check_auth_password(self, username: str, password: str) -> int:
         if username in self.sim.users and password == self.lab.password:
             self.username = username
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
+            return AUTH_SUCCESSFUL
+        return AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
         if username in self.sim.users and key.get_base64() in self.lab.authorized:
             self.username = username
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
+            return AUTH_SUCCESSFUL
+        return AUTH_FAILED
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            return OPEN_SUCCEEDED
+        return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
-    def check_channel_pty_request(self, channel: paramiko.Channel, term: bytes, width: int,
-                                  height: int, pixelwidth: int, pixelheight: int,
-                                  modes: bytes) -> bool:
+    def check_channel_pty_request(
+        self,
+        channel: paramiko.Channel,
+        term: bytes,
+        width: int,
+        height: int,
+        pixelwidth: int,
+        pixelheight: int,
+        modes: bytes,
+    ) -> bool:
         self.pty.add(channel.get_id())
         return True
 
-    def check_channel_window_change_request(self, channel: paramiko.Channel, width: int,
-                                            height: int, pixelwidth: int,
-                                            pixelheight: int) -> bool:
+    def check_channel_window_change_request(
+        self, channel: paramiko.Channel, width: int, height: int, pixelwidth: int, pixelheight: int
+    ) -> bool:
         return True
 
-    def check_channel_env_request(self, channel: paramiko.Channel, name: bytes,
-                                  value: bytes) -> bool:
+    def check_channel_env_request(
+        self, channel: paramiko.Channel, name: bytes, value: bytes
+    ) -> bool:
         return False
+
+    def _replied(self, channel: paramiko.Channel) -> threading.Event:
+        t = channel.get_transport()
+        if isinstance(t, _Transport):
+            return t.expect_reply(channel)
+        ev = threading.Event()
+        ev.set()
+        return ev
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         tty = channel.get_id() in self.pty
-        self.lab.spawn(self._exec, channel, command.decode(errors="replace"), tty)
+        self.lab.spawn(
+            self._exec, channel, command.decode(errors="replace"), tty, self._replied(channel)
+        )
         return True
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
-        self.lab.spawn(self._shell, channel)
+        self.lab.spawn(self._shell, channel, self._replied(channel))
         return True
 
-    def _exec(self, chan: paramiko.Channel, command: str, tty: bool) -> None:
+    def _exec(
+        self, chan: paramiko.Channel, command: str, tty: bool, replied: threading.Event
+    ) -> None:
         out = _ChannelSink(chan, stderr=False, crlf=tty)
         err = out if tty else _ChannelSink(chan, stderr=True, crlf=False)
         rc = 255
         try:
-            rc = run_exec(self.lab.dep, self.sim, self.username, command,
-                          _ChannelSource(chan), out, err)
+            rc = run_exec(
+                self.lab.dep, self.sim, self.username, command, _ChannelSource(chan), out, err
+            )
         except Rebooted:
             return
         except Exception as exc:  # the lab must answer, not hang, on its own bugs
             err.write(f"lab: internal error: {exc!r}\n")
             self.lab.dep.log(f"{self.sim.name}: exec crashed: {exc!r}")
             rc = 255
+        replied.wait(5)
         with contextlib.suppress(OSError, EOFError):
             chan.send_exit_status(rc)
             chan.shutdown_write()
             chan.close()
 
-    def _shell(self, chan: paramiko.Channel) -> None:
+    def _shell(self, chan: paramiko.Channel, replied: threading.Event) -> None:
         reader = _LineReader(chan)
         sink = _ChannelSink(chan, stderr=False, crlf=True)
         term = Terminal(self.lab.dep, self.sim, self.username, reader, sink.write)
@@ -220,6 +283,7 @@ class _Interface(paramiko.ServerInterface):
         except Exception as exc:
             sink.write(f"lab: internal error: {exc!r}\n")
             rc = 255
+        replied.wait(5)
         with contextlib.suppress(OSError, EOFError):
             chan.send_exit_status(rc)
             chan.close()
@@ -228,8 +292,9 @@ class _Interface(paramiko.ServerInterface):
 class _Listener:
     """The listening socket and open connections of one simulated server."""
 
-    def __init__(self, lab: LabServer, sim: SimServer, host_key: paramiko.PKey,
-                 host: str, port: int) -> None:
+    def __init__(
+        self, lab: LabServer, sim: SimServer, host_key: paramiko.PKey, host: str, port: int
+    ) -> None:
         self.lab = lab
         self.sim = sim
         self.host_key = host_key
@@ -275,7 +340,7 @@ class _Listener:
             self.lab.spawn(self._serve, conn)
 
     def _serve(self, conn: socket.socket) -> None:
-        t = paramiko.Transport(conn)
+        t = _Transport(conn)
         t.add_server_key(self.host_key)
         with self.lock:
             if self.sock is None:
@@ -297,9 +362,17 @@ class _Listener:
 class LabServer:
     """Serves a :class:`Deployment` over SSH, one port per simulated server."""
 
-    def __init__(self, dep: Deployment, key_dir: Path, password: str, expert_password: str,
-                 authorized_keys: list[str], host: str = "127.0.0.1",
-                 ports: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        dep: Deployment,
+        key_dir: Path,
+        password: str,
+        expert_password: str,
+        authorized_keys: list[str],
+        host: str = "127.0.0.1",
+        ports: dict[str, int] | None = None,
+    ) -> None:
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # port probes, client drops
         self.dep = dep
         self.key_dir = key_dir
         self.password = password

@@ -10,10 +10,48 @@ from __future__ import annotations
 from mdstools.lab.model import SimServer
 
 CORE_PROGRAMS = (
-    "cat", "ls", "grep", "egrep", "head", "tail", "wc", "awk", "sleep", "date", "hostname",
-    "whoami", "id", "uname", "mkdir", "rm", "mv", "cp", "touch", "df", "du", "stat",
-    "sha256sum", "md5sum", "env", "tee", "sort", "uniq", "cut", "tr", "nohup", "sh", "bash",
-    "uptime", "timeout", "basename", "dirname", "xargs", "seq", "reboot", "sed", "tar",
+    "cat",
+    "ls",
+    "grep",
+    "egrep",
+    "head",
+    "tail",
+    "wc",
+    "awk",
+    "sleep",
+    "date",
+    "hostname",
+    "whoami",
+    "id",
+    "uname",
+    "mkdir",
+    "rm",
+    "mv",
+    "cp",
+    "touch",
+    "df",
+    "du",
+    "stat",
+    "sha256sum",
+    "md5sum",
+    "env",
+    "tee",
+    "sort",
+    "uniq",
+    "cut",
+    "tr",
+    "nohup",
+    "sh",
+    "bash",
+    "uptime",
+    "timeout",
+    "basename",
+    "dirname",
+    "xargs",
+    "seq",
+    "reboot",
+    "sed",
+    "tar",
 )
 
 
@@ -26,7 +64,7 @@ def env_for(server: SimServer) -> dict[str, str]:
     v = server.version.name
     mdsdir = mds_dir(v)
     cpdir = f"/opt/CPshrd-{v}"
-    fwdir = f"{mdsdir}/fw1" if server.kind == "MDS" else f"{mdsdir}/fw1"
+    fwdir = f"{mdsdir}/fw1"
     return {
         "MDSDIR": mdsdir,
         "MDS_FWDIR": f"{mdsdir}/fw1",
@@ -46,8 +84,18 @@ def profile_text(server: SimServer) -> str:
     env = env_for(server)
     lines = ["# Check Point environment (simulated by mdstools lab)"]
     lines += [f"export {k}={v}" for k, v in env.items()]
-    path = ":".join([f"{env['MDSDIR']}/bin", f"{env['MDSDIR']}/scripts", f"{env['CPDIR']}/bin",
-                     f"{env['MDS_FWDIR']}/bin", "/bin", "/usr/bin", "/sbin", "/usr/sbin"])
+    path = ":".join(
+        [
+            f"{env['MDSDIR']}/bin",
+            f"{env['MDSDIR']}/scripts",
+            f"{env['CPDIR']}/bin",
+            f"{env['MDS_FWDIR']}/bin",
+            "/bin",
+            "/usr/bin",
+            "/sbin",
+            "/usr/sbin",
+        ]
+    )
     lines.append(f"export PATH={path}:$PATH")
     return "\n".join(lines) + "\n"
 
@@ -56,8 +104,21 @@ def install(server: SimServer, upload_files: list[str] | None = None) -> None:
     """Lay out the filesystem of ``server`` for its current version (again after an upgrade)."""
     vfs = server.vfs
     v = server.version.name
-    for d in ("/bin", "/usr/bin", "/sbin", "/usr/sbin", "/etc/profile.d", "/tmp", "/home/admin",
-              "/var/log", "/var/log/upload", "/var/log/mds_backups", "/var/tmp", "/opt", "/root"):
+    for d in (
+        "/bin",
+        "/usr/bin",
+        "/sbin",
+        "/usr/sbin",
+        "/etc/profile.d",
+        "/tmp",
+        "/home/admin",
+        "/var/log",
+        "/var/log/upload",
+        "/var/log/mds_backups",
+        "/var/tmp",
+        "/opt",
+        "/root",
+    ):
         vfs.mkdir(d)
     for name in CORE_PROGRAMS:
         vfs.install(f"/bin/{name}", name)
@@ -70,8 +131,17 @@ def install(server: SimServer, upload_files: list[str] | None = None) -> None:
     mdsdir, cpdir = env["MDSDIR"], env["CPDIR"]
     vfs.write("/etc/cp-release", f"Check Point Gaia {v}\n")
     vfs.write("/etc/profile.d/CP.sh", profile_text(server))
-    mds_programs = ["mdsstat", "mdsstart", "mdsstop", "mdsstart_customer", "mdsstop_customer",
-                    "mdsquerydb", "mds_backup", "mds_restore", "mds_setup"]
+    mds_programs = [
+        "mdsstat",
+        "mdsstart",
+        "mdsstop",
+        "mdsstart_customer",
+        "mdsstop_customer",
+        "mdsquerydb",
+        "mds_backup",
+        "mds_restore",
+        "mds_setup",
+    ]
     for name in mds_programs:
         vfs.install(f"{mdsdir}/bin/{name}", name)
     vfs.install(f"{mdsdir}/scripts/MDSVerUtil", "mdsverutil")
@@ -88,9 +158,9 @@ def install(server: SimServer, upload_files: list[str] | None = None) -> None:
     vfs.install(f"{cpdir}/bin/cpstop", "cpstop")
     vfs.install(f"{cpdir}/bin/cpstart", "cpstart")
     vfs.mkdir(f"{mdsdir}/customers")
-    for d in server.locals:
-        if not d.is_global:
-            vfs.mkdir(f"{mdsdir}/customers/{d.name}/CPsuite-{v}/fw1/log")
+    for dms in server.locals:
+        if not dms.is_global:
+            vfs.mkdir(f"{mdsdir}/customers/{dms.name}/CPsuite-{v}/fw1/log")
     for f in upload_files or []:
         if not vfs.exists(f):
             vfs.write(f, b"simulated CPUSE package\n", size=4_200_000_000)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from mdstools.lab import clish, programs  # noqa: F401  (registers the programs)
 from mdstools.lab.model import Deployment, Rebooted, SimServer
-from mdstools.lab.shell import IO, BASE_PATH, Killed, Shell, ShellExit, Sink, Source
+from mdstools.lab.shell import BASE_PATH, IO, Killed, Shell, ShellExit, Sink, Source
 
 EXPERT_BANNER = (
     "\n\nWarning! All configurations should be done through clish\nYou are in expert mode now.\n\n"
@@ -32,12 +32,19 @@ def login_shell(server: SimServer, user: str) -> str:
 def exec_env(server: SimServer, user: str) -> dict[str, str]:
     """The environment of a non-interactive exec channel: no Check Point variables."""
     home = "/home/admin" if user == "admin" else f"/home/{user}"
-    return {"PATH": BASE_PATH, "HOME": home, "USER": user, "LOGNAME": user,
-            "SHELL": "/bin/bash", "HOSTNAME": server.name}
+    return {
+        "PATH": BASE_PATH,
+        "HOME": home,
+        "USER": user,
+        "LOGNAME": user,
+        "SHELL": "/bin/bash",
+        "HOSTNAME": server.name,
+    }
 
 
-def run_exec(dep: Deployment, server: SimServer, user: str, command: str, stdin: Source,
-             out: Sink, err: Sink) -> int:
+def run_exec(
+    dep: Deployment, server: SimServer, user: str, command: str, stdin: Source, out: Sink, err: Sink
+) -> int:
     """Run an SSH exec request; returns the exit status."""
     io = IO(stdin, out, err, tty=False)
     if login_shell(server, user) == "clish":
@@ -80,8 +87,14 @@ class _Out:
 class Terminal:
     """An interactive login session; ``read_line(echo)`` returns None at end of input."""
 
-    def __init__(self, dep: Deployment, server: SimServer, user: str,
-                 read_line: Callable[[bool], str | None], write: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        dep: Deployment,
+        server: SimServer,
+        user: str,
+        read_line: Callable[[bool], str | None],
+        write: Callable[[str], None],
+    ) -> None:
         self.dep = dep
         self.server = server
         self.user = user
@@ -125,14 +138,18 @@ class Terminal:
             if cmd == "expert":
                 return self._expert()
             if cmd in ("clish", "/bin/clish"):
-                self.write("CLINFR0479 You can't start interactive session from another "
-                           "interactive session\n")
+                self.write(
+                    "CLINFR0479 You can't start interactive session from another "
+                    "interactive session\n"
+                )
                 return 1
             return clish.run_line(self.dep, self.server, self.user, cmd, self.io)
         if cmd in ("clish", "/bin/clish"):
             if "clish" in self.modes:
-                self.write("CLINFR0479 You can't start interactive session from another "
-                           "interactive session\n")
+                self.write(
+                    "CLINFR0479 You can't start interactive session from another "
+                    "interactive session\n"
+                )
                 return 1
             self.modes.append("clish")
             return 0

@@ -40,15 +40,38 @@ class VersionProfile:
 VERSIONS: dict[str, VersionProfile] = {
     p.name: p
     for p in (
-        VersionProfile("R80.40", "294", "294", "3.10.0-957.21.3cpx86_64", 198, "1.6.1",
-                       has_servers_and_processes=False),
-        VersionProfile("R81", "392", "392", "3.10.0-957.21.3cpx86_64", 77, "1.7.1",
-                       has_servers_and_processes=False),
+        VersionProfile(
+            "R80.40",
+            "294",
+            "294",
+            "3.10.0-957.21.3cpx86_64",
+            198,
+            "1.6.1",
+            has_servers_and_processes=False,
+        ),
+        VersionProfile(
+            "R81",
+            "392",
+            "392",
+            "3.10.0-957.21.3cpx86_64",
+            77,
+            "1.7.1",
+            has_servers_and_processes=False,
+        ),
         VersionProfile("R81.10", "335", "335", "3.10.0-957.21.3cpx86_64", 130, "1.8.1"),
-        VersionProfile("R81.20", "059", "631", "3.10.0-957.21.3cpx86_64", 122, "1.9.1",
-                       has_ha_status=True),
-        VersionProfile("R82", "777", "777", "4.18.0-305.3cpx86_64", 25, "2",
-                       has_ha_status=True, numbered_installer_list=False),
+        VersionProfile(
+            "R81.20", "059", "631", "3.10.0-957.21.3cpx86_64", 122, "1.9.1", has_ha_status=True
+        ),
+        VersionProfile(
+            "R82",
+            "777",
+            "777",
+            "4.18.0-305.3cpx86_64",
+            25,
+            "2",
+            has_ha_status=True,
+            numbered_installer_list=False,
+        ),
     )
 }
 

@@ -41,8 +41,14 @@ def lab() -> Iterator[Deployment]:
     dep.scheduler.stop()
 
 
-def run_on(dep: Deployment, server: str, command: str, stdin: str = "",
-           profile: bool = True, user: str = "admin") -> Ran:
+def run_on(
+    dep: Deployment,
+    server: str,
+    command: str,
+    stdin: str = "",
+    profile: bool = True,
+    user: str = "admin",
+) -> Ran:
     """Run ``command`` as an SSH exec would, optionally after sourcing CP.sh."""
     out, err = BufferSink(), BufferSink()
     s = dep.server(server)
