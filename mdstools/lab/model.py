@@ -303,6 +303,8 @@ class Deployment:
         self.drop_during_upgrade = False
         self._pid_counter = itertools.count(10000)
         self.boot_hooks: list[Callable[[SimServer], None]] = []
+        self.target = "R81.20"
+        self.double_echo = False
 
     # -- lookups -----------------------------------------------------------------
     def server(self, name: str) -> SimServer:
@@ -731,6 +733,12 @@ class Deployment:
         """Reboot: connections drop, the port refuses, then everything starts again."""
         c, t = self.clock, self.timings
         with self.lock:
+            if s.upgrade is not None:
+                for p in s.packages.values():
+                    if p.file_name == s.upgrade.package:
+                        p.status = "Failed"
+                self.log(f"{s.name}: the upgrade to {s.upgrade.target.name} was interrupted")
+                s.upgrade = None
             s.online = False
             s.boot_count += 1
             s.down_event.set()

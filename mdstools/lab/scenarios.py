@@ -198,8 +198,8 @@ def create(opts: LabOptions | None = None) -> Deployment:
         timings=timings,
         columns=opts.columns,
     )
-    dep.target = opts.target  # type: ignore[attr-defined]
-    dep.double_echo = opts.double_echo  # type: ignore[attr-defined]
+    dep.target = opts.target
+    dep.double_echo = opts.double_echo
     pkg = upgrade_package_path(opts.target)
     for s in dep.servers:
         s.users["admin"] = User("admin", "bash")

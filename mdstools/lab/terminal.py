@@ -121,7 +121,7 @@ class Terminal:
                 line = self.read_line(True)
                 if line is None:
                     return rc
-                if getattr(self.dep, "double_echo", False) and line.strip():
+                if self.dep.double_echo and line.strip():
                     self.write(line + "\n")
                 rc = self.handle(line)
         except Rebooted:
@@ -166,7 +166,7 @@ class Terminal:
         self.write("Enter expert password:")
         pw = self.read_line(False)
         self.write("\n")
-        expected = getattr(self.server, "expert_password", "")
+        expected = self.server.expert_password
         if pw is None:
             return 1
         if not expected or pw != expected:
