@@ -1,0 +1,264 @@
+"""The inventory: which servers make up the deployment and how to reach them.
+
+Loaded from YAML (format in README.md / DESIGN.md) and validated: every error names the
+file, the field and what is allowed. Secrets are references (``env:NAME`` /
+``file:PATH``), resolved only when a connection needs them; relative paths are relative to
+the inventory file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mdstools.errors import InventoryError
+from mdstools.secrets import is_reference
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+VERSION_RE = re.compile(r"^R\d{2}(\.\d{1,2})?$")
+
+TOP_KEYS = {"environment", "target_version", "upgrade", "backup_dir", "connection", "servers"}
+CONNECTION_KEYS = {"username", "key_file", "password", "expert_password", "known_hosts",
+                   "host_key_policy", "connect_timeout_s", "command_timeout_s", "keepalive_s"}
+SERVER_KEYS = {"name", "host", "port", "role", "shell"} | CONNECTION_KEYS
+
+
+class Role(str, Enum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    LOG_SERVER = "log-server"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to log in to a server; secrets are references, never values."""
+
+    username: str = "admin"
+    key_file: Path | None = None
+    password: str | None = None
+    expert_password: str | None = None
+    known_hosts: Path | None = None
+    host_key_policy: str = "strict"
+    connect_timeout_s: float = 10.0
+    command_timeout_s: float = 120.0
+    keepalive_s: float = 15.0
+
+
+@dataclass(frozen=True)
+class Server:
+    """One MDS or Multi-Domain Log Server."""
+
+    name: str
+    host: str
+    port: int
+    role: Role
+    shell: str = "bash"
+    connection: Connection = field(default_factory=Connection)
+
+    @property
+    def is_mds(self) -> bool:
+        return self.role in (Role.PRIMARY, Role.SECONDARY)
+
+    @property
+    def is_log_server(self) -> bool:
+        return self.role is Role.LOG_SERVER
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A validated inventory."""
+
+    path: Path
+    environment: str
+    target_version: str
+    upgrade_method: str
+    upgrade_package: str
+    backup_dir: str
+    servers: tuple[Server, ...]
+    sha256: str
+
+    @property
+    def primary(self) -> Server:
+        return next(s for s in self.servers if s.role is Role.PRIMARY)
+
+    @property
+    def secondaries(self) -> tuple[Server, ...]:
+        return tuple(s for s in self.servers if s.role is Role.SECONDARY)
+
+    @property
+    def mdss(self) -> tuple[Server, ...]:
+        return tuple(s for s in self.servers if s.is_mds)
+
+    @property
+    def log_servers(self) -> tuple[Server, ...]:
+        return tuple(s for s in self.servers if s.is_log_server)
+
+    def server(self, name: str) -> Server:
+        for s in self.servers:
+            if s.name == name:
+                return s
+        raise InventoryError(str(self.path), "servers",
+                             f"no server named {name!r}; the inventory has "
+                             f"{', '.join(s.name for s in self.servers)}")
+
+
+class _Check:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, field_: str, message: str, hint: str = "") -> InventoryError:
+        return InventoryError(str(self.path), field_, message, hint)
+
+    def mapping(self, value: Any, field_: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(field_, f"must be a mapping, got {type(value).__name__}")
+        unknown = sorted(str(k) for k in value if k not in allowed)
+        if unknown:
+            raise self.fail(f"{field_}.{unknown[0]}" if field_ else unknown[0],
+                            f"unknown field; allowed: {', '.join(sorted(allowed))}")
+        return value
+
+    def string(self, value: Any, field_: str, pattern: re.Pattern[str] | None = None,
+               what: str = "") -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field_, f"must be a non-empty string{what and ' (' + what + ')'}")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(field_, f"{value!r} is not valid; expected {what}")
+        return value
+
+    def number(self, value: Any, field_: str, lo: float, hi: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(field_, f"must be a number between {lo:g} and {hi:g}")
+        if not lo <= value <= hi:
+            raise self.fail(field_, f"{value} is out of range; allowed {lo:g}..{hi:g}")
+        return float(value)
+
+    def choice(self, value: Any, field_: str, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            raise self.fail(field_, f"{value!r} is not allowed; use one of: {', '.join(allowed)}")
+        return str(value)
+
+    def path_value(self, value: Any, field_: str) -> Path:
+        p = Path(self.string(value, field_, what="a path")).expanduser()
+        return p if p.is_absolute() else (self.path.parent / p)
+
+    def secret_ref(self, value: Any, field_: str) -> str:
+        s = self.string(value, field_, what="env:NAME or file:PATH")
+        if not is_reference(s):
+            raise self.fail(field_, "must be a reference (env:NAME or file:PATH), "
+                            "not the secret itself",
+                            "never write a password into the inventory; put it in an "
+                            "environment variable or a file")
+        return s
+
+    def connection(self, data: dict[str, Any], field_: str, base: Connection) -> Connection:
+        values: dict[str, Any] = {}
+        for key in CONNECTION_KEYS & data.keys():
+            v = data[key]
+            f = f"{field_}.{key}" if field_ else key
+            if key == "username":
+                values[key] = self.string(v, f)
+            elif key in ("key_file", "known_hosts"):
+                values[key] = self.path_value(v, f)
+            elif key in ("password", "expert_password"):
+                values[key] = self.secret_ref(v, f)
+            elif key == "host_key_policy":
+                values[key] = self.choice(v, f, ("strict", "accept-new"))
+            elif key == "connect_timeout_s":
+                values[key] = self.number(v, f, 0.1, 600)
+            elif key == "command_timeout_s":
+                values[key] = self.number(v, f, 1, 86400)
+            elif key == "keepalive_s":
+                values[key] = self.number(v, f, 0, 3600)
+        return replace(base, **values)
+
+
+def load(path: str | Path) -> Inventory:
+    """Read and validate an inventory file."""
+    p = Path(path).expanduser()
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InventoryError(str(p), "", f"cannot read the inventory: {exc.strerror}",
+                             "pass the path of an inventory YAML file with -i") from exc
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise InventoryError(str(p), "", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"
+                             ) from exc
+    return parse(data, p.resolve(), hashlib.sha256(raw).hexdigest())
+
+
+def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
+    """Validate already-loaded inventory data (``path`` anchors relative paths)."""
+    c = _Check(path)
+    top = c.mapping(data, "", TOP_KEYS)
+    for required in ("environment", "target_version", "servers"):
+        if required not in top:
+            raise c.fail(required, "is required")
+    environment = c.string(top["environment"], "environment", NAME_RE,
+                           "letters, digits, '.', '_' or '-'")
+    target = c.string(top["target_version"], "target_version", VERSION_RE,
+                      "a release such as R81.20")
+    upgrade = c.mapping(top.get("upgrade", {"method": "cpuse"}), "upgrade", {"method", "package"})
+    method = c.choice(upgrade.get("method", "cpuse"), "upgrade.method", ("cpuse", "mds_setup"))
+    package = upgrade.get("package", "")
+    if method == "cpuse" or package:
+        package = c.string(package, "upgrade.package",
+                           what="the package path on the servers, e.g. /var/log/upload/...tgz")
+    backup_dir = c.string(top.get("backup_dir", "/var/log/mds_backups"), "backup_dir",
+                          what="a directory on the servers")
+    defaults = c.connection(c.mapping(top.get("connection", {}), "connection", CONNECTION_KEYS),
+                            "connection", Connection())
+    servers_raw = top["servers"]
+    if not isinstance(servers_raw, list) or not servers_raw:
+        raise c.fail("servers", "must be a non-empty list of servers")
+    servers: list[Server] = []
+    for i, entry in enumerate(servers_raw):
+        f = f"servers[{i}]"
+        s = c.mapping(entry, f, SERVER_KEYS)
+        for required in ("name", "host", "role"):
+            if required not in s:
+                raise c.fail(f"{f}.{required}", "is required")
+        name = c.string(s["name"], f"{f}.name", NAME_RE, "letters, digits, '.', '_' or '-'")
+        host = c.string(s["host"], f"{f}.host", what="a host name or address")
+        port = int(c.number(s.get("port", 22), f"{f}.port", 1, 65535))
+        if isinstance(s.get("port", 22), float):
+            raise c.fail(f"{f}.port", "must be a whole number")
+        role = Role(c.choice(s["role"], f"{f}.role", tuple(r.value for r in Role)))
+        shell = c.choice(s.get("shell", "bash"), f"{f}.shell", ("bash", "clish"))
+        conn = c.connection(s, f, defaults)
+        servers.append(Server(name, host, port, role, shell, conn))
+    names = [s.name for s in servers]
+    for i, s in enumerate(servers):
+        if names.index(s.name) != i:
+            raise c.fail(f"servers[{i}].name", f"duplicate server name {s.name!r}")
+        addrs = [x.address for x in servers]
+        if addrs.index(s.address) != i:
+            raise c.fail(f"servers[{i}].host",
+                         f"{s.address} is also used by {servers[addrs.index(s.address)].name}")
+    primaries = [s.name for s in servers if s.role is Role.PRIMARY]
+    if len(primaries) != 1:
+        raise c.fail("servers", f"exactly one server must have role: primary "
+                     f"(found {len(primaries)}{': ' + ', '.join(primaries) if primaries else ''})")
+    for i, s in enumerate(servers):
+        if s.shell == "clish" and not s.connection.expert_password:
+            raise c.fail(f"servers[{i}].expert_password",
+                         f"{s.name} logs in to clish; an expert_password reference is needed "
+                         "to reach expert mode")
+        if not s.connection.key_file and not s.connection.password:
+            raise c.fail(f"servers[{i}]", f"{s.name} has neither key_file nor password")
+    return Inventory(path, environment, target, method, package, backup_dir, tuple(servers),
+                     sha256)
