@@ -86,8 +86,9 @@ class ConnectionLostError(MdstoolsError):
 
     def __init__(self, server: str, message: str = "the connection dropped") -> None:
         self.server = server
-        super().__init__(f"{server}: {message}",
-                         "it reconnects by itself; if it does not, check the server")
+        super().__init__(
+            f"{server}: {message}", "it reconnects by itself; if it does not, check the server"
+        )
 
 
 class CommandTimeout(MdstoolsError):
@@ -98,8 +99,10 @@ class CommandTimeout(MdstoolsError):
         self.command = command
         self.timeout_s = timeout_s
         self.partial = partial
-        super().__init__(f"{server}: '{command}' did not finish within {timeout_s:g} s",
-                         "raise the timeout or check the server")
+        super().__init__(
+            f"{server}: '{command}' did not finish within {timeout_s:g} s",
+            "raise the timeout or check the server",
+        )
 
 
 class ModeError(MdstoolsError):
@@ -118,8 +121,10 @@ class CommandFailed(MdstoolsError):
         reason = result.error or f"exit status {result.exit_status}"
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         detail = f": {' / '.join(tail)}" if tail else ""
-        super().__init__(f"{result.server}: '{result.command}' failed ({reason}){detail}",
-                         "see the command output in the record")
+        super().__init__(
+            f"{result.server}: '{result.command}' failed ({reason}){detail}",
+            "see the command output in the record",
+        )
 
 
 class ParseError(MdstoolsError):
@@ -129,9 +134,11 @@ class ParseError(MdstoolsError):
         self.command = command
         self.reason = reason
         self.raw = raw
-        super().__init__(f"cannot parse the output of '{command}': {reason}",
-                         "the raw output is kept in the error (.raw) and in the record; "
-                         "report it with the Check Point version")
+        super().__init__(
+            f"cannot parse the output of '{command}': {reason}",
+            "the raw output is kept in the error (.raw) and in the record; "
+            "report it with the Check Point version",
+        )
 
 
 class ApiError(MdstoolsError):
@@ -146,18 +153,25 @@ class ApiError(MdstoolsError):
             "err_not_a_system_domain_session": "run it without -d (System Data)",
             "err_login_failed": "check that the domain exists and its DMS is up on this server",
         }.get(code, "see the Management API reference for the code")
-        super().__init__(f"mgmt_cli {command}: {code}: {message}".replace("mgmt_cli : ", ""),
-                         hint)
+        super().__init__(f"mgmt_cli {command}: {code}: {message}".replace("mgmt_cli : ", ""), hint)
 
 
 class JobError(MdstoolsError):
     """A detached job failed, timed out, or disappeared."""
 
-    def __init__(self, server: str, job: str, message: str, log_tail: str = "",
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        job: str,
+        message: str,
+        log_tail: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
         self.server = server
         self.job = job
         self.log_tail = log_tail
         self.details = details or {}
-        super().__init__(f"{server}: job '{job}' {message}",
-                         "read the job log in the record; rerun the step when fixed")
+        super().__init__(
+            f"{server}: job '{job}' {message}",
+            "read the job log in the record; rerun the step when fixed",
+        )

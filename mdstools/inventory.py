@@ -24,8 +24,17 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 VERSION_RE = re.compile(r"^R\d{2}(\.\d{1,2})?$")
 
 TOP_KEYS = {"environment", "target_version", "upgrade", "backup_dir", "connection", "servers"}
-CONNECTION_KEYS = {"username", "key_file", "password", "expert_password", "known_hosts",
-                   "host_key_policy", "connect_timeout_s", "command_timeout_s", "keepalive_s"}
+CONNECTION_KEYS = {
+    "username",
+    "key_file",
+    "password",
+    "expert_password",
+    "known_hosts",
+    "host_key_policy",
+    "connect_timeout_s",
+    "command_timeout_s",
+    "keepalive_s",
+}
 SERVER_KEYS = {"name", "host", "port", "role", "shell"} | CONNECTION_KEYS
 
 
@@ -107,9 +116,12 @@ class Inventory:
         for s in self.servers:
             if s.name == name:
                 return s
-        raise InventoryError(str(self.path), "servers",
-                             f"no server named {name!r}; the inventory has "
-                             f"{', '.join(s.name for s in self.servers)}")
+        raise InventoryError(
+            str(self.path),
+            "servers",
+            f"no server named {name!r}; the inventory has "
+            f"{', '.join(s.name for s in self.servers)}",
+        )
 
 
 class _Check:
@@ -124,12 +136,15 @@ class _Check:
             raise self.fail(field_, f"must be a mapping, got {type(value).__name__}")
         unknown = sorted(str(k) for k in value if k not in allowed)
         if unknown:
-            raise self.fail(f"{field_}.{unknown[0]}" if field_ else unknown[0],
-                            f"unknown field; allowed: {', '.join(sorted(allowed))}")
+            raise self.fail(
+                f"{field_}.{unknown[0]}" if field_ else unknown[0],
+                f"unknown field; allowed: {', '.join(sorted(allowed))}",
+            )
         return value
 
-    def string(self, value: Any, field_: str, pattern: re.Pattern[str] | None = None,
-               what: str = "") -> str:
+    def string(
+        self, value: Any, field_: str, pattern: re.Pattern[str] | None = None, what: str = ""
+    ) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field_, f"must be a non-empty string{what and ' (' + what + ')'}")
         if pattern is not None and not pattern.match(value):
@@ -155,10 +170,16 @@ class _Check:
     def secret_ref(self, value: Any, field_: str) -> str:
         s = self.string(value, field_, what="env:NAME or file:PATH")
         if not is_reference(s):
-            raise self.fail(field_, "must be a reference (env:NAME or file:PATH), "
-                            "not the secret itself",
-                            "never write a password into the inventory; put it in an "
-                            "environment variable or a file")
+            raise self.fail(
+                field_,
+                "must be a reference (env:NAME or file:PATH), not the secret itself",
+                "never write a password into the inventory; put it in an "
+                "environment variable or a file",
+            )
+        if s.startswith("file:"):
+            p = Path(s[5:]).expanduser()
+            if not p.is_absolute():
+                s = f"file:{(self.path.parent / p)}"
         return s
 
     def connection(self, data: dict[str, Any], field_: str, base: Connection) -> Connection:
@@ -189,15 +210,20 @@ def load(path: str | Path) -> Inventory:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise InventoryError(str(p), "", f"cannot read the inventory: {exc.strerror}",
-                             "pass the path of an inventory YAML file with -i") from exc
+        raise InventoryError(
+            str(p),
+            "",
+            f"cannot read the inventory: {exc.strerror}",
+            "pass the path of an inventory YAML file with -i",
+        ) from exc
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise InventoryError(str(p), "", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"
-                             ) from exc
+        raise InventoryError(
+            str(p), "", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from exc
     return parse(data, p.resolve(), hashlib.sha256(raw).hexdigest())
 
 
@@ -208,20 +234,31 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
     for required in ("environment", "target_version", "servers"):
         if required not in top:
             raise c.fail(required, "is required")
-    environment = c.string(top["environment"], "environment", NAME_RE,
-                           "letters, digits, '.', '_' or '-'")
-    target = c.string(top["target_version"], "target_version", VERSION_RE,
-                      "a release such as R81.20")
+    environment = c.string(
+        top["environment"], "environment", NAME_RE, "letters, digits, '.', '_' or '-'"
+    )
+    target = c.string(
+        top["target_version"], "target_version", VERSION_RE, "a release such as R81.20"
+    )
     upgrade = c.mapping(top.get("upgrade", {"method": "cpuse"}), "upgrade", {"method", "package"})
     method = c.choice(upgrade.get("method", "cpuse"), "upgrade.method", ("cpuse", "mds_setup"))
     package = upgrade.get("package", "")
     if method == "cpuse" or package:
-        package = c.string(package, "upgrade.package",
-                           what="the package path on the servers, e.g. /var/log/upload/...tgz")
-    backup_dir = c.string(top.get("backup_dir", "/var/log/mds_backups"), "backup_dir",
-                          what="a directory on the servers")
-    defaults = c.connection(c.mapping(top.get("connection", {}), "connection", CONNECTION_KEYS),
-                            "connection", Connection())
+        package = c.string(
+            package,
+            "upgrade.package",
+            what="the package path on the servers, e.g. /var/log/upload/...tgz",
+        )
+    backup_dir = c.string(
+        top.get("backup_dir", "/var/log/mds_backups"),
+        "backup_dir",
+        what="a directory on the servers",
+    )
+    defaults = c.connection(
+        c.mapping(top.get("connection", {}), "connection", CONNECTION_KEYS),
+        "connection",
+        Connection(),
+    )
     servers_raw = top["servers"]
     if not isinstance(servers_raw, list) or not servers_raw:
         raise c.fail("servers", "must be a non-empty list of servers")
@@ -247,18 +284,24 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
             raise c.fail(f"servers[{i}].name", f"duplicate server name {s.name!r}")
         addrs = [x.address for x in servers]
         if addrs.index(s.address) != i:
-            raise c.fail(f"servers[{i}].host",
-                         f"{s.address} is also used by {servers[addrs.index(s.address)].name}")
+            raise c.fail(
+                f"servers[{i}].host",
+                f"{s.address} is also used by {servers[addrs.index(s.address)].name}",
+            )
     primaries = [s.name for s in servers if s.role is Role.PRIMARY]
     if len(primaries) != 1:
-        raise c.fail("servers", f"exactly one server must have role: primary "
-                     f"(found {len(primaries)}{': ' + ', '.join(primaries) if primaries else ''})")
+        raise c.fail(
+            "servers",
+            f"exactly one server must have role: primary "
+            f"(found {len(primaries)}{': ' + ', '.join(primaries) if primaries else ''})",
+        )
     for i, s in enumerate(servers):
         if s.shell == "clish" and not s.connection.expert_password:
-            raise c.fail(f"servers[{i}].expert_password",
-                         f"{s.name} logs in to clish; an expert_password reference is needed "
-                         "to reach expert mode")
+            raise c.fail(
+                f"servers[{i}].expert_password",
+                f"{s.name} logs in to clish; an expert_password reference is needed "
+                "to reach expert mode",
+            )
         if not s.connection.key_file and not s.connection.password:
             raise c.fail(f"servers[{i}]", f"{s.name} has neither key_file nor password")
-    return Inventory(path, environment, target, method, package, backup_dir, tuple(servers),
-                     sha256)
+    return Inventory(path, environment, target, method, package, backup_dir, tuple(servers), sha256)

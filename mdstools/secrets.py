@@ -85,8 +85,10 @@ def resolve(reference: str, base_dir: Path | None = None) -> Secret:
         name = reference[4:]
         value = os.environ.get(name)
         if value is None:
-            raise SecretError(f"environment variable {name} is not set (from '{reference}')",
-                              f"export {name}=... before running, or use file:PATH")
+            raise SecretError(
+                f"environment variable {name} is not set (from '{reference}')",
+                f"export {name}=... before running, or use file:PATH",
+            )
         return Secret(value, reference)
     if reference.startswith("file:"):
         raw = reference[5:]
@@ -96,13 +98,17 @@ def resolve(reference: str, base_dir: Path | None = None) -> Secret:
         try:
             value = path.read_text().rstrip("\r\n")
         except OSError as exc:
-            raise SecretError(f"cannot read secret file {path}: {exc.strerror}",
-                              "create it (mode 0600) or fix the path in the inventory") from exc
+            raise SecretError(
+                f"cannot read secret file {path}: {exc.strerror}",
+                "create it (mode 0600) or fix the path in the inventory",
+            ) from exc
         if not value:
             raise SecretError(f"secret file {path} is empty", "write the secret into it")
         return Secret(value, reference)
-    raise SecretError(f"'{_describe(reference)}' is not a secret reference",
-                      "write env:NAME or file:PATH in the inventory, never the value itself")
+    raise SecretError(
+        f"'{_describe(reference)}' is not a secret reference",
+        "write env:NAME or file:PATH in the inventory, never the value itself",
+    )
 
 
 def _describe(value: str) -> str:
