@@ -116,7 +116,7 @@ class ModeError(MdstoolsError):
 class CommandFailed(MdstoolsError):
     """A command exited with a failure status or its output could not be used."""
 
-    def __init__(self, result: Result) -> None:
+    def __init__(self, result: Result[Any]) -> None:
         self.result = result
         reason = result.error or f"exit status {result.exit_status}"
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]

@@ -278,30 +278,30 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
         shell = c.choice(s.get("shell", "bash"), f"{f}.shell", ("bash", "clish"))
         conn = c.connection(s, f, defaults)
         servers.append(Server(name, host, port, role, shell, conn))
-    names = [s.name for s in servers]
-    for i, s in enumerate(servers):
-        if names.index(s.name) != i:
-            raise c.fail(f"servers[{i}].name", f"duplicate server name {s.name!r}")
+    names = [srv.name for srv in servers]
+    for i, srv in enumerate(servers):
+        if names.index(srv.name) != i:
+            raise c.fail(f"servers[{i}].name", f"duplicate server name {srv.name!r}")
         addrs = [x.address for x in servers]
-        if addrs.index(s.address) != i:
+        if addrs.index(srv.address) != i:
             raise c.fail(
                 f"servers[{i}].host",
-                f"{s.address} is also used by {servers[addrs.index(s.address)].name}",
+                f"{srv.address} is also used by {servers[addrs.index(srv.address)].name}",
             )
-    primaries = [s.name for s in servers if s.role is Role.PRIMARY]
+    primaries = [srv.name for srv in servers if srv.role is Role.PRIMARY]
     if len(primaries) != 1:
         raise c.fail(
             "servers",
             f"exactly one server must have role: primary "
             f"(found {len(primaries)}{': ' + ', '.join(primaries) if primaries else ''})",
         )
-    for i, s in enumerate(servers):
-        if s.shell == "clish" and not s.connection.expert_password:
+    for i, srv in enumerate(servers):
+        if srv.shell == "clish" and not srv.connection.expert_password:
             raise c.fail(
                 f"servers[{i}].expert_password",
-                f"{s.name} logs in to clish; an expert_password reference is needed "
+                f"{srv.name} logs in to clish; an expert_password reference is needed "
                 "to reach expert mode",
             )
-        if not s.connection.key_file and not s.connection.password:
-            raise c.fail(f"servers[{i}]", f"{s.name} has neither key_file nor password")
+        if not srv.connection.key_file and not srv.connection.password:
+            raise c.fail(f"servers[{i}]", f"{srv.name} has neither key_file nor password")
     return Inventory(path, environment, target, method, package, backup_dir, tuple(servers), sha256)

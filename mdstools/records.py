@@ -128,6 +128,7 @@ class VerifierReport:
     upgrade_allowed: bool | None = None
     report_path: str | None = None
     summary: str | None = None
+    verdicts: tuple[InstallerVerdict, ...] = ()
 
     @property
     def errors(self) -> tuple[VerifierFinding, ...]:
@@ -203,3 +204,145 @@ class MgmtTask:
     @property
     def succeeded(self) -> bool:
         return self.status in ("succeeded", "succeeded with warnings")
+
+
+# -- added for the command families (mdstools.commands) -------------------------------------
+
+
+@dataclass(frozen=True)
+class GaiaVersion:
+    """``clish -c "show version all"``.
+
+    Example: ``GaiaVersion(product="Check Point Gaia R81.20", version="R81.20",
+    os_build="631", kernel="3.10.0-957.21.3cpx86_64", edition="64-bit")``.
+    """
+
+    product: str
+    version: str | None
+    os_build: str | None = None
+    kernel: str | None = None
+    edition: str | None = None
+
+
+@dataclass(frozen=True)
+class MdsAddress:
+    """One row of ``mdsquerydb MDSs``: ``MdsAddress("mds1", "192.0.2.11")`` (no role)."""
+
+    name: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class InstallerVerdict:
+    """One CPUSE verdict line: ``Upgrade: Upgrade is not allowed. <reason>``.
+
+    Example: ``InstallerVerdict(subject="Upgrade", allowed=False, reason="<reason>")``.
+    """
+
+    subject: str
+    allowed: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InstallerPackage:
+    """One row of ``show installer packages <scope>``.
+
+    Example: ``InstallerPackage(num=1, name="Check_Point_R81.20_T631_Fresh_Install_and_Upgrade.tgz",
+    type="Major Version", status=None, category="Major Versions")``. ``num`` is None in the
+    unnumbered R82.10 layout; ``type`` or ``status`` is None when the scope's table lacks it.
+    """
+
+    num: int | None
+    name: str
+    type: str | None
+    status: str | None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class InstallerPackageDetail:
+    """``show installer package <id>``.
+
+    Example: ``InstallerPackageDetail(name="Check_Point_R82_10_jumbo_hf_main_Bundle_T36_FULL.tgz",
+    status="Installing", progress=45, installed_on=None, fields={"Display name": ..., ...},
+    contains=("Check_Point_R82_10_jumbo_hf_main_Bundle_T19_FULL.tgz", ...))``.
+    """
+
+    name: str
+    status: str | None
+    progress: int | None
+    installed_on: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+    contains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectFixOutcome:
+    """One object of ``mds_fix_cmas_clms_version``: ``ObjectFixOutcome("dom1_Server", "Done",
+    "CMA", "R81.20")``."""
+
+    name: str
+    result: str  # "Done" | "Failed"
+    server_type: str | None = None
+    version: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result.lower() == "done"
+
+
+@dataclass(frozen=True)
+class ObjectVersionFix:
+    """What ``mds_fix_cmas_clms_version`` printed; ``outcomes`` is empty when the text is not
+    understood (the raw text is always kept)."""
+
+    outcomes: tuple[ObjectFixOutcome, ...]
+    raw: str
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.outcomes if not o.ok)
+
+
+@dataclass(frozen=True)
+class MdsInfo:
+    """An MDS or MLM of ``show-mdss``: ``MdsInfo("mds1", "multi-domain server", "R81.20",
+    "192.0.2.11")``; fields the answer lacks are None."""
+
+    name: str
+    server_type: str | None
+    version: str | None
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """The answer of an asynchronous Management API command (``set-ha-state``,
+    ``ha-full-sync``): ``TaskRef("01234567-89ab-cdef-a930-8c37a59972b3", login_required=True)``.
+    """
+
+    task_id: str
+    login_required: bool | None = None
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """A ``*.mdsbk.*`` file: ``BackupFile("/var/log/mds_backups/26Nov2026-143615.mdsbk.tar",
+    4096000, 1795969015)`` (size in bytes, mtime in POSIX seconds)."""
+
+    path: str
+    size: int
+    mtime: int
+
+
+@dataclass(frozen=True)
+class FreeSpace:
+    """``df -P -k <path>``: ``FreeSpace("/dev/mapper/vg_splat-lv_log", 103081248, 20971520,
+    82109728, "/var/log")`` (kilobytes)."""
+
+    filesystem: str
+    total_kb: int
+    used_kb: int
+    available_kb: int
+    mount: str

@@ -166,7 +166,8 @@ def mdsstop(sh: Shell, argv: list[str], io: IO) -> int:
     if not _needs_mds(sh, io, "mdsstop"):
         return 1
     mds_only = "-m" in argv
-    io.print("Stopping the Domain servers..." if not mds_only else "")
+    if not mds_only:
+        io.print("Stopping the Domain servers...")
     end = sh.dep.stop_server(sh.server, mds_only=mds_only)
     sh.wait_until(end)
     io.print(f"The {sh.server.kind} processes are stopped.")
@@ -325,12 +326,11 @@ def cpinfo(sh: Shell, argv: list[str], io: IO) -> int:
     for product in ("MGMT", "IDA", "FW1", "SecurePlatform", "CPinfo", "CPUpdates"):
         io.print(f"[{product}]")
         if take is None or product in ("IDA", "CPinfo"):
-            io.print("\tNo hotfixes..")
+            io.print("        No hotfixes..")
         elif product == "CPUpdates":
-            io.print(f"\tBUNDLE_{v.underscored}_JUMBO_HF_MAIN\tTake:  {take}")
+            io.print(f"        BUNDLE_{v.underscored}_JUMBO_HF_MAIN     Take:  {take}")
         else:
-            io.print(f"\t{jumbo}\tTake:  {take}")
-        io.print("")
+            io.print(f"        {jumbo}     Take:  {take}")
     return 0
 
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import paramiko
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paramiko.common import (
     AUTH_FAILED,
     AUTH_SUCCESSFUL,
     OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
     OPEN_SUCCEEDED,
 )
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mdstools.lab.model import Deployment, Rebooted, SimServer
 from mdstools.lab.terminal import Terminal, run_exec
@@ -151,29 +151,44 @@ class _LineReader:
                 if not data:
                     return None if not line else line.decode(errors="replace")
                 self.pending = data
-            ch, self.pending = self.pending[:1], self.pending[1:]
-            if self.skip_lf:
-                self.skip_lf = False
-                if ch == b"\n":
+            echoed = bytearray()
+            i = 0
+            result: str | None = None
+            done = False
+            while i < len(self.pending):
+                ch = self.pending[i : i + 1]
+                i += 1
+                if self.skip_lf:
+                    self.skip_lf = False
+                    if ch == b"\n":
+                        continue
+                if ch in (b"\r", b"\n"):
+                    self.skip_lf = ch == b"\r"
+                    echoed += b"\r\n"
+                    result, done = line.decode(errors="replace"), True
+                    break
+                if ch in (b"\x7f", b"\x08"):
+                    if line:
+                        line.pop()
+                        if echo:
+                            echoed += b"\x08 \x08"
                     continue
-            if ch in (b"\r", b"\n"):
-                self.skip_lf = ch == b"\r"
-                self._send(b"\r\n")
-                return line.decode(errors="replace")
-            if ch in (b"\x7f", b"\x08"):
-                if line:
-                    line.pop()
-                    if echo:
-                        self._send(b"\x08 \x08")
-                continue
-            if ch == b"\x03":
-                self._send(b"^C\r\n")
-                return ""
-            if ch == b"\x04" and not line:
-                return None
-            line += ch
-            if echo:
-                self._send(ch)
+                if ch == b"\x03":
+                    echoed += b"^C\r\n"
+                    result, done = "", True
+                    break
+                if ch == b"\x04" and not line:
+                    self.pending = self.pending[i:]
+                    self._send(bytes(echoed))
+                    return None
+                line += ch
+                if echo:
+                    echoed += ch
+            self.pending = self.pending[i:]
+            if echoed:
+                self._send(bytes(echoed))
+            if done:
+                return result
 
     def _send(self, data: bytes) -> None:
         with contextlib.suppress(OSError, EOFError):

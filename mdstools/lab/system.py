@@ -87,7 +87,6 @@ def profile_text(server: SimServer) -> str:
     path = ":".join(
         [
             f"{env['MDSDIR']}/bin",
-            f"{env['MDSDIR']}/scripts",
             f"{env['CPDIR']}/bin",
             f"{env['MDS_FWDIR']}/bin",
             "/bin",
@@ -137,14 +136,13 @@ def install(server: SimServer, upload_files: list[str] | None = None) -> None:
         "mdsstop",
         "mdsstart_customer",
         "mdsstop_customer",
-        "mdsquerydb",
         "mds_backup",
         "mds_restore",
-        "mds_setup",
     ]
     for name in mds_programs:
         vfs.install(f"{mdsdir}/bin/{name}", name)
     vfs.install(f"{mdsdir}/scripts/MDSVerUtil", "mdsverutil")
+    vfs.install(f"{mdsdir}/scripts/mdsquerydb", "mdsquerydb")
     vfs.install(f"{mdsdir}/scripts/mds_fix_cmas_clms_version", "mds_fix_cmas_clms_version")
     vfs.install(f"{mdsdir}/scripts/mds_setup", "mds_setup")
     vfs.install(f"{mdsdir}/bin/mdsenv", "mdsenv")

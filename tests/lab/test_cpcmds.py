@@ -132,7 +132,8 @@ def test_helpers_allcmas_illegal_and_mdsquerydb(run: Runner) -> None:
     ]
     bad = run("mds1", "$MDSVERUTIL AllMdssInfo")
     assert bad.rc == 1 and bad.out.strip() == "Error: Illegal command 'AllMdssInfo'"
-    lines = run("mds1", "mdsquerydb MDSs").out.splitlines()
+    assert run("mds1", "mdsquerydb MDSs").rc == 127, "not on PATH, as on a real MDS"
+    lines = run("mds1", "$MDSDIR/scripts/mdsquerydb MDSs").out.splitlines()
     assert lines[0].split() == ["Name", "IP"]
     assert [line.split() for line in lines[1:]] == [
         ["mds1", "192.0.2.11"],

@@ -309,8 +309,8 @@ def test_clish_login_exec_runs_clish_commands(clish_lab: Lab) -> None:
 def test_detached_job_survives_disconnect_and_is_picked_up(lab: Lab) -> None:
     rc, out, _ = lab.run(
         "mds1",
-        "nohup sh -c 'sleep 0.5; echo finished; exit 3' "
-        "> /var/log/job.log 2>&1; echo $? > /var/log/job.rc & echo $!",
+        "nohup sh -c '(sleep 0.5; echo finished; exit 3); echo $? > /var/log/job.rc' "
+        "> /var/log/job.log 2>&1 & echo $!",
     )
     pid = out.strip()
     assert rc == 0 and pid.isdigit()

@@ -1,0 +1,381 @@
+"""The live health snapshot behind ``mdstools status``: versions, processes, HA per domain.
+
+Cost: about two round trips per server, in parallel. First, on every server at once, as
+concurrent channels: ``fw ver`` and ``mdsstat``, plus (on the primary, or the first MDS that
+answers) ``show-domains`` and ``show-ha-state``. Then, on each MDS that holds active DMSs,
+one exec that asks ``show-ha-status`` for those domains (R81.20 JHF T43 and later; before
+that the sync status is derived from ``show-ha-state`` alone and the snapshot says so).
+
+Imports nothing heavy (no pandas, no papermill): ``mdstools status`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from mdstools import checks
+from mdstools.checks import CheckResult
+from mdstools.commands import ha, mdsstat, versions
+from mdstools.commands.base import Command
+from mdstools.errors import ApiError, ConnectError, MdstoolsError, ParseError
+from mdstools.fleet import Fleet, run_all
+from mdstools.records import (
+    COLLISION,
+    NEVER_SYNCHRONIZED,
+    SYNCHRONIZED,
+    UNKNOWN,
+    DomainServerInfo,
+    HaStateEntry,
+    HaStatus,
+    MdsStat,
+    ProcessState,
+    VersionInfo,
+    asdict,
+)
+from mdstools.session import Session
+
+MARK = "### mdstools domain "
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    role: str
+    host: str
+    reachable: bool
+    error: str | None
+    version: str | None
+    build: str | None
+    processes: dict[str, ProcessState]
+
+
+@dataclass(frozen=True)
+class DomainServerStatus:
+    server: str
+    type: str
+    name: str
+    domain: str | None
+    ip: str
+    processes: dict[str, ProcessState]
+    all_up: bool
+
+
+@dataclass(frozen=True)
+class DomainStatus:
+    name: str
+    active_server: str | None
+    standby_servers: list[str]
+    sync_status: dict[str, str]
+    active_servers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    collected_at: str
+    servers: list[ServerStatus]
+    domain_servers: list[DomainServerStatus]
+    domains: list[DomainStatus]
+    checks: list[CheckResult]
+    notes: list[str]
+
+    @property
+    def unreachable(self) -> list[ServerStatus]:
+        return [s for s in self.servers if not s.reachable]
+
+    def exit_code(self) -> int:
+        """4 when a server is unreachable, 1 when a blocking check fails, else 0."""
+        if self.unreachable:
+            return 4
+        return 1 if any(c.blocking for c in self.checks) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        def procs(p: dict[str, ProcessState]) -> dict[str, Any]:
+            return {k: {"status": v.status, "pid": v.pid} for k, v in p.items()}
+
+        return {
+            "collected_at": self.collected_at,
+            "servers": [{**asdict(s), "processes": procs(s.processes)} for s in self.servers],
+            "domain_servers": [
+                {**asdict(d), "processes": procs(d.processes)} for d in self.domain_servers
+            ],
+            "domains": [asdict(d) for d in self.domains],
+            "checks": [
+                {
+                    "name": c.name,
+                    "passed": c.passed,
+                    "reason": c.reason,
+                    "severity": c.severity,
+                    "requirement": c.requirement,
+                }
+                for c in self.checks
+            ],
+            "notes": self.notes,
+        }
+
+
+def _batch_ha_status(domains: list[str]) -> Command[dict[str, HaStatus | ApiError | ParseError]]:
+    script = "; ".join(f"echo '{MARK}{d}'; {ha.mgmt('show-ha-status', domain=d)}" for d in domains)
+
+    def parse(text: str) -> dict[str, HaStatus | ApiError | ParseError]:
+        out: dict[str, HaStatus | ApiError | ParseError] = {}
+        parts = re.split(rf"(?m)^{re.escape(MARK)}(.+)$", text)
+        for i in range(1, len(parts) - 1, 2):
+            name, chunk = parts[i].strip(), parts[i + 1]
+            try:
+                out[name] = ha.show_ha_status(name).parse(chunk)
+            except (ApiError, ParseError) as exc:
+                out[name] = exc
+        return out
+
+    return Command(
+        script,
+        parse,
+        name="show-ha-status (batch)",
+        timeout_s=30 + 5 * len(domains),
+        ok_codes=tuple(range(256)),
+    )
+
+
+def collect(fleet: Fleet) -> Snapshot:
+    """Take the snapshot of every server of ``fleet`` (unreachable ones are reported)."""
+    inv = fleet.inventory
+    notes: list[str] = []
+    mgmt_host = inv.primary.name
+
+    def first_stage(sess: Session) -> dict[str, Any]:
+        cmds: list[Command[Any]] = [versions.fw_ver(), mdsstat.mdsstat()]
+        if sess.server.is_mds:
+            cmds += [ha.show_domains(), ha.show_ha_state()]
+        results = run_all(sess, cmds)
+        return {
+            "version": results[0],
+            "mdsstat": results[1],
+            "domains": results[2] if len(results) > 2 else None,
+            "ha_state": results[3] if len(results) > 3 else None,
+        }
+
+    first = fleet.map(first_stage)
+    servers: list[ServerStatus] = []
+    tables: dict[str, MdsStat] = {}
+    version_of: dict[str, str | None] = {}
+    for s in inv.servers:
+        o = first[s.name]
+        if o.error is not None or o.value is None:
+            err = o.error
+            servers.append(
+                ServerStatus(
+                    s.name,
+                    s.role.value,
+                    s.host,
+                    False,
+                    str(err) if err else "unknown error",
+                    None,
+                    None,
+                    {},
+                )
+            )
+            version_of[s.name] = None
+            continue
+        ver = o.value["version"]
+        vi: VersionInfo | None = ver.data if ver.ok else None
+        table: MdsStat | None = o.value["mdsstat"].data if o.value["mdsstat"].ok else None
+        if table is not None:
+            tables[s.name] = table
+        else:
+            notes.append(f"{s.name}: mdsstat failed: {o.value['mdsstat'].error}")
+        version_of[s.name] = vi.version if vi else None
+        row = table.server_row if table else None
+        servers.append(
+            ServerStatus(
+                s.name,
+                s.role.value,
+                s.host,
+                True,
+                None,
+                vi.version if vi else None,
+                vi.build if vi else None,
+                dict(row.processes) if row else {},
+            )
+        )
+
+    # domains and HA from the primary, else the first MDS that answered
+    domain_infos: list[DomainServerInfo] = []
+    entries: list[HaStateEntry] = []
+    order = [mgmt_host] + [m.name for m in inv.mdss if m.name != mgmt_host]
+    for name in order:
+        o = first[name]
+        if o.value is None:
+            continue
+        d, h = o.value["domains"], o.value["ha_state"]
+        if d is not None and d.ok and h is not None and h.ok:
+            domain_infos, entries = d.data, h.data
+            if name != mgmt_host:
+                notes.append(f"domains and HA state read from {name} ({mgmt_host} did not answer)")
+            break
+        problems = [r.error for r in (d, h) if r is not None and r.error]
+        notes.append(f"{name}: Management API: {'; '.join(p for p in problems if p)}")
+    domain_of = {i.name: i.domain for i in domain_infos}
+
+    domain_servers: list[DomainServerStatus] = []
+    for server, table in tables.items():
+        for row in table.domain_rows:
+            name = row.name or ""
+            domain_servers.append(
+                DomainServerStatus(
+                    server,
+                    row.type,
+                    name,
+                    domain_of.get(name),
+                    row.ip,
+                    dict(row.processes),
+                    row.all_up,
+                )
+            )
+
+    statuses = _ha_statuses(fleet, entries, version_of, notes)
+    domains = _domains(entries, statuses)
+    check_list = [
+        checks.all_processes_up(tables),
+        checks.one_active_per_domain(entries),
+        checks.no_collision({d.name: d.sync_status for d in domains}),
+        checks.versions_consistent(version_of),
+        checks.versions_on_target(version_of, inv.target_version),
+    ]
+    check_list[-1] = CheckResult(
+        **{**asdict(check_list[-1]), "severity": "info", "evidence": tuple(check_list[-1].evidence)}
+    )
+    if not entries:
+        check_list = [
+            c for c in check_list if c.name not in ("one active per domain", "no collision")
+        ]
+        notes.append("HA state unknown: no MDS answered show-ha-state")
+    return Snapshot(
+        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        servers,
+        domain_servers,
+        domains,
+        check_list,
+        notes,
+    )
+
+
+def _ha_statuses(
+    fleet: Fleet, entries: list[HaStateEntry], version_of: dict[str, str | None], notes: list[str]
+) -> dict[str, list[HaStatus]]:
+    by_mds: dict[str, list[str]] = defaultdict(list)
+    for e in entries:
+        if e.ha_state == "active":
+            by_mds[e.mds].append(e.domain)
+    asked = {
+        m: sorted(set(ds))
+        for m, ds in by_mds.items()
+        if m in version_of and _has_ha_status(version_of[m])
+    }
+    skipped = sorted(m for m in by_mds if m not in asked)
+    if skipped:
+        notes.append(
+            "show-ha-status needs R81.20 JHF T43 or later; sync status of domains "
+            f"active on {', '.join(skipped)} is derived from show-ha-state only "
+            "(Collision when two actives, else unknown)"
+        )
+    out: dict[str, list[HaStatus]] = defaultdict(list)
+    if not asked:
+        return out
+    results = fleet.map(
+        lambda sess: sess.run(_batch_ha_status(asked[sess.name])).value(), list(asked)
+    )
+    for mds, o in results.items():
+        if o.error is not None or o.value is None:
+            notes.append(f"{mds}: show-ha-status failed: {o.error}")
+            continue
+        for dom, st in o.value.items():
+            if isinstance(st, HaStatus):
+                out[dom].append(st)
+            else:
+                notes.append(f"{mds}: show-ha-status {dom}: {st}")
+    return out
+
+
+def _has_ha_status(version: str | None) -> bool:
+    m = re.match(r"R(\d+)(?:\.(\d+))?", version or "")
+    return bool(m) and (int(m.group(1)), int(m.group(2) or 0)) >= (81, 20)  # type: ignore[union-attr]
+
+
+def _domains(
+    entries: list[HaStateEntry], statuses: dict[str, list[HaStatus]]
+) -> list[DomainStatus]:
+    by_domain: dict[str, list[HaStateEntry]] = defaultdict(list)
+    for e in entries:
+        by_domain[e.domain].append(e)
+    out = []
+    for name, es in by_domain.items():
+        actives = [e.mds for e in es if e.ha_state == "active"]
+        standbys = [e.mds for e in es if e.ha_state != "active"]
+        sync = ha.sync_status(name, es, statuses.get(name, []))
+        full = {e.mds: sync.get(e.mds, UNKNOWN) for e in es}
+        if len(actives) == 1 and actives[0] not in sync:
+            others = [v for k, v in full.items() if k != actives[0]]
+            full[actives[0]] = (
+                SYNCHRONIZED if others and all(v == SYNCHRONIZED for v in others) else UNKNOWN
+            )
+        out.append(
+            DomainStatus(name, actives[0] if len(actives) == 1 else None, standbys, full, actives)
+        )
+    return out
+
+
+def render_table(snap: Snapshot, max_domains: int = 40) -> str:
+    """A readable text form: servers, checks, then the domains that need attention first."""
+    lines = [f"collected {snap.collected_at}", ""]
+    lines.append(f"{'server':10} {'role':10} {'reachable':9} {'version':8} {'build':6} processes")
+    for s in snap.servers:
+        procs = " ".join(f"{k}:{v.status}" for k, v in s.processes.items())
+        state = "yes" if s.reachable else "NO"
+        lines.append(
+            f"{s.name:10} {s.role:10} {state:9} {s.version or '-':8} "
+            f"{s.build or '-':6} {procs if s.reachable else s.error}"
+        )
+    lines.append("")
+    down = [d for d in snap.domain_servers if not d.all_up]
+    total = len(snap.domain_servers)
+    lines.append(f"domain servers: {total - len(down)} of {total} up")
+    for d in down[:max_domains]:
+        procs = " ".join(f"{k}:{v.status}" for k, v in d.processes.items() if not v.ok)
+        lines.append(f"  DOWN {d.server:8} {d.type} {d.name} ({procs})")
+    if len(down) > max_domains:
+        lines.append(f"  ... and {len(down) - max_domains} more (use --format json)")
+    lines.append("")
+    attention = [
+        d
+        for d in snap.domains
+        if d.active_server is None
+        or any(v in (COLLISION, NEVER_SYNCHRONIZED) for v in d.sync_status.values())
+    ]
+    lines.append(f"domains: {len(snap.domains)}, needing attention: {len(attention)}")
+    shown = attention if attention else snap.domains[:max_domains]
+    for dom in shown[:max_domains]:
+        active = dom.active_server or ("+".join(dom.active_servers) or "none")
+        sync = ", ".join(f"{k}={v}" for k, v in dom.sync_status.items())
+        lines.append(f"  {dom.name:12} active {active:10} {sync}")
+    if len(shown) > max_domains:
+        lines.append(f"  ... and {len(shown) - max_domains} more (use --format json)")
+    lines.append("")
+    lines.append("checks:")
+    for c in snap.checks:
+        mark = "PASS" if c.passed else ("FAIL" if c.severity == "error" else c.severity.upper())
+        lines.append(f"  [{mark}] {c.name} ({c.requirement}): {c.reason}")
+    for n in snap.notes:
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+def render_json(snap: Snapshot) -> str:
+    return json.dumps(snap.to_json(), indent=2)
+
+
+__all__ = ["ConnectError", "MdstoolsError", "Snapshot", "collect", "render_json", "render_table"]
