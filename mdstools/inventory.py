@@ -243,7 +243,7 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
     upgrade = c.mapping(top.get("upgrade", {"method": "cpuse"}), "upgrade", {"method", "package"})
     method = c.choice(upgrade.get("method", "cpuse"), "upgrade.method", ("cpuse", "mds_setup"))
     package = upgrade.get("package", "")
-    if method == "cpuse" or package:
+    if ("upgrade" in top and method == "cpuse") or package:
         package = c.string(
             package,
             "upgrade.package",

@@ -24,6 +24,7 @@ from mdstools.commands.base import Command, Mode, clean, quote, raw
 from mdstools.errors import (
     ApiError,
     CommandFailed,
+    CommandTimeout,
     ConnectionLostError,
     MdstoolsError,
     ModeError,
@@ -37,10 +38,14 @@ T = TypeVar("T")
 
 PROLOGUE = (
     "[ -f /etc/profile.d/CP.sh ] && . /etc/profile.d/CP.sh >/dev/null 2>&1; "
-    '[ -n "$MDSDIR" ] || { for d in /opt/CPmds-R*; do MDSDIR=$d; done; export MDSDIR; '
-    '[ -f "$MDSDIR/scripts/MDSprofile.sh" ] && . "$MDSDIR/scripts/MDSprofile.sh" >/dev/null 2>&1; '
-    "}; mdsenv >/dev/null 2>&1; "
+    '[ -n "$MDSDIR" ] || { for d in /opt/CPmds-R*; do MDSDIR=$d; done; export MDSDIR; }; '
+    'type mdsenv >/dev/null 2>&1 || { [ -f "$MDSDIR/scripts/MDSprofile.sh" ] && '
+    '. "$MDSDIR/scripts/MDSprofile.sh" >/dev/null 2>&1; }; '
+    "mdsenv >/dev/null 2>&1; "
 )
+"""Loads the Check Point environment in an exec channel (where Gaia loads none): CP.sh, or
+the MDS profile found through ``$MDSDIR`` (or the newest ``/opt/CPmds-R*``), then
+``mdsenv`` for the MDS-level context."""
 
 CLISH_PROMPT = re.compile(r"(?m)^[\w.-]+> ?$")
 EXPERT_PROMPT = re.compile(r"(?m)^\[Expert@[\w.-]+:\d+\]# ?$")
@@ -155,6 +160,13 @@ class Session:
                     o = self.transport.exec(self.wrap(command, dom), limit, stdin)
                     out, err, rc = o.stdout, o.stderr, o.exit_status
                 break
+            except CommandTimeout as exc:
+                # The transport saw the wrapped line (prologue, mdsenv): name the command
+                # the caller ran, without secrets. An interactive shell is left mid-command.
+                self._drop_shell()
+                raise CommandTimeout(
+                    self.name, redact(command.line), exc.timeout_s, redact(exc.partial)
+                ) from exc
             except ConnectionLostError:
                 self._drop_shell()
                 if attempt + 1 >= attempts:
@@ -248,7 +260,7 @@ class Session:
             sh = self._expert_shell(timeout)
             nonce = uuid.uuid4().hex[:12]
             start, end = f"__MDST_{nonce}_S", f"__MDST_{nonce}_E"
-            sh.send(f"echo {start}; {line}; echo {end}=$?\n")
+            sh.send(f"echo {start}; ( {line} ); echo {end}=$?\n")
             text, m = sh.expect(re.compile(rf"(?m)^{end}=(\d+)\r?$"), timeout)
             sm = re.search(rf"(?m)^{start}\r?$", text)
             body = text[sm.end() : m.start()] if sm else text[: m.start()]

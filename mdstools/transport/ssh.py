@@ -16,6 +16,7 @@ import base64
 import contextlib
 import hashlib
 import re
+import select
 import socket
 import threading
 import time
@@ -32,7 +33,7 @@ from mdstools.errors import (
     UnreachableError,
 )
 from mdstools.inventory import Server
-from mdstools.secrets import Secret, resolve
+from mdstools.secrets import Secret, redact, resolve
 from mdstools.transport.base import ExecOutput
 
 _known_hosts_lock = threading.Lock()
@@ -42,6 +43,11 @@ def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH's ``SHA256:...`` fingerprint of a public key."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _text(data: bytes | bytearray) -> str:
+    """Command output as text; bytes that are not UTF-8 become U+FFFD."""
+    return bytes(data).decode(errors="replace")
 
 
 def known_hosts_name(host: str, port: int) -> str:
@@ -121,6 +127,7 @@ class SshTransport:
         self._t: paramiko.Transport | None = None
         self._password: Secret | None = None
         self.accepted_new_key: str | None = None
+        self.connections = 0
 
     # -- connection ------------------------------------------------------------------
     @property
@@ -183,6 +190,7 @@ class SshTransport:
             ) from exc
         if c.keepalive_s:
             t.set_keepalive(int(c.keepalive_s))
+        self.connections += 1
         return t
 
     def _check_host_key(self, key: paramiko.PKey) -> None:
@@ -322,37 +330,40 @@ class SshTransport:
         start = time.monotonic()
         chan = self._channel(timeout)
         deadline = start + timeout
-        out = bytearray()
+        out, err = bytearray(), bytearray()
         try:
             chan.exec_command(command)
             if stdin is not None:
                 chan.sendall(stdin.encode())
             chan.shutdown_write()
+            # stdout and stderr share the channel's window: both are drained as data
+            # arrives (unread stderr beyond the window would stall stdout until the
+            # timeout). The channel's fileno() is readable while either has data, at EOF
+            # and when the connection drops.
+            ready = chan.fileno()
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
+                if time.monotonic() >= deadline:
                     raise CommandTimeout(
-                        self.name, command, timeout, out.decode(errors="replace")[-2000:]
+                        self.name, redact(command), timeout, redact(_text(out))[-2000:]
                     )
-                chan.settimeout(min(left, 5.0))
-                try:
-                    data = chan.recv(65536)
-                except TimeoutError:
-                    if chan.closed and chan.exit_status_ready():
-                        break
-                    continue
-                if not data:
+                if chan.recv_ready():
+                    out += chan.recv(65536)
+                elif chan.recv_stderr_ready():
+                    err += chan.recv_stderr(65536)
+                elif chan.eof_received or chan.closed:
                     break
-                out += data
-            err = bytearray()
+                else:
+                    select.select([ready], [], [], max(0.0, min(deadline - time.monotonic(), 1.0)))
+            while chan.recv_ready():  # after EOF everything is buffered
+                out += chan.recv(65536)
             while chan.recv_stderr_ready():
                 err += chan.recv_stderr(65536)
             left = max(0.1, deadline - time.monotonic())
             if not chan.status_event.wait(left):
-                raise CommandTimeout(self.name, command, timeout, out.decode(errors="replace"))
+                raise CommandTimeout(
+                    self.name, redact(command), timeout, redact(_text(out))[-2000:]
+                )
             status = chan.recv_exit_status()
-            while chan.recv_stderr_ready():
-                err += chan.recv_stderr(65536)
         except (EOFError, OSError, paramiko.SSHException) as exc:
             with self._lock:
                 if self._t is not None and not self._t.is_active():
@@ -365,12 +376,7 @@ class SshTransport:
             raise ConnectionLostError(
                 self.name, "the connection dropped before the command reported its exit status"
             )
-        return ExecOutput(
-            out.decode(errors="replace"),
-            err.decode(errors="replace"),
-            status,
-            time.monotonic() - start,
-        )
+        return ExecOutput(_text(out), _text(err), status, time.monotonic() - start)
 
     def open_shell(self, timeout: float) -> _Shell:
         chan = self._channel(timeout)
