@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError
-from mdstools.inventory import Inventory, Server
+from mdstools.inventory import Inventory, Server, register_secrets
 from mdstools.session import Hook, Result, Session
 from mdstools.transport.base import Transport
 
@@ -52,6 +52,7 @@ class Fleet:
         transport: TransportFactory = ssh_transport,
     ) -> None:
         self.inventory = inventory
+        register_secrets(inventory)
         self.hooks = list(hooks or [])
         self._factory = transport
         self._sessions: dict[str, Session] = {}

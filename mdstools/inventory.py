@@ -204,6 +204,25 @@ class _Check:
         return replace(base, **values)
 
 
+def register_secrets(inv: Inventory) -> list[str]:
+    """Resolve every secret reference now so that redaction knows the values from the start.
+
+    Returns the references that could not be resolved (they fail later, when needed).
+    """
+    from mdstools.errors import SecretError
+    from mdstools.secrets import resolve
+
+    missing = []
+    refs = {r for s in inv.servers for r in (s.connection.password, s.connection.expert_password)
+            if r}
+    for ref in sorted(refs):
+        try:
+            resolve(ref)
+        except SecretError:
+            missing.append(ref)
+    return missing
+
+
 def load(path: str | Path) -> Inventory:
     """Read and validate an inventory file."""
     p = Path(path).expanduser()

@@ -87,10 +87,14 @@ def start(session: Session, name: str, command: str, domain: str | None = None) 
     directory = f"{JOB_ROOT}/{job_id}"
     context = f"mdsenv {quote(domain)} >/dev/null && " if domain else ""
     rc = f"{directory}/rc"
-    script = f"{PROLOGUE}{context}{command}; echo $? > {rc}.tmp && mv {rc}.tmp {rc}"
+    # The command runs in a subshell so that an ``exit`` in it still leaves its rc file.
+    script = f"{PROLOGUE}{context}( {command}\n); echo $? > {rc}.tmp && mv {rc}.tmp {rc}"
+    # Only nohup goes to the background (not the whole ``mkdir && ...`` list): ``$!`` is
+    # then the job's pid, and no process holding the channel's stdout keeps this exec
+    # open until the job ends (OpenSSH closes the channel only when they are all gone).
     line = (
-        f"mkdir -p {directory} && nohup bash -c {quote(script)} > {directory}/log 2>&1 "
-        f"< /dev/null & echo $!"
+        f"mkdir -p {directory} && {{ nohup bash -c {quote(script)} > {directory}/log 2>&1 "
+        f"< /dev/null & echo $!; }}"
     )
     cmd = Command(line, _pid, name=f"start job {name}", mutating=True, timeout_s=30)
     result = session.run(cmd, check=True)
@@ -125,9 +129,12 @@ def _parse_poll(text: str) -> JobState:
 def poll(session: Session, handle: JobHandle, tail_lines: int = 5) -> JobState:
     """One look at the job (one exec)."""
     d = handle.directory
+    # A killed job that nobody reaped (an init that does not reap orphans, as in many
+    # containers) stays a zombie: kill -0 succeeds on it, but it is not running.
     line = (
         f"if [ -f {d}/rc ]; then echo rc=$(cat {d}/rc); elif kill -0 {handle.pid} "
-        f"2>/dev/null; then echo running; else echo lost; fi; "
+        f"2>/dev/null && ! grep -qs '^State:.*Z' /proc/{handle.pid}/status; "
+        f"then echo running; else echo lost; fi; "
         f"wc -c < {d}/log 2>/dev/null || echo 0; tail -n {tail_lines} {d}/log 2>/dev/null"
     )
     return session.run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -227,7 +226,6 @@ def test_cpuse_upgrade_done_when_the_package_says_so(tmp_path: Path) -> None:
             ret = sess.run(upgrade.installer_upgrade(pkg), check=True)
             assert "Initiating upgrade" in ret.stdout
             states: list[str] = []
-            t0 = time.monotonic()
             jobs.poll_until(
                 sess,
                 lambda s: _package_status(s, pkg, "Installed", states),
@@ -236,7 +234,6 @@ def test_cpuse_upgrade_done_when_the_package_says_so(tmp_path: Path) -> None:
                 label="upgrade",
             )
             assert any(s.startswith("Installing") for s in states)
-            assert time.monotonic() - t0 > 1.0, "the command returned long before the end"
             version = sess.run(versions.fw_ver(), check=True).value()
             assert version.version == "R81.20"
     finally:

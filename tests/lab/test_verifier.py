@@ -59,7 +59,7 @@ def test_report_layout(labs: LabFactory) -> None:
 def test_mds_setup_verification_lists_every_warning(labs: LabFactory) -> None:
     dep = labs("verifier-warnings")
     for server in ("mds1", "mds2", "mlm1"):
-        r = run_on(dep, server, "printf '1\\n' | mds_setup")
+        r = run_on(dep, server, "printf '1\\n' | $MDSDIR/scripts/mds_setup")
         assert r.rc == 0, r.out + r.err
         assert "(1) Pre-Upgrade Verification Only" in r.out
         assert "Enter your choice (1-4) :" in r.out
@@ -68,20 +68,20 @@ def test_mds_setup_verification_lists_every_warning(labs: LabFactory) -> None:
         assert verifier.MDS_SETUP_REPORT in r.out
         saved = dep.server(server).vfs.read_text(verifier.MDS_SETUP_REPORT)
         assert "Warnings (should be reviewed):" in saved
-    assert "Global Properties changed" in run_on(dep, "mds1", "mds_setup <<< 1").out
+    assert "Global Properties changed" in run_on(dep, "mds1", "$MDSDIR/scripts/mds_setup <<< 1").out
 
 
 def test_mds_setup_verification_fails_on_error(labs: LabFactory) -> None:
     dep = labs("verifier-error")
-    r = run_on(dep, "mds2", "mds_setup <<< 1")
+    r = run_on(dep, "mds2", "$MDSDIR/scripts/mds_setup <<< 1")
     assert r.rc == 1
     assert "  Title: Invalid object names" in r.out
-    assert run_on(dep, "mds1", "mds_setup <<< 1").rc == 0
+    assert run_on(dep, "mds1", "$MDSDIR/scripts/mds_setup <<< 1").rc == 0
 
 
 def test_mds_setup_upgrade_refused_on_error(labs: LabFactory) -> None:
     dep = labs("verifier-error")
-    r = run_on(dep, "mds2", "printf '2\\ny\\n' | mds_setup")
+    r = run_on(dep, "mds2", "printf '2\\ny\\n' | $MDSDIR/scripts/mds_setup")
     assert r.rc == 1
     assert "The upgrade cannot continue" in r.out
     assert "Are you sure you want to proceed?" not in r.out
@@ -91,11 +91,11 @@ def test_mds_setup_upgrade_refused_on_error(labs: LabFactory) -> None:
 def test_mds_setup_upgrade_asks_then_starts(labs: LabFactory) -> None:
     dep = labs()
     s = dep.server("mlm1")
-    r = run_on(dep, "mlm1", "printf '2\\nn\\n' | mds_setup")
+    r = run_on(dep, "mlm1", "printf '2\\nn\\n' | $MDSDIR/scripts/mds_setup")
     assert r.rc == 1 and "Are you sure you want to proceed? (y/n) [n] ?" in r.out
     assert s.upgrade is None
     start = time.monotonic()
-    r = run_on(dep, "mlm1", "printf '2\\ny\\n' | mds_setup")
+    r = run_on(dep, "mlm1", "printf '2\\ny\\n' | $MDSDIR/scripts/mds_setup")
     assert r.rc == 0, r.out
     assert time.monotonic() - start < dep.clock.dur(dep.timings.upgrade) / 2
     assert "reboot" in r.out
@@ -107,7 +107,7 @@ def test_mds_setup_other_choices(labs: LabFactory) -> None:
     dep = labs()
     r = run_on(dep, "mds1", "mds_setup", stdin="")
     assert r.rc == 1 and verifier.MDS_SETUP_EOF in r.out
-    r = run_on(dep, "mds1", "printf '9\\n4\\n' | mds_setup")
+    r = run_on(dep, "mds1", "printf '9\\n4\\n' | $MDSDIR/scripts/mds_setup")
     assert r.rc == 0 and "Invalid choice '9'" in r.out
     r = run_on(dep, "mds1", "mds_setup <<< 3")
     assert r.rc == 0 and "mds_backup" in r.out
