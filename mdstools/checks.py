@@ -96,7 +96,10 @@ def versions_consistent(versions: Mapping[str, str | None]) -> CheckResult:
 
 
 def versions_on_target(
-    versions: Mapping[str, str | None], target: str, servers: Iterable[str] | None = None
+    versions: Mapping[str, str | None],
+    target: str,
+    servers: Iterable[str] | None = None,
+    severity: str = "error",
 ) -> CheckResult:
     """R4/R8: the given servers (default all) run ``target``."""
     names = list(servers) if servers is not None else list(versions)
@@ -108,6 +111,7 @@ def versions_on_target(
         f"not on {target}",
         "R4",
         "upgrade them in order: primary, secondaries, log servers",
+        severity,
     )
 
 

@@ -235,6 +235,211 @@ def cmd_status(args: argparse.Namespace) -> int:
     return snap.exit_code()
 
 
+def parse_params(values: list[str]) -> dict[str, Any]:
+    """``-p KEY=VALUE`` pairs; true/false/numbers/JSON lists are typed, the rest are strings."""
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"-p {item!r}: use KEY=VALUE, e.g. -p confirm=true")
+        low = raw.strip().lower()
+        if low in ("true", "yes", "on"):
+            value: Any = True
+        elif low in ("false", "no", "off"):
+            value = False
+        else:
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        out[key.strip()] = value
+    return out
+
+
+def _load_inventory(path: str, command: str) -> Any:
+    from mdstools import inventory
+    from mdstools.errors import MdstoolsError
+
+    try:
+        return inventory.load(path)
+    except MdstoolsError as exc:
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _reports(args: argparse.Namespace) -> Path:
+    return Path(args.reports).expanduser().resolve()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Execute one runbook headless with papermill into reports/<ticket>/."""
+    from mdstools import lock, runbook
+    from mdstools.phases import phase
+
+    try:
+        ph = phase(args.phase)
+        params = parse_params(args.param)
+    except KeyError:
+        print(
+            f"mdstools run: unknown phase {args.phase!r}; use 00..08 or a name such as "
+            "upgrade_primary",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"mdstools run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    inv = _load_inventory(args.inventory, "run")
+    if inv is None:
+        return EXIT_USAGE
+    reports = _reports(args)
+    held: lock.Lock | None = None
+    if ph.mutating and not args.dry_run:
+        try:
+            held = lock.acquire(
+                reports, inv.environment, args.ticket, ph.id, break_stale=args.break_lock
+            )
+        except lock.LockHeld as exc:
+            print(f"mdstools run: {exc}", file=sys.stderr)
+            return EXIT_LOCKED
+    try:
+        outcome = runbook.execute(
+            ph,
+            inv,
+            args.ticket,
+            args.operator or _user(),
+            params,
+            args.dry_run,
+            reports,
+            held.token if held else None,
+        )
+    finally:
+        if held is not None:
+            held.release()
+    return outcome.exit_code
+
+
+def _user() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """Run the phases in order and stop at the first failure (--resume: after the last pass)."""
+    from mdstools import lock, runbook
+
+    try:
+        params = parse_params(args.param)
+    except ValueError as exc:
+        print(f"mdstools campaign: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.confirm:
+        params.setdefault("confirm", True)
+    inv = _load_inventory(args.inventory, "campaign")
+    if inv is None:
+        return EXIT_USAGE
+    reports = _reports(args)
+    try:
+        phases = runbook.next_phases(
+            reports / args.ticket, args.from_phase, args.to_phase, args.resume
+        )
+    except KeyError as exc:
+        print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        return EXIT_USAGE
+    if not phases:
+        print(
+            f"mdstools campaign: every phase from {args.from_phase} to {args.to_phase} has "
+            f"passed for ticket {args.ticket}; nothing to resume",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    try:
+        held = lock.acquire(
+            reports, inv.environment, args.ticket, phases[0].id, break_stale=args.break_lock
+        )
+    except lock.LockHeld as exc:
+        print(f"mdstools campaign: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    outcomes = []
+    try:
+        for ph in phases:
+            lock.update(held, phase=ph.id)
+            outcome = runbook.execute(
+                ph,
+                inv,
+                args.ticket,
+                args.operator or _user(),
+                runbook.params_for(ph, params),
+                args.dry_run,
+                reports,
+                held.token,
+            )
+            outcomes.append(outcome)
+            if outcome.exit_code != 0:
+                break
+    finally:
+        held.release()
+    print(f"\ncampaign {args.ticket} ({inv.environment}):")
+    for o in outcomes:
+        print(
+            f"  {o.phase.id} {o.phase.slug:28} {o.verdict.upper():16} {o.notebook.name}"
+            + (f"  cause: {o.cause}" if o.cause else "")
+        )
+    print(f"report: {reports / args.ticket}")
+    failed = [o for o in outcomes if o.exit_code != 0]
+    if failed:
+        print(
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {failed[0].cause}; "
+            f"fix it, then run again with --resume",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The whole campaign as it would run: phases, gates, decisions, commands; nothing runs."""
+    from mdstools import plan
+
+    inv = _load_inventory(args.inventory, "plan")
+    if inv is None:
+        return EXIT_USAGE
+    print(plan.render(inv))
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check a ticket's report: every file's SHA-256 and the hash chain of the manifest."""
+    from mdstools import audit
+
+    result = audit.verify(Path(args.report))
+    if result.ok:
+        print(f"OK: {result.runs} runs sealed, every file matches; head {result.head}")
+        return EXIT_OK
+    for p in result.problems:
+        print(f"MISMATCH {p}", file=sys.stderr)
+    print(
+        f"mdstools verify: {len(result.problems)} problem(s) in {args.report}; the report "
+        "was changed after it was sealed",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    """One zip for the change ticket: notebooks, HTML, journal, manifest (verified first)."""
+    from mdstools import report
+
+    try:
+        target = report.bundle(Path(args.report), Path(args.output) if args.output else None)
+    except (ValueError, OSError) as exc:
+        print(f"mdstools bundle: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(target)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start the embedded lab, take a live status snapshot of it over SSH, stop the lab."""
     import tempfile
@@ -315,6 +520,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--inventory", required=True, help="inventory YAML file")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_status)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-i", "--inventory", required=True, help="inventory YAML file")
+    common.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    common.add_argument("--operator", default="", help="who runs it (default: login name)")
+    common.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="runbook parameter, e.g. -p confirm=true",
+    )
+    common.add_argument("--dry-run", action="store_true", help="show what would change")
+    common.add_argument(
+        "--break-lock", action="store_true", help="break a STALE lock left by a dead run"
+    )
+
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="execute one runbook headless",
+        description=(cmd_run.__doc__ or "").strip(),
+    )
+    p.add_argument("phase", help="00..08 or a name such as upgrade_primary")
+    p.add_argument("--ticket", required=True, help="change ticket id (names reports/<ticket>)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "campaign",
+        parents=[common],
+        help="run the phases in order",
+        description=(cmd_campaign.__doc__ or "").strip(),
+    )
+    p.add_argument("--ticket", required=True)
+    p.add_argument("--from", dest="from_phase", default="00")
+    p.add_argument("--to", dest="to_phase", default="08")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="start after the last phase that passed for this ticket",
+    )
+    p.add_argument(
+        "--confirm",
+        action="store_true",
+        help="confirm every mutating step (headless change window)",
+    )
+    p.set_defaults(func=cmd_campaign)
+
+    p = sub.add_parser(
+        "plan",
+        help="the campaign as it would run; nothing is executed",
+        description=(cmd_plan.__doc__ or "").strip(),
+    )
+    p.add_argument("-i", "--inventory", required=True)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
+        "verify",
+        help="check a report's manifest and hash chain",
+        description=(cmd_verify.__doc__ or "").strip(),
+    )
+    p.add_argument("report", help="reports/<ticket>")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "bundle", help="zip a ticket's report", description=(cmd_bundle.__doc__ or "").strip()
+    )
+    p.add_argument("report", help="reports/<ticket>")
+    p.add_argument("-o", "--output", default=None, help="zip file (default next to the report)")
+    p.set_defaults(func=cmd_bundle)
 
     p = sub.add_parser(
         "demo", help="the embedded lab end to end", description=(cmd_demo.__doc__ or "").strip()

@@ -213,8 +213,9 @@ def register_secrets(inv: Inventory) -> list[str]:
     from mdstools.secrets import resolve
 
     missing = []
-    refs = {r for s in inv.servers for r in (s.connection.password, s.connection.expert_password)
-            if r}
+    refs = {
+        r for s in inv.servers for r in (s.connection.password, s.connection.expert_password) if r
+    }
     for ref in sorted(refs):
         try:
             resolve(ref)

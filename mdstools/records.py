@@ -346,3 +346,15 @@ class FreeSpace:
     used_kb: int
     available_kb: int
     mount: str
+
+
+@dataclass(frozen=True)
+class PublishedSession:
+    """A published session (``show-last-published-session``): the change marker of a DMS
+    database. ``PublishedSession("2c7e13c7-...", "admin", "2020-10-26T16:32+0200",
+    1603722758612)``."""
+
+    uid: str
+    user: str | None
+    publish_time: str | None
+    publish_posix: int | None

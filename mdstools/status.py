@@ -244,11 +244,8 @@ def collect(fleet: Fleet) -> Snapshot:
         checks.one_active_per_domain(entries),
         checks.no_collision({d.name: d.sync_status for d in domains}),
         checks.versions_consistent(version_of),
-        checks.versions_on_target(version_of, inv.target_version),
+        checks.versions_on_target(version_of, inv.target_version, severity="info"),
     ]
-    check_list[-1] = CheckResult(
-        **{**asdict(check_list[-1]), "severity": "info", "evidence": tuple(check_list[-1].evidence)}
-    )
     if not entries:
         check_list = [
             c for c in check_list if c.name not in ("one active per domain", "no collision")

@@ -34,6 +34,7 @@ from mdstools.records import (
     MgmtTask,
     ProcessRow,
     ProcessState,
+    PublishedSession,
     TaskRef,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "parse_domains",
     "parse_ha_state",
     "parse_ha_status",
+    "parse_last_published_session",
     "parse_mdss",
     "parse_servers_and_processes",
     "parse_task",
@@ -52,6 +54,7 @@ __all__ = [
     "show_domains",
     "show_ha_state",
     "show_ha_status",
+    "show_last_published_session",
     "show_mdss",
     "show_servers_and_processes",
     "show_task",
@@ -508,3 +511,37 @@ def sync_status(
         else:
             result[e.mds] = UNKNOWN
     return result
+
+
+# -- change markers (the change freeze, R6) ---------------------------------------------------
+def show_last_published_session(domain: str) -> Command[PublishedSession | None]:
+    """``-d <domain> show-last-published-session``: the newest published session of the
+    local DMS database (API v1.1+); None when nothing was ever published there.
+
+    Example record: ``PublishedSession(uid="2c7e13c7-...", user="admin",
+    publish_time="2020-10-26T16:32+0200", publish_posix=1603722758612)``.
+    """
+    line = mgmt("show-last-published-session", domain=domain)
+    return _command(line, parse_last_published_session, "show_last_published_session")
+
+
+def parse_last_published_session(text: str) -> PublishedSession | None:
+    """Parse a session object (``publish-time`` {posix, iso-8601}); ``not found`` -> None.
+
+    Example record: ``PublishedSession("8d2a9b8f-...", "admin", "2026-11-26T14:56+0000",
+    1795704992087)``.
+    """
+    try:
+        data = _obj(text, "show-last-published-session")
+    except ApiError as exc:
+        if exc.code == "generic_err_object_not_found":
+            return None
+        raise
+    publish = data.get("publish-time") if isinstance(data.get("publish-time"), dict) else {}
+    posix = publish.get("posix") if isinstance(publish, dict) else None
+    return PublishedSession(
+        uid=str(data.get("uid", "")),
+        user=_str(data.get("user-name")),
+        publish_time=_str(publish.get("iso-8601")) if isinstance(publish, dict) else None,
+        publish_posix=int(posix) if isinstance(posix, (int, float)) else None,
+    )

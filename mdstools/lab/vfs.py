@@ -3,7 +3,9 @@
 Files survive reconnects and reboots, except under ``/tmp``. A file may carry a
 ``handler``: the name of a simulated program, so that ``PATH`` lookup and ``$MDSDIR/...``
 paths find Check Point commands the way a real Gaia box does. A file may also claim a
-larger ``size`` than its content (a 2 GB backup archive is not kept in memory).
+larger ``size`` than its content (a 2 GB backup archive is not kept in memory); the space
+it claims counts against the free space of its mount, and a write that does not fit fails
+with ``No space left on device``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class VFile:
 class Mount:
     path: str
     total_kb: int
-    used_kb: int
+    used_kb: int  # used by what the lab does not model as files
 
 
 def normalize(path: str, cwd: str = "/") -> str:
@@ -46,29 +48,41 @@ def normalize(path: str, cwd: str = "/") -> str:
     return "/" + norm.lstrip("/") if norm != "/" else "/"
 
 
+def _under(path: str, top: str) -> bool:
+    return top == "/" or path == top or path.startswith(top + "/")
+
+
 class VirtualFS:
     """Files and directories of one simulated server; thread-safe."""
 
     def __init__(self) -> None:
         self._files: dict[str, VFile] = {}
-        self._dirs: set[str] = {"/"}
+        self._dirs: dict[str, float] = {"/": time.time()}  # directory -> mtime
         self._lock = threading.RLock()
         self.mounts: list[Mount] = []
 
     # -- directories -------------------------------------------------------------
     def mkdir(self, path: str, parents: bool = True) -> None:
+        """Create a directory (and, with ``parents``, its missing parents); idempotent."""
         path = normalize(path)
         with self._lock:
+            if path in self._dirs:
+                return
             if path in self._files:
                 raise VfsError(f"mkdir: cannot create directory '{path}': File exists")
             parent = posixpath.dirname(path)
             if parent not in self._dirs:
-                if not parents:
+                if not parents or parent in self._files:
                     raise VfsError(
-                        f"mkdir: cannot create directory '{path}': No such file or directory"
+                        f"mkdir: cannot create directory '{path}': "
+                        + (
+                            "Not a directory"
+                            if parent in self._files
+                            else "No such file or directory"
+                        )
                     )
                 self.mkdir(parent, parents=True)
-            self._dirs.add(path)
+            self._dirs[path] = time.time()
 
     def is_dir(self, path: str) -> bool:
         return normalize(path) in self._dirs
@@ -80,7 +94,14 @@ class VirtualFS:
         path = normalize(path)
         return path in self._files or path in self._dirs
 
+    def mtime(self, path: str) -> float | None:
+        """Modification time of a file or directory, None if it does not exist."""
+        path = normalize(path)
+        f = self._files.get(path)
+        return f.mtime if f is not None else self._dirs.get(path)
+
     def listdir(self, path: str) -> list[str]:
+        """Sorted names in a directory (a file lists as itself)."""
         path = normalize(path)
         with self._lock:
             if path in self._files:
@@ -89,11 +110,21 @@ class VirtualFS:
                 raise VfsError(f"ls: cannot access '{path}': No such file or directory")
             prefix = path.rstrip("/") + "/"
             names = {
-                p[len(prefix):].split("/", 1)[0]
-                for p in list(self._files) + list(self._dirs)
+                p[len(prefix) :].split("/", 1)[0]
+                for p in [*self._files, *self._dirs]
                 if p.startswith(prefix) and p != path
             }
             return sorted(names)
+
+    def walk(self, path: str) -> list[tuple[str, VFile | None]]:
+        """Every path under ``path`` (itself included), sorted; directories carry None."""
+        path = normalize(path)
+        with self._lock:
+            out: list[tuple[str, VFile | None]] = [
+                (p, f) for p, f in self._files.items() if _under(p, path)
+            ]
+            out += [(d, None) for d in self._dirs if _under(d, path)]
+        return sorted(out, key=lambda e: e[0])
 
     # -- files -------------------------------------------------------------------
     def get(self, path: str) -> VFile | None:
@@ -120,6 +151,7 @@ class VirtualFS:
         handler: str | None = None,
         size: int | None = None,
     ) -> None:
+        """Write (or append) ``data``; ``size`` claims more bytes than ``data`` holds."""
         path = normalize(path)
         raw = data.encode() if isinstance(data, str) else data
         with self._lock:
@@ -127,17 +159,25 @@ class VirtualFS:
                 raise VfsError(f"{path}: Is a directory")
             parent = posixpath.dirname(path)
             if parent not in self._dirs:
-                raise VfsError(f"{path}: No such file or directory")
-            f = self._files.get(path)
-            if f is None or not append:
+                reason = "Not a directory" if parent in self._files else "No such file or directory"
+                raise VfsError(f"{path}: {reason}")
+            old = self._files.get(path)
+            added = size if size is not None else len(raw)
+            freed = old.size if old is not None and not append else 0
+            self._check_space(path, added - freed)
+            if old is None or not append:
                 f = VFile(handler=handler)
                 self._files[path] = f
-            extra = size if size is not None else len(raw)
-            self._check_space(path, extra)
-            f.content.extend(raw)
-            if size is not None:
-                f.size_override = (f.size_override or 0) + size if append else size
+                f.content.extend(raw)
+                f.size_override = size
+            else:
+                f = old
+                before = f.size
+                f.content.extend(raw)
+                if size is not None or f.size_override is not None:
+                    f.size_override = before + added
             f.mtime = time.time()
+            self._dirs[parent] = f.mtime
 
     def install(self, path: str, handler: str, text: str = "") -> None:
         """Place a simulated program at ``path`` (creating its directory)."""
@@ -145,6 +185,25 @@ class VirtualFS:
         with self._lock:
             self.mkdir(posixpath.dirname(path))
             self._files[path] = VFile(bytearray(text.encode()), handler=handler)
+
+    def copy(self, src: str, dst: str) -> None:
+        """Copy one file, keeping its claimed size and handler."""
+        f = self.get(src)
+        if f is None:
+            raise VfsError(f"{normalize(src)}: No such file or directory")
+        self.write(dst, bytes(f.content), handler=f.handler, size=f.size_override)
+
+    def touch(self, path: str, when: float | None = None) -> None:
+        """Set the modification time, creating an empty file if needed."""
+        path = normalize(path)
+        with self._lock:
+            if path not in self._files and path not in self._dirs:
+                self.write(path, b"")
+            stamp = time.time() if when is None else when
+            if path in self._files:
+                self._files[path].mtime = stamp
+            else:
+                self._dirs[path] = stamp
 
     def remove(self, path: str, recursive: bool = False) -> None:
         path = normalize(path)
@@ -155,75 +214,104 @@ class VirtualFS:
             if path in self._dirs:
                 if not recursive:
                     raise VfsError(f"rm: cannot remove '{path}': Is a directory")
-                prefix = path.rstrip("/") + "/"
-                for p in [p for p in self._files if p.startswith(prefix)]:
+                for p in [p for p in self._files if _under(p, path)]:
                     del self._files[p]
-                self._dirs -= {d for d in self._dirs if d.startswith(prefix) or d == path}
-                self._dirs.add("/")
+                for d in [d for d in self._dirs if _under(d, path) and d != "/"]:
+                    del self._dirs[d]
                 return
             raise VfsError(f"rm: cannot remove '{path}': No such file or directory")
 
     def rename(self, src: str, dst: str) -> None:
+        """``mv``: move a file or a directory tree; into ``dst`` if it is a directory."""
         src, dst = normalize(src), normalize(dst)
         with self._lock:
-            f = self._files.pop(src, None)
-            if f is None:
+            if src not in self._files and src not in self._dirs:
                 raise VfsError(f"mv: cannot stat '{src}': No such file or directory")
             if dst in self._dirs:
                 dst = posixpath.join(dst, posixpath.basename(src))
-            self._files[dst] = f
+            if dst == src:
+                return
+            parent = posixpath.dirname(dst)
+            if parent not in self._dirs:
+                raise VfsError(f"mv: cannot move '{src}' to '{dst}': No such file or directory")
+            if src in self._files:
+                if dst in self._dirs:
+                    raise VfsError(f"mv: cannot overwrite directory '{dst}' with non-directory")
+                self._files[dst] = self._files.pop(src)
+                return
+            if _under(dst, src):
+                raise VfsError(f"mv: cannot move '{src}' to a subdirectory of itself, '{dst}'")
+            if dst in self._files:
+                raise VfsError(f"mv: cannot overwrite non-directory '{dst}' with directory")
+            for p in [p for p in self._files if _under(p, src)]:
+                self._files[dst + p[len(src) :]] = self._files.pop(p)
+            for d in [d for d in self._dirs if _under(d, src)]:
+                self._dirs[dst + d[len(src) :]] = self._dirs.pop(d)
 
     def clear_tree(self, path: str) -> None:
         """Empty a directory tree but keep the directory itself (``/tmp`` on reboot)."""
         path = normalize(path)
         with self._lock:
-            prefix = path.rstrip("/") + "/"
-            for p in [p for p in self._files if p.startswith(prefix)]:
+            for p in [p for p in self._files if _under(p, path)]:
                 del self._files[p]
-            self._dirs -= {d for d in self._dirs if d.startswith(prefix)}
+            for d in [d for d in self._dirs if _under(d, path) and d != path]:
+                del self._dirs[d]
 
     def glob(self, pattern: str, cwd: str = "/") -> list[str]:
-        """Paths matching a shell pattern, sorted; relative patterns stay relative."""
+        """Paths matching a shell pattern, sorted, spelled as the pattern spells them.
+
+        ``*`` and ``?`` do not match a leading dot, as in bash; a pattern that matches
+        nothing gives an empty list.
+        """
         absolute = pattern.startswith("/")
-        full = normalize(pattern, cwd)
-        with self._lock:
-            candidates = list(self._files) + list(self._dirs)
-        depth = full.count("/")
-        hits = sorted(p for p in candidates if p.count("/") == depth and fnmatch.fnmatchcase(p, full))
-        if absolute:
-            return hits
-        base = normalize(cwd).rstrip("/") + "/"
-        return [p[len(base):] if p.startswith(base) else p for p in hits]
+        parts = [p for p in pattern.split("/") if p]
+        found: list[tuple[str, str]] = [("/" if absolute else "", "/" if absolute else cwd)]
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            nxt: list[tuple[str, str]] = []
+            for shown, real in found:
+                if not any(c in part for c in "*?["):
+                    full = normalize(part, real)
+                    if self.exists(full) and (last or self.is_dir(full)):
+                        nxt.append((posixpath.join(shown, part) if shown else part, full))
+                    continue
+                if not self.is_dir(real):
+                    continue
+                for name in self.listdir(real):
+                    if name.startswith(".") and not part.startswith("."):
+                        continue
+                    full = normalize(name, real)
+                    if fnmatch.fnmatchcase(name, part) and (last or self.is_dir(full)):
+                        nxt.append((posixpath.join(shown, name) if shown else name, full))
+            found = nxt
+        if pattern.endswith("/"):
+            return sorted(s + "/" for s, r in found if self.is_dir(r))
+        return sorted(s for s, _ in found) if parts else []
 
     # -- disk space --------------------------------------------------------------
     def mount_for(self, path: str) -> Mount | None:
         path = normalize(path)
         best: Mount | None = None
         for m in self.mounts:
-            if (path == m.path or path.startswith(m.path.rstrip("/") + "/")) and (
-                best is None or len(m.path) > len(best.path)
-            ):
+            if _under(path, m.path) and (best is None or len(m.path) > len(best.path)):
                 best = m
         return best
 
     def used_bytes_under(self, mount: Mount) -> int:
-        prefix = mount.path.rstrip("/") + "/"
-        inner = [m.path for m in self.mounts if m is not mount and m.path.startswith(prefix)]
-        total = 0
-        for p, f in self._files.items():
-            if (p.startswith(prefix) or mount.path == "/") and not any(
-                p.startswith(i.rstrip("/") + "/") for i in inner
-            ):
-                total += f.size
-        return total
+        """Bytes claimed by the files that live on ``mount`` (not on a mount inside it)."""
+        with self._lock:
+            return sum(f.size for p, f in self._files.items() if self.mount_for(p) is mount)
+
+    def used_kb(self, mount: Mount) -> int:
+        return mount.used_kb + (self.used_bytes_under(mount) + 1023) // 1024
 
     def free_kb(self, path: str) -> int | None:
         m = self.mount_for(path)
         if m is None:
             return None
-        return max(0, m.total_kb - m.used_kb - self.used_bytes_under(m) // 1024)
+        return max(0, m.total_kb - self.used_kb(m))
 
     def _check_space(self, path: str, nbytes: int) -> None:
         free = self.free_kb(path)
-        if free is not None and nbytes // 1024 > free:
+        if free is not None and nbytes > 0 and (nbytes + 1023) // 1024 > free:
             raise VfsError(f"write error: {path}: No space left on device")

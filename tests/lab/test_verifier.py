@@ -105,11 +105,11 @@ def test_mds_setup_upgrade_asks_then_starts(labs: LabFactory) -> None:
 
 def test_mds_setup_other_choices(labs: LabFactory) -> None:
     dep = labs()
-    r = run_on(dep, "mds1", "mds_setup", stdin="")
+    r = run_on(dep, "mds1", "$MDSDIR/scripts/mds_setup", stdin="")
     assert r.rc == 1 and verifier.MDS_SETUP_EOF in r.out
     r = run_on(dep, "mds1", "printf '9\\n4\\n' | $MDSDIR/scripts/mds_setup")
     assert r.rc == 0 and "Invalid choice '9'" in r.out
-    r = run_on(dep, "mds1", "mds_setup <<< 3")
+    r = run_on(dep, "mds1", "$MDSDIR/scripts/mds_setup <<< 3")
     assert r.rc == 0 and "mds_backup" in r.out
 
 

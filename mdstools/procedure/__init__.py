@@ -1,0 +1,1 @@
+"""The steps of the upgrade procedure, one module per phase family (used by the runbooks)."""

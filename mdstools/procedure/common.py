@@ -1,0 +1,106 @@
+"""Steps shared by several phases: versions, mdsstat, HA state, Management API tasks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mdstools import jobs
+from mdstools.commands import ha, mdsstat, versions
+from mdstools.errors import MdstoolsError
+from mdstools.records import HaStateEntry, MdsStat, MgmtTask
+from mdstools.run import Run
+from mdstools.session import Session
+
+
+def version_of(run: Run, server: str) -> str | None:
+    """The release ``fw ver`` reports on ``server`` (None if it cannot tell)."""
+    r = run.session(server).run(versions.fw_ver())
+    return r.data.version if r.ok and r.data is not None else None
+
+
+def versions_all(run: Run) -> dict[str, str | None]:
+    """``fw ver`` on every server, in parallel; unreachable servers map to None."""
+    out = run.fleet.map(lambda s: version_of(run, s.name))
+    return {name: (o.value if o.ok else None) for name, o in out.items()}
+
+
+def mdsstat_of(session: Session) -> MdsStat:
+    return session.run(mdsstat.mdsstat(), check=True).value()
+
+
+def mdsstat_all(run: Run, servers: list[str] | None = None) -> dict[str, MdsStat]:
+    """``mdsstat`` of the given servers (default all), in parallel; failures are skipped."""
+    out = run.fleet.map(mdsstat_of, servers)
+    return {name: o.value for name, o in out.items() if o.ok and o.value is not None}
+
+
+def ha_state(run: Run, domain: str | None = None) -> list[HaStateEntry]:
+    """``show-ha-state`` from the primary (System Data), else from another MDS."""
+    errors: list[str] = []
+    for mds in [run.inventory.primary, *list(run.inventory.secondaries)]:
+        try:
+            return run.session(mds.name).run(ha.show_ha_state(domain), check=True).value()
+        except MdstoolsError as exc:
+            errors.append(f"{mds.name}: {exc}")
+    raise MdstoolsError(
+        "no MDS answered show-ha-state: " + "; ".join(errors),
+        "check that the MDSs are up (mdsstat) and the API server is running",
+    )
+
+
+def wait_task(
+    run: Run,
+    server: str,
+    domain: str | None,
+    task_id: str,
+    timeout_s: float = 1800,
+    interval_s: float = 2.0,
+) -> MgmtTask:
+    timeout_s, interval_s = scaled(run, timeout_s, 1.0), scaled(run, interval_s)
+    """Poll ``show-task`` until the task ends (like the official clients, every 2 s)."""
+    sess = run.session(server)
+    last: dict[str, Any] = {}
+
+    def check(s: Session) -> tuple[bool, str]:
+        task = s.run(ha.show_task(task_id, domain), check=True).value()
+        last["task"] = task
+        return task.done, f"{task.name or 'task'} {task.status} {task.progress or 0}%"
+
+    jobs.poll_until(sess, check, timeout_s, interval_s, run.progress, label=f"{server} task")
+    task: MgmtTask = last["task"]
+    return task
+
+
+def wait_all_up(run: Run, server: str, timeout_s: float, interval_s: float = 5.0) -> MdsStat:
+    """Poll ``mdsstat`` until every process of ``server`` is up; returns the last table."""
+    sess = run.session(server)
+    last: dict[str, MdsStat] = {}
+
+    def check(s: Session) -> tuple[bool, str]:
+        table = mdsstat_of(s)
+        last["t"] = table
+        down = [r.name or r.type for r in table.rows if not r.all_up]
+        return not down, (
+            f"{len(down)} not up: {', '.join(down[:5])}" if down else "every process is up"
+        )
+
+    try:
+        jobs.poll_until(sess, check, timeout_s, interval_s, run.progress, label=f"{server} mdsstat")
+    except MdstoolsError:
+        if "t" not in last:
+            raise
+    return last["t"]
+
+
+def scaled(run: Run, seconds: float, floor: float = 0.05) -> float:
+    """A realistic duration (timeout, poll interval) times the ``time_scale`` parameter.
+
+    1.0 on real servers; the lab's runs pass the lab's scale so that a 30-minute timeout
+    becomes seconds there.
+    """
+    return max(floor, seconds * float(run.params.get("time_scale") or 1.0))
+
+
+def pause(seconds: float) -> None:
+    time.sleep(seconds)

@@ -1,0 +1,223 @@
+"""Phase 02: every DMS active on the primary (R7, R1), backups (X1), the change freeze (R6)."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+
+import pandas as pd
+
+from mdstools import jobs
+from mdstools.checks import CheckResult
+from mdstools.commands import backup, ha
+from mdstools.errors import MdstoolsError
+from mdstools.procedure.common import ha_state, scaled, wait_task
+from mdstools.records import HaStateEntry, PublishedSession
+from mdstools.run import DryResult, Run
+
+FREEZE = "freeze.json"
+BACKUPS = "backups.json"
+
+
+def ha_frame(entries: list[HaStateEntry], primary: str) -> pd.DataFrame:
+    """Active/standby per domain; domains not active on the primary first."""
+    by: dict[str, dict[str, str]] = {}
+    for e in entries:
+        by.setdefault(e.domain, {})[e.mds] = e.ha_state
+    rows = []
+    for dom, states in by.items():
+        actives = [m for m, s in states.items() if s == "active"]
+        rows.append(
+            {
+                "domain": dom,
+                "active": ", ".join(actives) or "none",
+                "on primary": actives == [primary],
+                **{m: s for m, s in sorted(states.items())},
+            }
+        )
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["domain", "active", "on primary"])
+    return df.sort_values("on primary", kind="stable").reset_index(drop=True)
+
+
+def to_switch(entries: list[HaStateEntry], primary: str) -> list[str]:
+    """Domains (Global included) whose DMS on the primary is not the only active one."""
+    by: dict[str, list[HaStateEntry]] = {}
+    for e in entries:
+        by.setdefault(e.domain, []).append(e)
+    return sorted(
+        d for d, es in by.items() if [e.mds for e in es if e.ha_state == "active"] != [primary]
+    )
+
+
+@dataclass(frozen=True)
+class Switch:
+    domain: str
+    from_servers: str
+    outcome: str
+
+
+def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
+    """R7/R1: ``set-ha-state new-state active`` on the primary's DMS of each domain."""
+    primary = run.inventory.primary.name
+    before: dict[str, list[str]] = {}
+    for e in ha_state(run):
+        if e.ha_state == "active":
+            before.setdefault(e.domain, []).append(e.mds)
+    out: list[Switch] = []
+    for dom in domains:
+        res = run.execute(primary, ha.set_ha_state(dom, "active"))
+        if isinstance(res, DryResult):
+            out.append(Switch(dom, ", ".join(before.get(dom, [])), "dry run: not switched"))
+            continue
+        if not res.ok or res.data is None:
+            out.append(Switch(dom, ", ".join(before.get(dom, [])), f"failed: {res.error}"))
+            continue
+        task = wait_task(run, primary, dom, res.data.task_id, interval_s=scaled(run, 2.0))
+        out.append(Switch(dom, ", ".join(before.get(dom, [])), task.status))
+    # a peer that could not be told (other version, down) may still be active: demote it
+    after = ha_state(run)
+    for dom in domains:
+        for e in after:
+            if e.domain == dom and e.ha_state == "active" and e.mds != primary:
+                res = run.execute(e.mds, ha.set_ha_state(dom, "standby"))
+                if not isinstance(res, DryResult) and res.ok and res.data is not None:
+                    wait_task(run, e.mds, dom, res.data.task_id, interval_s=scaled(run, 2.0))
+    return pd.DataFrame([s.__dict__ for s in out], columns=["domain", "from_servers", "outcome"])
+
+
+# -- backup (X1) ---------------------------------------------------------------------------
+def free_space(run: Run) -> pd.DataFrame:
+    """Free space of the backup directory on every MDS."""
+    d = run.inventory.backup_dir
+    rows = []
+    for m in run.inventory.mdss:
+        sess = run.session(m.name)
+        sess.run(f"mkdir -p {d}")
+        r = sess.run(backup.free_space(d))
+        fs = r.data if r.ok else None
+        rows.append(
+            {
+                "server": m.name,
+                "directory": d,
+                "available MB": fs.available_kb // 1024 if fs else None,
+                "filesystem": fs.filesystem if fs else r.error,
+            }
+        )
+    return pd.DataFrame(rows, columns=["server", "directory", "available MB", "filesystem"])
+
+
+def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
+    short = [
+        f"{r['server']} ({r['available MB']} MB)"
+        for _, r in space.iterrows()
+        if r["available MB"] is None or r["available MB"] < min_free_mb
+    ]
+    return CheckResult(
+        "backup space",
+        not short,
+        f"every MDS has at least {min_free_mb} MB free in the backup directory"
+        if not short
+        else f"less than {min_free_mb} MB free: " + ", ".join(short),
+        "X1",
+        next_step="free space in the backup directory or point backup_dir at a larger file system",
+    )
+
+
+def run_backups(run: Run) -> pd.DataFrame:
+    """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256."""
+    d = run.inventory.backup_dir
+    rows: list[dict[str, object]] = []
+    for m in run.inventory.mdss:
+        sess = run.session(m.name)
+        cmd = backup.mds_backup(d)
+        if run.dry_run:
+            run.execute(m.name, cmd)
+            rows.append({"server": m.name, "file": "(dry run)", "size MB": None, "sha256": ""})
+            continue
+        before = {f.path for f in (sess.run(backup.backup_files(d)).data or [])}
+        try:
+            jobs.run(
+                sess,
+                "mds_backup",
+                cmd.line,
+                timeout_s=scaled(run, 4 * 3600),
+                interval_s=scaled(run, 10.0),
+                progress=run.progress,
+            )
+        except MdstoolsError as exc:
+            rows.append({"server": m.name, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""})
+            continue
+        files = [f for f in (sess.run(backup.backup_files(d)).data or []) if f.path not in before]
+        newest = max(files, key=lambda f: f.mtime) if files else None
+        digest = (sess.run(backup.sha256(newest.path)).data or "") if newest else ""
+        rows.append(
+            {
+                "server": m.name,
+                "file": newest.path if newest else "(no archive found)",
+                "size MB": round(newest.size / 1e6, 1) if newest else None,
+                "sha256": digest,
+            }
+        )
+    df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
+    (run.report_dir / BACKUPS).write_text(df.to_json(orient="records", indent=2) + "\n")
+    return df
+
+
+def backups_check(df: pd.DataFrame) -> CheckResult:
+    bad = [
+        str(r["server"])
+        for _, r in df.iterrows()
+        if not str(r["file"]).startswith("/") and r["file"] != "(dry run)"
+    ]
+    return CheckResult(
+        "backup of every MDS",
+        not bad,
+        "an mds_backup archive exists for every MDS"
+        if not bad
+        else "no backup for " + ", ".join(bad),
+        "X1",
+        next_step="read the job log in the record, fix and rerun 02",
+    )
+
+
+# -- change freeze (R6) ----------------------------------------------------------------------
+def freeze_markers(run: Run) -> pd.DataFrame:
+    """R6: the last published session of every DMS database, when the freeze starts."""
+    domains = sorted({e.domain for e in ha_state(run)})
+    rows = []
+    for m in run.inventory.mdss:
+        sess = run.session(m.name)
+        for dom in domains:
+            r = sess.run(ha.show_last_published_session(dom))
+            ps: PublishedSession | None = r.data if r.ok else None
+            rows.append(
+                {
+                    "domain": dom,
+                    "server": m.name,
+                    "last publish": ps.publish_time if ps else None,
+                    "publish_posix": ps.publish_posix if ps else None,
+                    "by": ps.user if ps else None,
+                    "session": ps.uid if ps else None,
+                    "error": None if r.ok else r.error,
+                }
+            )
+    df = pd.DataFrame(
+        rows,
+        columns=["domain", "server", "last publish", "publish_posix", "by", "session", "error"],
+    )
+    freeze = {
+        "started_by": run.operator,
+        "run_id": run.run_id,
+        "started_at": run.started.isoformat(timespec="seconds"),
+        "markers": json.loads(df.to_json(orient="records")),
+    }
+    if not run.dry_run:
+        (run.report_dir / FREEZE).write_text(json.dumps(freeze, indent=2) + "\n")
+    return df
+
+
+def package_basename(run: Run) -> str:
+    return posixpath.basename(run.inventory.upgrade_package)

@@ -1,0 +1,235 @@
+"""Phase 07: one active per domain (R9), Collision (R14, R15), synchronize standbys (R10).
+
+The retained database of a collided domain is a decision (``retain_database_on``: one
+server for every collided domain, or ``dom1=mds1,dom3=mds2``). The other side is set to
+standby on its own server, then ``ha-full-sync`` runs from the retained server to it; its
+changes since the freeze are lost and listed for re-entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from mdstools import status
+from mdstools.checks import CheckResult
+from mdstools.commands import ha
+from mdstools.errors import MdstoolsError
+from mdstools.procedure.common import scaled, wait_task
+from mdstools.records import COLLISION, SYNCHRONIZED, DomainServerInfo
+from mdstools.run import DryResult, Run
+
+
+def view(run: Run) -> status.Snapshot:
+    """The HA picture now (show-ha-state, show-ha-status per domain)."""
+    return status.collect(run.fleet)
+
+
+def sync_frame(snap: status.Snapshot) -> pd.DataFrame:
+    rows = [
+        {
+            "domain": d.name,
+            "active": d.active_server or "+".join(d.active_servers) or "none",
+            **d.sync_status,
+            "ok": len(d.active_servers) == 1
+            and all(v == SYNCHRONIZED for v in d.sync_status.values()),
+        }
+        for d in snap.domains
+    ]
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["domain", "active", "ok"])
+    return df.sort_values("ok", kind="stable").reset_index(drop=True)
+
+
+def collided(snap: status.Snapshot) -> list[str]:
+    """R14: domains in Collision."""
+    return [d.name for d in snap.domains if COLLISION in d.sync_status.values()]
+
+
+def parse_retain(value: Any, domains: list[str], servers: list[str]) -> dict[str, str]:
+    """``retain_database_on`` -> {domain: server}: one server name, ``d=s,d=s``, or a dict."""
+    if isinstance(value, dict):
+        mapping = {str(k): str(v) for k, v in value.items()}
+    elif isinstance(value, str) and "=" in value:
+        mapping = dict(part.split("=", 1) for part in value.split(",") if part.strip())
+        mapping = {k.strip(): v.strip() for k, v in mapping.items()}
+    elif isinstance(value, str) and value:
+        mapping = {d: value for d in domains}
+    else:
+        return {}
+    bad = [f"{d}={s}" for d, s in mapping.items() if s not in servers]
+    if bad:
+        raise MdstoolsError(
+            f"retain_database_on names unknown servers: {', '.join(bad)}",
+            f"use one of {', '.join(servers)}",
+        )
+    return mapping
+
+
+@dataclass(frozen=True)
+class Action:
+    domain: str
+    action: str
+    server: str
+    outcome: str
+
+
+def _peer_name(infos: list[DomainServerInfo], domain: str, mds: str) -> str:
+    """The name ``ha-full-sync`` takes: the peer's domain server name (Global: the MDS)."""
+    if domain == "Global":
+        return mds
+    for i in infos:
+        if i.domain == domain and i.mds == mds and i.type == "management server":
+            return i.name
+    raise MdstoolsError(
+        f"no domain server of {domain} on {mds} in show-domains",
+        "check the domain's servers in SmartConsole",
+    )
+
+
+def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
+    res = run.execute(server, cmd)
+    if isinstance(res, DryResult):
+        return "dry run"
+    if not res.ok or res.data is None:
+        return f"FAILED: {res.error}"
+    task = wait_task(run, server, domain, res.data.task_id)
+    return task.status if task.succeeded else f"FAILED: task {task.status} ({task.description})"
+
+
+def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataFrame:
+    """R15: for each collided domain, standby the other side, full sync from the retained."""
+    infos = run.session(run.inventory.primary.name).run(ha.show_domains(), check=True).value()
+    actions: list[Action] = []
+    for d in snap.domains:
+        if d.name not in retain:
+            continue
+        keep = retain[d.name]
+        for other in d.sync_status:
+            if other == keep:
+                continue
+            if other in d.active_servers:
+                actions.append(
+                    Action(
+                        d.name,
+                        "set-ha-state standby",
+                        other,
+                        _task(run, other, d.name, ha.set_ha_state(d.name, "standby")),
+                    )
+                )
+            if keep not in d.active_servers:
+                actions.append(
+                    Action(
+                        d.name,
+                        "set-ha-state active",
+                        keep,
+                        _task(run, keep, d.name, ha.set_ha_state(d.name, "active")),
+                    )
+                )
+            peer = _peer_name(infos, d.name, other)
+            actions.append(
+                Action(
+                    d.name,
+                    f"ha-full-sync {keep} -> {peer}",
+                    keep,
+                    _task(run, keep, d.name, ha.ha_full_sync(d.name, peer)),
+                )
+            )
+    return pd.DataFrame(
+        [a.__dict__ for a in actions], columns=["domain", "action", "server", "outcome"]
+    )
+
+
+def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
+    """R9: a domain with two actives and no collision keeps the primary's DMS active."""
+    primary = run.inventory.primary.name
+    actions: list[Action] = []
+    for d in snap.domains:
+        if len(d.active_servers) <= 1 or COLLISION in d.sync_status.values():
+            continue
+        keep = primary if primary in d.active_servers else d.active_servers[0]
+        for other in d.active_servers:
+            if other != keep:
+                actions.append(
+                    Action(
+                        d.name,
+                        "set-ha-state standby",
+                        other,
+                        _task(run, other, d.name, ha.set_ha_state(d.name, "standby")),
+                    )
+                )
+    for d in snap.domains:
+        if not d.active_servers:
+            actions.append(
+                Action(
+                    d.name,
+                    "set-ha-state active",
+                    primary,
+                    _task(run, primary, d.name, ha.set_ha_state(d.name, "active")),
+                )
+            )
+    return pd.DataFrame(
+        [a.__dict__ for a in actions], columns=["domain", "action", "server", "outcome"]
+    )
+
+
+def synchronize_standbys(run: Run, snap: status.Snapshot) -> pd.DataFrame:
+    """R10: a full sync from the active server to every standby that is not Synchronized."""
+    infos = run.session(run.inventory.primary.name).run(ha.show_domains(), check=True).value()
+    actions: list[Action] = []
+    for d in snap.domains:
+        if d.active_server is None:
+            continue
+        for peer_mds, state in d.sync_status.items():
+            if peer_mds == d.active_server or state == SYNCHRONIZED:
+                continue
+            peer = _peer_name(infos, d.name, peer_mds)
+            actions.append(
+                Action(
+                    d.name,
+                    f"ha-full-sync {d.active_server} -> {peer}",
+                    d.active_server,
+                    _task(run, d.active_server, d.name, ha.ha_full_sync(d.name, peer)),
+                )
+            )
+    return pd.DataFrame(
+        [a.__dict__ for a in actions], columns=["domain", "action", "server", "outcome"]
+    )
+
+
+def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:
+    """Poll until every domain has one active and every peer is Synchronized (or timeout)."""
+    import time
+
+    deadline = time.monotonic() + scaled(run, timeout_s, 2.0)
+    while True:
+        snap = view(run)
+        pending = [
+            d.name
+            for d in snap.domains
+            if len(d.active_servers) != 1 or any(v != SYNCHRONIZED for v in d.sync_status.values())
+        ]
+        run.progress(
+            f"sync: {len(snap.domains) - len(pending)} of {len(snap.domains)} domains synchronized",
+            None,
+            0,
+        )
+        if not pending or time.monotonic() > deadline or run.dry_run:
+            return snap
+        time.sleep(scaled(run, 10.0))
+
+
+def versions_check(run: Run, snap: status.Snapshot) -> CheckResult:
+    """R4: synchronization only when every MDS and MLM runs the target version."""
+    target = run.inventory.target_version
+    bad = [f"{s.name}={s.version}" for s in snap.servers if s.version != target]
+    return CheckResult(
+        "every server on target before sync",
+        not bad,
+        f"every server runs {target}" if not bad else "not on target: " + ", ".join(bad),
+        "R4",
+        next_step="finish phases 03-05 first; MDSs on different versions do not synchronize",
+    )

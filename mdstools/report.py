@@ -1,0 +1,44 @@
+"""The ticket's report for people and auditors: HTML of each notebook, the bundle.
+
+The HTML export (nbconvert) is readable without Jupyter: the verdict on top, every cell
+with its output (check tables, decisions, command outputs). ``bundle`` zips the whole
+``reports/<ticket>/`` folder (notebooks, HTML, journal, manifest, state) for the ticket,
+with the manifest's head hash in the archive's name and comment.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from mdstools import audit
+
+
+def export_html(notebook: Path) -> Path:
+    """Write ``<notebook>.html`` next to the notebook; returns its path."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    target = notebook.with_suffix(".html")
+    target.write_text(body)
+    return target
+
+
+def bundle(report_dir: Path, target: Path | None = None) -> Path:
+    """Zip the report of a ticket; refuses when the manifest does not verify."""
+    result = audit.verify(report_dir)
+    if not result.ok:
+        raise ValueError("the report does not verify: " + "; ".join(result.problems[:3]))
+    head = (result.head or "")[:12]
+    target = target or report_dir.parent / f"{report_dir.name}-{head}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for rel in [*sorted(audit.report_files(report_dir)), audit.MANIFEST]:
+            z.write(report_dir / rel, f"{report_dir.name}/{rel}")
+        z.comment = json.dumps(
+            {"ticket": report_dir.name, "manifest_head": result.head, "runs": result.runs}
+        ).encode()
+    return target

@@ -1,0 +1,402 @@
+"""A runbook's run: what every notebook cell stands on.
+
+``run = mdstools.start(inventory, ticket=..., operator=..., phase="06")`` loads the
+inventory, opens the journal, shows the header (who, what, where, inventory SHA-256, toolkit
+version, run id, start time) and gives the cells:
+
+* ``run.session(name)`` / ``run.execute(server, command)``: commands with the journal hook;
+  in a dry run, mutating commands are shown and recorded, never sent;
+* ``run.gate(check)``: records and shows a check; a blocking failure stops the runbook with
+  the reason and the next step (and the reason goes to the top of the executed notebook);
+* ``run.acknowledge(...)`` / ``run.confirm(...)`` / ``run.choose(...)``: decisions (ui.py);
+* ``run.require_phases()``: the entry gate on earlier phases of the same ticket+inventory;
+* ``run.finish()``: the verdict table; writes the phase result to ``state.json``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mdstools import __version__, audit, lock, ui
+from mdstools.checks import CheckResult
+from mdstools.commands.base import Command
+from mdstools.errors import MdstoolsError
+from mdstools.fleet import Fleet
+from mdstools.inventory import Inventory, load
+from mdstools.jobs import JobState
+from mdstools.phases import Phase, phase
+from mdstools.secrets import redact
+from mdstools.session import Result, Session
+
+T = TypeVar("T")
+STATE = "state.json"
+ENV_RUN_ID = "MDSTOOLS_RUN_ID"
+
+
+class GateFailed(MdstoolsError):
+    """A blocking check failed: the runbook stops here."""
+
+
+def read_state(report_dir: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((report_dir / STATE).read_text())
+        return data
+    except (FileNotFoundError, ValueError):
+        return {"phases": {}}
+
+
+def write_state(report_dir: Path, state: dict[str, Any]) -> None:
+    tmp = report_dir / (STATE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2, default=str) + "\n")
+    tmp.replace(report_dir / STATE)
+
+
+@dataclass
+class DryResult:
+    """What a dry run shows instead of running a mutating command."""
+
+    server: str
+    command: str
+
+
+class Run:
+    """The context of one runbook execution (interactive or headless)."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        ticket: str,
+        operator: str,
+        phase_: Phase,
+        reports: Path,
+        interactive: bool,
+        dry_run: bool,
+        params: dict[str, Any],
+    ) -> None:
+        if not ticket or not ticket.strip():
+            raise MdstoolsError(
+                "no ticket given",
+                "set the runbook parameter ticket (mdstools run ... --ticket CHG123)",
+            )
+        self.inventory = inventory
+        self.ticket = ticket
+        self.operator = operator or getpass.getuser()
+        self.phase = phase_
+        self.reports = reports
+        self.report_dir = reports / ticket
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        self.interactive = interactive
+        self.dry_run = dry_run
+        self.params = params
+        self.run_id = os.environ.get(ENV_RUN_ID) or uuid.uuid4().hex[:12]
+        self.started = datetime.now(timezone.utc)
+        self.journal = audit.Journal(self.report_dir / audit.JOURNAL, self.run_id, phase_.id)
+        self.fleet = Fleet(inventory, hooks=[self._record])
+        self.checks: list[CheckResult] = []
+        self.decisions: dict[str, Any] = {}
+        self.cause: str | None = None
+        self.finished = False
+        self.lock: lock.Lock | None = None
+        self._last_progress: dict[str, float] = {}
+
+    # -- header ----------------------------------------------------------------------
+    def header(self) -> dict[str, str]:
+        return {
+            "ticket": self.ticket,
+            "operator": self.operator,
+            "phase": f"{self.phase.id} {self.phase.title}",
+            "requirements": ", ".join(self.phase.requirements),
+            "environment": self.inventory.environment,
+            "target version": self.inventory.target_version,
+            "inventory": str(self.inventory.path),
+            "inventory SHA-256": self.inventory.sha256,
+            "toolkit": f"mdstools {__version__}",
+            "run id": self.run_id,
+            "started": self.started.isoformat(timespec="seconds"),
+            "mode": ("interactive" if self.interactive else "headless")
+            + (", DRY RUN (nothing is changed)" if self.dry_run else ""),
+            "host": socket.gethostname(),
+        }
+
+    def show_header(self) -> None:
+        import pandas as pd
+
+        ui.display(pd.DataFrame(list(self.header().items()), columns=["", "value"]))
+
+    # -- commands --------------------------------------------------------------------
+    def _record(self, result: Result[Any]) -> None:
+        self.journal.write(
+            "command",
+            server=result.server,
+            command=result.command,
+            mode=result.mode,
+            domain=result.domain,
+            exit_status=result.exit_status,
+            duration_s=round(result.duration_s, 3),
+            output_sha256=audit.sha256_text(result.stdout + result.stderr),
+            ok=result.ok,
+            error=result.error,
+            mutating=result.mutating,
+        )
+
+    def session(self, name: str) -> Session:
+        return self.fleet.session(name)
+
+    def execute(
+        self,
+        server: str,
+        command: Command[T],
+        domain: str | None = None,
+        timeout: float | None = None,
+        check: bool = False,
+    ) -> Result[T] | DryResult:
+        """Run ``command`` on ``server``; in a dry run a mutating command is only shown."""
+        sess = self.session(server)
+        if self.dry_run and command.mutating:
+            line = sess.describe(command, domain)
+            self.journal.write(
+                "dry-run", server=server, command=redact(command.line), domain=domain
+            )
+            print(f"DRY RUN {server}: would run {line}", flush=True)
+            return DryResult(server, line)
+        return sess.run(command, domain=domain, timeout=timeout, check=check)
+
+    def progress(self, label: str, state: JobState | None, elapsed: float) -> None:
+        """One log line per step change (never a redraw): good for schedulers' logs."""
+        now = time.monotonic()
+        key = label.split(":")[0]
+        text = f"{label}" + (f" [{state.state}]" if state else "")
+        if self._last_progress.get(text, 0) and now - self._last_progress[text] < 60:
+            return
+        self._last_progress = {
+            k: v for k, v in self._last_progress.items() if not k.startswith(key)
+        }
+        self._last_progress[text] = now
+        stamp = "" if not self.interactive else f"{datetime.now(timezone.utc):%H:%M:%S} "
+        print(f"{stamp}{text} ({elapsed:.0f} s)", flush=True)
+
+    # -- gates and decisions ---------------------------------------------------------
+    def gate(self, check: CheckResult, stop: bool = True) -> CheckResult:
+        """Record and show ``check``; stop the runbook when it blocks (``stop=True``)."""
+        self.checks.append(check)
+        if not self.interactive:
+            word = (
+                "PASS"
+                if check.passed
+                else ("FAIL" if check.severity == "error" else check.severity.upper())
+            )
+            print(f"gate {word} {check.name} ({check.requirement}): {check.reason}", flush=True)
+        self.journal.write(
+            "gate",
+            name=check.name,
+            passed=check.passed,
+            requirement=check.requirement,
+            severity=check.severity,
+            reason=check.reason,
+            evidence=list(check.evidence)[:50],
+        )
+        ui.banner(
+            f"{'PASS' if check.passed else 'FAIL'} {check.name} ({check.requirement})",
+            [check.reason]
+            + ([f"next: {check.next_step}"] if not check.passed and check.next_step else []),
+            True if check.passed else (False if check.severity == "error" else None),
+        )
+        if check.blocking and stop and not self.dry_run:
+            self.fail(f"{check.name} ({check.requirement}): {check.reason}", check.next_step)
+        return check
+
+    def fail(self, reason: str, next_step: str = "") -> None:
+        """Stop the runbook: record the cause (it goes on top of the notebook) and raise."""
+        self.cause = reason + (f" -- next: {next_step}" if next_step else "")
+        self._write_result("failed")
+        raise GateFailed(reason, next_step)
+
+    def _decided(self, name: str, value: Any, how: str) -> None:
+        self.decisions[name] = value
+        if not self.interactive:
+            print(f"decision {name} = {value!r} by {self.operator} ({how})", flush=True)
+        self.journal.write(
+            "decision", name=name, value=value, operator=self.operator, how=how, at=ui.stamp()
+        )
+
+    def acknowledge(
+        self, name: str, items: Sequence[tuple[str, str]], param: str = "acknowledge_warnings"
+    ) -> ui.Decision:
+        given = self.params.get(param)
+        if isinstance(given, str):
+            given = [x.strip() for x in given.split(",") if x.strip()]
+        return ui.acknowledge(name, items, param, given, self.interactive, self._decided)
+
+    def confirm(self, question: str, param: str = "confirm") -> ui.Decision:
+        return ui.confirm(
+            param, question, param, self.params.get(param), self.interactive, self._decided
+        )
+
+    def choose(
+        self,
+        name: str,
+        question: str,
+        options: Sequence[str],
+        param: str,
+        recommended: str | None = None,
+    ) -> ui.Decision:
+        return ui.choose(
+            name,
+            question,
+            options,
+            param,
+            self.params.get(param),
+            self.interactive,
+            self._decided,
+            recommended,
+        )
+
+    def decided(self, decision: ui.Decision) -> Any:
+        """The value of ``decision``; a missing decision stops the runbook, naming it."""
+        try:
+            return decision.value()
+        except ui.DecisionMissing as exc:
+            self.fail(exc.message, exc.hint)
+            raise  # unreachable: fail raises
+
+    def require_phases(self) -> None:
+        """Entry gate: the phases this one needs passed for this ticket and inventory."""
+        state = read_state(self.report_dir)
+        missing = []
+        for pid in self.phase.needs:
+            rec = state.get("phases", {}).get(pid)
+            if not rec or rec.get("verdict") != "passed":
+                missing.append(f"{pid} has not passed for ticket {self.ticket}")
+            elif rec.get("inventory_sha256") != self.inventory.sha256:
+                missing.append(f"{pid} passed with another inventory (SHA-256 differs)")
+        self.gate(
+            CheckResult(
+                "earlier phases passed",
+                not missing,
+                "; ".join(missing)
+                if missing
+                else f"{', '.join(self.phase.needs) or 'nothing'} passed for this ticket "
+                "and inventory",
+                "R3" if self.phase.id == "03" else "R5",
+                next_step=f"run phase {self.phase.needs[0] if self.phase.needs else ''} first"
+                if missing
+                else "",
+            )
+        )
+
+    # -- verdict ---------------------------------------------------------------------
+    @property
+    def verdict(self) -> str:
+        return "failed" if any(c.blocking for c in self.checks) or self.cause else "passed"
+
+    def _write_result(self, verdict: str) -> None:
+        state = read_state(self.report_dir)
+        state.update(
+            {
+                "ticket": self.ticket,
+                "environment": self.inventory.environment,
+                "inventory_sha256": self.inventory.sha256,
+            }
+        )
+        state.setdefault("phases", {})[self.phase.id] = {
+            "verdict": verdict if not self.dry_run else f"dry-run {verdict}",
+            "run_id": self.run_id,
+            "operator": self.operator,
+            "started": self.started.isoformat(timespec="seconds"),
+            "ended": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "inventory_sha256": self.inventory.sha256,
+            "cause": self.cause,
+            "checks": [
+                {
+                    "name": c.name,
+                    "passed": c.passed,
+                    "requirement": c.requirement,
+                    "reason": c.reason,
+                }
+                for c in self.checks
+            ],
+            "decisions": self.decisions,
+        }
+        write_state(self.report_dir, state)
+        self.journal.write(
+            "phase", event="end", verdict=verdict, cause=self.cause, dry_run=self.dry_run
+        )
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def finish(self) -> Any:
+        """The verdict table of this phase; records the result for later phases' gates."""
+        from mdstools import frames
+
+        verdict = self.verdict
+        self._write_result(verdict)
+        self.finished = True
+        self.fleet.close()
+        ui.banner(
+            f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
+            [
+                f"{sum(c.passed for c in self.checks)} of {len(self.checks)} checks passed",
+                f"requirements: {', '.join(self.phase.requirements)}",
+            ],
+            verdict == "passed",
+        )
+        return frames.checks(self.checks)
+
+    def wait(self, what: str, fn: Callable[[], T]) -> T:
+        """Run a long step with a journal entry around it."""
+        self.journal.write("step", event="start", what=what)
+        t0 = time.monotonic()
+        out = fn()
+        self.journal.write(
+            "step", event="end", what=what, duration_s=round(time.monotonic() - t0, 1)
+        )
+        return out
+
+
+def start(
+    inventory: str | Path,
+    ticket: str,
+    operator: str = "",
+    phase_id: str = "",
+    interactive: bool = True,
+    dry_run: bool = False,
+    reports_dir: str | Path = "reports",
+    params: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Run:
+    """Open the run of one phase; shows its header. ``phase`` may be passed as ``phase=``."""
+    key = phase_id or str(extra.pop("phase", ""))
+    ph = phase(key)
+    inv = load(inventory)
+    reports = Path(reports_dir).expanduser().resolve()
+    run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
+    token = os.environ.get(lock.ENV_TOKEN)
+    if ph.mutating and not dry_run and not lock.held_by_token(reports, inv.environment, token):
+        try:
+            run.lock = lock.acquire(reports, inv.environment, ticket, ph.id)
+        except lock.LockHeld as exc:
+            run.cause = str(exc)
+            raise
+    run.journal.write(
+        "phase",
+        event="start",
+        operator=run.operator,
+        interactive=interactive,
+        dry_run=dry_run,
+        inventory_sha256=inv.sha256,
+        toolkit=__version__,
+        params={k: v for k, v in run.params.items()},
+    )
+    run.show_header()
+    return run

@@ -1,0 +1,345 @@
+"""Headless execution of the runbooks with papermill: one phase, the campaign, the plan.
+
+* The kernel is this project's own environment (a ``mdstools`` kernelspec pointing at this
+  Python), never whatever ``python3`` kernel the machine has.
+* Progress streams to stderr (cell starts and the runbook's one-line progress messages), so
+  a scheduler's log shows what is happening.
+* The executed notebook is written to ``reports/<ticket>/`` even on failure or abort, with
+  the verdict and its cause in the first cell; every known secret is redacted from it
+  before it is written there (papermill saves into a private temp dir meanwhile).
+* Each run is sealed into the manifest (``audit.seal``) with its HTML export.
+* SIGTERM/SIGINT: the notebook is written with "aborted", the lock released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from mdstools import __version__, audit, lock
+from mdstools.inventory import Inventory, load, register_secrets
+from mdstools.phases import PHASES, Phase, phase
+from mdstools.run import ENV_RUN_ID, read_state
+from mdstools.secrets import redact
+
+RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
+KERNEL = "mdstools"
+VERDICT_TAG = "mdstools-verdict"
+
+
+class Aborted(Exception):
+    """SIGTERM or SIGINT arrived during a run."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one phase ended."""
+
+    phase: Phase
+    verdict: str  # passed | failed | aborted
+    cause: str | None
+    notebook: Path
+    html: Path | None
+    run_id: str
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verdict in ("passed", "dry-run passed") else 1
+
+
+def runbooks_dir() -> Path:
+    env = os.environ.get("MDSTOOLS_RUNBOOKS")
+    return Path(env) if env else RUNBOOKS
+
+
+def ensure_kernel() -> str:
+    """A kernelspec named ``mdstools`` that runs THIS interpreter; returns its name."""
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "mdstools",
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+    for base in (
+        Path(sys.prefix) / "share" / "jupyter" / "kernels",
+        Path(tempfile.gettempdir()) / f"mdstools-kernels-{os.getuid()}" / "kernels",
+    ):
+        target = base / KERNEL
+        try:
+            current = json.loads((target / "kernel.json").read_text())
+            if current.get("argv", [None])[0] == sys.executable:
+                _add_jupyter_path(base.parent)
+                return KERNEL
+        except (OSError, ValueError):
+            pass
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "kernel.json").write_text(json.dumps(spec, indent=1))
+        except OSError:
+            continue
+        _add_jupyter_path(base.parent)
+        return KERNEL
+    raise RuntimeError("cannot write a kernelspec for mdstools")
+
+
+def _add_jupyter_path(data_dir: Path) -> None:
+    if data_dir == Path(sys.prefix) / "share" / "jupyter":
+        return
+    current = os.environ.get("JUPYTER_PATH", "")
+    if str(data_dir) not in current.split(os.pathsep):
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(data_dir), current) if p)
+
+
+def output_name(report_dir: Path, ph: Phase, dry_run: bool) -> str:
+    stem = f"{ph.id}_{ph.slug}" + (".dry-run" if dry_run else "")
+    name = f"{stem}.ipynb"
+    n = 2
+    while (report_dir / name).exists():
+        name = f"{stem}.r{n}.ipynb"
+        n += 1
+    return name
+
+
+@contextlib.contextmanager
+def _abort_on_signals() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Aborted(signal.Signals(signum).name)
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for s in old:
+            signal.signal(s, handler)
+    except ValueError:  # not the main thread: signals stay as they are
+        old = {}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class _Prefixed:
+    """stdout/stderr of the kernel, line by line to our stderr with time and phase."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.buf = ""
+
+    def write(self, text: str) -> int:
+        self.buf += redact(text)
+        while "\n" in self.buf:
+            line, self.buf = self.buf.split("\n", 1)
+            if line.strip():
+                print(
+                    f"{datetime.now():%H:%M:%S} {self.prefix} {line}", file=sys.stderr, flush=True
+                )
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _redact_notebook(nb: Any) -> None:
+    """Mask every known secret in sources, outputs and metadata of ``nb`` (in place)."""
+    for cell in nb.cells:
+        cell.source = redact(cell.source)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = redact(
+                    out["text"] if isinstance(out["text"], str) else "".join(out["text"])
+                )
+            for key in ("evalue", "ename"):
+                if key in out:
+                    out[key] = redact(out[key])
+            if "traceback" in out:
+                out["traceback"] = [redact(t) for t in out["traceback"]]
+            data = out.get("data", {})
+            for mime, value in list(data.items()):
+                if isinstance(value, str):
+                    data[mime] = redact(value)
+                elif isinstance(value, list):
+                    data[mime] = [redact(v) if isinstance(v, str) else v for v in value]
+    pm = nb.metadata.get("papermill", {})
+    if "parameters" in pm:
+        pm["parameters"] = json.loads(redact(json.dumps(pm["parameters"])))
+
+
+def _verdict_cell(
+    nb: Any, ph: Phase, verdict: str, cause: str | None, run_id: str, ticket: str
+) -> None:
+    import nbformat
+
+    nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.get("metadata", {}).get("tags", [])]
+    colour = "#1b7f3b" if verdict.endswith("passed") else "#b00020"
+    lines = [
+        f'<div style="border:3px solid {colour};padding:8px">',
+        f'<h2 style="color:{colour};margin:0">Phase {ph.id} {ph.title}: {verdict.upper()}</h2>',
+        f"<p>ticket {ticket}, run {run_id}, mdstools {__version__}, "
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}</p>",
+    ]
+    if cause:
+        import html as _html
+
+        lines.append(f"<p><b>Cause:</b> {_html.escape(cause)}</p>")
+    lines.append("</div>")
+    cell = nbformat.v4.new_markdown_cell("\n".join(lines))
+    cell.metadata["tags"] = [VERDICT_TAG]
+    nb.cells.insert(0, cell)
+
+
+def execute(
+    ph: Phase,
+    inv: Inventory,
+    ticket: str,
+    operator: str,
+    params: dict[str, Any],
+    dry_run: bool,
+    reports: Path,
+    lock_token: str | None = None,
+    html: bool = True,
+) -> Outcome:
+    """Run one phase headless; the executed notebook always lands in reports/<ticket>/."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    register_secrets(inv)
+    report_dir = reports / ticket
+    report_dir.mkdir(parents=True, exist_ok=True)
+    name = output_name(report_dir, ph, dry_run)
+    run_id = uuid.uuid4().hex[:12]
+    work = Path(tempfile.mkdtemp(prefix="mdstools-run-"))
+    os.chmod(work, 0o700)
+    tmp_out = work / name
+    source = runbooks_dir() / ph.notebook
+    parameters = {
+        "inventory": str(inv.path),
+        "ticket": ticket,
+        "operator": operator,
+        "interactive": False,
+        "dry_run": dry_run,
+        "reports_dir": str(reports),
+        **params,
+    }
+    env_backup = {k: os.environ.get(k) for k in (ENV_RUN_ID, lock.ENV_TOKEN)}
+    os.environ[ENV_RUN_ID] = run_id
+    if lock_token:
+        os.environ[lock.ENV_TOKEN] = lock_token
+    stream = _Prefixed(f"[{ticket} {ph.id}]")
+    verdict, cause = "failed", None
+    print(
+        f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {ph.title}: running {source.name} "
+        f"-> {report_dir / name}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        with _abort_on_signals():
+            papermill.execute_notebook(
+                str(source),
+                str(tmp_out),
+                parameters=parameters,
+                kernel_name=ensure_kernel(),
+                progress_bar=False,
+                log_output=False,
+                stdout_file=stream,
+                stderr_file=stream,
+                cwd=str(report_dir),
+                execution_timeout=ph.timeout_s,
+                start_timeout=120,
+            )
+        verdict = "passed"
+    except PapermillExecutionError as exc:
+        cause = f"{exc.ename}: {exc.evalue}"
+    except Aborted as exc:
+        verdict, cause = "aborted", f"aborted by {exc} during the run"
+    except Exception as exc:  # kernel died, timeout, missing kernel: the record says so
+        cause = f"{type(exc).__name__}: {exc}"
+    finally:
+        for k, v in env_backup.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    state = read_state(report_dir).get("phases", {}).get(ph.id, {})
+    if state.get("run_id") == run_id:
+        if state.get("cause"):
+            cause = state["cause"]
+        if verdict == "passed" and str(state.get("verdict", "")).endswith("failed"):
+            verdict = "failed"
+    if dry_run and verdict in ("passed", "failed"):
+        verdict = f"dry-run {verdict}"
+    nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
+    _verdict_cell(nb, ph, verdict, cause, run_id, ticket)
+    _redact_notebook(nb)
+    target = report_dir / name
+    nbformat.write(nb, str(target))
+    shutil.rmtree(work, ignore_errors=True)
+    html_path: Path | None = None
+    if html:
+        from mdstools import report
+
+        try:
+            html_path = report.export_html(target)
+        except Exception as exc:  # the notebook is the record; HTML is a convenience
+            print(f"[{ticket} {ph.id}] HTML export failed: {exc}", file=sys.stderr)
+    audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id).write(
+        "run", verdict=verdict, cause=cause, notebook=name, operator=operator, dry_run=dry_run
+    )
+    audit.seal(
+        report_dir,
+        {
+            "run_id": run_id,
+            "phase": ph.id,
+            "verdict": verdict,
+            "notebook": name,
+            "operator": operator,
+            "toolkit": __version__,
+        },
+    )
+    print(
+        f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {verdict.upper()}"
+        + (f": {cause}" if cause else "")
+        + f" -> {target}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return Outcome(ph, verdict, cause, target, html_path, run_id)
+
+
+def next_phases(report_dir: Path, first: str, last: str, resume: bool) -> list[Phase]:
+    """The phases to run: from..to, or (resume) from the first one that has not passed."""
+    ids = [p.id for p in PHASES]
+    lo, hi = ids.index(phase(first).id), ids.index(phase(last).id)
+    chosen = list(PHASES[lo : hi + 1])
+    if resume:
+        done = read_state(report_dir).get("phases", {})
+        while chosen and done.get(chosen[0].id, {}).get("verdict") == "passed":
+            chosen.pop(0)
+    return chosen
+
+
+PHASE_PARAMS = {"confirm", "acknowledge_warnings", "retain_database_on", "backup_min_free_mb"}
+
+
+def params_for(ph: Phase, params: dict[str, Any]) -> dict[str, Any]:
+    """The campaign's parameters that this phase has (a decision of another phase is not
+    passed to it: papermill would warn about an unknown parameter)."""
+    own = set(ph.decisions) | ({"backup_min_free_mb"} if ph.id == "02" else set())
+    return {k: v for k, v in params.items() if k not in PHASE_PARAMS or k in own}
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    return load(path)

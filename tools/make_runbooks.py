@@ -1,0 +1,461 @@
+# ruff: noqa: E501  (the notebook parameter lines below keep their comments aligned)
+"""Writes runbooks/*.ipynb (stored without outputs) from the cell lists below.
+
+The notebooks are the product; this script keeps their common parts (parameters, header,
+footer) identical across the nine phases. Edit here, run ``python tools/make_runbooks.py``,
+commit both. A test checks that the notebooks match this script.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mdstools.phases import BY_ID  # noqa: E402
+
+COMMON_PARAMS = """\
+inventory = "inventory.yml"      # path of the inventory YAML (absolute, or relative to this folder)
+ticket = ""                      # change ticket id; the record goes to reports/<ticket>/ (required)
+operator = ""                    # who runs this phase (default: the login name)
+interactive = True               # True: decisions with widgets; headless runs pass False
+dry_run = False                  # True: show what would change, change nothing
+reports_dir = "../reports"       # where reports/<ticket>/ is written
+time_scale = 1.0                 # scales timeouts and poll intervals: 1.0 on real servers (the lab passes its own)
+continuous_management = False    # R13: DMSs may be managed during the upgrade (the risk is tracked)
+"""
+
+EXTRA_PARAMS = {
+    "01": 'acknowledge_warnings = []      # headless: ids "<server>:<finding-id>" of the reviewed warnings\n',
+    "02": (
+        "confirm = False                 # headless: confirm the HA switch, the backups and the freeze\n"
+        "backup_min_free_mb = 10240      # X1: free space needed in backup_dir on each MDS\n"
+    ),
+    "03": "confirm = False                 # headless: confirm the upgrade of the primary (it reboots)\n",
+    "04": "confirm = False                 # headless: confirm the upgrade of the secondaries (they reboot)\n",
+    "05": "confirm = False                 # headless: confirm the upgrade of the log servers (they reboot)\n",
+    "06": "confirm = False                 # headless: confirm mds_fix_cmas_clms_version and the restart\n",
+    "07": (
+        "confirm = False                 # headless: confirm set-ha-state and ha-full-sync\n"
+        'retain_database_on = ""         # R15, on Collision: one server for all, or dom1=mds1,dom3=mds2\n'
+    ),
+}
+
+
+def params_dict(pid: str) -> str:
+    names = ["time_scale", "continuous_management"]
+    for line in EXTRA_PARAMS.get(pid, "").splitlines():
+        names.append(line.split("=")[0].strip())
+    return "dict(" + ", ".join(f"{n}={n}" for n in names) + ")"
+
+
+def header(pid: str, imports: str) -> str:
+    return (
+        f"import mdstools\n{imports}\n\n"
+        f'run = mdstools.start(inventory, ticket=ticket, operator=operator, phase="{pid}",\n'
+        f"                     interactive=interactive, dry_run=dry_run, "
+        f"reports_dir=reports_dir,\n"
+        f"                     params={params_dict(pid)})"
+    )
+
+
+FOOTER = [
+    (
+        "md",
+        "## Verdict\nEvery check of this phase, failing ones first; the phase result "
+        "is recorded for the next phases' gates.",
+    ),
+    ("code", "run.finish()"),
+]
+
+CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+    "00": (
+        "from mdstools import checks\nfrom mdstools.procedure import discover",
+        "Run it first, and again whenever you want a fresh picture. It changes nothing.",
+        [
+            (
+                "md",
+                "## Step 1 (R2, R4): connect to every server and take the snapshot\n"
+                "Versions, `mdsstat` of every server, domains and HA state, in parallel.",
+            ),
+            (
+                "code",
+                "snap = discover.snapshot(run)\nrun.gate(discover.reachable(snap))\n"
+                "discover.servers_frame(snap)",
+            ),
+            (
+                "md",
+                "## Step 2 (R12): process status of every DMS and Domain Log Server\n"
+                "Rows that are not all up come first.",
+            ),
+            ("code", "discover.domain_servers_frame(snap)"),
+            (
+                "md",
+                "## Step 3 (R1, R7): HA state per domain and the active MDS of Global\n"
+                "Global policy and objects can only be managed on the active MDS (R1).",
+            ),
+            (
+                "code",
+                "run.gate(discover.global_active(run, snap), stop=False)\n"
+                "discover.domains_frame(snap)",
+            ),
+            ("md", "## Step 4 (R4): versions\nMDSs only synchronize at the same version."),
+            (
+                "code",
+                "run.gate(checks.versions_consistent({s.name: s.version for s in snap.servers}),"
+                " stop=False)\nrun.gate(checks.versions_on_target({s.name: s.version for s in "
+                'snap.servers}, run.inventory.target_version, severity="info"))',
+            ),
+            ("md", "## Step 5: record the baseline\nPhase 08 compares the end state with it."),
+            ("code", "discover.save(run, snap, discover.BASELINE)"),
+            ("md", "## Out of scope (R16)"),
+            ("code", "discover.out_of_scope()"),
+        ],
+    ),
+    "01": (
+        "from mdstools import checks, frames\nfrom mdstools.procedure import verification",
+        "Run it on every server before upgrading any (R2), and again after fixing errors. "
+        "With CPUSE it imports the upgrade package where it is missing (no upgrade yet).",
+        [
+            ("md", "## Step 1 (R2): the pre-upgrade verifier on ALL MDSs and MLMs, in parallel"),
+            ("code", "reports = verification.verify_all(run)\nverification.summary_frame(reports)"),
+            ("md", "## Step 2 (R2): every finding, errors first"),
+            ("code", "frames.findings({n: r.findings for n, r in reports.items()})"),
+            (
+                "md",
+                "## Step 3 (R3): acknowledge every warning by name\n"
+                "Interactively: tick each reviewed warning, then run the next cell. "
+                "Headless: `acknowledge_warnings` lists the ids.",
+            ),
+            (
+                "code",
+                'ack = run.acknowledge("warnings reviewed", verification.warning_items(reports))',
+            ),
+            (
+                "md",
+                "## Step 4 (R3): gate: no error on any server, every warning acknowledged\n"
+                "Phase 03 refuses to start unless this passed for this ticket and inventory.",
+            ),
+            ("code", "run.gate(checks.verifier_clean(reports, run.decided(ack)))"),
+        ],
+    ),
+    "02": (
+        "from mdstools import checks\nfrom mdstools.procedure import common, prepare",
+        "Run it right before the upgrade. Undo: `set-ha-state` back to the previous actives "
+        "(the table below is the record of what was active).",
+        [
+            ("md", "## Step 1 (R3): the earlier phases passed"),
+            ("code", "run.require_phases()"),
+            (
+                "md",
+                "## Step 2 (R7, R1): active and standby per domain\n"
+                "Before an MDS is upgraded in HA mode, every DMS must be Active on the primary.",
+            ),
+            (
+                "code",
+                "primary = run.inventory.primary.name\nentries = common.ha_state(run)\n"
+                "switch = prepare.to_switch(entries, primary)\n"
+                "prepare.ha_frame(entries, primary)",
+            ),
+            ("md", "## Step 3: confirm the changes of this phase"),
+            (
+                "code",
+                'ok = run.confirm(f"Make the DMS on {primary} active for {len(switch)} '
+                'domain(s) {switch}, back up every MDS, start the change freeze")',
+            ),
+            ("md", "## Step 4 (R7, R1): make the primary's DMS active where it is not"),
+            ("code", "run.decided(ok)\nprepare.make_active_on_primary(run, switch)"),
+            ("md", "## Step 5 (R7): gate: every DMS active on the primary"),
+            ("code", "run.gate(checks.dms_active_on_primary(common.ha_state(run), primary))"),
+            ("md", "## Step 6 (X1): free space for the backups"),
+            (
+                "code",
+                "space = prepare.free_space(run)\n"
+                "run.gate(prepare.space_check(space, backup_min_free_mb))\nspace",
+            ),
+            ("md", "## Step 7 (X1): `mds_backup` on every MDS (size, path, SHA-256)"),
+            (
+                "code",
+                "backups = prepare.run_backups(run)\nrun.gate(prepare.backups_check(backups))\n"
+                "backups",
+            ),
+            (
+                "md",
+                "## Step 8 (R6): start the change freeze\n"
+                "The last published session of every DMS database; later phases report "
+                "changes made since.",
+            ),
+            ("code", "prepare.freeze_markers(run)"),
+        ],
+    ),
+    "03": (
+        "from mdstools.procedure import upgrade",
+        "The primary MDS first (R5). It reboots; the runbook waits for it. Undo: restore "
+        "the Gaia snapshot or the mds_backup taken in phase 02.",
+        [
+            ("md", "## Step 1 (R3): phases 01 and 02 passed for this ticket and inventory"),
+            ("code", "run.require_phases()"),
+            ("md", "## Step 2: confirm the upgrade of the primary"),
+            (
+                "code",
+                "primary = run.inventory.primary.name\n"
+                'ok = run.confirm(f"Upgrade {primary} to {run.inventory.target_version} '
+                '(it reboots)")',
+            ),
+            (
+                "md",
+                "## Step 3 (R5): upgrade the primary and wait for it\n"
+                "`installer upgrade` returns at once; done when `show installer package` says "
+                "Installed and `fw ver` the target. The wait survives the reboot.",
+            ),
+            (
+                "code",
+                "run.decided(ok)\noutcomes = [upgrade.upgrade_server(run, primary)]\n"
+                "upgrade.outcomes_frame(outcomes)",
+            ),
+            ("md", "## Step 4 (R4): its version and its processes"),
+            (
+                "code",
+                "run.gate(upgrade.on_target(run, outcomes))\n"
+                "run.gate(upgrade.processes_after(outcomes), stop=False)\n"
+                "upgrade.current_mdsstat(run, primary)",
+            ),
+            (
+                "md",
+                "## Continuous management (R13)\nWith `continuous_management=True` the "
+                "primary's DMSs may now be set Active and managed while the others are "
+                "upgraded; synchronization waits until every MDS is upgraded (phase 07).",
+            ),
+            ("code", "print('continuous management:', continuous_management)"),
+        ],
+    ),
+    "04": (
+        "from mdstools.procedure import upgrade",
+        "Each secondary MDS, one at a time, after the primary (R5).",
+        [
+            ("md", "## Step 1 (R5): phase 03 passed and the primary runs the target version"),
+            ("code", "run.require_phases()\nrun.gate(upgrade.primary_on_target(run))"),
+            ("md", "## Step 2: confirm"),
+            (
+                "code",
+                "names = [s.name for s in run.inventory.secondaries]\n"
+                "ok = run.confirm(f\"Upgrade {', '.join(names) or 'no secondary'} to "
+                '{run.inventory.target_version}, one at a time (each reboots)")',
+            ),
+            ("md", "## Step 3 (R5): upgrade each secondary, one at a time"),
+            (
+                "code",
+                "run.decided(ok)\noutcomes = [upgrade.upgrade_server(run, n) for n in names]\n"
+                "upgrade.outcomes_frame(outcomes)",
+            ),
+            ("md", "## Step 4 (R4): versions and processes"),
+            (
+                "code",
+                "run.gate(upgrade.on_target(run, outcomes))\n"
+                "run.gate(upgrade.processes_after(outcomes), stop=False)",
+            ),
+        ],
+    ),
+    "05": (
+        "from mdstools import checks\nfrom mdstools.procedure import common, upgrade",
+        "Every Multi-Domain Log Server, to the same version as the MDSs (R8).",
+        [
+            ("md", "## Step 1 (R5): phase 04 passed and every MDS runs the target version"),
+            ("code", "run.require_phases()\nrun.gate(upgrade.mdss_on_target(run))"),
+            ("md", "## Step 2: confirm"),
+            (
+                "code",
+                "names = [s.name for s in run.inventory.log_servers]\n"
+                "ok = run.confirm(f\"Upgrade {', '.join(names) or 'no log server'} to "
+                '{run.inventory.target_version} (each reboots)")',
+            ),
+            ("md", "## Step 3 (R8): upgrade each log server"),
+            (
+                "code",
+                "run.decided(ok)\noutcomes = [upgrade.upgrade_server(run, n) for n in names]\n"
+                "upgrade.outcomes_frame(outcomes)",
+            ),
+            ("md", "## Step 4 (R4, R8): every server now runs the target version"),
+            (
+                "code",
+                "run.gate(upgrade.processes_after(outcomes), stop=False)\n"
+                "versions = common.versions_all(run)\n"
+                "run.gate(checks.versions_on_target(versions, run.inventory.target_version))\n"
+                "versions",
+            ),
+        ],
+    ),
+    "06": (
+        "from mdstools.procedure import objects",
+        "After every server is upgraded: the guide's exact commands on each MDS (R12), so "
+        "that standby DMSs and log servers show the right versions (R11).",
+        [
+            ("md", "## Step 1: phase 05 passed"),
+            ("code", "run.require_phases()"),
+            ("md", "## Step 2 (R11): object versions before"),
+            ("code", "before = objects.object_versions(run)\nobjects.versions_frame(before)"),
+            ("md", "## Step 3: confirm"),
+            (
+                "code",
+                "names = [m.name for m in run.inventory.mdss]\n"
+                "ok = run.confirm(f\"On {', '.join(names)}: start DMSs that are down, "
+                'mds_fix_cmas_clms_version -c ALL, mdsstop; mdsstart")',
+            ),
+            (
+                "md",
+                "## Step 4 (R12): on each MDS: `mdsstat`; `mdsstart_customer` for DMSs that "
+                "are down; `mdsenv`; `$MDSDIR/scripts/mds_fix_cmas_clms_version -c ALL`; "
+                "`mdsstop; mdsstart`; `mdsstat` until all up",
+            ),
+            (
+                "code",
+                "run.decided(ok)\nsteps = [objects.on_mds(run, n) for n in names]\n"
+                "run.gate(objects.steps_check(steps))\n"
+                "import pandas as pd\npd.concat(steps, ignore_index=True)",
+            ),
+            ("md", "## Step 5 (R11): object versions after"),
+            (
+                "code",
+                "after = objects.object_versions(run)\n"
+                "run.gate(objects.versions_check(run, after))\n"
+                "objects.versions_frame(before, after)",
+            ),
+        ],
+    ),
+    "07": (
+        "from mdstools import checks\nfrom mdstools.procedure import sync",
+        "After every MDS and MLM runs the target version (R4): one active per domain (R9), "
+        "Collision resolved (R14, R15), standbys synchronized (R10).",
+        [
+            ("md", "## Step 1 (R4): phase 06 passed; every server on the target version"),
+            (
+                "code",
+                "run.require_phases()\nsnap = sync.view(run)\n"
+                "run.gate(sync.versions_check(run, snap))\nsync.sync_frame(snap)",
+            ),
+            (
+                "md",
+                "## Step 2 (R14): domains in Collision\nTheir databases were changed on two "
+                "MDSs during the upgrade; one side's changes will be lost.",
+            ),
+            (
+                "code",
+                "collisions = sync.collided(snap)\nrun.gate(checks.no_collision("
+                "{d.name: d.sync_status for d in snap.domains}), stop=False)\ncollisions",
+            ),
+            (
+                "md",
+                "## Step 3 (R15): the database to retain\nInteractively: choose below. "
+                "Headless: `retain_database_on`.",
+            ),
+            (
+                "code",
+                "mdss = [m.name for m in run.inventory.mdss]\n"
+                'choice = (run.choose("retain_database_on", "Database to retain for " + '
+                '", ".join(collisions), mdss, "retain_database_on", '
+                "recommended=run.inventory.primary.name) if collisions else None)",
+            ),
+            ("md", "## Step 4: confirm"),
+            (
+                "code",
+                "retain = sync.parse_retain(run.decided(choice), collisions, mdss) "
+                "if collisions else {}\n"
+                "ok = run.confirm(f\"Retain {retain or 'nothing (no collision)'}; one active "
+                'per domain; full sync of the standbys")',
+            ),
+            (
+                "md",
+                "## Step 5 (R15, R9, R10): resolve collisions, one active per domain, "
+                "synchronize the standbys",
+            ),
+            (
+                "code",
+                "run.decided(ok)\nimport pandas as pd\n"
+                "actions = [sync.resolve(run, snap, retain)]\n"
+                "actions.append(sync.one_active(run, sync.view(run)))\n"
+                "actions.append(sync.synchronize_standbys(run, sync.view(run)))\n"
+                "pd.concat(actions, ignore_index=True)",
+            ),
+            (
+                "md",
+                "## Step 6 (R9, R10, R14): gate: one active per domain, every peer Synchronized",
+            ),
+            (
+                "code",
+                "final = sync.wait_synchronized(run)\n"
+                "state = {d.name: d.sync_status for d in final.domains}\n"
+                "run.gate(checks.no_collision(state))\nrun.gate(checks.synchronized(state))\n"
+                "sync.sync_frame(final)",
+            ),
+        ],
+    ),
+    "08": (
+        "from mdstools.procedure import discover",
+        "The end state against the baseline of phase 00. It changes nothing.",
+        [
+            ("md", "## Step 1: the end state"),
+            ("code", "snap = discover.snapshot(run)\ndiscover.servers_frame(snap)"),
+            ("md", "## Step 2 (R4, R10, R12): compared with the baseline"),
+            (
+                "code",
+                "results = discover.compare(run, snap)\nfor r in results:\n"
+                "    run.gate(r, stop=False)\ndiscover.checks_frame(results)",
+            ),
+            ("md", "## Step 3: domains and domain servers now"),
+            ("code", "discover.domains_frame(snap)"),
+            ("code", "discover.domain_servers_frame(snap)"),
+            ("md", "## Step 4: record the final state"),
+            ("code", "discover.save(run, snap, discover.FINAL)"),
+        ],
+    ),
+}
+
+
+def build(pid: str) -> nbformat.NotebookNode:
+    ph = BY_ID[pid]
+    imports, when, steps = CELLS[pid]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "mdstools",
+        "display_name": "mdstools",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    intro = (
+        f"# {ph.id} {ph.title}  ({', '.join(ph.requirements)})\n\n{ph.summary[0].upper()}"
+        f"{ph.summary[1:]}.\n\n**When:** {when}\n\n"
+        "Set the parameters below (or run headless: "
+        f"`mdstools run {ph.id} -i INVENTORY --ticket T`). Every command, decision and "
+        "check goes to `reports/<ticket>/journal.jsonl`."
+    )
+    cells = [nbformat.v4.new_markdown_cell(intro)]
+    p = nbformat.v4.new_code_cell(COMMON_PARAMS + EXTRA_PARAMS.get(pid, ""))
+    p.metadata["tags"] = ["parameters"]
+    cells.append(p)
+    cells.append(
+        nbformat.v4.new_markdown_cell("## The run\nWho, what, where: the header of the record.")
+    )
+    cells.append(nbformat.v4.new_code_cell(header(pid, imports)))
+    for kind, text in steps + FOOTER:
+        cells.append(
+            nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text)
+        )
+    nb.cells = cells
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"{pid}-{i:02d}"
+    return nb
+
+
+def main() -> None:
+    out = ROOT / "runbooks"
+    out.mkdir(exist_ok=True)
+    for pid in CELLS:
+        nbformat.write(build(pid), str(out / BY_ID[pid].notebook))
+
+
+if __name__ == "__main__":
+    main()
