@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shutil
 import socket
 import statistics
@@ -350,6 +352,19 @@ def overhead(inv: Inventory, iterations: int) -> tuple[list[float], list[float]]
 
 
 # -- reporting ---------------------------------------------------------------------------
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def versions_line() -> str:
+    import netmiko
+
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"paramiko {paramiko.__version__}, netmiko {netmiko.__version__}"
+    )
+
+
 def ms(x: float) -> str:
     return f"{x * 1000:.0f} ms" if x >= 0.1 else f"{x * 1000:.1f} ms"
 
@@ -358,6 +373,7 @@ def bench_lab(args: argparse.Namespace, source: str | None, tmp: Path) -> list[l
     name = source or "R81.10 (lab default)"
     lab_dir = tmp / f"lab-{(source or 'default').replace('.', '')}"
     print(f"== lab {name}: {MDS} MDS x {args.domains} domains + {MLM} MLM in {lab_dir}")
+    print(f"   load average before: {load()}")
     lab_up(lab_dir, args.domains, source)
     try:
         inv = inventory.load(lab_dir / "inventory.yml")
@@ -444,6 +460,7 @@ def bench_lab(args: argparse.Namespace, source: str | None, tmp: Path) -> list[l
         if args.stock_disconnect_repeat:
             lines.append(stock)
         ours, raw = overhead(inv, args.iterations)
+        print(f"   load average after: {load()} (other work on the machine skews the numbers)")
     finally:
         if args.keep_lab:
             print(f"   lab kept: {MDSTOOLS} lab down --dir {lab_dir}")
@@ -518,6 +535,7 @@ def main() -> None:
     args = ap.parse_args()
     if not Path(MDSTOOLS).exists():
         sys.exit(f"{MDSTOOLS} not found: run this with the project's .venv/bin/python")
+    print(versions_line())
     rows: list[list[str]] = []
     tmp = Path(tempfile.mkdtemp(prefix="mdstools-bench-status-"))
     try:

@@ -389,9 +389,10 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     print(f"report: {reports / args.ticket}")
     failed = [o for o in outcomes if o.exit_code != 0]
     if failed:
+        why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
         print(
-            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {failed[0].cause}; "
-            f"fix it, then run again with --resume",
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {why}; "
+            "fix it, then run again with --resume",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -22,7 +22,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -186,8 +186,16 @@ class Run:
         print(f"{stamp}{text} ({elapsed:.0f} s)", flush=True)
 
     # -- gates and decisions ---------------------------------------------------------
-    def gate(self, check: CheckResult, stop: bool = True) -> CheckResult:
-        """Record and show ``check``; stop the runbook when it blocks (``stop=True``)."""
+    def gate(
+        self, check: CheckResult, stop: bool = True, severity: str | None = None
+    ) -> CheckResult:
+        """Record and show ``check``; stop the runbook when it blocks (``stop=True``).
+
+        ``severity="warning"`` records a failure that must not fail the phase (a finding
+        that a later step of the same phase deals with, e.g. a Collision in 07).
+        """
+        if severity is not None and not check.passed:
+            check = replace(check, severity=severity)
         self.checks.append(check)
         if not self.interactive:
             word = (
@@ -275,7 +283,8 @@ class Run:
         missing = []
         for pid in self.phase.needs:
             rec = state.get("phases", {}).get(pid)
-            if not rec or rec.get("verdict") != "passed":
+            accepted = ("passed", "dry-run passed") if self.dry_run else ("passed",)
+            if not rec or rec.get("verdict") not in accepted:
                 missing.append(f"{pid} has not passed for ticket {self.ticket}")
             elif rec.get("inventory_sha256") != self.inventory.sha256:
                 missing.append(f"{pid} passed with another inventory (SHA-256 differs)")

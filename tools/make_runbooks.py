@@ -345,7 +345,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "collisions = sync.collided(snap)\nrun.gate(checks.no_collision("
-                "{d.name: d.sync_status for d in snap.domains}), stop=False)\ncollisions",
+                "{d.name: d.sync_status for d in snap.domains}), stop=False, severity=\"warning\")\ncollisions",
             ),
             (
                 "md",

@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -36,6 +37,18 @@ from mdstools.lab.server import LabServer, ensure_ed25519
 
 CONTROL = "control.sock"
 STATE = "lab.json"
+
+
+def control_path(lab_dir: Path) -> Path:
+    """The control socket: in the lab directory, or in /tmp when that path is too long for
+    a Unix socket (about 100 bytes)."""
+    path = lab_dir / CONTROL
+    if len(str(path)) < 100:
+        return path
+    import hashlib
+
+    digest = hashlib.sha1(str(lab_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mdstools-lab-{digest}.sock"
 
 
 class LabRuntimeError(Exception):
@@ -203,7 +216,7 @@ def serve(
         log.flush()
 
     started = server.start()
-    control = ControlServer(lab_dir / CONTROL, dep, stop)
+    control = ControlServer(control_path(lab_dir), dep, stop)
     write_client_files(lab_dir, dep, server, opts)
     state = {
         "pid": os.getpid(),
@@ -333,7 +346,7 @@ def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict
 
 def control(lab_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> Any:
     """Send one request to a running lab; returns its result or raises LabRuntimeError."""
-    path = lab_dir / CONTROL
+    path = control_path(lab_dir)
     if not path.exists():
         raise LabRuntimeError(
             f"no lab is running from {lab_dir} (no {CONTROL}); "

@@ -1,0 +1,288 @@
+"""The runbooks really executed by papermill against the lab, from the CLI, per scenario."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mdstools import audit
+from mdstools.lab import runtime, scenarios
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
+
+SCALE = "0.002"
+
+
+class Lab:
+    def __init__(self, path: Path, scenario: str) -> None:
+        self.dir = path
+        self.scenario = scenario
+        self.inventory = path / "lab" / "inventory.yml"
+        self.reports = path / "reports"
+        self.secrets = [
+            (path / "lab" / "secrets" / n).read_text().strip()
+            for n in ("mds_password", "expert_password")
+        ]
+
+    def cli(self, *args: str, timeout: float = 500) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+        return subprocess.run(
+            [sys.executable, "-m", "mdstools", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.dir,
+        )
+
+    def campaign(self, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.cli(
+            "campaign",
+            "-i",
+            str(self.inventory),
+            "--ticket",
+            ticket,
+            "--reports",
+            str(self.reports),
+            "--confirm",
+            "-p",
+            f"time_scale={SCALE}",
+            *extra,
+        )
+
+    def notebook(self, ticket: str, name: str) -> nbformat.NotebookNode:
+        return nbformat.read(str(self.reports / ticket / name), as_version=4)
+
+    def control(self, **req: object) -> object:
+        return runtime.control(self.dir / "lab", dict(req))
+
+
+def start(tmp_path: Path, scenario: str) -> Lab:
+    runtime.up(tmp_path / "lab", scenarios.LabOptions(scenario=scenario, time_scale=float(SCALE)))
+    return Lab(tmp_path, scenario)
+
+
+Factory = Callable[[str], Lab]
+
+
+@pytest.fixture
+def lab_factory(tmp_path: Path) -> Iterator[Factory]:
+    started: list[Path] = []
+
+    def make(scenario: str) -> Lab:
+        lab = start(tmp_path / scenario, scenario)
+        started.append(lab.dir / "lab")
+        return lab
+
+    yield make
+    for d in started:
+        runtime.down(d)
+
+
+def top_cell(nb: nbformat.NotebookNode) -> str:
+    return str(nb.cells[0].source)
+
+
+def all_text(path: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in path.rglob("*") if p.is_file())
+
+
+def assert_no_secrets(lab: Lab) -> None:
+    text = all_text(lab.reports)
+    for secret in lab.secrets:
+        assert secret not in text, "a secret value leaked into reports/"
+
+
+def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) -> None:
+    lab = lab_factory("default")
+    p = lab.campaign("CHG-OK")
+    assert p.returncode == 0, p.stderr[-3000:]
+    report = lab.reports / "CHG-OK"
+    for nb in sorted(report.glob("0*.ipynb")):
+        assert "PASSED" in top_cell(nbformat.read(str(nb), as_version=4)), nb.name
+        assert nb.with_suffix(".html").exists()
+    assert len(list(report.glob("0*.ipynb"))) == 9
+    # the scheduler log shows what happened, phase by phase
+    assert re.search(r"\[CHG-OK 03\] gate PASS upgraded servers on target", p.stderr)
+    events = audit.read_journal(report / audit.JOURNAL)
+    kinds = {e["kind"] for e in events}
+    assert {"command", "decision", "gate", "phase", "run"} <= kinds
+    cmd = next(e for e in events if e["kind"] == "command")
+    assert {"server", "command", "exit_status", "duration_s", "output_sha256"} <= set(cmd)
+    decisions = [e for e in events if e["kind"] == "decision"]
+    assert all(e["how"] == "parameter" and e["operator"] for e in decisions)
+    v = lab.cli("verify", str(report))
+    assert v.returncode == 0 and "9 runs sealed" in v.stdout
+    meta = lab.notebook("CHG-OK", "03_upgrade_primary.ipynb").metadata.papermill
+    assert meta["parameters"]["interactive"] is False
+    assert not any("password" in k for k in meta["parameters"])
+    assert_no_secrets(lab)
+    # one byte changed anywhere: verify names the file and fails
+    target = report / "05_upgrade_log_servers.ipynb"
+    data = bytearray(target.read_bytes())
+    data[-10] = ord("X") if data[-10] != ord("X") else ord("Y")
+    target.write_bytes(bytes(data))
+    bad = lab.cli("verify", str(report))
+    assert bad.returncode == 1 and "05_upgrade_log_servers.ipynb" in bad.stderr
+    b = lab.cli("bundle", str(report))
+    assert b.returncode == 1 and "does not verify" in b.stderr
+
+
+def test_verifier_error_stops_at_01_with_the_finding_on_top(lab_factory: Factory) -> None:
+    lab = lab_factory("verifier-error")
+    p = lab.campaign("CHG-ERR")
+    assert p.returncode == 1
+    nb = lab.notebook("CHG-ERR", "01_pre_upgrade_verification.ipynb")
+    top = top_cell(nb)
+    assert "FAILED" in top and "Invalid object names" in top and "R3" in top
+    html = (lab.reports / "CHG-ERR" / "01_pre_upgrade_verification.html").read_text()
+    assert "Invalid object names" in html and "FAILED" in html
+    assert not (lab.reports / "CHG-ERR" / "02_prepare_ha.ipynb").exists()
+    assert "stopped at phase 01" in p.stderr
+    # 03 refuses on its own too (R3): 01 and 02 did not pass for this ticket
+    r = lab.cli(
+        "run",
+        "03",
+        "-i",
+        str(lab.inventory),
+        "--ticket",
+        "CHG-ERR",
+        "--reports",
+        str(lab.reports),
+        "-p",
+        "confirm=true",
+        "-p",
+        f"time_scale={SCALE}",
+    )
+    assert r.returncode == 1
+    assert "01 has not passed" in top_cell(lab.notebook("CHG-ERR", "03_upgrade_primary.ipynb"))
+
+
+def test_verifier_warnings_need_acknowledgement_by_name(lab_factory: Factory) -> None:
+    lab = lab_factory("verifier-warnings")
+    p = lab.campaign("CHG-W", "--to", "01")
+    assert p.returncode == 1
+    top = top_cell(lab.notebook("CHG-W", "01_pre_upgrade_verification.ipynb"))
+    assert "not acknowledged" in top
+    assert "(global-properties-changed)" in top, "the id to acknowledge is named"
+    ok = lab.campaign(
+        "CHG-W",
+        "--to",
+        "01",
+        "--resume",
+        "-p",
+        "acknowledge_warnings="
+        + ",".join(
+            f"{s}:{w}"
+            for s in ("mds1", "mds2", "mlm1")
+            for w in ("unused-objects-with-duplicate-ip-addresses",)
+        )
+        + ",mds1:global-properties-changed",
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    events = audit.read_journal(lab.reports / "CHG-W" / audit.JOURNAL)
+    ack = [e for e in events if e["kind"] == "decision" and e["name"] == "warnings reviewed"]
+    assert len(ack[-1]["value"]) == 4
+
+
+def test_dms_wont_start_fails_06_then_resume_passes(lab_factory: Factory) -> None:
+    lab = lab_factory("dms-wont-start")
+    p = lab.campaign("CHG-DMS")
+    assert p.returncode == 1 and "stopped at phase 06" in p.stderr
+    top = top_cell(lab.notebook("CHG-DMS", "06_update_object_versions.ipynb"))
+    assert "FAILED" in top and "dom2_Server_2" in top
+    lab.control(action="fix")
+    again = lab.campaign("CHG-DMS", "--resume")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "06_update_object_versions.r2.ipynb" in again.stdout
+    assert "00 discover" not in again.stdout, "resume does not repeat what passed"
+    assert lab.cli("verify", str(lab.reports / "CHG-DMS")).returncode == 0
+
+
+def test_drop_during_upgrade_still_completes(lab_factory: Factory) -> None:
+    lab = lab_factory("drop-during-upgrade")
+    p = lab.campaign("CHG-DROP", "--to", "03")
+    assert p.returncode == 0, p.stderr[-3000:]
+    events = lab.control(action="events", last=500)
+    assert any("network drop" in e for e in events), "the connection really dropped"
+
+
+def test_collision_stops_at_07_then_retain_resolves_it(lab_factory: Factory) -> None:
+    lab = lab_factory("collision")
+    p = lab.campaign("CHG-COL")
+    assert p.returncode == 1 and "stopped at phase 07" in p.stderr
+    top = top_cell(lab.notebook("CHG-COL", "07_synchronize_ha.ipynb"))
+    assert "retain_database_on" in top
+    again = lab.campaign("CHG-COL", "--resume", "-p", "retain_database_on=mds1")
+    assert again.returncode == 0, again.stderr[-3000:]
+    state = json.loads((lab.reports / "CHG-COL" / "state.json").read_text())
+    assert state["phases"]["07"]["decisions"]["retain_database_on"] == "mds1"
+
+
+def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Factory) -> None:
+    lab = lab_factory("slow")
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mdstools",
+            "campaign",
+            "-i",
+            str(lab.inventory),
+            "--ticket",
+            "CHG-A",
+            "--reports",
+            str(lab.reports),
+            "--from",
+            "01",
+            "--to",
+            "01",
+            "-p",
+            "time_scale=1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=lab.dir,
+    )
+    lock_file = lab.reports / ".locks" / "lab-slow.lock"
+    deadline = time.monotonic() + 60
+    while not lock_file.exists():
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.1)
+    second = lab.campaign("CHG-B")
+    assert second.returncode == 3
+    assert f"pid {first.pid}" in second.stderr and "CHG-A" in second.stderr
+    time.sleep(3)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=120)
+    assert first.returncode == 1
+    nb = lab.notebook("CHG-A", "01_pre_upgrade_verification.ipynb")
+    assert "ABORTED" in top_cell(nb)
+    assert not lock_file.exists(), "the lock is released"
+
+
+def test_dry_run_changes_nothing(lab_factory: Factory) -> None:
+    lab = lab_factory("default")
+    p = lab.campaign("CHG-DRY", "--dry-run")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "DRY RUN mds1: would run [clish] installer upgrade" in p.stderr
+    status = runtime.control(lab.dir / "lab", {"action": "status"})
+    assert {s["version"] for s in status["servers"]} == {"R81.10"}  # type: ignore[index]
+    plan = lab.cli("plan", "-i", str(lab.inventory))
+    assert plan.returncode == 0 and "installer upgrade" in plan.stdout
+    for ph in ("00", "03", "07", "08"):
+        assert f"\n{ph} " in plan.stdout
