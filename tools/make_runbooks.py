@@ -110,7 +110,10 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 " stop=False)\nrun.gate(checks.versions_on_target({s.name: s.version for s in "
                 'snap.servers}, run.inventory.target_version, severity="info"))',
             ),
-            ("md", "## Step 5: record the baseline\nPhase 08 compares the end state with it."),
+            (
+                "md",
+                "## Step 5 (R4, R12): record the baseline\nPhase 08 compares the end state with it.",
+            ),
             ("code", "discover.save(run, snap, discover.BASELINE)"),
             ("md", "## Out of scope (R16)"),
             ("code", "discover.out_of_scope()"),
@@ -161,7 +164,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "switch = prepare.to_switch(entries, primary)\n"
                 "prepare.ha_frame(entries, primary)",
             ),
-            ("md", "## Step 3: confirm the changes of this phase"),
+            ("md", "## Step 3 (R7, X1): confirm the changes of this phase"),
             (
                 "code",
                 'ok = run.confirm(f"Make the DMS on {primary} active for {len(switch)} '
@@ -199,7 +202,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         [
             ("md", "## Step 1 (R3): phases 01 and 02 passed for this ticket and inventory"),
             ("code", "run.require_phases()"),
-            ("md", "## Step 2: confirm the upgrade of the primary"),
+            ("md", "## Step 2 (R5): confirm the upgrade of the primary"),
             (
                 "code",
                 "primary = run.inventory.primary.name\n"
@@ -239,7 +242,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         [
             ("md", "## Step 1 (R5): phase 03 passed and the primary runs the target version"),
             ("code", "run.require_phases()\nrun.gate(upgrade.primary_on_target(run))"),
-            ("md", "## Step 2: confirm"),
+            ("md", "## Step 2 (R5): confirm"),
             (
                 "code",
                 "names = [s.name for s in run.inventory.secondaries]\n"
@@ -266,7 +269,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         [
             ("md", "## Step 1 (R5): phase 04 passed and every MDS runs the target version"),
             ("code", "run.require_phases()\nrun.gate(upgrade.mdss_on_target(run))"),
-            ("md", "## Step 2: confirm"),
+            ("md", "## Step 2 (R8): confirm"),
             (
                 "code",
                 "names = [s.name for s in run.inventory.log_servers]\n"
@@ -294,11 +297,11 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         "After every server is upgraded: the guide's exact commands on each MDS (R12), so "
         "that standby DMSs and log servers show the right versions (R11).",
         [
-            ("md", "## Step 1: phase 05 passed"),
+            ("md", "## Step 1 (R5): phase 05 passed"),
             ("code", "run.require_phases()"),
             ("md", "## Step 2 (R11): object versions before"),
             ("code", "before = objects.object_versions(run)\nobjects.versions_frame(before)"),
-            ("md", "## Step 3: confirm"),
+            ("md", "## Step 3 (R12): confirm"),
             (
                 "code",
                 "names = [m.name for m in run.inventory.mdss]\n"
@@ -345,7 +348,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "collisions = sync.collided(snap)\nrun.gate(checks.no_collision("
-                "{d.name: d.sync_status for d in snap.domains}), stop=False, severity=\"warning\")\ncollisions",
+                '{d.name: d.sync_status for d in snap.domains}), stop=False, severity="warning")\ncollisions',
             ),
             (
                 "md",
@@ -359,7 +362,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 '", ".join(collisions), mdss, "retain_database_on", '
                 "recommended=run.inventory.primary.name) if collisions else None)",
             ),
-            ("md", "## Step 4: confirm"),
+            ("md", "## Step 4 (R15, R10): confirm"),
             (
                 "code",
                 "retain = sync.parse_retain(run.decided(choice), collisions, mdss) "
@@ -397,7 +400,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         "from mdstools.procedure import discover",
         "The end state against the baseline of phase 00. It changes nothing.",
         [
-            ("md", "## Step 1: the end state"),
+            ("md", "## Step 1 (R4, R12): the end state"),
             ("code", "snap = discover.snapshot(run)\ndiscover.servers_frame(snap)"),
             ("md", "## Step 2 (R4, R10, R12): compared with the baseline"),
             (
@@ -405,10 +408,10 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "results = discover.compare(run, snap)\nfor r in results:\n"
                 "    run.gate(r, stop=False)\ndiscover.checks_frame(results)",
             ),
-            ("md", "## Step 3: domains and domain servers now"),
+            ("md", "## Step 3 (R9, R10, R12): domains and domain servers now"),
             ("code", "discover.domains_frame(snap)"),
             ("code", "discover.domain_servers_frame(snap)"),
-            ("md", "## Step 4: record the final state"),
+            ("md", "## Step 4 (X5): record the final state"),
             ("code", "discover.save(run, snap, discover.FINAL)"),
         ],
     ),

@@ -17,6 +17,7 @@ import pytest
 
 from mdstools import audit
 from mdstools.lab import runtime, scenarios
+from mdstools.phases import PHASES
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -105,6 +106,7 @@ def assert_no_secrets(lab: Lab) -> None:
 
 
 def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) -> None:
+    """The whole procedure, R1..R12 and X1/X5, carried out and visible in the record."""
     lab = lab_factory("default")
     p = lab.campaign("CHG-OK")
     assert p.returncode == 0, p.stderr[-3000:]
@@ -122,8 +124,29 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
     assert {"server", "command", "exit_status", "duration_s", "output_sha256"} <= set(cmd)
     decisions = [e for e in events if e["kind"] == "decision"]
     assert all(e["how"] == "parameter" and e["operator"] for e in decisions)
+    gates = {e["requirement"] for e in events if e["kind"] == "gate" and e["passed"]}
+    assert {"R1", "R2", "R3", "R4", "R5", "R7", "R9", "R10", "R11", "R12", "R14", "X1"} <= gates
+    for ph in PHASES:  # each notebook names the requirements it carries out
+        text = (report / ph.notebook).read_text()
+        assert all(rid in text for rid in ph.requirements), ph.notebook
+    assert json.loads((report / "freeze.json").read_text())["markers"], "R6: freeze started"
+    backups = json.loads((report / "backups.json").read_text())
+    assert all(b["file"].startswith("/var/log/mds_backups/") and b["sha256"] for b in backups)
+    assert "R16" in (report / "00_discover.ipynb").read_text(), "R16: gateways out of scope"
+    assert "continuous management" in (report / "03_upgrade_primary.ipynb").read_text()  # R13
+    status = lab.control(action="status")
+    mlm = next(s for s in status["servers"] if s["name"] == "mlm1")  # type: ignore[index]
+    assert mlm["version"] == "R81.20", "R8: log servers on the MDS version"
+    order = [
+        e["server"] for e in events if e["kind"] == "step" and e.get("event") == "upgrade-start"
+    ]
+    assert order == ["mds1", "mds2", "mlm1"], "R5: primary first, then the others"
+    objs = [
+        e for e in events if e["kind"] == "command" and "mds_fix_cmas_clms_version" in e["command"]
+    ]
+    assert objs, "R12: the fix ran (as a detached job)"
     v = lab.cli("verify", str(report))
-    assert v.returncode == 0 and "9 runs sealed" in v.stdout
+    assert v.returncode == 0 and "9 runs sealed" in v.stdout  # X5
     meta = lab.notebook("CHG-OK", "03_upgrade_primary.ipynb").metadata.papermill
     assert meta["parameters"]["interactive"] is False
     assert not any("password" in k for k in meta["parameters"])
@@ -140,6 +163,7 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
 
 
 def test_verifier_error_stops_at_01_with_the_finding_on_top(lab_factory: Factory) -> None:
+    """R2/R3: an error on any server stops the campaign; 03 refuses without 01."""
     lab = lab_factory("verifier-error")
     p = lab.campaign("CHG-ERR")
     assert p.returncode == 1
@@ -170,6 +194,7 @@ def test_verifier_error_stops_at_01_with_the_finding_on_top(lab_factory: Factory
 
 
 def test_verifier_warnings_need_acknowledgement_by_name(lab_factory: Factory) -> None:
+    """R3: every warning acknowledged by id; the decision is journaled (X5)."""
     lab = lab_factory("verifier-warnings")
     p = lab.campaign("CHG-W", "--to", "01")
     assert p.returncode == 1
@@ -197,6 +222,7 @@ def test_verifier_warnings_need_acknowledgement_by_name(lab_factory: Factory) ->
 
 
 def test_dms_wont_start_fails_06_then_resume_passes(lab_factory: Factory) -> None:
+    """R12 fails on a DMS that does not start; X3: --resume after the fix, no repetition."""
     lab = lab_factory("dms-wont-start")
     p = lab.campaign("CHG-DMS")
     assert p.returncode == 1 and "stopped at phase 06" in p.stderr
@@ -211,6 +237,7 @@ def test_dms_wont_start_fails_06_then_resume_passes(lab_factory: Factory) -> Non
 
 
 def test_drop_during_upgrade_still_completes(lab_factory: Factory) -> None:
+    """R5: the upgrade wait survives a dropped connection and the reboot."""
     lab = lab_factory("drop-during-upgrade")
     p = lab.campaign("CHG-DROP", "--to", "03")
     assert p.returncode == 0, p.stderr[-3000:]
@@ -219,6 +246,7 @@ def test_drop_during_upgrade_still_completes(lab_factory: Factory) -> None:
 
 
 def test_collision_stops_at_07_then_retain_resolves_it(lab_factory: Factory) -> None:
+    """R14: Collision detected; R15: the retained database decided, synced (R9, R10)."""
     lab = lab_factory("collision")
     p = lab.campaign("CHG-COL")
     assert p.returncode == 1 and "stopped at phase 07" in p.stderr
@@ -231,6 +259,7 @@ def test_collision_stops_at_07_then_retain_resolves_it(lab_factory: Factory) -> 
 
 
 def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Factory) -> None:
+    """X4: one run at a time per environment; an aborted run is recorded and unlocks."""
     lab = lab_factory("slow")
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
     first = subprocess.Popen(
@@ -276,6 +305,7 @@ def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Fac
 
 
 def test_dry_run_changes_nothing(lab_factory: Factory) -> None:
+    """X2: the plan and the dry run show every step and change nothing (X6: on the lab)."""
     lab = lab_factory("default")
     p = lab.campaign("CHG-DRY", "--dry-run")
     assert p.returncode == 0, p.stderr[-3000:]
