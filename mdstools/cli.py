@@ -361,32 +361,23 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     except lock.LockHeld as exc:
         print(f"mdstools campaign: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    outcomes = []
     try:
-        for ph in phases:
-            lock.update(held, phase=ph.id)
-            outcome = runbook.execute(
-                ph,
-                inv,
-                args.ticket,
-                args.operator or _user(),
-                runbook.params_for(ph, params),
-                args.dry_run,
-                reports,
-                held.token,
-            )
-            outcomes.append(outcome)
-            if outcome.exit_code != 0:
-                break
+        outcomes = runbook.campaign(
+            phases, inv, args.ticket, args.operator or _user(), params, args.dry_run, reports, held
+        )
     finally:
         held.release()
-    print(f"\ncampaign {args.ticket} ({inv.environment}):")
+    return _campaign_summary(outcomes, inv.environment, args.ticket, reports)
+
+
+def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, reports: Path) -> int:
+    print(f"\ncampaign {ticket} ({environment}):")
     for o in outcomes:
         print(
             f"  {o.phase.id} {o.phase.slug:28} {o.verdict.upper():16} {o.notebook.name}"
             + (f"  cause: {o.cause}" if o.cause else "")
         )
-    print(f"report: {reports / args.ticket}")
+    print(f"report: {reports / ticket}")
     failed = [o for o in outcomes if o.exit_code != 0]
     if failed:
         why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
@@ -442,38 +433,68 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Start the embedded lab, take a live status snapshot of it over SSH, stop the lab."""
-    import tempfile
+    """The whole job on the embedded lab: lab up, the campaign 00..08 headless, verify, lab down.
 
-    from mdstools import inventory, status
+    Prints where the report is. Takes about a minute once .venv exists.
+    """
+    import tempfile
+    import time
+
+    from mdstools import audit, inventory, lock, runbook
     from mdstools.errors import MdstoolsError
-    from mdstools.fleet import Fleet
     from mdstools.lab import runtime
     from mdstools.lab.scenarios import LabOptions
+    from mdstools.phases import PHASES
 
     lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
-    print(f"starting the lab (scenario {args.scenario}) in {lab_dir} ...", file=sys.stderr)
+    reports = Path(args.reports).resolve()
+    ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(
+        f"demo: starting the lab (scenario {args.scenario}, {args.domains} domains) in {lab_dir}",
+        file=sys.stderr,
+    )
     try:
-        state = runtime.up(lab_dir, LabOptions(scenario=args.scenario, domains=args.domains))
+        runtime.up(
+            lab_dir,
+            LabOptions(scenario=args.scenario, domains=args.domains, time_scale=args.time_scale),
+        )
     except runtime.LabRuntimeError as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    started = time.monotonic()
     try:
-        ports = ", ".join(f"{n}:{p}" for n, p in state["ports"].items())
-        print(
-            f"lab up on 127.0.0.1 ({ports}); taking a status snapshot over SSH ...", file=sys.stderr
-        )
         inv = inventory.load(lab_dir / "inventory.yml")
-        with Fleet(inv) as fleet:
-            snap = status.collect(fleet)
-        print(status.render_table(snap))
-        rc = snap.exit_code()
-    except MdstoolsError as exc:
+        held = lock.acquire(reports, inv.environment, ticket, "00", break_stale=True)
+        try:
+            outcomes = runbook.campaign(
+                list(PHASES),
+                inv,
+                ticket,
+                _user(),
+                {"confirm": True, "time_scale": args.time_scale},
+                False,
+                reports,
+                held,
+            )
+        finally:
+            held.release()
+        rc = _campaign_summary(outcomes, inv.environment, ticket, reports)
+        result = audit.verify(reports / ticket)
+        print(
+            f"verify: {'OK' if result.ok else 'FAILED'} ({result.runs} runs sealed, "
+            f"head {(result.head or '')[:16]})"
+        )
+        if not result.ok:
+            rc = EXIT_FAILED
+    except (MdstoolsError, lock.LockHeld) as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
         rc = EXIT_FAILED
     finally:
         runtime.down(lab_dir)
-    print(f"lab stopped; its inventory, keys and log stay in {lab_dir}", file=sys.stderr)
+    print(
+        f"demo {'passed' if rc == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s; "
+        f"open {reports / ticket} (HTML next to each notebook); lab files in {lab_dir}"
+    )
     return rc
 
 
@@ -599,6 +620,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="lab directory (default: a new temp dir)")
     p.add_argument("--scenario", default="default")
     p.add_argument("--domains", type=int, default=5)
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.005,
+        help="lab time scale (default 0.005: a 25-minute upgrade takes 7.5 s)",
+    )
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    p.add_argument("--ticket", default="", help="ticket id (default DEMO-<timestamp>)")
     p.set_defaults(func=cmd_demo)
 
     lab = sub.add_parser("lab", help="the embedded MDS HA lab (simulated servers over SSH)")

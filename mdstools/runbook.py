@@ -323,6 +323,29 @@ def execute(
     return Outcome(ph, verdict, cause, target, html_path, run_id)
 
 
+def campaign(
+    phases: list[Phase],
+    inv: Inventory,
+    ticket: str,
+    operator: str,
+    params: dict[str, Any],
+    dry_run: bool,
+    reports: Path,
+    held: lock.Lock,
+) -> list[Outcome]:
+    """Run ``phases`` in order under ``held``; stop at the first that does not pass."""
+    outcomes: list[Outcome] = []
+    for ph in phases:
+        lock.update(held, phase=ph.id)
+        outcome = execute(
+            ph, inv, ticket, operator, params_for(ph, params), dry_run, reports, held.token
+        )
+        outcomes.append(outcome)
+        if outcome.exit_code != 0:
+            break
+    return outcomes
+
+
 def next_phases(report_dir: Path, first: str, last: str, resume: bool) -> list[Phase]:
     """The phases to run: from..to, or (resume) from the first one that has not passed."""
     ids = [p.id for p in PHASES]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import re
 import select
 import socket
@@ -37,6 +38,9 @@ from mdstools.secrets import Secret, redact, resolve
 from mdstools.transport.base import ExecOutput
 
 _known_hosts_lock = threading.Lock()
+# paramiko logs a dropped connection (a reboot) as an ERROR with a traceback on stderr; the
+# toolkit reports drops itself (ConnectionLostError, the runbooks' progress lines).
+logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
 
 
 def fingerprint(key: paramiko.PKey) -> str:
