@@ -358,3 +358,26 @@ class PublishedSession:
     user: str | None
     publish_time: str | None
     publish_posix: int | None
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One object change of a published session (``show-changes``).
+
+    ``ChangeRecord(domain="dom1", session_uid="92365b59-...", admin="admin",
+    publish_time="2026-11-26T15:12+0000", publish_posix=1795705957141, operation="added",
+    object_type="host", object_name="h9", object_uid="7b8c2f5e-...",
+    fields={"ipv4-address": "1.2.3.4"})``; ``server`` is the MDS whose DMS it was made on.
+    """
+
+    domain: str
+    session_uid: str
+    admin: str | None
+    publish_time: str | None
+    publish_posix: int | None
+    operation: str  # added | modified | deleted
+    object_type: str
+    object_name: str
+    object_uid: str
+    fields: dict[str, str] = field(default_factory=dict)
+    server: str = ""

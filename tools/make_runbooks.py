@@ -330,7 +330,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         ],
     ),
     "07": (
-        "from mdstools import checks\nfrom mdstools.procedure import sync",
+        "from mdstools import checks, ui\nfrom mdstools.procedure import freeze, sync",
         "After every MDS and MLM runs the target version (R4): one active per domain (R9), "
         "Collision resolved (R14, R15), standbys synchronized (R10).",
         [
@@ -342,33 +342,41 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
             (
                 "md",
-                "## Step 2 (R14): domains in Collision\nTheir databases were changed on two "
-                "MDSs during the upgrade; one side's changes will be lost.",
+                "## Step 2 (R14): domains in Collision, and what each side changed\n"
+                "Their databases were changed on two MDSs during the upgrade. For each: the "
+                "changes of each side since the freeze, and the recommended side to retain "
+                "(the smaller loss; the primary's when equal).",
             ),
             (
                 "code",
                 "collisions = sync.collided(snap)\nrun.gate(checks.no_collision("
-                '{d.name: d.sync_status for d in snap.domains}), stop=False, severity="warning")\ncollisions',
+                '{d.name: d.sync_status for d in snap.domains}), stop=False, severity="warning")\n'
+                "found = [freeze.forensics(run, d, sorted(dom.sync_status)) for d in collisions "
+                "for dom in snap.domains if dom.name == d]\n"
+                "for f in found:\n"
+                '    ui.markdown(f"### {f.domain}: recommended {f.recommended} ({f.reason})")\n'
+                "    ui.display(freeze.sides_frame(f))",
             ),
             (
                 "md",
-                "## Step 3 (R15): the database to retain\nInteractively: choose below. "
-                "Headless: `retain_database_on`.",
+                "## Step 3 (R15): the database to retain\nOnly where both sides changed "
+                "something (a domain changed on one side only keeps that side: nothing is "
+                "lost). Interactively: choose below. Headless: `retain_database_on`.",
             ),
             (
                 "code",
                 "mdss = [m.name for m in run.inventory.mdss]\n"
+                "pending = [f.domain for f in found if f.lossless_choice is None]\n"
                 'choice = (run.choose("retain_database_on", "Database to retain for " + '
-                '", ".join(collisions), mdss, "retain_database_on", '
-                "recommended=run.inventory.primary.name) if collisions else None)",
+                '", ".join(pending), mdss, "retain_database_on", '
+                "recommended=found[0].recommended) if pending else None)",
             ),
-            ("md", "## Step 4 (R15, R10): confirm"),
+            ("md", "## Step 4 (R15, R10): the decision, and confirm"),
             (
                 "code",
-                "retain = sync.parse_retain(run.decided(choice), collisions, mdss) "
-                "if collisions else {}\n"
+                "retain = freeze.retained(run, found, choice, mdss)\n"
                 "ok = run.confirm(f\"Retain {retain or 'nothing (no collision)'}; one active "
-                'per domain; full sync of the standbys")',
+                'per domain; full sync of the standbys")\nretain',
             ),
             (
                 "md",
@@ -385,7 +393,18 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
             (
                 "md",
-                "## Step 6 (R9, R10, R14): gate: one active per domain, every peer Synchronized",
+                "## Step 6 (R15): the changes to re-enter\nEvery change of the side that "
+                "was not retained: the checklist below, `reentry.csv`, and a DRAFT "
+                "`reentry_draft.mgmt.txt` (hosts, networks, groups, services; review it).",
+            ),
+            (
+                "code",
+                "lost = freeze.reentry(run, found, retain)\nui.markdown(freeze.checklist(lost))\n"
+                "lost",
+            ),
+            (
+                "md",
+                "## Step 7 (R9, R10, R14): gate: one active per domain, every peer Synchronized",
             ),
             (
                 "code",
@@ -443,7 +462,25 @@ def build(pid: str) -> nbformat.NotebookNode:
         nbformat.v4.new_markdown_cell("## The run\nWho, what, where: the header of the record.")
     )
     cells.append(nbformat.v4.new_code_cell(header(pid, imports)))
-    for kind, text in steps + FOOTER:
+    watch = []
+    if pid >= "03":
+        blocking = "True" if pid <= "06" else "False"
+        watch = [
+            (
+                "md",
+                "## Step 0 (R6, R13): changes since the change freeze\nEvery change "
+                "published since phase 02, per domain and MDS (who, when, which objects): "
+                "*safe* when made on the DMS whose database is kept, else a *collision "
+                "risk*. A risk stops this phase unless `continuous_management=True` "
+                "(then it is carried forward to phase 07).",
+            ),
+            (
+                "code",
+                "from mdstools.procedure import freeze\nchanges = freeze.watch(run)\n"
+                f"run.gate(freeze.watch_check(run, changes, blocking={blocking}))\nchanges",
+            ),
+        ]
+    for kind, text in watch + steps + FOOTER:
         cells.append(
             nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text)
         )

@@ -697,6 +697,9 @@ class Deployment:
             st = UpgradeState(target, package, now, now + c.dur(t.upgrade))
             s.upgrade = st
             boot = s.boot_count
+            # the installation stops the management processes first (cpstop/mdsstop), so
+            # the server's DMSs neither answer nor synchronize while it is being upgraded
+            self.stop_server(s)
             self.scheduler.at(st.reboot_at, lambda: self._finish_upgrade(s, boot))
             if self.drop_during_upgrade:
                 self.scheduler.at(
@@ -845,6 +848,7 @@ class Deployment:
                                 "sync": x.sync_status,
                                 "state": self.dms_state(x),
                                 "revisions": len(x.revisions),
+                                "lost": [c.name for r in x.lost for c in r.changes],
                                 "object_version": x.object_version,
                             }
                             for x in d.dms + d.dls

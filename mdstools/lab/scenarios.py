@@ -10,6 +10,7 @@
 * ``drop-during-upgrade``: the SSH connections of a server being upgraded drop at 30 % and
   its port refuses for a while;
 * ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
+* ``backup-space-short``: only 600 MB free in the backup directory of the last MDS;
 * ``slow``: realistic durations (time scale 1.0) and a slow command prompt.
 """
 
@@ -22,6 +23,7 @@ from mdstools.lab import system
 from mdstools.lab.clock import Clock
 from mdstools.lab.model import Deployment, Finding, LabError, SimServer, Timings, User, build
 from mdstools.lab.versions import profile
+from mdstools.lab.vfs import Mount
 
 DEFAULT_SCALE = 0.01
 
@@ -147,6 +149,14 @@ def _drop(dep: Deployment, opts: LabOptions) -> None:
     dep.drop_during_upgrade = True
 
 
+def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
+    """The backup directory of the last MDS is its own small file system, nearly full."""
+    target = dep.mdss[-1]
+    target.vfs.mounts.append(
+        Mount("/var/log/mds_backups", 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024)
+    )
+
+
 def _clish(dep: Deployment, opts: LabOptions) -> None:
     target = dep.mdss[1] if len(dep.mdss) > 1 else dep.mdss[0]
     target.users["admin"] = User("admin", "clish")
@@ -166,6 +176,11 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("collision", "changes to dom1 on two MDSs during the upgrade", _collision),
         Scenario("drop-during-upgrade", "SSH drops during the upgrade", _drop),
         Scenario("clish-login", "clish login shell on mds2, expert password needed", _clish),
+        Scenario(
+            "backup-space-short",
+            "only 600 MB free in /var/log on the last MDS",
+            _backup_space_short,
+        ),
         Scenario(
             "slow",
             "realistic durations and a slow command prompt",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -9,100 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from mdstools import audit
-from mdstools.lab import runtime, scenarios
+from mdstools.lab import runtime
 from mdstools.phases import PHASES
+from tests.runbooks.conftest import SCALE, Factory, assert_no_secrets, top_cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
-
-SCALE = "0.002"
-
-
-class Lab:
-    def __init__(self, path: Path, scenario: str) -> None:
-        self.dir = path
-        self.scenario = scenario
-        self.inventory = path / "lab" / "inventory.yml"
-        self.reports = path / "reports"
-        self.secrets = [
-            (path / "lab" / "secrets" / n).read_text().strip()
-            for n in ("mds_password", "expert_password")
-        ]
-
-    def cli(self, *args: str, timeout: float = 500) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
-        return subprocess.run(
-            [sys.executable, "-m", "mdstools", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=self.dir,
-        )
-
-    def campaign(self, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.cli(
-            "campaign",
-            "-i",
-            str(self.inventory),
-            "--ticket",
-            ticket,
-            "--reports",
-            str(self.reports),
-            "--confirm",
-            "-p",
-            f"time_scale={SCALE}",
-            *extra,
-        )
-
-    def notebook(self, ticket: str, name: str) -> nbformat.NotebookNode:
-        return nbformat.read(str(self.reports / ticket / name), as_version=4)
-
-    def control(self, **req: object) -> object:
-        return runtime.control(self.dir / "lab", dict(req))
-
-
-def start(tmp_path: Path, scenario: str) -> Lab:
-    runtime.up(tmp_path / "lab", scenarios.LabOptions(scenario=scenario, time_scale=float(SCALE)))
-    return Lab(tmp_path, scenario)
-
-
-Factory = Callable[[str], Lab]
-
-
-@pytest.fixture
-def lab_factory(tmp_path: Path) -> Iterator[Factory]:
-    started: list[Path] = []
-
-    def make(scenario: str) -> Lab:
-        lab = start(tmp_path / scenario, scenario)
-        started.append(lab.dir / "lab")
-        return lab
-
-    yield make
-    for d in started:
-        runtime.down(d)
-
-
-def top_cell(nb: nbformat.NotebookNode) -> str:
-    return str(nb.cells[0].source)
-
-
-def all_text(path: Path) -> str:
-    return "\n".join(p.read_text(errors="replace") for p in path.rglob("*") if p.is_file())
-
-
-def assert_no_secrets(lab: Lab) -> None:
-    text = all_text(lab.reports)
-    for secret in lab.secrets:
-        assert secret not in text, "a secret value leaked into reports/"
 
 
 def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) -> None:
@@ -246,16 +163,46 @@ def test_drop_during_upgrade_still_completes(lab_factory: Factory) -> None:
 
 
 def test_collision_stops_at_07_then_retain_resolves_it(lab_factory: Factory) -> None:
-    """R14: Collision detected; R15: the retained database decided, synced (R9, R10)."""
+    """R13 + R14 + R15: changes on both sides during the upgrade (continuous management);
+    07 stops naming the domain and both sides' changes; retain_database_on resolves it; the
+    re-entry list is exactly what was lost."""
     lab = lab_factory("collision")
-    p = lab.campaign("CHG-COL")
+    p = lab.campaign("CHG-COL", "-p", "continuous_management=true")
     assert p.returncode == 1 and "stopped at phase 07" in p.stderr
     top = top_cell(lab.notebook("CHG-COL", "07_synchronize_ha.ipynb"))
-    assert "retain_database_on" in top
-    again = lab.campaign("CHG-COL", "--resume", "-p", "retain_database_on=mds1")
+    assert "dom1" in top and "lab_host_mds1_1" in top and "lab_host_mds2_1" in top
+    assert "retain_database_on" in top and "recommended: retain mds1" in top
+    again = lab.campaign(
+        "CHG-COL",
+        "--resume",
+        "-p",
+        "continuous_management=true",
+        "-p",
+        "retain_database_on=dom1=mds1",
+    )
     assert again.returncode == 0, again.stderr[-3000:]
-    state = json.loads((lab.reports / "CHG-COL" / "state.json").read_text())
-    assert state["phases"]["07"]["decisions"]["retain_database_on"] == "mds1"
+    report = lab.reports / "CHG-COL"
+    nb = (report / "07_synchronize_ha.r2.ipynb").read_text()
+    assert "recommended mds1" in nb and "Changes to re-enter" in nb
+    with (report / "reentry.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    status = lab.control(action="status")
+    lost = sorted(
+        (d["name"], srv, name)
+        for d in status["domains"]  # type: ignore[index]
+        for srv, v in d["servers"].items()
+        for name in v.get("lost", [])
+    )
+    assert sorted((r["domain"], r["lost on"], r["object"]) for r in rows) == lost
+    assert lost == [("dom1", "mds2", "lab_host_mds2_1")], "dom3 kept mds2's change: no loss"
+    draft = (report / "reentry_draft.mgmt.txt").read_text()
+    assert draft.startswith("# DRAFT") and "add-host name lab_host_mds2_1" in draft
+    events = audit.read_journal(report / audit.JOURNAL)
+    assert any(
+        e["kind"] == "decision" and e["name"] == "retain dom3" and e["value"] == "mds2"
+        for e in events
+    ), "the lossless domain is decided automatically, on record"
+    assert lab.cli("verify", str(report)).returncode == 0
 
 
 def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Factory) -> None:

@@ -23,11 +23,13 @@ from mdstools.runbook import ensure_kernel, runbooks_dir
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 
-def step_through(nb: nbformat.NotebookNode, cwd: Path,
-                 after: dict[str, str]) -> list[nbformat.NotebookNode]:
+def step_through(
+    nb: nbformat.NotebookNode, cwd: Path, after: dict[str, str]
+) -> list[nbformat.NotebookNode]:
     """Execute every cell in order; after a cell containing a key, run its code too."""
-    client = NotebookClient(nb, kernel_name=ensure_kernel(), timeout=240,
-                            resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(
+        nb, kernel_name=ensure_kernel(), timeout=240, resources={"metadata": {"path": str(cwd)}}
+    )
     executed = []
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
@@ -50,15 +52,30 @@ def test_01_warnings_acknowledged_with_the_widgets(tmp_path: Path) -> None:
     try:
         reports = tmp_path / "reports"
         nb = load_notebook_node(str(runbooks_dir() / "01_pre_upgrade_verification.ipynb"))
-        nb = parameterize_notebook(nb, {"inventory": str(lab_dir / "inventory.yml"),
-                                        "ticket": "CHG-UI", "operator": "alice",
-                                        "reports_dir": str(reports), "time_scale": 0.002})
-        cells = step_through(nb, tmp_path, {
-            "run.acknowledge(": "assert ack.widget is not None\n"
-                                "for box in ack.widget.children[1:]:\n    box.value = True",
-        })
-        widget_outputs = [o for c in cells for o in c.outputs
-                          if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        nb = parameterize_notebook(
+            nb,
+            {
+                "inventory": str(lab_dir / "inventory.yml"),
+                "ticket": "CHG-UI",
+                "operator": "alice",
+                "reports_dir": str(reports),
+                "time_scale": 0.002,
+            },
+        )
+        cells = step_through(
+            nb,
+            tmp_path,
+            {
+                "run.acknowledge(": "assert ack.widget is not None\n"
+                "for box in ack.widget.children[1:]:\n    box.value = True",
+            },
+        )
+        widget_outputs = [
+            o
+            for c in cells
+            for o in c.outputs
+            if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        ]
         assert widget_outputs, "the acknowledgement was a widget"
         verdict = cells[-1].outputs
         assert verdict and "PASS" in json.dumps(verdict)
@@ -78,9 +95,15 @@ def test_unticked_widget_stops_at_the_gate_with_a_clear_message(tmp_path: Path) 
     runtime.up(lab_dir, scenarios.LabOptions(scenario="verifier-warnings", time_scale=0.002))
     try:
         nb = load_notebook_node(str(runbooks_dir() / "01_pre_upgrade_verification.ipynb"))
-        nb = parameterize_notebook(nb, {"inventory": str(lab_dir / "inventory.yml"),
-                                        "ticket": "CHG-UI2", "reports_dir": str(tmp_path / "r"),
-                                        "time_scale": 0.002})
+        nb = parameterize_notebook(
+            nb,
+            {
+                "inventory": str(lab_dir / "inventory.yml"),
+                "ticket": "CHG-UI2",
+                "reports_dir": str(tmp_path / "r"),
+                "time_scale": 0.002,
+            },
+        )
         from nbclient.exceptions import CellExecutionError
 
         with pytest.raises(CellExecutionError) as exc:

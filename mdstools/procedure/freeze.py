@@ -1,0 +1,481 @@
+"""The change freeze (R6), continuous management (R13) and Collision forensics (R14, R15).
+
+Phase 02 records, for every DMS on every MDS, the last published session (the marker).
+Every later phase starts with :func:`watch`: the changes published since the freeze, per
+domain and per MDS (who, when, which objects), each marked *safe* (made on the DMS whose
+database the plan retains: the primary's, or the side ``retain_database_on`` names) or a
+*collision risk*. Headless, a risk fails the phase unless ``continuous_management=True``;
+then it is reported and carried forward to phase 07.
+
+In phase 07, for each domain in Collision: both sides' changes since the freeze side by
+side, a recommendation (retain the side whose loss is smaller; the primary's when equal),
+the decision, and after the sync the re-entry list of the discarded side's changes: a
+checklist, ``reentry.csv`` and a DRAFT ``mgmt_cli`` batch file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shlex
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from mdstools.checks import CheckResult
+from mdstools.commands import changes, ha
+from mdstools.commands.base import Command
+from mdstools.errors import MdstoolsError
+from mdstools.procedure.common import scaled, wait_task
+from mdstools.procedure.prepare import FREEZE
+from mdstools.records import ChangeRecord, PublishedSession
+from mdstools.run import Run
+
+MARK = "### mdstools domain "
+CHANGE_COLUMNS = ["domain", "server", "admin", "time", "operation", "type", "object", "risk"]
+
+
+def load_freeze(run: Run) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads((run.report_dir / FREEZE).read_text())
+        return data
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def freeze_start_iso(freeze: dict[str, Any]) -> str:
+    """The freeze start as ISO 8601 without zone (show-changes' ``from-date`` form), UTC."""
+    started = datetime.fromisoformat(freeze["started_at"]).astimezone(timezone.utc)
+    return started.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def retained_side(run: Run, domain: str) -> str:
+    """The MDS whose database the plan keeps for ``domain``: retain_database_on, else primary."""
+    value = run.params.get("retain_database_on")
+    if isinstance(value, str) and "=" in value:
+        mapping = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+        return mapping.get(domain, run.inventory.primary.name).strip()
+    if isinstance(value, dict):
+        return str(value.get(domain, run.inventory.primary.name))
+    if isinstance(value, str) and value:
+        return value
+    return run.inventory.primary.name
+
+
+def _batch_last_published(domains: list[str]) -> Command[dict[str, PublishedSession | None]]:
+    script = "; ".join(
+        f"echo '{MARK}{d}'; {ha.show_last_published_session(d).line}" for d in domains
+    )
+
+    def parse(text: str) -> dict[str, PublishedSession | None]:
+        import re
+
+        out: dict[str, PublishedSession | None] = {}
+        parts = re.split(rf"(?m)^{re.escape(MARK)}(.+)$", text)
+        for i in range(1, len(parts) - 1, 2):
+            try:
+                out[parts[i].strip()] = ha.parse_last_published_session(parts[i + 1])
+            except (MdstoolsError, ValueError):
+                out[parts[i].strip()] = None
+        return out
+
+    return Command(
+        script,
+        parse,
+        name="show-last-published-session (batch)",
+        timeout_s=30 + 3 * len(domains),
+        ok_codes=tuple(range(256)),
+    )
+
+
+def changes_since(run: Run, server: str, domain: str, since_iso: str) -> list[ChangeRecord]:
+    """Every object change published on ``server``'s DMS of ``domain`` since ``since_iso``."""
+    sess = run.session(server)
+    task_id = sess.run(changes.show_changes(domain, since_iso), check=True).value()
+    wait_task(run, server, domain, task_id, timeout_s=600, interval_s=1.0)
+    _, records = sess.run(changes.changes_of_task(domain, task_id), check=True).value()
+    return [replace(r, server=server) for r in records]
+
+
+def _markers(freeze: dict[str, Any]) -> dict[tuple[str, str], int | None]:
+    return {(m["domain"], m["server"]): m.get("publish_posix") for m in freeze["markers"]}
+
+
+def collect(run: Run) -> list[ChangeRecord]:
+    """Changes published since the freeze on every reachable MDS (one batch exec per MDS for
+    the markers, ``show-changes`` only where the marker moved)."""
+    freeze = load_freeze(run)
+    if freeze is None:
+        return []
+    markers = _markers(freeze)
+    since = freeze_start_iso(freeze)
+    domains = sorted({d for d, _ in markers})
+    found: list[ChangeRecord] = []
+    for m in run.inventory.mdss:
+        try:
+            now = run.session(m.name).run(_batch_last_published(domains)).value()
+        except MdstoolsError as exc:
+            run.journal.write("freeze", server=m.name, error=str(exc))
+            continue
+        for dom in domains:
+            ps = now.get(dom)
+            before = markers.get((dom, m.name))
+            if ps is None or ps.publish_posix is None or ps.publish_posix == before:
+                continue
+            found.extend(
+                r
+                for r in changes_since(run, m.name, dom, since)
+                if before is None or (r.publish_posix or 0) > before
+            )
+    return _dedupe(run, found)
+
+
+def _dedupe(run: Run, found: list[ChangeRecord]) -> list[ChangeRecord]:
+    """A session synchronized to several DMSs is one change: keep the copy of the side the
+    plan retains (else the first seen)."""
+    best: dict[tuple[str, str, str, str], ChangeRecord] = {}
+    for c in found:
+        key = (c.domain, c.session_uid, c.object_uid, c.operation)
+        if key not in best or c.server == retained_side(run, c.domain):
+            best[key] = c
+    return list(best.values())
+
+
+def risk(run: Run, change: ChangeRecord) -> str:
+    return "safe" if change.server == retained_side(run, change.domain) else "collision risk"
+
+
+def frame(run: Run, found: list[ChangeRecord]) -> pd.DataFrame:
+    rows = [
+        {
+            "domain": c.domain,
+            "server": c.server,
+            "admin": c.admin,
+            "time": c.publish_time,
+            "operation": c.operation,
+            "type": c.object_type,
+            "object": c.object_name,
+            "risk": risk(run, c),
+        }
+        for c in found
+    ]
+    df = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    if not df.empty:
+        df = df.sort_values(["risk", "domain", "time"], kind="stable").reset_index(drop=True)
+    return df
+
+
+def authoritative(run: Run) -> str:
+    """Which side is authoritative now (the record says it at every phase, R13)."""
+    primary = run.inventory.primary.name
+    if run.params.get("continuous_management"):
+        return (
+            f"continuous management (R13): the DMSs of {primary} are authoritative once it "
+            "is upgraded; changes on other MDSs are collision risks carried to phase 07"
+        )
+    return (
+        f"change freeze (R6): nobody changes any DMS database; {primary}'s databases are "
+        "the ones kept"
+    )
+
+
+def watch(run: Run) -> pd.DataFrame:
+    """The watchdog cell of every phase after 02: changes since the freeze and their risk."""
+    found = collect(run)
+    df = frame(run, found)
+    run.journal.write(
+        "freeze-watch",
+        changes=len(found),
+        risks=int((df["risk"] == "collision risk").sum()) if not df.empty else 0,
+    )
+    print(f"authoritative: {authoritative(run)}", flush=True)
+    for _, r in df.iterrows():
+        print(
+            f"change since the freeze: {r['domain']} on {r['server']} by {r['admin']} at "
+            f"{r['time']}: {r['operation']} {r['type']} {r['object']} ({r['risk']})",
+            flush=True,
+        )
+    if not df.empty:
+        df.to_csv(run.report_dir / f"freeze_watch_{run.phase.id}.csv", index=False)
+    return df
+
+
+def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResult:
+    """R6: no change since the freeze on a DMS whose database will not be retained."""
+    if load_freeze(run) is None:
+        return CheckResult(
+            "change freeze",
+            False,
+            "no freeze markers (phase 02 not run for this ticket)",
+            "R6",
+            "warning",
+            next_step="run phase 02 first",
+        )
+    risky = df[df["risk"] == "collision risk"] if not df.empty else df
+    items = tuple(
+        f"{r['domain']} on {r['server']} by {r['admin']} at {r['time']}: "
+        f"{r['operation']} {r['type']} {r['object']}"
+        for _, r in risky.iterrows()
+    )
+    if not items:
+        return CheckResult(
+            "change freeze",
+            True,
+            f"{len(df)} change(s) since the freeze, none at risk"
+            if len(df)
+            else "no change since the freeze",
+            "R6",
+        )
+    carried = bool(run.params.get("continuous_management")) or not blocking
+    return CheckResult(
+        "change freeze",
+        False,
+        f"{len(items)} change(s) at risk of being lost: " + "; ".join(items[:3]),
+        "R6",
+        "warning" if carried else "error",
+        items,
+        "continuous management: carried forward to phase 07"
+        if carried
+        else "stop the changes; if they must continue, rerun with continuous_management=True "
+        "(R13) and decide in phase 07 which database to retain",
+    )
+
+
+# -- Collision forensics (07) -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Forensics:
+    domain: str
+    sides: dict[str, list[ChangeRecord]]
+    recommended: str
+    reason: str
+
+    @property
+    def lossless_choice(self) -> str | None:
+        """The side to retain when only one side changed anything (nothing is lost)."""
+        changed = [s for s, cs in self.sides.items() if cs]
+        return changed[0] if len(changed) == 1 else (self.recommended if not changed else None)
+
+
+def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
+    """Both sides' changes since the freeze and the recommendation for one collided domain."""
+    freeze = load_freeze(run)
+    since = freeze_start_iso(freeze) if freeze else "1970-01-01T00:00:00"
+    sides = {s: changes_since(run, s, domain, since) for s in servers}
+    primary = run.inventory.primary.name
+    # retaining X loses the other sides' changes; pick the smallest loss, primary on a tie
+    losses = {s: sum(len(v) for o, v in sides.items() if o != s) for s in servers}
+    best = min(losses.values())
+    candidates = [s for s in servers if losses[s] == best]
+    rec = primary if primary in candidates else candidates[0]
+    counts = ", ".join(f"{s}: {len(v)}" for s, v in sides.items())
+    reason = f"retaining {rec} loses {best} change(s) ({counts} changes since the freeze)" + (
+        "; the primary's when equal" if len(candidates) > 1 else ""
+    )
+    return Forensics(domain, sides, rec, reason)
+
+
+def sides_frame(f: Forensics) -> pd.DataFrame:
+    rows = [
+        {
+            "server": s,
+            "admin": c.admin,
+            "time": c.publish_time,
+            "operation": c.operation,
+            "type": c.object_type,
+            "object": c.object_name,
+        }
+        for s, cs in f.sides.items()
+        for c in cs
+    ]
+    return pd.DataFrame(rows, columns=["server", "admin", "time", "operation", "type", "object"])
+
+
+def decide(run: Run, found: list[Forensics], explicit: dict[str, str]) -> dict[str, str]:
+    """The retained side per domain: explicit decisions first, then lossless automatic ones.
+
+    A domain where only one side changed anything needs no decision (nothing is lost); it is
+    recorded as decided automatically.
+    """
+    out = dict(explicit)
+    for f in found:
+        if f.domain in out:
+            continue
+        auto = f.lossless_choice
+        if auto is not None:
+            out[f.domain] = auto
+            run.journal.write(
+                "decision",
+                name=f"retain {f.domain}",
+                value=auto,
+                operator=run.operator,
+                how="automatic (no change is lost)",
+            )
+    return out
+
+
+def summary(found: list[Forensics], pending: list[str]) -> str:
+    """One line per collided domain needing a decision: both sides' changes, the advice."""
+    parts = []
+    for f in found:
+        if f.domain not in pending:
+            continue
+        sides = "; ".join(
+            f"{s} changed {len(cs)}: "
+            + ", ".join(
+                f"{c.operation} {c.object_type} {c.object_name} by {c.admin}" for c in cs[:3]
+            )
+            for s, cs in f.sides.items()
+        )
+        parts.append(f"{f.domain} ({sides}; recommended: retain {f.recommended})")
+    return "Collision needs a decision: " + " | ".join(parts)
+
+
+def retained(run: Run, found: list[Forensics], choice: Any, servers: list[str]) -> dict[str, str]:
+    """R15: the side to retain per collided domain (explicit decision, else lossless auto).
+
+    A missing decision where changes would be lost stops the phase, naming the domains,
+    both sides' changes, the recommendation and the parameter to set.
+    """
+    from mdstools.procedure.sync import parse_retain
+    from mdstools.ui import DecisionMissing
+
+    pending = [f.domain for f in found if f.lossless_choice is None]
+    explicit: dict[str, str] = {}
+    given = run.params.get("retain_database_on")
+    if isinstance(given, str) and "=" in given:
+        explicit = parse_retain(given, [f.domain for f in found], servers)
+    if pending and not all(d in explicit for d in pending):
+        try:
+            value = choice.value() if choice is not None else None
+        except DecisionMissing:
+            advice = ",".join(f"{f.domain}={f.recommended}" for f in found if f.domain in pending)
+            run.fail(
+                summary(found, pending),
+                f"decide which database to retain: -p retain_database_on={advice} "
+                "(or one server for all), or choose in the widget",
+            )
+            raise
+        more = parse_retain(value, pending, servers)
+        explicit = {**more, **explicit}
+    return decide(run, found, explicit)
+
+
+DRAFTABLE = {"host", "network", "group", "service-tcp", "service-udp"}
+_FIELD_ARGS = {
+    "host": ["ipv4-address", "ip-address"],
+    "network": ["subnet4", "mask-length4", "subnet", "mask-length"],
+    "group": ["members"],
+    "service-tcp": ["port"],
+    "service-udp": ["port"],
+}
+
+
+def _mgmt_line(c: ChangeRecord) -> str | None:
+    if c.object_type not in DRAFTABLE:
+        return None
+    verb = {"added": "add", "modified": "set", "deleted": "delete"}.get(c.operation)
+    if verb is None:
+        return None
+    args = ["name", shlex.quote(c.object_name)]
+    if verb != "delete":
+        for key in _FIELD_ARGS[c.object_type]:
+            if c.fields.get(key):
+                value = c.fields[key]
+                if key == "members":
+                    for i, member in enumerate(value.split(","), 1):
+                        args += [f"members.{i}", shlex.quote(member)]
+                    continue
+                args += [key, shlex.quote(value)]
+    return (
+        f"mgmt_cli -r true -d {shlex.quote(c.domain)} {verb}-{c.object_type} "
+        + " ".join(args)
+        + " --format json"
+    )
+
+
+def reentry(run: Run, found: list[Forensics], retained: dict[str, str]) -> pd.DataFrame:
+    """R15: every change of the discarded side(s): CSV, DRAFT mgmt_cli batch, checklist."""
+    lost = [
+        c for f in found for s, cs in f.sides.items() if s != retained.get(f.domain) for c in cs
+    ]
+    rows = [
+        {
+            "domain": c.domain,
+            "lost on": c.server,
+            "retained": retained.get(c.domain),
+            "admin": c.admin,
+            "time": c.publish_time,
+            "operation": c.operation,
+            "type": c.object_type,
+            "object": c.object_name,
+            "fields": ";".join(f"{k}={v}" for k, v in sorted(c.fields.items())),
+            "how": "draft mgmt_cli" if _mgmt_line(c) else "manual (SmartConsole)",
+        }
+        for c in lost
+    ]
+    cols = [
+        "domain",
+        "lost on",
+        "retained",
+        "admin",
+        "time",
+        "operation",
+        "type",
+        "object",
+        "fields",
+        "how",
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    with (run.report_dir / "reentry.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    lines = [
+        f"# DRAFT re-entry batch for ticket {run.ticket}, generated by mdstools on "
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        "# REVIEW EVERY LINE BEFORE RUNNING IT. Run on the MDS that holds the active DMS.",
+        "# These changes were published on the side that was NOT retained and are lost.",
+    ]
+    for c in lost:
+        line = _mgmt_line(c)
+        lines.append(
+            f"# {c.domain}: {c.operation} {c.object_type} {c.object_name} by {c.admin}"
+            f" at {c.publish_time} on {c.server}"
+        )
+        lines.append(
+            line
+            if line
+            else f"# MANUAL: re-enter {c.object_type} "
+            f"'{c.object_name}' ({c.operation}) in SmartConsole"
+        )
+    (run.report_dir / "reentry_draft.mgmt.txt").write_text("\n".join(lines) + "\n")
+    run.journal.write(
+        "reentry", changes=len(lost), csv="reentry.csv", draft="reentry_draft.mgmt.txt"
+    )
+    return df
+
+
+def checklist(df: pd.DataFrame) -> str:
+    """The re-entry list as a markdown checklist for the notebook."""
+    if df.empty:
+        return "No change was lost: nothing to re-enter."
+    items = [
+        f"- [ ] **{r['domain']}**: {r['operation']} {r['type']} `{r['object']}` "
+        f"({r['fields'] or 'no fields'}) by {r['admin']} at {r['time']}, lost on "
+        f"{r['lost on']} -- {r['how']}"
+        for _, r in df.iterrows()
+    ]
+    return (
+        "### Changes to re-enter\n"
+        + "\n".join(items)
+        + (
+            "\n\nDraft commands: `reentry_draft.mgmt.txt` (review before running); the list: "
+            "`reentry.csv`."
+        )
+    )
+
+
+def wait_interval(run: Run) -> float:
+    return scaled(run, 2.0)

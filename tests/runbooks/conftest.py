@@ -1,0 +1,97 @@
+"""Shared by the runbook tests: a lab per test, the CLI as a user runs it (minimal env)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mdstools.lab import runtime, scenarios
+
+SCALE = "0.002"
+
+
+class Lab:
+    def __init__(self, path: Path, scenario: str) -> None:
+        self.dir = path
+        self.scenario = scenario
+        self.inventory = path / "lab" / "inventory.yml"
+        self.reports = path / "reports"
+        self.secrets = [
+            (path / "lab" / "secrets" / n).read_text().strip()
+            for n in ("mds_password", "expert_password")
+        ]
+
+    def cli(self, *args: str, timeout: float = 500) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+        return subprocess.run(
+            [sys.executable, "-m", "mdstools", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.dir,
+        )
+
+    def campaign(self, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.cli(
+            "campaign",
+            "-i",
+            str(self.inventory),
+            "--ticket",
+            ticket,
+            "--reports",
+            str(self.reports),
+            "--confirm",
+            "-p",
+            f"time_scale={SCALE}",
+            *extra,
+        )
+
+    def notebook(self, ticket: str, name: str) -> nbformat.NotebookNode:
+        return nbformat.read(str(self.reports / ticket / name), as_version=4)
+
+    def control(self, **req: object) -> object:
+        return runtime.control(self.dir / "lab", dict(req))
+
+
+def start(tmp_path: Path, scenario: str) -> Lab:
+    runtime.up(tmp_path / "lab", scenarios.LabOptions(scenario=scenario, time_scale=float(SCALE)))
+    return Lab(tmp_path, scenario)
+
+
+Factory = Callable[[str], Lab]
+
+
+@pytest.fixture
+def lab_factory(tmp_path: Path) -> Iterator[Factory]:
+    started: list[Path] = []
+
+    def make(scenario: str) -> Lab:
+        lab = start(tmp_path / scenario, scenario)
+        started.append(lab.dir / "lab")
+        return lab
+
+    yield make
+    for d in started:
+        runtime.down(d)
+
+
+def top_cell(nb: nbformat.NotebookNode) -> str:
+    return str(nb.cells[0].source)
+
+
+def all_text(path: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in path.rglob("*") if p.is_file())
+
+
+def assert_no_secrets(lab: Lab) -> None:
+    text = all_text(lab.reports)
+    for secret in lab.secrets:
+        assert secret not in text, "a secret value leaked into reports/"
