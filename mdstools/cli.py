@@ -498,6 +498,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return rc
 
 
+def cmd_jupyter(args: argparse.Namespace) -> int:
+    """JupyterLab on runbooks/ with the inventory filled in, bound to 127.0.0.1.
+
+    Without -i it starts the embedded lab in --lab-dir (or reuses the one running there) and
+    stops it again on Ctrl-C. The runbooks read MDSTOOLS_INVENTORY, MDSTOOLS_TICKET and
+    MDSTOOLS_TIME_SCALE when their parameters are empty. Prints the URL (with its token).
+    """
+    from mdstools import jupyter
+
+    return jupyter.serve(
+        inventory=Path(args.inventory) if args.inventory else None,
+        lab_dir=Path(args.lab_dir),
+        scenario=args.scenario,
+        port=args.port,
+        ticket=args.ticket or None,
+        open_browser=not args.no_browser,
+    )
+
+
 def _add_lab_shape(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default=str(DEFAULT_LAB_DIR), help="lab directory (default lab-data)")
     p.add_argument("--scenario", default="default", help="named scenario (see README)")
@@ -613,6 +632,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("report", help="reports/<ticket>")
     p.add_argument("-o", "--output", default=None, help="zip file (default next to the report)")
     p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser(
+        "jupyter",
+        help="JupyterLab on the runbooks (the lab unless -i)",
+        description=(cmd_jupyter.__doc__ or "").strip(),
+    )
+    p.add_argument("-i", "--inventory", default=None, help="inventory YAML (default: the lab's)")
+    p.add_argument(
+        "--lab-dir", default=str(DEFAULT_LAB_DIR), help="lab directory (default lab-data)"
+    )
+    p.add_argument(
+        "--scenario", default=None, help="lab scenario when it starts the lab (default default)"
+    )
+    p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    p.add_argument("--ticket", default="", help="change ticket (default on the lab: LAB-<date>)")
+    p.add_argument(
+        "--no-browser", action="store_true", help="only print the URL; do not open a browser"
+    )
+    p.set_defaults(func=cmd_jupyter)
 
     p = sub.add_parser(
         "demo", help="the embedded lab end to end", description=(cmd_demo.__doc__ or "").strip()

@@ -107,7 +107,7 @@ class Run:
         self.cause: str | None = None
         self.finished = False
         self.lock: lock.Lock | None = None
-        self._last_progress: dict[str, float] = {}
+        self._progress = ui.Progress(interactive)
 
     # -- header ----------------------------------------------------------------------
     def header(self) -> dict[str, str]:
@@ -172,18 +172,11 @@ class Run:
         return sess.run(command, domain=domain, timeout=timeout, check=check)
 
     def progress(self, label: str, state: JobState | None, elapsed: float) -> None:
-        """One log line per step change (never a redraw): good for schedulers' logs."""
-        now = time.monotonic()
+        """Progress of a long step: a live line interactively, a log line per change headless
+        (never a redrawing bar: the executed notebook and the scheduler log stay readable)."""
         key = label.split(":")[0]
-        text = f"{label}" + (f" [{state.state}]" if state else "")
-        if self._last_progress.get(text, 0) and now - self._last_progress[text] < 60:
-            return
-        self._last_progress = {
-            k: v for k, v in self._last_progress.items() if not k.startswith(key)
-        }
-        self._last_progress[text] = now
-        stamp = "" if not self.interactive else f"{datetime.now(timezone.utc):%H:%M:%S} "
-        print(f"{stamp}{text} ({elapsed:.0f} s)", flush=True)
+        text = label + (f" [{state.state}]" if state else "")
+        self._progress.update(key, text, elapsed)
 
     # -- gates and decisions ---------------------------------------------------------
     def gate(
@@ -243,11 +236,19 @@ class Run:
         given = self.params.get(param)
         if isinstance(given, str):
             given = [x.strip() for x in given.split(",") if x.strip()]
-        return ui.acknowledge(name, items, param, given, self.interactive, self._decided)
+        return ui.acknowledge(
+            name, items, param, given, self.interactive, self._decided, self._decision_timeout()
+        )
 
     def confirm(self, question: str, param: str = "confirm") -> ui.Decision:
         return ui.confirm(
-            param, question, param, self.params.get(param), self.interactive, self._decided
+            param,
+            question,
+            param,
+            self.params.get(param),
+            self.interactive,
+            self._decided,
+            self._decision_timeout(),
         )
 
     def choose(
@@ -267,7 +268,16 @@ class Run:
             self.interactive,
             self._decided,
             recommended,
+            self._decision_timeout(),
         )
+
+    def _decision_timeout(self) -> float:
+        """The parameter when it was changed, else $MDSTOOLS_DECISION_TIMEOUT_S, else 900 s."""
+        param = self.params.get("decision_timeout_s")
+        if param and float(param) != ui.DEFAULT_DECISION_TIMEOUT_S:
+            return float(param)
+        env = os.environ.get("MDSTOOLS_DECISION_TIMEOUT_S")
+        return float(env) if env else ui.DEFAULT_DECISION_TIMEOUT_S
 
     def decided(self, decision: ui.Decision) -> Any:
         """The value of ``decision``; a missing decision stops the runbook, naming it."""
@@ -345,9 +355,8 @@ class Run:
             self.lock = None
 
     def finish(self) -> Any:
-        """The verdict table of this phase; records the result for later phases' gates."""
-        from mdstools import frames
-
+        """The verdict table of this phase (coloured, failing rows first, next steps linked);
+        records the result for later phases' gates."""
         verdict = self.verdict
         self._write_result(verdict)
         self.finished = True
@@ -360,7 +369,7 @@ class Run:
             ],
             verdict == "passed",
         )
-        return frames.checks(self.checks)
+        return ui.checks_table(self.checks)
 
     def wait(self, what: str, fn: Callable[[], T]) -> T:
         """Run a long step with a journal entry around it."""
@@ -387,6 +396,18 @@ def start(
     """Open the run of one phase; shows its header. ``phase`` may be passed as ``phase=``."""
     key = phase_id or str(extra.pop("phase", ""))
     ph = phase(key)
+    inventory = inventory or os.environ.get("MDSTOOLS_INVENTORY", "")
+    if not str(inventory):
+        raise MdstoolsError(
+            "no inventory given",
+            "set the parameter inventory (or start "
+            "JupyterLab with make jupyter, which sets MDSTOOLS_INVENTORY)",
+        )
+    ticket = ticket or os.environ.get("MDSTOOLS_TICKET", "")
+    params = dict(params or {})
+    env_scale = os.environ.get("MDSTOOLS_TIME_SCALE")
+    if env_scale and params.get("time_scale") in (None, 1, 1.0):
+        params["time_scale"] = float(env_scale)
     inv = load(inventory)
     reports = Path(reports_dir).expanduser().resolve()
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))

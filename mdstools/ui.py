@@ -1,10 +1,16 @@
-"""Decisions and display for the runbooks: widgets interactively, parameters headless.
+"""Decisions, progress and display for the runbooks: widgets interactively, text headless.
 
-One call per decision. Interactively it shows an ipywidgets control and returns a
-:class:`Decision`; the NEXT cell reads ``decision.value()``, which takes the widget's state
-at that moment. Headless (``interactive=False``) the value comes from the runbook
-parameter; when it is missing the gate fails and names the parameter to set. Either way
-the decision, who made it, when and how (widget or parameter) go to the journal.
+Decisions: one call per decision. Interactively it shows an ipywidgets control with a
+button (``Acknowledge``, ``Confirm``/``Decline``, ``Decide``) and returns a
+:class:`Decision`; the NEXT cell reads ``decision.value()``. Stepping cell by cell, the
+button was clicked before; with "Run All" the next cell WAITS for the click (the widget stays
+live while the cell runs, through jupyter-ui-poll), up to ``decision_timeout_s``, then fails
+with a clear message: a run never races past a decision. Headless (``interactive=False``)
+the value is the runbook parameter; when it is missing the gate fails naming the parameter.
+Every decision goes to the journal: who, when, how (widget or parameter).
+
+Progress: interactively one live line per long step (current state and elapsed time);
+headless one log line per state change. Never a redrawing progress bar.
 
 This is the only module that imports ipywidgets (lazily, interactive runs only).
 """
@@ -12,15 +18,18 @@ This is the only module that imports ipywidgets (lazily, interactive runs only).
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from mdstools.errors import MdstoolsError
 
+DEFAULT_DECISION_TIMEOUT_S = 900.0
+
 
 class DecisionMissing(MdstoolsError):
-    """A decision the runbook needs was not given (parameter unset or box not ticked)."""
+    """A decision the runbook needs was not given (parameter unset, button not clicked)."""
 
 
 def display(obj: Any) -> None:
@@ -30,7 +39,7 @@ def display(obj: Any) -> None:
     except ImportError:  # pragma: no cover - IPython ships with the kernel
         print(obj)
         return
-    ipy_display(obj)  # type: ignore[no-untyped-call]
+    ipy_display(obj)
 
 
 def markdown(text: str) -> None:
@@ -39,7 +48,7 @@ def markdown(text: str) -> None:
     except ImportError:  # pragma: no cover
         print(text)
         return
-    display(Markdown(text))  # type: ignore[no-untyped-call]
+    display(Markdown(text))
 
 
 def html_block(content: str) -> None:
@@ -48,19 +57,73 @@ def html_block(content: str) -> None:
     except ImportError:  # pragma: no cover
         print(content)
         return
-    display(HTML(content))  # type: ignore[no-untyped-call]
+    display(HTML(content))
+
+
+COLOURS = {True: "#1b7f3b", False: "#b00020", None: "#555"}
 
 
 def banner(title: str, lines: Sequence[str], ok: bool | None = None) -> None:
     """A coloured box: green (ok), red (not ok) or grey (neutral)."""
-    colour = {True: "#1b7f3b", False: "#b00020", None: "#555"}[ok]
-    body = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    colour = COLOURS[ok]
+    body = "".join(f"<li>{line}</li>" for line in (link_phases(html.escape(x)) for x in lines))
     html_block(
         f'<div style="border-left:6px solid {colour};padding:6px 12px;margin:6px 0">'
         f'<b style="color:{colour}">{html.escape(title)}</b><ul>{body}</ul></div>'
     )
 
 
+def link_phases(text: str) -> str:
+    """Turn "phase 02" into a link to the runbook that fixes it (already escaped text)."""
+    import re
+
+    from mdstools.phases import BY_ID
+
+    def sub(m: re.Match[str]) -> str:
+        ph = BY_ID.get(m.group(2))
+        return (
+            f'<a href="{ph.notebook}" title="{html.escape(ph.title)}">{m.group(0)}</a>'
+            if ph
+            else m.group(0)
+        )
+
+    return re.sub(r"(phases? )(0\d)\b", sub, text)
+
+
+# -- tables ---------------------------------------------------------------------------------
+def checks_table(results: Sequence[Any]) -> Any:
+    """Check results coloured pass/fail, failing rows first, next steps linked to runbooks."""
+    from mdstools import frames
+
+    df = frames.checks(results)
+    colours = {"FAIL": "#fde0e3", "WARNING": "#fff4d6", "INFO": "#eef2f7", "PASS": "#e3f4e8"}
+
+    def row_style(row: Any) -> list[str]:
+        return [f"background-color: {colours.get(row['result'], '')}"] * len(row)
+
+    return (
+        df.style.apply(row_style, axis=1)
+        .format({"next step": lambda v: link_phases(html.escape(str(v)))}, escape=None)
+        .hide(axis="index")
+    )
+
+
+def table(df: Any, title: str, limit: int = 40) -> Any:
+    """A frame as it is when small; summarized (first rows) with the whole table collapsible
+    when large (250 domains make 1000+ rows)."""
+    if len(df) <= limit:
+        return df
+    head = df.head(limit).to_html(index=False, escape=True)
+    full = df.to_html(index=False, escape=True)
+    html_block(
+        f"<p><b>{html.escape(title)}</b>: {len(df)} rows; the first {limit} "
+        f"(the ones needing attention come first):</p>{head}"
+        f"<details><summary>show all {len(df)} rows</summary>{full}</details>"
+    )
+    return None
+
+
+# -- decisions -------------------------------------------------------------------------------
 Recorder = Callable[[str, Any, str], None]
 
 
@@ -78,6 +141,8 @@ class Decision:
         read: Callable[[Any], Any],
         record: Recorder,
         missing: Callable[[Any], bool],
+        button: str = "",
+        timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -88,25 +153,54 @@ class Decision:
         self._read = read
         self._record = record
         self._missing = missing
+        self.button = button
+        self.timeout_s = timeout_s
+        self.clicked = False
+        self.declined = False
         self._recorded: Any = object()
+
+    def click(self, declined: bool = False) -> None:
+        """What the button does (tests call it from the kernel side)."""
+        self.clicked = True
+        self.declined = declined
+
+    def _wait_for_click(self) -> None:
+        """Block this cell until the button is clicked, keeping the widgets live."""
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            from jupyter_ui_poll import ui_events
+        except ImportError:  # pragma: no cover - a dependency of the project
+            return
+        with ui_events() as poll:
+            while not self.clicked and time.monotonic() < deadline:
+                poll(20)
+                time.sleep(0.1)
 
     def value(self) -> Any:
         """The decision now: the widget's state interactively, else the parameter.
 
-        Raises DecisionMissing (naming the parameter or the widget) when nothing was decided.
+        Raises DecisionMissing (naming the parameter, or the button) when nothing was decided.
         """
         if self.interactive and self.widget is not None:
-            value, how = self._read(self.widget), "widget"
+            if not self.clicked:
+                self._wait_for_click()
+            if not self.clicked:
+                raise DecisionMissing(
+                    f"decision '{self.name}' was not made within {self.timeout_s:g} s",
+                    f"use the control above (then click {self.button}) and run this cell again",
+                )
+            value, how = (False if self.declined else self._read(self.widget)), "widget"
         else:
             value, how = self._param_value, "parameter"
         if self._missing(value):
             where = (
-                "use the control above, then run this cell again"
+                f"use the control above, click {self.button}, then run this cell again"
                 if how == "widget"
                 else f"set the runbook parameter {self.param} (mdstools run ... -p "
                 f"{self.param}=...)"
             )
-            raise DecisionMissing(f"decision '{self.name}' was not made", where)
+            what = "declined" if self.declined else "not made"
+            raise DecisionMissing(f"decision '{self.name}' was {what}", where)
         if value != self._recorded:
             self._record(self.name, value, how)
             self._recorded = value
@@ -119,6 +213,29 @@ def _widgets() -> Any:
     return ipywidgets
 
 
+def _buttons(decision: Decision, labels: Sequence[tuple[str, bool]], status: Any) -> list[Any]:
+    w = _widgets()
+    out = []
+    for label, declines in labels:
+        b = w.Button(
+            description=label,
+            button_style="danger" if declines else "success",
+            layout=w.Layout(width="auto"),
+        )
+
+        def on_click(_: Any, declines: bool = declines, label: str = label) -> None:
+            decision.click(declined=declines)
+            status.value = (
+                f"<i>{html.escape(label)} at "
+                f"{datetime.now(timezone.utc):%H:%M:%S} UTC; the next cell "
+                "reads it</i>"
+            )
+
+        b.on_click(on_click)
+        out.append(b)
+    return out
+
+
 def acknowledge(
     name: str,
     items: Sequence[tuple[str, str]],
@@ -126,10 +243,27 @@ def acknowledge(
     param_value: Sequence[str] | None,
     interactive: bool,
     record: Recorder,
+    timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
 ) -> Decision:
     """Acknowledge each item (id, label) by name; the value is the list of acknowledged ids."""
     ids = [i for i, _ in items]
-    widget = None
+
+    def read(wd: Any) -> list[str]:
+        return [b.item_id for b in wd.children if getattr(b, "item_id", None) and b.value]
+
+    d = Decision(
+        name,
+        "acknowledge",
+        param,
+        list(param_value or []),
+        interactive,
+        None,
+        read,
+        record,
+        lambda v: False,
+        "Acknowledge",
+        timeout_s,
+    )
     if interactive and items:
         w = _widgets()
         boxes = [
@@ -138,19 +272,20 @@ def acknowledge(
         ]
         for box, item_id in zip(boxes, ids, strict=True):
             box.item_id = item_id
-        widget = w.VBox(
-            [w.HTML(f"<b>{html.escape(name)}</b>: tick each item you have reviewed"), *boxes]
+        status = w.HTML("")
+        d.widget = w.VBox(
+            [
+                w.HTML(
+                    f"<b>{html.escape(name)}</b>: tick each item you have "
+                    "reviewed, then click <b>Acknowledge</b>"
+                ),
+                *boxes,
+                *_buttons(d, [("Acknowledge", False)], status),
+                status,
+            ]
         )
-        display(widget)
-
-    def read(wd: Any) -> list[str]:
-        return [b.item_id for b in wd.children[1:] if b.value]
-
-    def missing(value: Any) -> bool:
-        return False  # an empty list is a valid answer; the gate checks completeness
-
-    given = list(param_value or [])
-    return Decision(name, "acknowledge", param, given, interactive, widget, read, record, missing)
+        display(d.widget)
+    return d
 
 
 def confirm(
@@ -160,32 +295,36 @@ def confirm(
     param_value: bool | None,
     interactive: bool,
     record: Recorder,
+    timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
 ) -> Decision:
     """A yes/no confirmation of a mutating step; the value is True only when confirmed."""
-    widget = None
-    if interactive:
-        w = _widgets()
-        widget = w.Checkbox(
-            value=False, description=question, indent=False, layout=w.Layout(width="auto")
-        )
-        display(widget)
-    else:
-        banner(f"Confirmation '{name}'", [question, f"parameter {param} = {param_value!r}"], None)
-
-    def read(wd: Any) -> bool:
-        return bool(wd.value)
-
-    return Decision(
+    d = Decision(
         name,
         "confirm",
         param,
         bool(param_value),
         interactive,
-        widget,
-        read,
+        None,
+        lambda wd: True,
         record,
         lambda v: v is not True,
+        "Confirm",
+        timeout_s,
     )
+    if interactive:
+        w = _widgets()
+        status = w.HTML("")
+        d.widget = w.VBox(
+            [
+                w.HTML(f"<b>{html.escape(question)}</b>"),
+                w.HBox(_buttons(d, [("Confirm", False), ("Decline", True)], status)),
+                status,
+            ]
+        )
+        display(d.widget)
+    else:
+        banner(f"Confirmation '{name}'", [question, f"parameter {param} = {param_value!r}"], None)
+    return d
 
 
 def choose(
@@ -197,36 +336,77 @@ def choose(
     interactive: bool,
     record: Recorder,
     recommended: str | None = None,
+    timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
 ) -> Decision:
     """Choose one of ``options`` (e.g. the server whose database to retain)."""
-    widget = None
-    if interactive:
-        w = _widgets()
-        widget = w.RadioButtons(
-            options=list(options), value=None, description="", layout=w.Layout(width="auto")
-        )
-        display(
-            w.VBox(
-                [
-                    w.HTML(
-                        f"<b>{html.escape(question)}</b>"
-                        + (f" (recommended: {html.escape(recommended)})" if recommended else "")
-                    ),
-                    widget,
-                ]
-            )
-        )
-
-    def read(wd: Any) -> Any:
-        return wd.value
 
     def missing(value: Any) -> bool:
         if isinstance(value, dict):
             return not value
+        if isinstance(value, str) and "=" in value:
+            return False
         return value in (None, "") or (isinstance(value, str) and value not in options)
 
-    return Decision(name, "choose", param, param_value, interactive, widget, read, record, missing)
+    d = Decision(
+        name,
+        "choose",
+        param,
+        param_value,
+        interactive,
+        None,
+        lambda wd: wd.children[1].value,
+        record,
+        missing,
+        "Decide",
+        timeout_s,
+    )
+    if interactive:
+        w = _widgets()
+        radio = w.RadioButtons(
+            options=list(options), value=recommended, description="", layout=w.Layout(width="auto")
+        )
+        status = w.HTML("")
+        d.widget = w.VBox(
+            [
+                w.HTML(
+                    f"<b>{html.escape(question)}</b>"
+                    + (f" (recommended: {html.escape(recommended)})" if recommended else "")
+                ),
+                radio,
+                *_buttons(d, [("Decide", False)], status),
+                status,
+            ]
+        )
+        display(d.widget)
+    return d
 
 
 def stamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# -- progress -------------------------------------------------------------------------------
+class Progress:
+    """Live progress lines interactively (one widget per step), log lines headless."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self._widgets: dict[str, Any] = {}
+        self._last: dict[str, str] = {}
+
+    def update(self, key: str, text: str, elapsed: float) -> None:
+        line = f"{text} ({elapsed:.0f} s)"
+        if not self.interactive:
+            if self._last.get(key) != text:
+                print(line, flush=True)
+            self._last[key] = text
+            return
+        wd = self._widgets.get(key)
+        if wd is None:
+            wd = _widgets().HTML()
+            self._widgets[key] = wd
+            display(wd)
+        wd.value = (
+            f"<code>{html.escape(datetime.now(timezone.utc).strftime('%H:%M:%S'))}"
+            f"</code> {html.escape(line)}"
+        )

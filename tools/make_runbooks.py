@@ -19,14 +19,15 @@ sys.path.insert(0, str(ROOT))
 from mdstools.phases import BY_ID  # noqa: E402
 
 COMMON_PARAMS = """\
-inventory = "inventory.yml"      # path of the inventory YAML (absolute, or relative to this folder)
-ticket = ""                      # change ticket id; the record goes to reports/<ticket>/ (required)
+inventory = ""                   # inventory YAML path; empty: $MDSTOOLS_INVENTORY (set by make jupyter)
+ticket = ""                      # change ticket id (record: reports/<ticket>/); empty: $MDSTOOLS_TICKET
 operator = ""                    # who runs this phase (default: the login name)
 interactive = True               # True: decisions with widgets; headless runs pass False
 dry_run = False                  # True: show what would change, change nothing
 reports_dir = "../reports"       # where reports/<ticket>/ is written
 time_scale = 1.0                 # scales timeouts and poll intervals: 1.0 on real servers (the lab passes its own)
 continuous_management = False    # R13: DMSs may be managed during the upgrade (the risk is tracked)
+decision_timeout_s = 900.0       # interactive: how long a decision waits for its button (Run All)
 """
 
 EXTRA_PARAMS = {
@@ -47,7 +48,7 @@ EXTRA_PARAMS = {
 
 
 def params_dict(pid: str) -> str:
-    names = ["time_scale", "continuous_management"]
+    names = ["time_scale", "continuous_management", "decision_timeout_s"]
     for line in EXTRA_PARAMS.get(pid, "").splitlines():
         names.append(line.split("=")[0].strip())
     return "dict(" + ", ".join(f"{n}={n}" for n in names) + ")"
@@ -74,7 +75,7 @@ FOOTER = [
 
 CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "00": (
-        "from mdstools import checks\nfrom mdstools.procedure import discover",
+        "from mdstools import checks, ui\nfrom mdstools.procedure import discover",
         "Run it first, and again whenever you want a fresh picture. It changes nothing.",
         [
             (
@@ -92,7 +93,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "## Step 2 (R12): process status of every DMS and Domain Log Server\n"
                 "Rows that are not all up come first.",
             ),
-            ("code", "discover.domain_servers_frame(snap)"),
+            ("code", 'ui.table(discover.domain_servers_frame(snap), "domain servers")'),
             (
                 "md",
                 "## Step 3 (R1, R7): HA state per domain and the active MDS of Global\n"
@@ -101,7 +102,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "run.gate(discover.global_active(run, snap), stop=False)\n"
-                "discover.domains_frame(snap)",
+                'ui.table(discover.domains_frame(snap), "domains")',
             ),
             ("md", "## Step 4 (R4): versions\nMDSs only synchronize at the same version."),
             (
@@ -416,7 +417,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         ],
     ),
     "08": (
-        "from mdstools.procedure import discover",
+        "from mdstools import ui\nfrom mdstools.procedure import discover, timeline",
         "The end state against the baseline of phase 00. It changes nothing.",
         [
             ("md", "## Step 1 (R4, R12): the end state"),
@@ -425,12 +426,22 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "results = discover.compare(run, snap)\nfor r in results:\n"
-                "    run.gate(r, stop=False)\ndiscover.checks_frame(results)",
+                "    run.gate(r, stop=False)\nui.checks_table(results)",
             ),
             ("md", "## Step 3 (R9, R10, R12): domains and domain servers now"),
-            ("code", "discover.domains_frame(snap)"),
-            ("code", "discover.domain_servers_frame(snap)"),
-            ("md", "## Step 4 (X5): record the final state"),
+            ("code", 'ui.table(discover.domains_frame(snap), "domains")'),
+            ("code", 'ui.table(discover.domain_servers_frame(snap), "domain servers")'),
+            (
+                "md",
+                "## Step 4 (R5, X5): the campaign timeline\nWhich server was upgraded "
+                "when, how long its domains were down, and when each decision was made.",
+            ),
+            (
+                "code",
+                "ui.html_block(timeline.svg(run.report_dir))\n"
+                "import pandas as pd\npd.DataFrame(timeline.downtime(run.report_dir))",
+            ),
+            ("md", "## Step 5 (X5): record the final state"),
             ("code", "discover.save(run, snap, discover.FINAL)"),
         ],
     ),

@@ -62,6 +62,20 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
         e for e in events if e["kind"] == "command" and "mds_fix_cmas_clms_version" in e["command"]
     ]
     assert objs, "R12: the fix ran (as a detached job)"
+    for nb_path in sorted(report.glob("0*.ipynb")):  # no progress-bar noise, small records
+        nb = nbformat.read(str(nb_path), as_version=4)
+        streams = [
+            o["text"]
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+            if o.get("output_type") == "stream"
+        ]
+        assert not any("\r" in t for t in streams), f"carriage-return redraws in {nb_path.name}"
+        assert nb_path.stat().st_size < 1_500_000, nb_path.name
+        assert sum(t.count("\n") for t in streams) < 400, nb_path.name
+    html08 = (report / "08_validate.html").read_text()
+    assert "<svg" in html08 and "mds1 down" in html08, "the campaign timeline is in the HTML"
     v = lab.cli("verify", str(report))
     assert v.returncode == 0 and "9 runs sealed" in v.stdout  # X5
     meta = lab.notebook("CHG-OK", "03_upgrade_primary.ipynb").metadata.papermill

@@ -23,6 +23,15 @@ from mdstools.runbook import ensure_kernel, runbooks_dir
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 
+CLICK_ACKNOWLEDGE = """\
+assert ack.widget is not None
+for w in ack.widget.children:
+    if hasattr(w, "item_id"):
+        w.value = True
+[b for b in ack.widget.children if getattr(b, "description", "") == "Acknowledge"][0].click()
+"""
+
+
 def step_through(
     nb: nbformat.NotebookNode, cwd: Path, after: dict[str, str]
 ) -> list[nbformat.NotebookNode]:
@@ -66,8 +75,7 @@ def test_01_warnings_acknowledged_with_the_widgets(tmp_path: Path) -> None:
             nb,
             tmp_path,
             {
-                "run.acknowledge(": "assert ack.widget is not None\n"
-                "for box in ack.widget.children[1:]:\n    box.value = True",
+                "run.acknowledge(": CLICK_ACKNOWLEDGE,
             },
         )
         widget_outputs = [
@@ -89,8 +97,11 @@ def test_01_warnings_acknowledged_with_the_widgets(tmp_path: Path) -> None:
         runtime.down(lab_dir)
 
 
-def test_unticked_widget_stops_at_the_gate_with_a_clear_message(tmp_path: Path) -> None:
-    """R3: nothing ticked -> the gate names what is not acknowledged; nothing races past."""
+def test_unclicked_decision_waits_then_stops_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R3 with Run All: the gate cell waits for the button, then stops; nothing races past."""
+    monkeypatch.setenv("MDSTOOLS_DECISION_TIMEOUT_S", "2")
     lab_dir = tmp_path / "lab"
     runtime.up(lab_dir, scenarios.LabOptions(scenario="verifier-warnings", time_scale=0.002))
     try:
@@ -108,6 +119,6 @@ def test_unticked_widget_stops_at_the_gate_with_a_clear_message(tmp_path: Path) 
 
         with pytest.raises(CellExecutionError) as exc:
             step_through(nb, tmp_path, {})
-        assert "not acknowledged" in str(exc.value) and "GateFailed" in str(exc.value)
+        assert "was not made within 2 s" in str(exc.value) and "Acknowledge" in str(exc.value)
     finally:
         runtime.down(lab_dir)

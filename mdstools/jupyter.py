@@ -1,0 +1,462 @@
+"""JupyterLab on the runbooks with the inventory filled in (``mdstools jupyter``, ``make jupyter``).
+
+``mdstools jupyter`` starts the embedded lab when no inventory is given (or reuses the one
+already running from ``--lab-dir``), then runs JupyterLab on ``runbooks/``, bound to
+127.0.0.1 and protected by a random token, and prints the URL to open. The runbook kernels
+inherit three environment variables that ``mdstools.start()`` reads when the notebook's
+parameters leave them empty:
+
+* ``MDSTOOLS_INVENTORY``: the absolute path of the inventory;
+* ``MDSTOOLS_TICKET``: the change ticket (``LAB-<date>`` on the lab);
+* ``MDSTOOLS_TIME_SCALE``: the lab's time scale (only for a lab deployment).
+
+Ctrl-C (or SIGTERM) stops JupyterLab, and the lab when this command started it.
+
+The pieces (:func:`command`, :func:`environment`, :class:`JupyterLab`) are public so that the
+browser tests drive the same launcher a user runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+ENV_INVENTORY = "MDSTOOLS_INVENTORY"
+ENV_TICKET = "MDSTOOLS_TICKET"
+ENV_TIME_SCALE = "MDSTOOLS_TIME_SCALE"
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8888
+FIRST_RUNBOOK = "00_discover.ipynb"
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+class JupyterError(Exception):
+    """JupyterLab (or the lab it needs) could not start; the message says what to do."""
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port on ``host`` that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_free(port: int, host: str = HOST) -> bool:
+    """True when ``port`` on ``host`` can be bound (nobody listens there)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def new_token() -> str:
+    """A random token for JupyterLab's ``IdentityProvider.token`` (48 hex digits)."""
+    return secrets.token_hex(24)
+
+
+def default_ticket() -> str:
+    """The ticket of a lab session: ``LAB-<YYYYMMDD>``."""
+    return f"LAB-{time.strftime('%Y%m%d')}"
+
+
+def runbooks_dir() -> Path:
+    """The runbooks JupyterLab opens (``MDSTOOLS_RUNBOOKS`` or the project's ``runbooks/``)."""
+    from mdstools.runbook import runbooks_dir as configured
+
+    return configured().resolve()
+
+
+def command(
+    notebook_dir: Path,
+    port: int,
+    token: str,
+    python: str = sys.executable,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The ``jupyter lab`` command line: bound to 127.0.0.1, token-protected, no browser.
+
+    ``--allow-root`` is added when running as root (JupyterLab refuses to start otherwise).
+    """
+    argv = [
+        python,
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={notebook_dir}",
+        f"--ip={HOST}",
+        f"--port={port}",
+        "--port-retries=0",
+        "--no-browser",
+        f"--IdentityProvider.token={token}",
+    ]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        argv.append("--allow-root")
+    return [*argv, *extra]
+
+
+def environment(
+    inventory: Path | None,
+    ticket: str | None,
+    time_scale: float | None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """JupyterLab's environment: ``base`` (default ``os.environ``) plus the ``MDSTOOLS_*``
+    variables the runbooks read when their parameters are empty. An unset value removes the
+    variable, so that a stale one from the caller's shell is not inherited."""
+    env = dict(os.environ if base is None else base)
+    values = {
+        ENV_INVENTORY: str(inventory.resolve()) if inventory is not None else None,
+        ENV_TICKET: ticket or None,
+        ENV_TIME_SCALE: repr(float(time_scale)) if time_scale is not None else None,
+    }
+    for key, value in values.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def url(port: int, token: str, path: str = "lab", host: str = HOST) -> str:
+    """``http://127.0.0.1:PORT/<path>?token=TOKEN``; ``path`` is quoted (``lab/tree/x.ipynb``)."""
+    quoted = urllib.parse.quote(path.lstrip("/"))
+    return f"http://{host}:{port}/{quoted}?token={urllib.parse.quote(token)}"
+
+
+def status(port: int, token: str, host: str = HOST, timeout: float = 2.0) -> dict[str, Any] | None:
+    """JupyterLab's ``/api/status`` (JSON), or None while it does not answer."""
+    try:
+        with urllib.request.urlopen(url(port, token, "api/status", host), timeout=timeout) as r:
+            data = json.loads(r.read().decode())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass
+class JupyterLab:
+    """One JupyterLab server process: :meth:`start` returns once it answers; :meth:`stop`."""
+
+    notebook_dir: Path
+    port: int = 0
+    token: str = field(default_factory=new_token)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    log: Path | None = None
+    extra_args: Sequence[str] = ()
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The JupyterLab URL with the token."""
+        return url(self.port, self.token)
+
+    def notebook_url(self, name: str) -> str:
+        """The URL that opens ``name`` (relative to the notebook directory) in JupyterLab."""
+        return url(self.port, self.token, f"lab/tree/{name}")
+
+    def start(self, timeout: float = READY_TIMEOUT_S) -> JupyterLab:
+        """Start ``jupyter lab`` in its own session; wait until ``/api/status`` answers.
+
+        Its output goes to ``log`` when set, else to this process's stdout/stderr.
+        """
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+        if not self.notebook_dir.is_dir():
+            raise JupyterError(f"no notebook directory {self.notebook_dir}")
+        if self.port == 0:
+            self.port = free_port()
+        elif not port_free(self.port):
+            raise JupyterError(
+                f"port {self.port} on {HOST} is in use; choose another with --port N"
+            )
+        argv = command(self.notebook_dir.resolve(), self.port, self.token, extra=self.extra_args)
+        out = self.log.open("ab") if self.log is not None else None
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT if out is not None else None,
+                env=self.env,
+                cwd=self.notebook_dir,
+                start_new_session=True,  # Ctrl-C reaches mdstools, which stops it cleanly
+            )
+        finally:
+            if out is not None:
+                out.close()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> dict[str, Any]:
+        """Block until ``/api/status`` answers; raise JupyterError if it exits or times out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                where = f"; see {self.log}" if self.log else ""
+                raise JupyterError(
+                    f"JupyterLab exited at start (code {self.proc.returncode}){where}"
+                )
+            answer = status(self.port, self.token)
+            if answer is not None:
+                return answer
+            time.sleep(0.2)
+        self.stop()
+        raise JupyterError(f"JupyterLab did not answer on {HOST}:{self.port} within {timeout:g} s")
+
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self) -> int:
+        """Wait until the server exits; its exit code."""
+        if self.proc is None:
+            return 0
+        return self.proc.wait()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM (JupyterLab shuts its kernels down), then SIGKILL after ``timeout``."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+@dataclass(frozen=True)
+class LabTarget:
+    """The deployment the runbooks work on: an inventory, and the lab when there is one."""
+
+    inventory: Path
+    time_scale: float | None
+    lab_dir: Path | None
+    started: bool
+    scenario: str | None
+
+
+def running_lab(lab_dir: Path) -> dict[str, Any] | None:
+    """The state (``lab.json``) of the lab running from ``lab_dir``, or None."""
+    from mdstools.lab import runtime
+
+    state = runtime.read_state(lab_dir)
+    if not state:
+        return None
+    try:
+        os.kill(int(state["pid"]), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    except (KeyError, ValueError, TypeError):
+        return None
+    return state
+
+
+def lab_time_scale(state: Mapping[str, Any]) -> float:
+    """The time scale of a running lab (its option, else its scenario's default)."""
+    from mdstools.lab.scenarios import DEFAULT_SCALE, SCENARIOS
+
+    options = state.get("options") or {}
+    value = options.get("time_scale")
+    if value is not None:
+        return float(value)
+    scenario = SCENARIOS.get(str(state.get("scenario") or options.get("scenario")))
+    return scenario.time_scale if scenario is not None else DEFAULT_SCALE
+
+
+def ensure_lab(lab_dir: Path, scenario: str | None) -> LabTarget:
+    """Reuse the lab running from ``lab_dir`` or start one (``scenario``, default 'default').
+
+    Raises JupyterError when the running lab has another scenario than the one asked for.
+    """
+    from mdstools.lab import runtime
+    from mdstools.lab.scenarios import SCENARIOS, LabOptions
+
+    lab_dir = lab_dir.resolve()
+    if scenario is not None and scenario not in SCENARIOS:
+        raise JupyterError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    state = running_lab(lab_dir)
+    if state is not None:
+        if scenario is not None and state.get("scenario") != scenario:
+            raise JupyterError(
+                f"the lab running from {lab_dir} has scenario {state.get('scenario')!r}, not "
+                f"{scenario!r}; stop it first: mdstools lab down --dir {lab_dir}"
+            )
+        return LabTarget(
+            lab_dir / "inventory.yml",
+            lab_time_scale(state),
+            lab_dir,
+            False,
+            str(state.get("scenario")),
+        )
+    try:
+        state = runtime.up(lab_dir, LabOptions(scenario=scenario or "default"))
+    except runtime.LabRuntimeError as exc:
+        raise JupyterError(str(exc)) from exc
+    return LabTarget(
+        lab_dir / "inventory.yml", lab_time_scale(state), lab_dir, True, scenario or "default"
+    )
+
+
+def _can_open_browser() -> bool:
+    """A graphical browser can be opened (never a console browser taking the terminal)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt (so ``finally`` cleans up), in the main thread."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM meanwhile (a second Ctrl-C must not stop the clean-up)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(
+    inventory: Path | None = None,
+    lab_dir: Path = Path("lab-data"),
+    scenario: str | None = None,
+    port: int = DEFAULT_PORT,
+    ticket: str | None = None,
+    open_browser: bool = True,
+    notebook_dir: Path | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """``mdstools jupyter``: the lab (unless ``inventory``), JupyterLab, until Ctrl-C.
+
+    Returns the exit code: 0 after Ctrl-C, 1 when something could not start, 2 bad input.
+    """
+    from mdstools.runbook import ensure_kernel
+
+    def say(text: str = "") -> None:
+        print(text, file=out or sys.stdout, flush=True)
+
+    nb_dir = (notebook_dir or runbooks_dir()).resolve()
+    if inventory is not None and scenario is not None:
+        print("mdstools jupyter: --scenario is for the lab; not with -i", file=sys.stderr)
+        return 2
+    if inventory is not None and not inventory.is_file():
+        print(f"mdstools jupyter: no inventory file {inventory}", file=sys.stderr)
+        return 2
+    if not 0 < port < 65536:
+        print(f"mdstools jupyter: --port {port}: use 1..65535", file=sys.stderr)
+        return 2
+    if not port_free(port):
+        print(
+            f"mdstools jupyter: port {port} on {HOST} is in use (another JupyterLab?); "
+            "choose another with --port N",
+            file=sys.stderr,
+        )
+        return 1
+    target: LabTarget | None = None
+    lab: JupyterLab | None = None
+    lab_was_running = inventory is None and running_lab(lab_dir.resolve()) is not None
+    with _sigterm_as_interrupt():
+        try:
+            if inventory is None:
+                target = ensure_lab(lab_dir, scenario)
+                how = "started" if target.started else "reusing the running"
+                say(f"lab: {how} lab ({target.scenario}) in {target.lab_dir}")
+                inv_path = target.inventory
+                time_scale = target.time_scale
+                ticket = ticket or default_ticket()
+            else:
+                inv_path = inventory.resolve()
+                time_scale = None
+            kernel = ensure_kernel()  # may extend JUPYTER_PATH in os.environ: read env after
+            env = environment(inv_path, ticket, time_scale)
+            lab = JupyterLab(nb_dir, port=port, env=env)
+            say(f"JupyterLab: starting on {HOST}:{port} ({nb_dir}, kernel {kernel}) ...")
+            lab.start()
+            say("")
+            say(f"JupyterLab is running on {nb_dir}")
+            say(f"  open:       {lab.url}")
+            say(f"  first:      {lab.notebook_url(FIRST_RUNBOOK)}")
+            say("              (00 discover; then 01..08 in order, cell by cell)")
+            say(f"  inventory:  {inv_path}")
+            say(
+                f"  ticket:     {ticket}"
+                if ticket
+                else "  ticket:     set `ticket` in each runbook's parameters cell (or --ticket)"
+            )
+            if time_scale is not None:
+                say(f"  time scale: {time_scale:g} (the lab's)")
+            say("  The runbooks use these when their `inventory`/`ticket` parameters are empty.")
+            stop_what = "JupyterLab and the lab" if target and target.started else "JupyterLab"
+            say(f"Ctrl-C stops {stop_what}.")
+            if open_browser and _can_open_browser():
+                import webbrowser
+
+                webbrowser.open(lab.notebook_url(FIRST_RUNBOOK))
+            rc = lab.wait()
+            say(f"JupyterLab exited (code {rc})")
+            return 0 if rc in (0, -signal.SIGTERM, -signal.SIGINT) else 1
+        except KeyboardInterrupt:
+            say("\nstopping ...")
+            return 0
+        except JupyterError as exc:
+            print(f"mdstools jupyter: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            with _signals_ignored():
+                if lab is not None:
+                    lab.stop()
+                    say("JupyterLab stopped")
+                lab_dir = lab_dir.resolve()
+                started = target.started if target is not None else not lab_was_running
+                if inventory is None and started and running_lab(lab_dir) is not None:
+                    from mdstools.lab import runtime
+
+                    runtime.down(lab_dir)
+                    say(f"lab down ({lab_dir})")

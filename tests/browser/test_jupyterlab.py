@@ -1,0 +1,276 @@
+"""The runbooks in JupyterLab as an engineer uses them, in a headless Chromium (issue 6).
+
+JupyterLab runs on a temporary copy of ``runbooks/`` with the ``MDSTOOLS_*`` environment of
+``mdstools jupyter``: the parameters cell is left as shipped (``inventory = ""``) and the
+runbook finds the lab's inventory, the ticket and the time scale there.
+
+* 00: Run > Run All Cells; the servers' status table and the PASSED verdict render.
+* 01 on ``verifier-warnings``: cell by cell (Shift+Enter) up to the acknowledgement; every
+  warning ticked and ``Acknowledge`` clicked in the widget; then the gate and the verdict
+  pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import nbformat
+import pytest
+
+from tests.browser.conftest import Session, Shots
+
+pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.timeout(180)]
+
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+CELLS = f"{PANEL} .jp-Notebook .jp-Cell"
+CODE_CELLS = f"{PANEL} .jp-Notebook .jp-CodeCell"
+# The status bar's kernel item says "<kernel> | Idle" once the notebook's kernel is connected
+# and idle (the execution indicator says "idle" already while there is no kernel yet).
+IDLE_EXPR = (
+    "Array.from(document.querySelectorAll('.jp-StatusBar-TextItem')).some((e) =>"
+    " / \\| Idle$/.test(e.textContent.trim()) && !e.textContent.startsWith('No Kernel'))"
+)
+KERNEL_IDLE_JS = f"() => {IDLE_EXPR}"
+RUN_TIMEOUT_MS = 75_000
+NB01 = "01_pre_upgrade_verification.ipynb"
+
+# The state of the open notebook: each code cell's prompt, source and output text.
+STATE_JS = """
+(sel) => Array.from(document.querySelectorAll(sel)).map((c) => ({
+  prompt: (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+  source: (c.querySelector('.jp-InputArea-editor .cm-content') || {}).textContent || '',
+  output: (c.querySelector('.jp-OutputArea') || {}).innerText || '',
+}))
+"""
+
+# True once no code cell is queued or running and the kernel is idle.
+SETTLED_JS = (
+    """
+(sel) => {
+  const prompts = Array.from(document.querySelectorAll(sel)).map(
+    (c) => (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '');
+  return prompts.length > 0 && /\\[\\d+\\]/.test(prompts[0])
+    && !prompts.some((p) => p.includes('*')) && """
+    + IDLE_EXPR
+    + ";\n}"
+)
+
+
+def cells(page: Any) -> list[dict[str, str]]:
+    """Prompt, source and output text of every code cell of the open notebook."""
+    state: list[dict[str, str]] = page.evaluate(STATE_JS, CODE_CELLS)
+    return state
+
+
+def executed(prompt: str) -> bool:
+    """``[12]:`` yes; ``[ ]:`` (not run) and ``[*]:`` (queued or running) no."""
+    return re.search(r"\[\d+\]", prompt) is not None
+
+
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+ERROR_RE = re.compile(r"Traceback|\w+(Error|Exception|Failed|Missing)\b")
+
+
+def errors(scope: Any) -> str:
+    """The error outputs (tracebacks) in ``scope`` (a page or a cell), for the assertions;
+    stderr that is no error (a library's warning) is left out."""
+    texts: list[str] = scope.locator(STDERR).all_inner_texts()
+    return "\n".join(t for t in texts if ERROR_RE.search(t))[-3000:]
+
+
+def open_notebook(page: Any, session: Session, name: str) -> None:
+    """Open ``name`` in JupyterLab; wait until its cells are there and its kernel is idle."""
+    page.goto(session.url(name))
+    page.wait_for_selector(CELLS)
+    wait_kernel_idle(page, 60_000)
+
+
+def run_menu(page: Any, item: str) -> None:
+    """Run > ``item`` from JupyterLab's menu bar."""
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.get_by_role("menuitem", name=item, exact=True).click()
+
+
+def wait_settled(page: Any, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+    """Until no cell is queued or running and the kernel is idle."""
+    page.wait_for_function(SETTLED_JS, arg=CODE_CELLS, timeout=timeout_ms)
+
+
+def wait_kernel_idle(page: Any, timeout_ms: int = 30_000) -> None:
+    """Until the notebook's kernel is connected and idle."""
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout_ms)
+
+
+def active_index(page: Any) -> int:
+    """Index (among all cells) of the active cell."""
+    index: int = page.evaluate(
+        "(sel) => Array.from(document.querySelectorAll(sel))"
+        ".findIndex((c) => c.classList.contains('jp-mod-active'))",
+        CELLS,
+    )
+    return index
+
+
+def cell_index(session: Session, notebook: str, text: str) -> int:
+    """Index of the first code cell containing ``text``, read from the notebook file (the
+    cells in the page are in the same order; their editors render lazily)."""
+    nb = nbformat.read(str(session.notebooks / notebook), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and text in cell.source:
+            return i
+    raise AssertionError(f"no code cell of {notebook} contains {text!r}")
+
+
+def run_cells_one_by_one(page: Any, stop: int | None = None) -> None:
+    """Shift+Enter from the active cell on, one cell at a time, each code cell run to its
+    end, up to and including cell ``stop`` (default: the last cell)."""
+    all_cells = page.locator(CELLS)
+    last = all_cells.count() - 1
+    stop = last if stop is None else stop
+    while True:
+        index = active_index(page)
+        assert 0 <= index <= stop, f"active cell {index}, expected at most {stop}"
+        cell = all_cells.nth(index)
+        is_code = "jp-CodeCell" in (cell.get_attribute("class") or "")
+        page.keyboard.press("Shift+Enter")
+        if is_code:
+            prompt = cell.locator(".jp-InputArea-prompt")
+            try:
+                page.wait_for_function(
+                    "(el) => /\\[\\d+\\]/.test(el.textContent)",
+                    arg=prompt.element_handle(),
+                    timeout=RUN_TIMEOUT_MS,
+                )
+            except Exception as exc:
+                raise AssertionError(f"cell {index} did not finish running") from exc
+            wait_kernel_idle(page)
+            failed = errors(cell)
+            assert not failed, f"cell {index} failed:\n{failed}"
+        if index >= stop or index == last:
+            return
+        page.wait_for_function(
+            "([sel, i]) => document.querySelectorAll(sel)[i + 1]"
+            ".classList.contains('jp-mod-active')",
+            arg=[CELLS, index],
+        )
+
+
+def focus_cell(page: Any, index: int) -> None:
+    """Make cell ``index`` active, in command mode, with the keyboard focus on the notebook
+    (after a click in a widget, Shift+Enter would go to the widget)."""
+    page.locator(CELLS).nth(index).locator(".jp-Cell-inputWrapper .jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "([sel, i]) => document.querySelectorAll(sel)[i].classList.contains('jp-mod-active')",
+        arg=[CELLS, index],
+    )
+
+
+def test_00_discover_run_all_renders_the_status_table(
+    page: Any, jupyterlab: Callable[[str], Session], shots: Shots
+) -> None:
+    """Run All on 00: the servers' table (mds1, mds2, mlm1) renders and the phase passes."""
+    t0 = time.monotonic()
+    session = jupyterlab("default")
+    t_started = time.monotonic()
+    open_notebook(page, session, "00_discover.ipynb")
+    params = nbformat.read(str(session.notebooks / "00_discover.ipynb"), as_version=4)
+    assert 'inventory = ""' in params.cells[1].source, "the parameters cell is used as shipped"
+    run_menu(page, "Run All Cells")
+    wait_settled(page)
+    t_run = time.monotonic()
+    state = cells(page)
+    assert all(executed(c["prompt"]) for c in state), (
+        f"not every cell ran: {[c['prompt'] for c in state]}\n{errors(page)}"
+    )
+
+    table = (
+        page.locator(f"{PANEL} .jp-OutputArea-output table")
+        .filter(has_text="mds1")
+        .filter(has_text="mds2")
+        .filter(has_text="mlm1")
+        .first
+    )
+    table.wait_for()
+    table.scroll_into_view_if_needed()
+    shots.take(page, "status-table")
+    shots.take(page, "status-table-element", table)
+
+    verdict = state[-1]["output"]
+    assert re.search(r"\bPASS(ED)?\b", verdict), f"the verdict: {verdict[:500]}"
+    assert "FAIL" not in verdict.split("checks passed")[0], verdict[:500]
+    page.locator(f"{CODE_CELLS} >> nth=-1").scroll_into_view_if_needed()
+    shots.take(page, "verdict")
+
+    report = session.reports / session.ticket
+    assert (report / "journal.jsonl").is_file(), f"no record in {report}"
+    print(
+        f"timings: lab+JupyterLab {t_started - t0:.1f} s, open+run all "
+        f"{t_run - t_started:.1f} s, total {time.monotonic() - t0:.1f} s"
+    )
+
+
+def test_01_warnings_acknowledged_in_the_widget(
+    page: Any, jupyterlab: Callable[[str], Session], shots: Shots
+) -> None:
+    """01 on verifier-warnings, cell by cell: tick every warning, click Acknowledge; the
+    gate then passes (R3)."""
+    t0 = time.monotonic()
+    session = jupyterlab("verifier-warnings")
+    t_started = time.monotonic()
+    open_notebook(page, session, NB01)
+    focus_cell(page, 0)
+    ack_index = cell_index(session, NB01, "run.acknowledge(")
+    gate_index = cell_index(session, NB01, "checks.verifier_clean")
+    run_cells_one_by_one(page, ack_index)
+    ack_cell = page.locator(CELLS).nth(ack_index)
+    assert "run.acknowledge(" in ack_cell.inner_text()
+
+    boxes = ack_cell.locator(".jp-OutputArea-output input[type=checkbox]")
+    boxes.first.wait_for()
+    assert boxes.count() >= 2, "one checkbox per warning (every server has warnings)"
+    ack_cell.scroll_into_view_if_needed()
+    shots.take(page, "acknowledgement-widget")
+    for i in range(boxes.count()):
+        boxes.nth(i).check()
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    button = ack_cell.get_by_role("button", name="Acknowledge", exact=True)
+    button.click()
+    ack_cell.locator(".jp-OutputArea-output").get_by_text(
+        re.compile(r"next cell|UTC")
+    ).first.wait_for()
+    shots.take(page, "acknowledged")
+    focus_cell(page, ack_index + 1)
+
+    run_cells_one_by_one(page, gate_index)
+    gate_cell = page.locator(CELLS).nth(gate_index)
+    assert "checks.verifier_clean" in gate_cell.inner_text()
+    banner = gate_cell.locator(".jp-OutputArea-output").get_by_text(
+        "PASS pre-upgrade verification clean"
+    )
+    banner.first.wait_for()
+    gate_cell.scroll_into_view_if_needed()
+    shots.take(page, "gate-pass")
+
+    run_cells_one_by_one(page)  # the rest: the verdict
+    wait_settled(page)
+    state = cells(page)
+    assert all(executed(c["prompt"]) for c in state), [c["prompt"] for c in state]
+    verdict = state[-1]["output"]
+    assert re.search(r"\bPASS(ED)?\b", verdict), f"the verdict: {verdict[:500]}"
+    page.locator(f"{CODE_CELLS} >> nth=-1").scroll_into_view_if_needed()
+    shots.take(page, "verdict")
+
+    journal = session.reports / session.ticket / "journal.jsonl"
+    events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    decisions = [e for e in events if e.get("kind") == "decision"]
+    assert decisions and decisions[-1]["how"] == "widget", decisions
+    assert len(decisions[-1]["value"]) == boxes.count(), "every ticked warning acknowledged"
+    print(
+        f"timings: lab+JupyterLab {t_started - t0:.1f} s, cells+widget "
+        f"{time.monotonic() - t_started:.1f} s"
+    )
