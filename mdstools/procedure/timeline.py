@@ -44,9 +44,9 @@ def svg(report_dir: Path) -> str:
     """The timeline of the ticket's campaign so far as an SVG element."""
     events = audit.read_journal(report_dir / audit.JOURNAL)
     data = spans(events)
-    times = [
-        t for span in list(data["phases"].values()) + list(data["upgrades"].values()) for t in span
-    ] + [t for t, _ in data["decisions"]]
+    spans_ = list(data["phases"].values()) + list(data["upgrades"].values())
+    times: list[float] = [float(t) for span in spans_ for t in span]
+    times += [float(t) for t, _ in data["decisions"]]
     if not times:
         return "<p>No events in the journal yet.</p>"
     t0, t1 = min(times), max(times)
