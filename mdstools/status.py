@@ -21,7 +21,7 @@ from typing import Any
 from mdstools import checks
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, mdsstat, versions
-from mdstools.commands.base import Command
+from mdstools.commands.base import Command, batch
 from mdstools.errors import ApiError, ConnectError, MdstoolsError, ParseError
 from mdstools.fleet import Fleet, run_all
 from mdstools.records import (
@@ -38,8 +38,6 @@ from mdstools.records import (
     asdict,
 )
 from mdstools.session import Session
-
-MARK = "### mdstools domain "
 
 
 @dataclass(frozen=True)
@@ -118,27 +116,11 @@ class Snapshot:
         }
 
 
-def _batch_ha_status(domains: list[str]) -> Command[dict[str, HaStatus | ApiError | ParseError]]:
-    script = "; ".join(f"echo '{MARK}{d}'; {ha.mgmt('show-ha-status', domain=d)}" for d in domains)
-
-    def parse(text: str) -> dict[str, HaStatus | ApiError | ParseError]:
-        out: dict[str, HaStatus | ApiError | ParseError] = {}
-        parts = re.split(rf"(?m)^{re.escape(MARK)}(.+)$", text)
-        for i in range(1, len(parts) - 1, 2):
-            name, chunk = parts[i].strip(), parts[i + 1]
-            try:
-                out[name] = ha.show_ha_status(name).parse(chunk)
-            except (ApiError, ParseError) as exc:
-                out[name] = exc
-        return out
-
-    return Command(
-        script,
-        parse,
-        name="show-ha-status (batch)",
-        timeout_s=30 + 5 * len(domains),
-        ok_codes=tuple(range(256)),
-    )
+def _ha_status_of(text: str, domain: str) -> HaStatus | ApiError | ParseError:
+    try:
+        return ha.show_ha_status(domain).parse(text)
+    except (ApiError, ParseError) as exc:
+        return exc
 
 
 def collect(fleet: Fleet) -> Snapshot:
@@ -284,7 +266,18 @@ def _ha_statuses(
     if not asked:
         return out
     results = fleet.map(
-        lambda sess: sess.run(_batch_ha_status(asked[sess.name])).value(), list(asked)
+        lambda sess: {
+            d: _ha_status_of(text, d)
+            for d, text in sess.run(
+                batch(
+                    "show-ha-status",
+                    {d: ha.mgmt("show-ha-status", domain=d) for d in asked[sess.name]},
+                )
+            )
+            .value()
+            .items()
+        },
+        list(asked),
     )
     for mds, o in results.items():
         if o.error is not None or o.value is None:

@@ -80,3 +80,29 @@ def _is_prompt(line: str) -> bool:
     return (s.startswith("[Expert@") and s.endswith("]#")) or (
         s.endswith(">") and " " not in s and len(s) < 64
     )
+
+
+BATCH_MARK = "### mdstools item "
+
+
+def batch(name: str, lines: dict[str, str], per_item_s: float = 5.0) -> Command[dict[str, str]]:
+    """Several command lines in ONE exec (one round trip per server instead of one per item).
+
+    Each item's output follows a marker line; the result maps each key to its own output.
+    The exit status of the batch is not meaningful (each item's output says how it went).
+    """
+    import re
+
+    script = "; ".join(f"echo {quote(BATCH_MARK + key)}; {line}" for key, line in lines.items())
+
+    def parse(text: str) -> dict[str, str]:
+        parts = re.split(rf"(?m)^{re.escape(BATCH_MARK)}(.+)$", text)
+        return {parts[i].strip(): parts[i + 1].lstrip("\n") for i in range(1, len(parts) - 1, 2)}
+
+    return Command(
+        script,
+        parse,
+        name=f"{name} (batch of {len(lines)})",
+        timeout_s=30 + per_item_s * len(lines),
+        ok_codes=tuple(range(256)),
+    )

@@ -26,14 +26,13 @@ import pandas as pd
 
 from mdstools.checks import CheckResult
 from mdstools.commands import changes, ha
-from mdstools.commands.base import Command
+from mdstools.commands.base import batch
 from mdstools.errors import MdstoolsError
 from mdstools.procedure.common import scaled, wait_task
 from mdstools.procedure.prepare import FREEZE
 from mdstools.records import ChangeRecord, PublishedSession
 from mdstools.run import Run
 
-MARK = "### mdstools domain "
 CHANGE_COLUMNS = ["domain", "server", "admin", "time", "operation", "type", "object", "risk"]
 
 
@@ -64,30 +63,28 @@ def retained_side(run: Run, domain: str) -> str:
     return run.inventory.primary.name
 
 
-def _batch_last_published(domains: list[str]) -> Command[dict[str, PublishedSession | None]]:
-    script = "; ".join(
-        f"echo '{MARK}{d}'; {ha.show_last_published_session(d).line}" for d in domains
+def _last_published(
+    run: Run, server: str, domains: list[str]
+) -> dict[str, PublishedSession | None]:
+    """The last published session of every domain's DMS on ``server``, in one exec."""
+    texts = (
+        run.session(server)
+        .run(
+            batch(
+                "show-last-published-session",
+                {d: ha.show_last_published_session(d).line for d in domains},
+                3.0,
+            )
+        )
+        .value()
     )
-
-    def parse(text: str) -> dict[str, PublishedSession | None]:
-        import re
-
-        out: dict[str, PublishedSession | None] = {}
-        parts = re.split(rf"(?m)^{re.escape(MARK)}(.+)$", text)
-        for i in range(1, len(parts) - 1, 2):
-            try:
-                out[parts[i].strip()] = ha.parse_last_published_session(parts[i + 1])
-            except (MdstoolsError, ValueError):
-                out[parts[i].strip()] = None
-        return out
-
-    return Command(
-        script,
-        parse,
-        name="show-last-published-session (batch)",
-        timeout_s=30 + 3 * len(domains),
-        ok_codes=tuple(range(256)),
-    )
+    out: dict[str, PublishedSession | None] = {}
+    for d, text in texts.items():
+        try:
+            out[d] = ha.parse_last_published_session(text)
+        except (MdstoolsError, ValueError):
+            out[d] = None
+    return out
 
 
 def changes_since(run: Run, server: str, domain: str, since_iso: str) -> list[ChangeRecord]:
@@ -115,7 +112,7 @@ def collect(run: Run) -> list[ChangeRecord]:
     found: list[ChangeRecord] = []
     for m in run.inventory.mdss:
         try:
-            now = run.session(m.name).run(_batch_last_published(domains)).value()
+            now = _last_published(run, m.name, domains)
         except MdstoolsError as exc:
             run.journal.write("freeze", server=m.name, error=str(exc))
             continue
