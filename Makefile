@@ -14,8 +14,8 @@ APT_INSTALL = $(APT_GET) install -y -qq --no-install-recommends -o Dpkg::Use-Pty
 # Only the directories that exist are linted.
 LINT_DIRS = $(wildcard mdstools tests benchmarks)
 
-# JupyterLab refuses to start as root without this flag.
-JUPYTER_ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# Extra options of `make jupyter`, e.g. JUPYTER_ARGS="--scenario verifier-warnings --port 8890"
+JUPYTER_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv sysdeps lint test demo jupyter clean
@@ -24,12 +24,12 @@ help:  ## list the targets
 	@echo "mdstools make targets:"
 	@echo "  make test      set up (Debian packages, .venv), lint, then run the test suite"
 	@echo "  make demo      set up .venv, then lab up, the whole upgrade campaign, verify, lab down"
-	@echo "  make jupyter   JupyterLab on runbooks/, bound to 127.0.0.1"
+	@echo "  make jupyter   the lab, then JupyterLab on runbooks/ (127.0.0.1, token); Ctrl-C stops both"
 	@echo "  make lint      ruff check, ruff format --check, mypy"
 	@echo "  make venv      create .venv and install mdstools[dev] (editable) and its kernel"
-	@echo "  make sysdeps   install openssh-client/openssh-server with apt-get if missing"
+	@echo "  make sysdeps   install OpenSSH and Chromium (browser tests) with apt-get if missing"
 	@echo "  make clean     remove .venv, build artifacts and caches (keeps reports/)"
-	@echo "Variables: PY=$(PY) (the Python that creates .venv)"
+	@echo "Variables: PY=$(PY) (the Python that creates .venv), JUPYTER_ARGS (mdstools jupyter -h)"
 
 venv: $(STAMP)
 
@@ -45,11 +45,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name mdstools --display-name "mdstools (.venv)"
 	touch $@
 
-# Debian OpenSSH, for the tests marked `openssh`. Quiet and does nothing when present.
+# Debian OpenSSH, for the tests marked `openssh`, and Debian Chromium, for the tests marked
+# `browser` (Playwright drives /usr/bin/chromium; `playwright install` is never used).
+# Quiet and does nothing when present.
 sysdeps:
-	@if ! command -v ssh >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ]; then \
-		echo "Installing openssh-client openssh-server with apt-get"; \
-		$(APT_GET) update -qq && $(APT_INSTALL) openssh-client openssh-server; \
+	@pkgs=""; \
+	if ! command -v ssh >/dev/null 2>&1 || [ ! -x /usr/sbin/sshd ]; then \
+		pkgs=" openssh-client openssh-server"; \
+	fi; \
+	if [ ! -x /usr/bin/chromium ]; then pkgs="$$pkgs chromium"; fi; \
+	if [ -n "$$pkgs" ]; then \
+		echo "Installing with apt-get:$$pkgs"; \
+		$(APT_GET) update -qq && $(APT_INSTALL) $$pkgs; \
 	fi
 
 lint: $(STAMP)
@@ -63,8 +70,10 @@ test: sysdeps $(STAMP) lint
 demo: $(STAMP)
 	$(BIN)/mdstools demo
 
+# mdstools jupyter: the lab in lab-data/ (reused when running), JupyterLab on runbooks/ with
+# the inventory filled in, token-protected on 127.0.0.1; Ctrl-C stops both.
 jupyter: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=runbooks --ip=127.0.0.1 $(JUPYTER_ROOT_FLAG)
+	$(BIN)/mdstools jupyter $(JUPYTER_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -51,6 +51,10 @@ class JupyterError(Exception):
     """JupyterLab (or the lab it needs) could not start; the message says what to do."""
 
 
+class UsageError(JupyterError):
+    """Bad input: an unknown scenario, or one other than the running lab's (exit code 2)."""
+
+
 def free_port(host: str = HOST) -> int:
     """A TCP port on ``host`` that nobody listens on right now."""
     with socket.socket() as s:
@@ -59,8 +63,10 @@ def free_port(host: str = HOST) -> int:
 
 
 def port_free(port: int, host: str = HOST) -> bool:
-    """True when ``port`` on ``host`` can be bound (nobody listens there)."""
+    """True when nobody listens on ``port`` of ``host`` (connections of a server that just
+    stopped, in TIME_WAIT, do not count: JupyterLab binds with SO_REUSEADDR too)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -175,18 +181,31 @@ class JupyterLab:
     def start(self, timeout: float = READY_TIMEOUT_S) -> JupyterLab:
         """Start ``jupyter lab`` in its own session; wait until ``/api/status`` answers.
 
-        Its output goes to ``log`` when set, else to this process's stdout/stderr.
+        Its output goes to ``log`` when set, else to this process's stdout/stderr. With
+        ``port`` 0 a free port is chosen (and another one if it was taken meanwhile).
         """
-        if self.log is not None:
-            self.log.parent.mkdir(parents=True, exist_ok=True)
         if not self.notebook_dir.is_dir():
             raise JupyterError(f"no notebook directory {self.notebook_dir}")
-        if self.port == 0:
-            self.port = free_port()
-        elif not port_free(self.port):
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+        auto = self.port == 0
+        if not auto and not port_free(self.port):
             raise JupyterError(
                 f"port {self.port} on {HOST} is in use; choose another with --port N"
             )
+        for attempt in range(3 if auto else 1):
+            if auto:
+                self.port = free_port()
+            self._spawn()
+            try:
+                self.wait_ready(timeout)
+                return self
+            except JupyterError:
+                if attempt == 2 or not auto or port_free(self.port):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _spawn(self) -> None:
         argv = command(self.notebook_dir.resolve(), self.port, self.token, extra=self.extra_args)
         out = self.log.open("ab") if self.log is not None else None
         try:
@@ -202,8 +221,6 @@ class JupyterLab:
         finally:
             if out is not None:
                 out.close()
-        self.wait_ready(timeout)
-        return self
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> dict[str, Any]:
         """Block until ``/api/status`` answers; raise JupyterError if it exits or times out."""
@@ -290,18 +307,19 @@ def lab_time_scale(state: Mapping[str, Any]) -> float:
 def ensure_lab(lab_dir: Path, scenario: str | None) -> LabTarget:
     """Reuse the lab running from ``lab_dir`` or start one (``scenario``, default 'default').
 
-    Raises JupyterError when the running lab has another scenario than the one asked for.
+    Raises UsageError for an unknown scenario or when the running lab has another one,
+    JupyterError when the lab does not start.
     """
     from mdstools.lab import runtime
     from mdstools.lab.scenarios import SCENARIOS, LabOptions
 
     lab_dir = lab_dir.resolve()
     if scenario is not None and scenario not in SCENARIOS:
-        raise JupyterError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+        raise UsageError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     state = running_lab(lab_dir)
     if state is not None:
         if scenario is not None and state.get("scenario") != scenario:
-            raise JupyterError(
+            raise UsageError(
                 f"the lab running from {lab_dir} has scenario {state.get('scenario')!r}, not "
                 f"{scenario!r}; stop it first: mdstools lab down --dir {lab_dir}"
             )
@@ -447,7 +465,7 @@ def serve(
             return 0
         except JupyterError as exc:
             print(f"mdstools jupyter: {exc}", file=sys.stderr)
-            return 1
+            return 2 if isinstance(exc, UsageError) else 1
         finally:
             with _signals_ignored():
                 if lab is not None:

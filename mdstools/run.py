@@ -179,10 +179,10 @@ class Run:
         self._progress.update(key, text, elapsed)
 
     # -- gates and decisions ---------------------------------------------------------
-    def gate(
-        self, check: CheckResult, stop: bool = True, severity: str | None = None
-    ) -> CheckResult:
+    def gate(self, check: CheckResult, stop: bool = True, severity: str | None = None) -> None:
         """Record and show ``check``; stop the runbook when it blocks (``stop=True``).
+
+        Returns nothing, so that a notebook cell ending with it shows only the banner.
 
         ``severity="warning"`` records a failure that must not fail the phase (a finding
         that a later step of the same phase deals with, e.g. a Collision in 07).
@@ -214,7 +214,6 @@ class Run:
         )
         if check.blocking and stop and not self.dry_run:
             self.fail(f"{check.name} ({check.requirement}): {check.reason}", check.next_step)
-        return check
 
     def fail(self, reason: str, next_step: str = "") -> None:
         """Stop the runbook: record the cause (it goes on top of the notebook) and raise."""

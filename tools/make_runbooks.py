@@ -132,7 +132,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "md",
                 "## Step 3 (R3): acknowledge every warning by name\n"
-                "Interactively: tick each reviewed warning, then run the next cell. "
+                "Interactively: tick each reviewed warning, click Acknowledge, run the next cell. "
                 "Headless: `acknowledge_warnings` lists the ids.",
             ),
             (

@@ -12,18 +12,31 @@ runbook finds the lab's inventory, the ticket and the time scale there.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import queue
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
-from tests.browser.conftest import Session, Shots
+from mdstools import jupyter
+from mdstools.lab import runtime
+from tests.browser.conftest import SCALE, Session, Shots
 
-pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 CELLS = f"{PANEL} .jp-Notebook .jp-Cell"
@@ -136,7 +149,8 @@ def run_cells_one_by_one(page: Any, stop: int | None = None) -> None:
         assert 0 <= index <= stop, f"active cell {index}, expected at most {stop}"
         cell = all_cells.nth(index)
         is_code = "jp-CodeCell" in (cell.get_attribute("class") or "")
-        page.keyboard.press("Shift+Enter")
+        # Shift+Enter runs and advances; on the last cell it would add a new one: Ctrl+Enter
+        page.keyboard.press("Control+Enter" if index == last else "Shift+Enter")
         if is_code:
             prompt = cell.locator(".jp-InputArea-prompt")
             try:
@@ -170,6 +184,15 @@ def focus_cell(page: Any, index: int) -> None:
     )
 
 
+def journal(session: Session) -> list[dict[str, Any]]:
+    """The events of the ticket's journal (the ticket came from MDSTOOLS_TICKET)."""
+    path = session.reports / session.ticket / "journal.jsonl"
+    assert path.is_file(), f"no journal in {path.parent}"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.browser
+@pytest.mark.lab
 def test_00_discover_run_all_renders_the_status_table(
     page: Any, jupyterlab: Callable[[str], Session], shots: Shots
 ) -> None:
@@ -201,19 +224,21 @@ def test_00_discover_run_all_renders_the_status_table(
     shots.take(page, "status-table-element", table)
 
     verdict = state[-1]["output"]
-    assert re.search(r"\bPASS(ED)?\b", verdict), f"the verdict: {verdict[:500]}"
-    assert "FAIL" not in verdict.split("checks passed")[0], verdict[:500]
+    assert re.search(r"Phase 00 PASS(ED)?\b", verdict), f"the verdict: {verdict[:500]}"
     page.locator(f"{CODE_CELLS} >> nth=-1").scroll_into_view_if_needed()
     shots.take(page, "verdict")
 
-    report = session.reports / session.ticket
-    assert (report / "journal.jsonl").is_file(), f"no record in {report}"
+    start = journal(session)[0]
+    assert start["kind"] == "phase" and start["event"] == "start", start
+    assert start["params"]["time_scale"] == SCALE, "MDSTOOLS_TIME_SCALE reached the runbook"
     print(
         f"timings: lab+JupyterLab {t_started - t0:.1f} s, open+run all "
         f"{t_run - t_started:.1f} s, total {time.monotonic() - t0:.1f} s"
     )
 
 
+@pytest.mark.browser
+@pytest.mark.lab
 def test_01_warnings_acknowledged_in_the_widget(
     page: Any, jupyterlab: Callable[[str], Session], shots: Shots
 ) -> None:
@@ -261,16 +286,80 @@ def test_01_warnings_acknowledged_in_the_widget(
     state = cells(page)
     assert all(executed(c["prompt"]) for c in state), [c["prompt"] for c in state]
     verdict = state[-1]["output"]
-    assert re.search(r"\bPASS(ED)?\b", verdict), f"the verdict: {verdict[:500]}"
+    assert re.search(r"Phase 01 PASS(ED)?\b", verdict), f"the verdict: {verdict[:500]}"
     page.locator(f"{CODE_CELLS} >> nth=-1").scroll_into_view_if_needed()
     shots.take(page, "verdict")
 
-    journal = session.reports / session.ticket / "journal.jsonl"
-    events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
-    decisions = [e for e in events if e.get("kind") == "decision"]
+    decisions = [e for e in journal(session) if e.get("kind") == "decision"]
     assert decisions and decisions[-1]["how"] == "widget", decisions
     assert len(decisions[-1]["value"]) == boxes.count(), "every ticked warning acknowledged"
     print(
         f"timings: lab+JupyterLab {t_started - t0:.1f} s, cells+widget "
         f"{time.monotonic() - t_started:.1f} s"
     )
+
+
+@pytest.mark.lab
+def test_mdstools_jupyter_starts_the_lab_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    """``mdstools jupyter`` as ``make jupyter`` runs it: the lab, JupyterLab on 127.0.0.1
+    with a token, the URL printed; Ctrl-C stops JupyterLab and the lab it started."""
+    lab_dir = tmp_path / "lab"
+    notebooks = tmp_path / "runbooks"
+    shutil.copytree(jupyter.runbooks_dir(), notebooks)
+    port = jupyter.free_port()
+    env = dict(
+        os.environ,
+        MDSTOOLS_RUNBOOKS=str(notebooks),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
+    argv = [sys.executable, "-m", "mdstools", "jupyter", "--lab-dir", str(lab_dir)]
+    argv += ["--port", str(port), "--no-browser", "--ticket", "CHG-J"]
+    with (tmp_path / "jupyter.err").open("wb") as err:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env, text=True
+        )
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    out: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while not any("Ctrl-C stops" in x for x in out):
+            assert proc.poll() is None, "".join(out) + (tmp_path / "jupyter.err").read_text()
+            assert time.monotonic() < deadline, "".join(out)
+            with contextlib.suppress(queue.Empty):
+                out.append(lines.get(timeout=1))
+        text = "".join(out)
+        print(text)
+        m = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=(\w+)", text)
+        assert m, text
+        token = m.group(1)
+        assert f"inventory:  {lab_dir / 'inventory.yml'}" in text
+        assert "ticket:     CHG-J" in text and "00_discover.ipynb" in text
+        assert runtime.read_state(lab_dir) is not None, "the lab is up"
+        assert jupyter.status(port, token) is not None, "JupyterLab answers with the token"
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents", timeout=5)
+        assert denied.value.code == 403, "without the token: refused"
+
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        reader.join(5)
+        while not lines.empty():
+            out.append(lines.get())
+        assert "lab down" in "".join(out)
+        assert runtime.read_state(lab_dir) is None, "Ctrl-C stopped the lab it started"
+        assert jupyter.status(port, token) is None and jupyter.port_free(port), "and JupyterLab"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        runtime.down(lab_dir)
