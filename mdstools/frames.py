@@ -100,8 +100,3 @@ def findings(by_server: dict[str, Iterable[VerifierFinding]]) -> pd.DataFrame:
     if not df.empty:
         df = df.sort_values("severity", kind="stable").reset_index(drop=True)
     return df
-
-
-def mapping(data: dict[str, Any], key: str, value: str) -> pd.DataFrame:
-    """A two-column frame from a dict."""
-    return pd.DataFrame([{key: k, value: v} for k, v in data.items()], columns=[key, value])

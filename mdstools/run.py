@@ -19,9 +19,8 @@ import getpass
 import json
 import os
 import socket
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -369,16 +368,6 @@ class Run:
             verdict == "passed",
         )
         return ui.checks_table(self.checks)
-
-    def wait(self, what: str, fn: Callable[[], T]) -> T:
-        """Run a long step with a journal entry around it."""
-        self.journal.write("step", event="start", what=what)
-        t0 = time.monotonic()
-        out = fn()
-        self.journal.write(
-            "step", event="end", what=what, duration_s=round(time.monotonic() - t0, 1)
-        )
-        return out
 
 
 def start(

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 
 from mdstools import __version__, audit, lock
-from mdstools.inventory import Inventory, load, register_secrets
+from mdstools.inventory import Inventory, register_secrets
 from mdstools.phases import PHASES, Phase, phase
 from mdstools.run import ENV_RUN_ID, read_state
 from mdstools.secrets import redact
@@ -366,7 +366,3 @@ def params_for(ph: Phase, params: dict[str, Any]) -> dict[str, Any]:
     passed to it: papermill would warn about an unknown parameter)."""
     own = set(ph.decisions) | ({"backup_min_free_mb"} if ph.id == "02" else set())
     return {k: v for k, v in params.items() if k not in PHASE_PARAMS or k in own}
-
-
-def load_inventory(path: str | Path) -> Inventory:
-    return load(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from mdstools import jobs
@@ -100,7 +99,3 @@ def scaled(run: Run, seconds: float, floor: float = 0.05) -> float:
     becomes seconds there.
     """
     return max(floor, seconds * float(run.params.get("time_scale") or 1.0))
-
-
-def pause(seconds: float) -> None:
-    time.sleep(seconds)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from mdstools import checks, frames, status, ui
+from mdstools import checks, status, ui
 from mdstools.checks import CheckResult
-from mdstools.records import COLLISION, SYNCHRONIZED, ProcessState
+from mdstools.records import COLLISION, ProcessState
 from mdstools.run import Run
 
 BASELINE = "baseline.json"
@@ -247,11 +247,3 @@ def _one_active(snap: status.Snapshot) -> CheckResult:
         evidence=tuple(bad),
         next_step="phase 07 sets one active per domain",
     )
-
-
-def synchronized_count(snap: status.Snapshot) -> int:
-    return sum(1 for d in snap.domains if all(v == SYNCHRONIZED for v in d.sync_status.values()))
-
-
-def checks_frame(results: list[CheckResult]) -> pd.DataFrame:
-    return frames.checks(results)

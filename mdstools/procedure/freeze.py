@@ -28,7 +28,7 @@ from mdstools.checks import CheckResult
 from mdstools.commands import changes, ha
 from mdstools.commands.base import batch
 from mdstools.errors import MdstoolsError
-from mdstools.procedure.common import scaled, wait_task
+from mdstools.procedure.common import wait_task
 from mdstools.procedure.prepare import FREEZE
 from mdstools.records import ChangeRecord, PublishedSession
 from mdstools.run import Run
@@ -472,7 +472,3 @@ def checklist(df: pd.DataFrame) -> str:
             "`reentry.csv`."
         )
     )
-
-
-def wait_interval(run: Run) -> float:
-    return scaled(run, 2.0)

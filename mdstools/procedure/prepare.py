@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import posixpath
 from dataclasses import dataclass
 
 import pandas as pd
@@ -217,7 +216,3 @@ def freeze_markers(run: Run) -> pd.DataFrame:
     if not run.dry_run:
         (run.report_dir / FREEZE).write_text(json.dumps(freeze, indent=2) + "\n")
     return df
-
-
-def package_basename(run: Run) -> str:
-    return posixpath.basename(run.inventory.upgrade_package)
