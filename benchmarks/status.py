@@ -18,8 +18,7 @@ start-up and imports included: that is what a user or a scheduler waits for), ea
   ``status.collect`` really sends), with mdstools' structure: one connection per server
   opened in parallel threads (key auth, known_hosts checked, TCP_NODELAY), the first-stage
   commands of a server as concurrent channels, then the batched ``show-ha-status``; no
-  parsing; and the same floor with ``show-domains``/``show-ha-state`` sent to the primary
-  only (status.py's docstring design; mdstools sends them to every MDS today);
+  parsing (``show-domains``/``show-ha-state`` go to the primary only, as in mdstools);
 * Netmiko ``ConnectHandler(device_type="checkpoint_gaia")``, the same lines server after
   server, with ``send_command(cmd, expect_string=r"#\\s*$", read_timeout=60)`` and with the
   default ``send_command(cmd)``. Both close the connection with ``paramiko_cleanup()``: the
@@ -239,7 +238,7 @@ def build_plan(inv: Inventory) -> dict[str, Any]:
     servers = []
     for s in inv.servers:
         stage1 = [versions.fw_ver(), mdsstat.mdsstat()]
-        if s.is_mds:
+        if s.name == inv.primary.name:
             stage1 += [ha.show_domains(), ha.show_ha_state()]
         stage2 = []
         if s.name in active and status._has_ha_status(version.get(s.name)):
@@ -260,17 +259,6 @@ def build_plan(inv: Inventory) -> dict[str, Any]:
     planned = Counter((s["name"], line) for s in servers for line in s["stage1"] + s["stage2"])
     if planned != Counter(log):
         raise SystemExit("the plan differs from the lines mdstools status sends: update it")
-    return {"servers": servers}
-
-
-def primary_only(plan: dict[str, Any], inv: Inventory) -> dict[str, Any]:
-    """The plan with show-domains and show-ha-state sent to the primary only (the design
-    status.py's docstring describes), for comparison; every other line is unchanged."""
-    mgmt = {PROLOGUE + ha.show_domains().line, PROLOGUE + ha.show_ha_state().line}
-    servers = []
-    for s in plan["servers"]:
-        keep = s["name"] == inv.primary.name
-        servers.append({**s, "stage1": [x for x in s["stage1"] if keep or x not in mgmt]})
     return {"servers": servers}
 
 
@@ -395,10 +383,6 @@ def bench_lab(args: argparse.Namespace, source: str | None, tmp: Path) -> list[l
         print(f"   {n_cmds} command lines, {batches} batched show-ha-status")
         py = sys.executable
         inv_path = str(lab_dir / "inventory.yml")
-        primary_file = tmp / "plan-primary-only.json"
-        primary_plan = primary_only(plan, inv)
-        primary_file.write_text(json.dumps(primary_plan))
-        n_primary = sum(len(s["stage1"]) + len(s["stage2"]) for s in primary_plan["servers"])
         floor = [py, str(floor_file)]
         netmiko = [py, str(nm_file), str(plan_file)]
         lines = [
@@ -412,12 +396,6 @@ def bench_lab(args: argparse.Namespace, source: str | None, tmp: Path) -> list[l
                 "floor: raw paramiko, parallel, same lines",
                 [*floor, str(plan_file)],
                 lambda p: check_counts(p, n_cmds),
-                "floor",
-            ),
-            Line(
-                "floor, show-domains/show-ha-state on the primary only",
-                [*floor, str(primary_file)],
-                lambda p: check_counts(p, n_primary),
                 "floor",
             ),
             Line(
