@@ -64,3 +64,21 @@ def run(lab: Deployment) -> Runner:
         return run_on(lab, server, command, stdin, profile)
 
     return _run
+
+
+LabFactory = Callable[..., Deployment]
+
+
+@pytest.fixture
+def labs() -> Iterator[LabFactory]:
+    """Make labs of any scenario for one test; their schedulers stop afterwards."""
+    made: list[Deployment] = []
+
+    def factory(scenario: str = "default", **kw: object) -> Deployment:
+        dep = make_lab(scenario, **kw)
+        made.append(dep)
+        return dep
+
+    yield factory
+    for dep in made:
+        dep.scheduler.stop()

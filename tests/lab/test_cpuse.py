@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from mdstools.lab import clish
 from mdstools.lab.model import Deployment
 from mdstools.lab.scenarios import upgrade_package_path
-from tests.lab.conftest import Ran, make_lab, run_on
+from tests.lab.conftest import LabFactory, Ran, run_on
 
 PKG = upgrade_package_path("R81.20")
 PKG_NAME = PKG.rsplit("/", 1)[1]
 HOTFIX = "/var/log/upload/Check_Point_R81_10_JUMBO_HF_MAIN_Bundle_T150_FULL.tgz"
-
-LabFactory = Callable[..., Deployment]
-
-
-@pytest.fixture
-def labs() -> Iterator[LabFactory]:
-    made: list[Deployment] = []
-
-    def factory(scenario: str = "default", **kw: object) -> Deployment:
-        dep = make_lab(scenario, **kw)
-        made.append(dep)
-        return dep
-
-    yield factory
-    for dep in made:
-        dep.scheduler.stop()
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -163,15 +163,17 @@ def test_host_keys_persist_across_lab_restarts(tmp_path: Path) -> None:
     assert lab1.password == lab2.password
 
 
-@pytest.mark.openssh
-@pytest.mark.skipif(SSH is None, reason="OpenSSH client missing: make test installs it")
-def test_openssh_client_strict_host_key_checking(lab: Lab) -> None:
-    cmd = [
-        SSH,
+def openssh(
+    lab: Lab, known_hosts: Path, command: str | None = None, options: tuple[str, ...] = ()
+) -> list[str]:
+    """An OpenSSH command line to mds1 of the lab, with strict host key checking."""
+    return [
+        SSH or "ssh",
+        *options,
         "-i",
         str(lab.dir / "id_ed25519"),
         "-o",
-        f"UserKnownHostsFile={lab.dir / 'known_hosts'}",
+        f"UserKnownHostsFile={known_hosts}",
         "-o",
         "StrictHostKeyChecking=yes",
         "-o",
@@ -181,8 +183,14 @@ def test_openssh_client_strict_host_key_checking(lab: Lab) -> None:
         "-p",
         str(lab.ports["mds1"]),
         "admin@127.0.0.1",
-        PROFILE + "mdsstat",
+        *([command] if command is not None else []),
     ]
+
+
+@pytest.mark.openssh
+@pytest.mark.skipif(SSH is None, reason="OpenSSH client missing: make test installs it")
+def test_openssh_client_strict_host_key_checking(lab: Lab) -> None:
+    cmd = openssh(lab, lab.dir / "known_hosts", PROFILE + "mdsstat")
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
     assert sum(1 for line in p.stdout.splitlines() if "| CMA |" in line) == 5
@@ -197,24 +205,13 @@ def test_openssh_rejects_a_changed_host_key(lab: Lab, tmp_path: Path) -> None:
     wrong = mds1.split(" ", 1)[0] + " " + mds2_key
     kh = tmp_path / "known_hosts"
     kh.write_text(wrong + "\n")
-    cmd = [
-        SSH,
-        "-i",
-        str(lab.dir / "id_ed25519"),
-        "-o",
-        f"UserKnownHostsFile={kh}",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-p",
-        str(lab.ports["mds1"]),
-        "admin@127.0.0.1",
-        "true",
-    ]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        openssh(lab, kh, "true"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     assert p.returncode == 255
     assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in p.stderr
 
@@ -222,21 +219,7 @@ def test_openssh_rejects_a_changed_host_key(lab: Lab, tmp_path: Path) -> None:
 @pytest.mark.openssh
 @pytest.mark.skipif(SSH is None, reason="OpenSSH client missing: make test installs it")
 def test_openssh_interactive_tty_bash_prompt(lab: Lab) -> None:
-    cmd = [
-        SSH,
-        "-tt",
-        "-i",
-        str(lab.dir / "id_ed25519"),
-        "-o",
-        f"UserKnownHostsFile={lab.dir / 'known_hosts'}",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-p",
-        str(lab.ports["mds1"]),
-        "admin@127.0.0.1",
-    ]
+    cmd = openssh(lab, lab.dir / "known_hosts", options=("-tt",))
     p = subprocess.run(cmd, input="fw ver\nexit\n", capture_output=True, text=True, timeout=30)
     assert "[Expert@mds1:0]# " in p.stdout
     assert "This is Check Point's software version R81.10 - Build 335" in p.stdout

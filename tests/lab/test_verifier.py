@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-
-import pytest
 
 from mdstools.lab import verifier
-from mdstools.lab.model import Deployment, Finding
-from tests.lab.conftest import make_lab, run_on
+from mdstools.lab.model import Finding
+from tests.lab.conftest import LabFactory, run_on
 
-LabFactory = Callable[..., Deployment]
 PUV = "$FWDIR/bin/upgrade_tools/pre_upgrade_verifier"
-
-
-@pytest.fixture
-def labs() -> Iterator[LabFactory]:
-    made: list[Deployment] = []
-
-    def factory(scenario: str = "default", **kw: object) -> Deployment:
-        dep = make_lab(scenario, **kw)
-        made.append(dep)
-        return dep
-
-    yield factory
-    for dep in made:
-        dep.scheduler.stop()
 
 
 def test_report_layout(labs: LabFactory) -> None:
