@@ -277,3 +277,34 @@ def test_dry_run_changes_nothing(lab_factory: Factory) -> None:
     assert plan.returncode == 0 and "installer upgrade" in plan.stdout
     for ph in ("00", "03", "07", "08"):
         assert f"\n{ph} " in plan.stdout
+
+
+def test_mds_setup_method_verifies_and_upgrades(lab_factory: Factory) -> None:
+    """R2, R5, R8 with the mds_setup method: Pre-Upgrade Verification Only, then Upgrade."""
+    import yaml
+
+    lab = lab_factory("default")
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["upgrade"] = {"method": "mds_setup", "package": "$MDSDIR/scripts/mds_setup"}
+    inv = lab.inventory.with_name("inventory-mds_setup.yml")
+    inv.write_text(yaml.safe_dump(data))
+    p = lab.cli(
+        "campaign",
+        "-i",
+        str(inv),
+        "--ticket",
+        "CHG-MS",
+        "--reports",
+        str(lab.reports),
+        "--confirm",
+        "-p",
+        f"time_scale={SCALE}",
+        "--to",
+        "05",
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    events = audit.read_journal(lab.reports / "CHG-MS" / audit.JOURNAL)
+    commands = " ".join(e["command"] for e in events if e["kind"] == "command")
+    assert "mds_setup" in commands and "installer upgrade" not in commands
+    status = lab.control(action="status")
+    assert {s["version"] for s in status["servers"]} == {"R81.20"}  # type: ignore[index]
