@@ -269,6 +269,29 @@ class Run:
             self._decision_timeout(),
         )
 
+    def choose_each(
+        self,
+        name: str,
+        question: str,
+        keys: Sequence[str],
+        options: Sequence[str],
+        param: str,
+        recommended: dict[str, str] | None = None,
+    ) -> ui.Decision:
+        """One choice per key (the database to retain for each collided domain)."""
+        return ui.choose_each(
+            name,
+            question,
+            keys,
+            options,
+            param,
+            self.params.get(param),
+            self.interactive,
+            self._decided,
+            recommended,
+            self._decision_timeout(),
+        )
+
     def _decision_timeout(self) -> float:
         """The parameter when it was changed, else $MDSTOOLS_DECISION_TIMEOUT_S, else 900 s."""
         param = self.params.get("decision_timeout_s")

@@ -168,8 +168,11 @@ class Decision:
         """Block this cell until the button is clicked, keeping the widgets live."""
         deadline = time.monotonic() + self.timeout_s
         try:
+            from IPython import get_ipython
             from jupyter_ui_poll import ui_events
-        except ImportError:  # pragma: no cover - a dependency of the project
+        except ImportError:  # pragma: no cover - dependencies of the project
+            return
+        if get_ipython() is None:  # not in a kernel: no button can be clicked meanwhile
             return
         with ui_events() as poll:
             while not self.clicked and time.monotonic() < deadline:
@@ -373,6 +376,76 @@ def choose(
                     + (f" (recommended: {html.escape(recommended)})" if recommended else "")
                 ),
                 radio,
+                *_buttons(d, [("Decide", False)], status),
+                status,
+            ]
+        )
+        display(d.widget)
+    return d
+
+
+def choose_each(
+    name: str,
+    question: str,
+    keys: Sequence[str],
+    options: Sequence[str],
+    param: str,
+    param_value: Any,
+    interactive: bool,
+    record: Recorder,
+    recommended: dict[str, str] | None = None,
+    timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
+) -> Decision:
+    """One choice per key (e.g. the server to retain for each collided domain).
+
+    Interactively a drop-down per key, preset to the recommendation, and a ``Decide``
+    button; the value is ``{key: option}``. Headless the parameter (a dict, ``k=v,k=v``, or
+    one option for every key).
+    """
+    rec = dict(recommended or {})
+
+    def missing(value: Any) -> bool:
+        if isinstance(value, dict):
+            return not value
+        return value in (None, "")
+
+    def read(wd: Any) -> dict[str, str]:
+        return {
+            row.children[0].value: row.children[1].value
+            for row in wd.children
+            if getattr(row, "is_choice", False)
+        }
+
+    d = Decision(
+        name,
+        "choose",
+        param,
+        param_value,
+        interactive,
+        None,
+        read,
+        record,
+        missing,
+        "Decide",
+        timeout_s,
+    )
+    if interactive and keys:
+        w = _widgets()
+        rows = []
+        for key in keys:
+            row = w.HBox(
+                [
+                    w.Label(value=key, layout=w.Layout(width="160px")),
+                    w.Dropdown(options=list(options), value=rec.get(key, options[0])),
+                ]
+            )
+            row.is_choice = True
+            rows.append(row)
+        status = w.HTML("")
+        d.widget = w.VBox(
+            [
+                w.HTML(f"<b>{html.escape(question)}</b> (preset: the recommendation)"),
+                *rows,
                 *_buttons(d, [("Decide", False)], status),
                 status,
             ]

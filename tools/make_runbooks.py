@@ -368,9 +368,9 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "code",
                 "mdss = [m.name for m in run.inventory.mdss]\n"
                 "pending = [f.domain for f in found if f.lossless_choice is None]\n"
-                'choice = (run.choose("retain_database_on", "Database to retain for " + '
-                '", ".join(pending), mdss, "retain_database_on", '
-                "recommended=found[0].recommended) if pending else None)",
+                'choice = (run.choose_each("retain_database_on", "Database to retain for each '
+                'domain", pending, mdss, "retain_database_on", '
+                "recommended={f.domain: f.recommended for f in found}) if pending else None)",
             ),
             ("md", "## Step 4 (R15, R10): the decision, and confirm"),
             (
