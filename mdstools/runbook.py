@@ -106,6 +106,23 @@ def _add_jupyter_path(data_dir: Path) -> None:
         os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(data_dir), current) if p)
 
 
+def _ipc_kernel_manager() -> type:
+    """A kernel manager on Unix sockets in a private directory: the kernel is reachable by
+    this user only (no TCP ports on 127.0.0.1, and no "running over TCP without
+    encryption" warning in every scheduler log)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        transport = "ipc"
+
+        def _ip_default(self) -> str:
+            directory = Path(tempfile.gettempdir()) / f"mdstools-kernel-{os.getuid()}"
+            directory.mkdir(mode=0o700, exist_ok=True)
+            return str(directory / f"kernel-{os.getpid()}")
+
+    return IpcKernelManager
+
+
 def output_name(report_dir: Path, ph: Phase, dry_run: bool) -> str:
     stem = f"{ph.id}_{ph.slug}" + (".dry-run" if dry_run else "")
     name = f"{stem}.ipynb"
@@ -263,6 +280,7 @@ def execute(
                 cwd=str(report_dir),
                 execution_timeout=ph.timeout_s,
                 start_timeout=120,
+                kernel_manager_class=_ipc_kernel_manager(),
             )
         verdict = "passed"
     except PapermillExecutionError as exc:
