@@ -38,6 +38,13 @@ class CheckResult:
     def blocking(self) -> bool:
         return not self.passed and self.severity == "error"
 
+    @property
+    def label(self) -> str:
+        """PASS, FAIL (a blocking failure), WARNING or INFO: how tables and logs show it."""
+        if self.passed:
+            return "PASS"
+        return "FAIL" if self.severity == "error" else self.severity.upper()
+
 
 def _result(
     name: str,

@@ -35,7 +35,7 @@ def checks(results: Iterable[CheckResult]) -> pd.DataFrame:
     """Check results, failing rows first."""
     rows = []
     for c in results:
-        mark = "PASS" if c.passed else ("FAIL" if c.severity == "error" else c.severity.upper())
+        mark = c.label
         rows.append(
             {
                 "result": mark,

@@ -190,12 +190,9 @@ class Run:
             check = replace(check, severity=severity)
         self.checks.append(check)
         if not self.interactive:
-            word = (
-                "PASS"
-                if check.passed
-                else ("FAIL" if check.severity == "error" else check.severity.upper())
+            print(
+                f"gate {check.label} {check.name} ({check.requirement}): {check.reason}", flush=True
             )
-            print(f"gate {word} {check.name} ({check.requirement}): {check.reason}", flush=True)
         self.journal.write(
             "gate",
             name=check.name,

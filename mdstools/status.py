@@ -365,8 +365,7 @@ def render_table(snap: Snapshot, max_domains: int = 40) -> str:
     lines.append("")
     lines.append("checks:")
     for c in snap.checks:
-        mark = "PASS" if c.passed else ("FAIL" if c.severity == "error" else c.severity.upper())
-        lines.append(f"  [{mark}] {c.name} ({c.requirement}): {c.reason}")
+        lines.append(f"  [{c.label}] {c.name} ({c.requirement}): {c.reason}")
     for n in snap.notes:
         lines.append(f"note: {n}")
     return "\n".join(lines)

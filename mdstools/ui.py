@@ -42,22 +42,22 @@ def display(obj: Any) -> None:
     ipy_display(obj)
 
 
-def markdown(text: str) -> None:
+def _rich(kind: str, text: str) -> None:
+    """Show ``text`` as IPython's ``Markdown`` or ``HTML`` object, or print it outside Jupyter."""
     try:
-        from IPython.display import Markdown
-    except ImportError:  # pragma: no cover
+        from IPython import display as ipd
+    except ImportError:  # pragma: no cover - IPython ships with the kernel
         print(text)
         return
-    display(Markdown(text))
+    display(getattr(ipd, kind)(text))
+
+
+def markdown(text: str) -> None:
+    _rich("Markdown", text)
 
 
 def html_block(content: str) -> None:
-    try:
-        from IPython.display import HTML
-    except ImportError:  # pragma: no cover
-        print(content)
-        return
-    display(HTML(content))
+    _rich("HTML", content)
 
 
 COLOURS = {True: "#1b7f3b", False: "#b00020", None: "#555"}
