@@ -8,9 +8,9 @@ server's virtual filesystem. Programs are Python functions registered with
 
 Simplifications, each deliberate: a pipeline runs its commands one after the other
 through buffers (no streaming); every variable is exported; the only processes are the
-jobs started with ``&`` (what ``kill`` and ``wait`` know); ``set -e`` and ``pipefail``
-work, other options and traps are accepted and ignored; arrays, ``(( ))`` and process
-substitution are refused as syntax errors that say so.
+jobs started with ``&`` (what ``kill`` and ``wait`` know); ``set -e``, ``pipefail`` and
+``noclobber`` work, other options and traps are accepted and ignored; arrays, ``(( ))``
+and process substitution are refused as syntax errors that say so.
 """
 
 from __future__ import annotations
@@ -52,12 +52,18 @@ class BufferSink:
 
 
 class FileSink:
-    """Appends to a file of the virtual filesystem as output arrives."""
+    """Appends to a file of the virtual filesystem as output arrives.
 
-    def __init__(self, sh: Shell, path: str, append: bool) -> None:
+    ``exclusive`` (``>`` under ``set -o noclobber``) creates the file only if it does not
+    exist yet, in one step, as bash's ``O_EXCL`` open does.
+    """
+
+    def __init__(self, sh: Shell, path: str, append: bool, exclusive: bool = False) -> None:
         self.vfs = sh.server.vfs
         self.path = path
-        if not append or not self.vfs.is_file(path):
+        if exclusive:
+            self.vfs.create(path)
+        elif not append or not self.vfs.is_file(path):
             self.vfs.write(path, b"")
 
     def write(self, text: str) -> None:
@@ -222,7 +228,7 @@ class Shell:
     returnable: int = 0  # inside a function or a sourced file
     job_rcs: dict[int, int | None] = field(default_factory=dict)  # own background jobs
     subst_rc: int | None = None
-    options: set[str] = field(default_factory=set)  # "errexit" (set -e), "pipefail"
+    options: set[str] = field(default_factory=set)  # "errexit" (set -e), "pipefail", ...
     cond: int = 0  # inside an if/while condition: set -e does not apply
     exempt: bool = False  # the last and-or list's status came from a tested command
 
@@ -908,7 +914,12 @@ class Shell:
                 sink = io.err
             else:
                 try:
-                    sink = FileSink(self, self.path(target), append=r.op in (">>", "&>>"))
+                    sink = FileSink(
+                        self,
+                        self.path(target),
+                        append=r.op in (">>", "&>>"),
+                        exclusive=r.op in (">", "&>") and "noclobber" in self.options,
+                    )
                 except VfsError as exc:
                     raise _RedirError(f"{target}: {_reason(exc)}") from None
             if r.op in ("&>", "&>>"):
@@ -1529,14 +1540,15 @@ def _unset(sh: Shell, argv: list[str], io: IO) -> int:
 
 @builtin("set")
 def _set(sh: Shell, argv: list[str], io: IO) -> int:
-    """``set -- args`` sets the positional parameters; ``-e`` and ``-o pipefail`` work, the
+    """``set -- args`` sets the positional parameters; ``-e``, ``-o pipefail`` and
+    ``-o noclobber`` (``-C``: ``>`` refuses an existing file, ``>|`` overrides) work, the
     other options are accepted and ignored."""
     args = argv[1:]
     if not args:
         for k, v in sorted(sh.env.items()):
             io.print(f"{k}={v}")
         return 0
-    names = {"e": "errexit"}
+    names = {"e": "errexit", "C": "noclobber"}
     while args:
         a = args.pop(0)
         if a == "--" or a[0] not in "-+" or len(a) < 2:

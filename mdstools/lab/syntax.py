@@ -258,8 +258,6 @@ class Lexer:
             return tok
         if op in ("<<", "<<-"):
             return self._heredoc_start(fd, op == "<<-")
-        if op == ">|":
-            op = ">"
         default = 0 if op in ("<", "<<<") else 1
         return Tok("redir", op=op, fd=fd if fd is not None else default)
 

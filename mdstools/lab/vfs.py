@@ -143,6 +143,14 @@ class VirtualFS:
     def read_text(self, path: str) -> str:
         return self.read(path).decode("utf-8", errors="replace")
 
+    def create(self, path: str) -> None:
+        """Create an empty file; fails if anything exists there (``O_CREAT | O_EXCL``)."""
+        path = normalize(path)
+        with self._lock:
+            if path in self._files or path in self._dirs:
+                raise VfsError(f"{path}: cannot overwrite existing file")
+            self.write(path, b"")
+
     def write(
         self,
         path: str,

@@ -98,6 +98,21 @@ def test_pipefail_and_pipe_ampersand(sh: Bash) -> None:
     assert sh("ls /nope |& wc -l").out == "1\n"
 
 
+def test_noclobber_creates_only_a_new_file(sh: Bash) -> None:
+    """``set -o noclobber``: ``>`` refuses an existing file (the atomic create of a lock
+    file), ``>|`` and ``>>`` still write, a subshell keeps the option to itself."""
+    r = sh("set -o noclobber; echo one > /tmp/f; echo two > /tmp/f; echo rc=$?; cat /tmp/f")
+    assert r.out == "rc=1\none\n"
+    assert "/tmp/f: cannot overwrite existing file" in r.err
+    r = sh("set -C; echo one > /tmp/g; echo two >| /tmp/g; echo three >> /tmp/g; cat /tmp/g")
+    assert r.out == "two\nthree\n"
+    r = sh(
+        "echo a > /tmp/h; (set -o noclobber; echo b > /tmp/h) 2>/dev/null || echo held; "
+        "echo c > /tmp/h; cat /tmp/h"
+    )
+    assert r.out == "held\nc\n"
+
+
 # -- variables -----------------------------------------------------------------------
 
 
