@@ -297,30 +297,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     if inv is None:
         return EXIT_USAGE
     reports = _reports(args)
+    operator = args.operator or _user()
     held: lock.Lock | None = None
     if ph.mutating and not args.dry_run:
-        try:
-            held = lock.acquire(
-                reports, inv.environment, args.ticket, ph.id, break_stale=args.break_lock
-            )
-        except lock.LockHeld as exc:
-            print(f"mdstools run: {exc}", file=sys.stderr)
-            return EXIT_LOCKED
+        code, held = _take_lock(inv, args.ticket, ph.id, operator, args.break_lock, "run")
+        if held is None:
+            return code
     try:
         outcome = runbook.execute(
             ph,
             inv,
             args.ticket,
-            args.operator or _user(),
+            operator,
             params,
             args.dry_run,
             reports,
             held.token if held else None,
+            break_lock=args.break_lock and held is not None,
+            lock_broken=held.broken if held else None,
         )
     finally:
         if held is not None:
             held.release()
+    if outcome.verdict == "locked":
+        print(f"mdstools run: {outcome.cause}", file=sys.stderr)
     return outcome.exit_code
+
+
+def _take_lock(
+    inv: Any, ticket: str, phase_id: str, operator: str, break_stale: bool, command: str
+) -> tuple[int, Any]:
+    """(exit code, the host-wide lock) -- the lock is None when it was refused: the message
+    is printed, the exit code says why (3 held, 2 the lock directory is unusable)."""
+    from mdstools import lock
+
+    try:
+        held = lock.acquire(inv.environment, ticket, phase_id, operator, break_stale=break_stale)
+    except lock.LockHeld as exc:
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
+        return EXIT_LOCKED, None
+    except lock.LockDirError as exc:
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE, None
+    if held.broken is not None:
+        print(
+            f"mdstools {command}: broke the stale lock {held.path} of {lock.describe(held.broken)}",
+            file=sys.stderr,
+        )
+    return EXIT_OK, held
 
 
 def _user() -> str:
@@ -358,19 +382,29 @@ def cmd_campaign(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_OK
-    try:
-        held = lock.acquire(
-            reports, inv.environment, args.ticket, phases[0].id, break_stale=args.break_lock
+    operator = args.operator or _user()
+    held: lock.Lock | None = None
+    if not args.dry_run:
+        code, held = _take_lock(
+            inv, args.ticket, phases[0].id, operator, args.break_lock, "campaign"
         )
-    except lock.LockHeld as exc:
-        print(f"mdstools campaign: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        if held is None:
+            return code
     try:
         outcomes = runbook.campaign(
-            phases, inv, args.ticket, args.operator or _user(), params, args.dry_run, reports, held
+            phases,
+            inv,
+            args.ticket,
+            operator,
+            params,
+            args.dry_run,
+            reports,
+            held,
+            break_lock=args.break_lock,
         )
     finally:
-        held.release()
+        if held is not None:
+            held.release()
     return _campaign_summary(outcomes, inv.environment, args.ticket, reports)
 
 
@@ -385,12 +419,16 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
     failed = [o for o in outcomes if o.exit_code != 0]
     if failed:
         why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
+        then = (
+            "when that run is over, run again with --resume"
+            if failed[0].verdict == "locked"
+            else "fix it, then run again with --resume"
+        )
         print(
-            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {why}; "
-            "fix it, then run again with --resume",
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {why}; {then}",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return int(failed[0].exit_code)
     return EXIT_OK
 
 
@@ -468,7 +506,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         inv = inventory.load(lab_dir / "inventory.yml")
-        held = lock.acquire(reports, inv.environment, ticket, "00", break_stale=True)
+        held = lock.acquire(inv.environment, ticket, "00", _user(), break_stale=True)
         try:
             outcomes = runbook.campaign(
                 list(PHASES),
@@ -580,7 +618,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--dry-run", action="store_true", help="show what would change")
     common.add_argument(
-        "--break-lock", action="store_true", help="break a STALE lock left by a dead run"
+        "--break-lock",
+        action="store_true",
+        help="break a STALE lock left by a dead run on this host, or the lock on the primary "
+        "MDS left by a run from another host (journaled)",
     )
 
     p = sub.add_parser(

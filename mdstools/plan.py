@@ -6,11 +6,14 @@ server, built with the same command builders the runbooks use. Reads need no con
 
 from __future__ import annotations
 
+import json
 import posixpath
 from typing import Any
 
+from mdstools import lock
 from mdstools.commands import backup, ha, mdsstat, objects, services, upgrade, verifier, versions
-from mdstools.commands.base import Command
+from mdstools.commands.base import Command, quote
+from mdstools.commands.lock import LOCK_FILE, release_lock, take_lock
 from mdstools.inventory import Inventory
 from mdstools.phases import PHASES, Phase
 
@@ -171,6 +174,23 @@ def _commands(ph: Phase, inv: Inventory) -> list[tuple[str, list[str]]]:
     return per
 
 
+def _lock_steps(inv: Inventory) -> tuple[str, list[str], list[str]]:
+    """What a mutating phase does about the lock: a summary, its first and last commands."""
+    token = "0" * 32
+    info = {"token": token}
+    take = _line(take_lock(info)).replace(
+        quote(json.dumps(info)),
+        "'<holder: environment, pid, host, ticket, phase, operator, started, token>'",
+    )
+    release = _line(release_lock(token)).replace(token, "<token>")
+    summary = (
+        f"lock: the host-wide lock {lock.lock_path(inv.environment)} and {LOCK_FILE} on "
+        f"{inv.primary.name}, taken (or confirmed: same token) first, released at the end; "
+        "another holder stops the phase (exit 3)"
+    )
+    return summary, [take + " -- first"], [release + " -- last, also on failure"]
+
+
 def render(inv: Inventory) -> str:
     """The plan as text."""
     out = [
@@ -191,7 +211,12 @@ def render(inv: Inventory) -> str:
             out.append(f"   gate: {g}")
         for d in ph.decisions:
             out.append(f"   decision: {d} (widget interactively; parameter -p {d}=... headless)")
-        for server, cmds in _commands(ph, inv):
+        steps = _commands(ph, inv)
+        if ph.mutating:
+            summary, first, last = _lock_steps(inv)
+            out.append(f"   {summary}")
+            steps = [(inv.primary.name, first), *steps, (inv.primary.name, last)]
+        for server, cmds in steps:
             out.append(f"   on {server}:")
             out.extend(f"      {c}" for c in cmds)
         out.append("")

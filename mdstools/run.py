@@ -106,6 +106,7 @@ class Run:
         self.cause: str | None = None
         self.finished = False
         self.lock: lock.Lock | None = None
+        self.remote_lock: lock.RemoteLock | None = None
         self._progress = ui.Progress(interactive)
 
     # -- header ----------------------------------------------------------------------
@@ -176,6 +177,58 @@ class Run:
         key = label.split(":")[0]
         text = label + (f" [{state.state}]" if state else "")
         self._progress.update(key, text, elapsed)
+
+    # -- the lock ---------------------------------------------------------------------
+    def take_lock(self, token: str | None, break_remote: bool = False) -> None:
+        """Hold both locks of this environment for this phase: the host-wide one (unless
+        ``token`` already holds it: a CLI run) and the lock file on the primary MDS.
+        LockHeld names the holder; nothing is left held when it is raised."""
+        env = self.inventory.environment
+        try:
+            if not lock.held_by_token(env, token):
+                self.lock = lock.acquire(env, self.ticket, self.phase.id, self.operator)
+                token = self.lock.token
+            assert token is not None
+            local = lock.holder(env)
+            info = lock.new_info(
+                env,
+                self.ticket,
+                self.phase.id,
+                self.operator,
+                lock.holder_pid(local[0]) if local else None,
+            )
+            info["token"] = token
+            primary = self.inventory.primary.name
+            self.remote_lock = lock.take_remote(
+                self.session(primary), info, break_remote, self.journal.write
+            )
+        except lock.LockHeld as exc:
+            self.cause = str(exc)
+            self._drop_local_lock()
+            self.fleet.close()
+            raise
+        except BaseException:
+            self._drop_local_lock()
+            self.fleet.close()
+            raise
+        self.journal.write("lock", event="held", where=self.remote_lock.where, holder=info)
+
+    def _drop_local_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def release_lock(self) -> None:
+        """Release what :meth:`take_lock` holds (idempotent)."""
+        if self.remote_lock is not None:
+            released = self.remote_lock.release()
+            self.journal.write(
+                "lock",
+                event="released" if released else "not released",
+                where=self.remote_lock.where,
+            )
+            self.remote_lock = None
+        self._drop_local_lock()
 
     # -- gates and decisions ---------------------------------------------------------
     def gate(self, check: CheckResult, stop: bool = True, severity: str | None = None) -> None:
@@ -368,9 +421,7 @@ class Run:
         self.journal.write(
             "phase", event="end", verdict=verdict, cause=self.cause, dry_run=self.dry_run
         )
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        self.release_lock()
 
     def finish(self) -> Any:
         """The verdict table of this phase (coloured, failing rows first, next steps linked);
@@ -419,13 +470,8 @@ def start(
     inv = load(inventory)
     reports = Path(reports_dir).expanduser().resolve()
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
-    token = os.environ.get(lock.ENV_TOKEN)
-    if ph.mutating and not dry_run and not lock.held_by_token(reports, inv.environment, token):
-        try:
-            run.lock = lock.acquire(reports, inv.environment, ticket, ph.id)
-        except lock.LockHeld as exc:
-            run.cause = str(exc)
-            raise
+    if ph.mutating and not dry_run:
+        run.take_lock(os.environ.get(lock.ENV_TOKEN), os.environ.get(lock.ENV_BREAK) == "1")
     run.journal.write(
         "phase",
         event="start",

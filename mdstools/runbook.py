@@ -8,7 +8,10 @@
   the verdict and its cause in the first cell; every known secret is redacted from it
   before it is written there (papermill saves into a private temp dir meanwhile).
 * Each run is sealed into the manifest (``audit.seal``) with its HTML export.
-* SIGTERM/SIGINT: the notebook is written with "aborted", the lock released.
+* SIGTERM/SIGINT: the notebook is written with "aborted", the locks released (the one on
+  the primary MDS too, when the kernel could not release it itself).
+* A kernel that refuses on the lock (``LockHeld``) ends the phase as "locked" (exit 3),
+  with the holder in the cause.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class Outcome:
     """How one phase ended."""
 
     phase: Phase
-    verdict: str  # passed | failed | aborted
+    verdict: str  # passed | failed | aborted | locked | dry-run passed | dry-run failed
     cause: str | None
     notebook: Path
     html: Path | None
@@ -57,7 +60,9 @@ class Outcome:
     @property
     def exit_code(self) -> int:
         """0 when passed; a dry run that ran to its end is 0 too (its checks say what would
-        fail), unless it stopped on an error."""
+        fail), unless it stopped on an error. 3 when another run held the lock."""
+        if self.verdict == "locked":
+            return 3
         if self.verdict == "passed" or self.verdict == "dry-run passed":
             return 0
         return 0 if self.verdict == "dry-run failed" and self.cause is None else 1
@@ -230,8 +235,16 @@ def execute(
     reports: Path,
     lock_token: str | None = None,
     html: bool = True,
+    break_lock: bool = False,
+    lock_broken: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Run one phase headless; the executed notebook always lands in reports/<ticket>/."""
+    """Run one phase headless; the executed notebook always lands in reports/<ticket>/.
+
+    ``lock_token`` is the token of the host-wide lock the caller holds (the kernel uses it
+    for the lock on the primary MDS); ``break_lock`` lets the kernel break a lock there
+    held by another token; ``lock_broken`` is the holder of a stale host-wide lock the
+    caller broke (journaled here).
+    """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -254,10 +267,18 @@ def execute(
         "reports_dir": str(reports),
         **params,
     }
-    env_backup = {k: os.environ.get(k) for k in (ENV_RUN_ID, lock.ENV_TOKEN)}
+    if lock_broken is not None:
+        audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id).write(
+            "lock", event="broken", where=str(lock.lock_path(inv.environment)), holder=lock_broken
+        )
+    env_backup = {k: os.environ.get(k) for k in (ENV_RUN_ID, lock.ENV_TOKEN, lock.ENV_BREAK)}
     os.environ[ENV_RUN_ID] = run_id
     if lock_token:
         os.environ[lock.ENV_TOKEN] = lock_token
+    if break_lock:
+        os.environ[lock.ENV_BREAK] = "1"
+    else:
+        os.environ.pop(lock.ENV_BREAK, None)
     stream = _Prefixed(f"[{ticket} {ph.id}]")
     verdict, cause = "failed", None
     print(
@@ -284,7 +305,10 @@ def execute(
             )
         verdict = "passed"
     except PapermillExecutionError as exc:
-        cause = f"{exc.ename}: {exc.evalue}"
+        if exc.ename == "LockHeld":
+            verdict, cause = "locked", str(exc.evalue)
+        else:
+            cause = f"{exc.ename}: {exc.evalue}"
     except Aborted as exc:
         verdict, cause = "aborted", f"aborted by {exc} during the run"
     except Exception as exc:  # kernel died, timeout, missing kernel: the record says so
@@ -301,6 +325,8 @@ def execute(
             cause = state["cause"]
         if verdict == "passed" and str(state.get("verdict", "")).endswith("failed"):
             verdict = "failed"
+    elif lock_token and ph.mutating and not dry_run and verdict != "locked":
+        lock.release_remote_of(inv, lock_token)
     if dry_run and verdict in ("passed", "failed"):
         verdict = f"dry-run {verdict}"
     nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
@@ -349,14 +375,29 @@ def campaign(
     params: dict[str, Any],
     dry_run: bool,
     reports: Path,
-    held: lock.Lock,
+    held: lock.Lock | None,
+    break_lock: bool = False,
 ) -> list[Outcome]:
-    """Run ``phases`` in order under ``held``; stop at the first that does not pass."""
+    """Run ``phases`` in order under ``held`` (None for a dry run, which takes no lock);
+    stop at the first that does not pass. ``break_lock`` applies to the locks met first: the
+    host-wide one (already taken by the caller) and the one on the primary MDS, which the
+    first mutating phase takes."""
     outcomes: list[Outcome] = []
-    for ph in phases:
-        lock.update(held, phase=ph.id)
+    first_mutating = next((i for i, p in enumerate(phases) if p.mutating), 0)
+    for i, ph in enumerate(phases):
+        if held is not None:
+            lock.update(held, phase=ph.id)
         outcome = execute(
-            ph, inv, ticket, operator, params_for(ph, params), dry_run, reports, held.token
+            ph,
+            inv,
+            ticket,
+            operator,
+            params_for(ph, params),
+            dry_run,
+            reports,
+            held.token if held else None,
+            break_lock=break_lock and i <= first_mutating,
+            lock_broken=held.broken if held is not None and i == 0 else None,
         )
         outcomes.append(outcome)
         if outcome.exit_code != 0:

@@ -186,6 +186,7 @@ def jupyterlab(tmp_path: Path) -> Iterator[Callable[[str], Session]]:
             JUPYTERLAB_SETTINGS_DIR=str(_settings_dir(base / "jupyter" / "settings")),
             JUPYTERLAB_WORKSPACES_DIR=str(base / "jupyter" / "workspaces"),
             JUPYTER_RUNTIME_DIR=str(base / "jupyter" / "runtime"),
+            MDSTOOLS_LOCK_DIR=str(base / "locks"),
         )
         server = jupyter.JupyterLab(notebooks, env=env, log=base / "jupyter.log")
         session = Session(lab_dir, notebooks, work / "reports", ticket, server)

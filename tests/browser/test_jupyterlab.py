@@ -312,6 +312,7 @@ def test_mdstools_jupyter_starts_the_lab_and_ctrl_c_stops_both(tmp_path: Path) -
         MDSTOOLS_RUNBOOKS=str(notebooks),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
         JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        MDSTOOLS_LOCK_DIR=str(tmp_path / "locks"),
     )
     argv = [sys.executable, "-m", "mdstools", "jupyter", "--lab-dir", str(lab_dir)]
     argv += ["--port", str(port), "--no-browser", "--ticket", "CHG-J"]

@@ -22,21 +22,36 @@ class Lab:
         self.scenario = scenario
         self.inventory = path / "lab" / "inventory.yml"
         self.reports = path / "reports"
+        self.locks = path / "locks"
         self.secrets = [
             (path / "lab" / "secrets" / n).read_text().strip()
             for n in ("mds_password", "expert_password")
         ]
 
-    def cli(self, *args: str, timeout: float = 500) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+    def env(self, locks: Path | None = None) -> dict[str, str]:
+        """The minimal environment of a scheduled run; the host-wide lock directory is this
+        test's own (``locks``, default ``<test dir>/locks``), never the user's."""
+        return {
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/root"),
+            "MDSTOOLS_LOCK_DIR": str(locks or self.locks),
+        }
+
+    def cli(
+        self,
+        *args: str,
+        timeout: float = 500,
+        cwd: Path | None = None,
+        locks: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "mdstools", *args],
             capture_output=True,
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=self.dir,
+            env=self.env(locks),
+            cwd=cwd or self.dir,
         )
 
     def campaign(self, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -67,6 +82,12 @@ def start(tmp_path: Path, scenario: str) -> Lab:
 
 
 Factory = Callable[[str], Lab]
+
+
+@pytest.fixture(autouse=True)
+def _own_lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs in this process and the kernels it starts use this test's lock directory."""
+    monkeypatch.setenv("MDSTOOLS_LOCK_DIR", str(tmp_path / "locks"))
 
 
 @pytest.fixture

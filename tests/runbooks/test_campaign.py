@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import signal
 import subprocess
@@ -222,7 +221,7 @@ def test_collision_stops_at_07_then_retain_resolves_it(lab_factory: Factory) -> 
 def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Factory) -> None:
     """X4: one run at a time per environment; an aborted run is recorded and unlocks."""
     lab = lab_factory("slow")
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+    env = lab.env()
     first = subprocess.Popen(
         [
             sys.executable,
@@ -248,7 +247,7 @@ def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Fac
         env=env,
         cwd=lab.dir,
     )
-    lock_file = lab.reports / ".locks" / "lab-slow.lock"
+    lock_file = lab.locks / "lab-slow.lock"
     deadline = time.monotonic() + 60
     while not lock_file.exists():
         assert time.monotonic() < deadline and first.poll() is None
