@@ -100,8 +100,14 @@ class LockHeld(MdstoolsError):
         self.stale = stale
         self.foreign = foreign
         env = _shown(holder.get("environment") or environment or "?")
-        who = describe(holder) if holder else "an unreadable lock file"
-        if stale:
+        who = describe(holder)
+        if not holder:
+            super().__init__(
+                f"the lock of {env} ({where}) is held, but its file says by whom in no "
+                "readable way",
+                "check that nothing runs, then pass --break-lock",
+            )
+        elif stale:
             super().__init__(
                 f"a STALE lock of {env} ({where}) is left by {who} (that process is gone)",
                 "check that nothing runs, then pass --break-lock",
@@ -350,13 +356,14 @@ def take_remote(
     where = f"{session.name}:{LOCK_FILE}"
     token = str(info["token"])
     env = str(info.get("environment", ""))
+    broke = False
     for attempt in range(3):
         state = session.run(take_lock(info), check=True).data
         assert state is not None
         if state.outcome == "taken" or (state.holder or {}).get("token") == token:
             return RemoteLock(session, token, info)
         held = state.holder or {}
-        if not held and attempt == 0:
+        if not held and attempt == 0:  # being written this instant, or unreadable
             time.sleep(1.0)
             again = session.run(read_lock(), check=True).data
             if again is None or again.outcome == "absent":
@@ -365,13 +372,14 @@ def take_remote(
         stale = bool(held) and is_stale(held)
         foreign = bool(held) and held.get("host") != socket.gethostname()
         alive_here = bool(held) and not stale and not foreign
-        if not break_lock or alive_here or attempt == 2:
+        if not break_lock or alive_here or broke:
             raise LockHeld(where, held, stale, foreign, environment=env)
         other = str(held.get("token", ""))
         try:
             gone = session.run(release_lock(other) if other else remove_lock(), check=True).data
-        except ValueError:
+        except ValueError:  # not a token of ours: the file is not what mdstools writes
             gone = session.run(remove_lock(), check=True).data
+        broke = True
         if journal is not None:
             journal(
                 "lock",

@@ -27,7 +27,10 @@ from mdstools.commands.lock import (
     take_lock,
 )
 from mdstools.errors import ParseError
+from mdstools.inventory import Connection, Role, Server
 from mdstools.lab.model import Deployment
+from mdstools.session import Session
+from mdstools.transport.fake import FakeTransport
 from tests.lab.conftest import make_lab, run_on
 
 
@@ -225,3 +228,67 @@ def test_parse_without_a_marker_keeps_the_raw_text() -> None:
     with pytest.raises(ParseError) as exc:
         parse_lock_state("mkdir: cannot create directory '/var/log/mdstools': Read-only\n")
     assert "Read-only" in exc.value.raw
+
+
+# -- taking the lock on the primary: the decisions of take_remote ----------------------
+def lab_session(dep: Deployment) -> Session:
+    """A session whose transport is the lab's bash on mds1 (an exec channel, in-process)."""
+
+    def respond(command: str, stdin: str | None) -> tuple[str, str, int]:
+        r = run_on(dep, "mds1", command, stdin or "", profile=False)
+        return r.out, r.err, r.rc
+
+    server = Server("mds1", "192.0.2.11", 22, Role.PRIMARY, "bash", Connection())
+    return Session(server, FakeTransport("mds1", respond))
+
+
+def test_take_remote_takes_confirms_refuses_and_breaks(dep: Deployment) -> None:
+    run_on(dep, "mds1", f"rm -f {LOCK_FILE}")
+    sess = lab_session(dep)
+    journal: list[dict[str, object]] = []
+
+    def note(kind: str, **fields: object) -> None:
+        journal.append({"kind": kind, **fields})
+
+    mine = holder_info(ticket="CHG-MINE")
+    held = lock.take_remote(sess, mine)
+    assert held.where == f"mds1:{LOCK_FILE}"
+    assert lock.take_remote(sess, dict(mine, phase="04")).token == mine["token"], "confirmed"
+    other = holder_info(ticket="CHG-OTHER")
+    with pytest.raises(lock.LockHeld) as exc:
+        lock.take_remote(sess, other, break_lock=True, journal=note)
+    assert not exc.value.stale and not exc.value.foreign, "alive on this host: never broken"
+    assert "ticket CHG-MINE" in str(exc.value) and journal == []
+    assert held.release() and run_cmd(dep, read_lock()).outcome == "absent"
+    assert not held.release(), "releasing twice removes nothing"
+
+    foreign = holder_info(host="jump2.example", pid=1, ticket="CHG-JUMP2")
+    run_cmd(dep, take_lock(foreign))
+    with pytest.raises(lock.LockHeld) as exc:
+        lock.take_remote(sess, other)
+    assert exc.value.foreign and "held from another host" in str(exc.value)
+    lock.take_remote(sess, other, break_lock=True, journal=note)
+    assert journal == [
+        {
+            "kind": "lock",
+            "event": "broken",
+            "where": f"mds1:{LOCK_FILE}",
+            "holder": foreign,
+            "stale": False,
+            "removed": True,
+        }
+    ]
+    assert run_cmd(dep, read_lock()).holder == other
+    assert lock.release_remote(sess, str(other["token"]))
+
+
+def test_take_remote_on_an_unreadable_lock_file(dep: Deployment) -> None:
+    run_on(dep, "mds1", f"mkdir -p /var/log/mdstools; echo '<<garbage' > {LOCK_FILE}")
+    sess = lab_session(dep)
+    with pytest.raises(lock.LockHeld) as exc:
+        lock.take_remote(sess, holder_info())
+    assert "no readable way" in str(exc.value) and "--break-lock" in str(exc.value)
+    mine = holder_info()
+    lock.take_remote(sess, mine, break_lock=True)
+    assert run_cmd(dep, read_lock()).holder == mine
+    assert lock.release_remote(sess, str(mine["token"]))
