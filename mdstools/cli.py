@@ -1,8 +1,9 @@
 """The ``mdstools`` command line.
 
-Exit codes: 0 done, 1 a gate or a step failed, 2 bad input (inventory, parameters, usage),
-3 another run holds the lock, 4 could not connect. A message on stderr always says what
-to do next.
+Exit codes: 0 done, 1 a gate or a step failed, 2 bad input (inventory, parameters, usage, a
+lock directory that cannot be used), 3 another run holds the lock of the environment (on
+this host or on the primary MDS), 4 could not connect. A message on stderr always says
+what to do next.
 """
 
 from __future__ import annotations
@@ -420,7 +421,7 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
     if failed:
         why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
         then = (
-            "when that run is over, run again with --resume"
+            "then run again with --resume"
             if failed[0].verdict == "locked"
             else "fix it, then run again with --resume"
         )
@@ -528,7 +529,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         if not result.ok:
             rc = EXIT_FAILED
-    except (MdstoolsError, lock.LockHeld) as exc:
+    except lock.LockDirError as exc:
+        print(f"mdstools demo: {exc}", file=sys.stderr)
+        rc = EXIT_USAGE
+    except MdstoolsError as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
         rc = EXIT_FAILED
     finally:
