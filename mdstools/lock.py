@@ -188,6 +188,10 @@ def lock_path(environment: str) -> Path:
 
 def _ready(directory: Path) -> Path:
     """Create the lock directory (mode 0700) and check that it can be written."""
+    if not directory.is_absolute():
+        raise LockDirError(
+            directory, "not an absolute path (a relative one would differ per working directory)"
+        )
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:

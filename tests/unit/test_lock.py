@@ -142,6 +142,14 @@ def test_a_lock_dir_that_cannot_be_created_is_one_clear_error(
     assert str(blocker / "locks") in text and lock.ENV_DIR in text and "\n" not in text
 
 
+def test_a_relative_lock_dir_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative directory would be another lock in every working directory."""
+    monkeypatch.setenv(lock.ENV_DIR, "locks")
+    with pytest.raises(lock.LockDirError) as exc:
+        lock.acquire("prod", "CHG1", "02", "alice")
+    assert "not an absolute path" in str(exc.value) and lock.ENV_DIR in str(exc.value)
+
+
 def test_holder_fields_are_shown_on_one_line_without_control_characters() -> None:
     info = holder_info(operator="eve\x1b[31m\nrm -rf /", ticket="T" * 300)
     text = str(lock.LockHeld("x", info, stale=False))
