@@ -115,7 +115,9 @@ def start_campaign(
     )
 
 
-def wait_until(check: Any, proc: subprocess.Popen[str], what: str, timeout: float = 120) -> Any:
+def wait_until(
+    check: Any, proc: subprocess.Popen[str], what: str, timeout: float = 120, every: float = 0.05
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -125,7 +127,7 @@ def wait_until(check: Any, proc: subprocess.Popen[str], what: str, timeout: floa
             _, err = proc.communicate()
             pytest.fail(f"the first run ended before {what}: {err[-2000:]}")
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+        time.sleep(every)
 
 
 def assert_unlocked(lab: Lab, *lock_dirs: Path) -> None:
@@ -165,7 +167,7 @@ def test_two_jump_hosts_meet_the_lock_on_the_primary_and_sigterm_releases_it(
     the primary MDS (exit 3, the holder's pid, ticket, operator), and that file is on the
     server meanwhile. (d) SIGTERM on the first: the record says aborted and no lock is left,
     locally or on the MDS."""
-    scale = "0.01"  # an upgrade of the primary takes some 15 s: time to meet the lock
+    scale = "0.03"  # the upgrade of the primary and its reboot take some 50 s: time to meet it
     runtime.up(tmp_path / "lab", scenarios.LabOptions(scenario="default", time_scale=float(scale)))
     lab = Lab(tmp_path, "default")
     try:
@@ -177,7 +179,8 @@ def test_two_jump_hosts_meet_the_lock_on_the_primary_and_sigterm_releases_it(
             lambda: (h := remote_holder(lab)) and h.get("phase") == "03" and h,
             first,
             "phase 03 to hold the lock on the primary MDS",
-            timeout=240,
+            timeout=300,
+            every=0.5,
         )
         assert holder["ticket"] == "CHG-A" and holder["pid"] == first.pid
         assert holder["host"] == socket.gethostname() and holder["environment"] == ENV
