@@ -185,10 +185,11 @@ class Run:
         LockHeld names the holder; nothing is left held when it is raised."""
         env = self.inventory.environment
         try:
-            if not lock.held_by_token(env, token):
+            if token and lock.held_by_token(env, token):
+                held_token = token
+            else:
                 self.lock = lock.acquire(env, self.ticket, self.phase.id, self.operator)
-                token = self.lock.token
-            assert token is not None
+                held_token = self.lock.token
             local = lock.holder(env)
             info = lock.new_info(
                 env,
@@ -197,17 +198,14 @@ class Run:
                 self.operator,
                 lock.holder_pid(local[0]) if local else None,
             )
-            info["token"] = token
+            info["token"] = held_token
             primary = self.inventory.primary.name
             self.remote_lock = lock.take_remote(
                 self.session(primary), info, break_remote, self.journal.write
             )
-        except lock.LockHeld as exc:
-            self.cause = str(exc)
-            self._drop_local_lock()
-            self.fleet.close()
-            raise
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, lock.LockHeld):
+                self.cause = str(exc)
             self._drop_local_lock()
             self.fleet.close()
             raise
