@@ -9,6 +9,7 @@ only with ``--break-lock`` (journaled); no lock outlives a run, however it ended
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -22,11 +23,13 @@ from typing import Any
 import nbformat
 import pytest
 
+import mdstools
 from mdstools import audit
 from mdstools.commands.lock import LOCK_FILE, LockFileState, read_lock, take_lock
 from mdstools.fleet import Fleet
 from mdstools.inventory import load
 from mdstools.lab import runtime, scenarios
+from mdstools.run import GateFailed
 from tests.reliability.conftest import changed, tree_digest
 from tests.runbooks.conftest import SCALE, Lab, assert_no_secrets, top_cell
 
@@ -319,3 +322,37 @@ def test_a_lock_dir_that_cannot_be_used_is_exit_2_and_nothing_runs(lab: Lab) -> 
         "on this host)"
     )
     assert not (lab.dir / "reports").exists()
+
+
+def test_a_notebook_run_outside_the_cli_takes_both_locks_itself(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JupyterLab: ``mdstools.start`` of a mutating phase, with no token from a CLI, takes
+    the host-wide lock and the one on the primary MDS; a CLI run on this host and one from
+    another jump host are refused meanwhile; the end of the phase releases both."""
+    monkeypatch.setenv("MDSTOOLS_LOCK_DIR", str(lab.locks))
+    monkeypatch.delenv("MDSTOOLS_LOCK_TOKEN", raising=False)
+    run = mdstools.start(
+        str(lab.inventory),
+        ticket="CHG-NB",
+        operator="alice",
+        phase="05",
+        interactive=False,
+        reports_dir=str(lab.reports),
+        params={"time_scale": float(SCALE)},
+    )
+    local = json.loads((lab.locks / f"{ENV}.lock").read_text())
+    assert local["pid"] == os.getpid() and local["operator"] == "alice"
+    remote = remote_holder(lab)
+    assert remote is not None
+    same = ("environment", "pid", "host", "ticket", "phase", "operator", "token")
+    assert {k: remote[k] for k in same} == {k: local[k] for k in same}
+    args = ("run", "05", "-i", str(lab.inventory), "--ticket", "CHG-X", "-p", "confirm=true")
+    here = lab.cli(*args, "-p", f"time_scale={SCALE}")
+    assert here.returncode == 3 and f"pid {os.getpid()}" in here.stderr, here.stderr[-2000:]
+    other = lab.cli(*args, "-p", f"time_scale={SCALE}", locks=lab.dir / "jump2-locks")
+    assert other.returncode == 3 and f"mds1:{LOCK_FILE}" in other.stderr, other.stderr[-2000:]
+    assert "operator alice" in other.stderr
+    with pytest.raises(GateFailed):
+        run.require_phases()
+    assert_unlocked(lab, lab.locks, lab.dir / "jump2-locks")
