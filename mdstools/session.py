@@ -312,15 +312,20 @@ class Session:
 
     def _expert_shell(self, timeout: float) -> ShellChannel:
         if self._shell is not None:
-            return self._shell
+            if not self._shell.closed:
+                return self._shell
+            self._shell.close()  # logged out while idle: a new shell, the connection stays
+            self._shell = None
         sh = self.transport.open_shell(timeout)
         try:
             _, m = sh.expect(ANY_PROMPT, timeout)
             if "[Expert@" not in m.group(0):
                 self._enter_expert(sh, timeout)
-            # History off: the staged lines stay out of the server's ~/.bash_history.
+            # History off: the staged lines stay out of the server's ~/.bash_history; no
+            # aliases (``rm -i``, ``cat -v``) change the framing commands.
             sync = f"__MDST_{uuid.uuid4().hex[:16]}"
-            sh.send(f"unset HISTFILE; set +o history; printf '\\n%s_R\\n' {sync}\n")
+            sh.send("unset HISTFILE; set +o history; shopt -u expand_aliases\n")
+            sh.send(f"printf '\\n%s_R\\n' {sync}\n")
             sh.expect(re.compile(rf"\n{sync}_R\r?\n"), timeout)
         except BaseException:
             sh.close()
@@ -358,6 +363,11 @@ class Session:
     ) -> tuple[str, str, int]:
         with self._shell_lock:
             sh = self._expert_shell(timeout)
+            if CLISH_PROMPT.search(sh.drain()):
+                # The expert shell logged out while idle (TMOUT): back at clish.
+                sh.close()
+                self._shell = None
+                sh = self._expert_shell(timeout)
             f = frame(line, stdin)
             sh.send(f.text)
             text, _ = sh.expect(f.done, timeout)

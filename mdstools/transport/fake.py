@@ -177,5 +177,13 @@ class FakeShell:
         out, self.buf = self.buf[: m.end()], self.buf[m.end() :]
         return out, m
 
+    def drain(self) -> str:
+        out, self.buf = self.buf, ""
+        return out
+
+    @property
+    def closed(self) -> bool:
+        return self.mode == "closed"
+
     def close(self) -> None:
         self.mode = "closed"

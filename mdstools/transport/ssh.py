@@ -100,13 +100,24 @@ class _Shell:
         try:
             for i in range(0, len(data), 4096):
                 self.chan.sendall(data[i : i + 4096])
-                while self.chan.recv_ready():
-                    chunk = self.chan.recv(65536)
-                    if not chunk:
-                        break
-                    self.buf += self._decoder.decode(chunk)
+                self._read_ready()
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise ConnectionLostError(self.server) from exc
+
+    def _read_ready(self) -> None:
+        while self.chan.recv_ready():
+            chunk = self.chan.recv(65536)
+            if not chunk:
+                break
+            self.buf += self._decoder.decode(chunk)
+
+    def drain(self) -> str:
+        try:
+            self._read_ready()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise ConnectionLostError(self.server) from exc
+        out, self.buf = self.buf, ""
+        return out
 
     def expect(self, pattern: re.Pattern[str], timeout: float) -> tuple[str, re.Match[str]]:
         deadline = time.monotonic() + timeout
@@ -130,6 +141,10 @@ class _Shell:
             if not data:
                 raise ConnectionLostError(self.server, "the interactive session closed")
             self.buf += self._decoder.decode(data)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.chan.closed or self.chan.exit_status_ready())
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -185,3 +185,16 @@ def test_no_expert_password_in_any_output(
         assert pw not in text
     cmd = Command("cat", raw)
     assert pw not in session.describe(cmd)
+
+
+def test_expert_idle_logout_back_at_clish_is_noticed(session: Session) -> None:
+    """Gaia's expert shell logs out after TMOUT idle seconds, back to clish: the next
+    command (even a mutating one, which is never retried) gets a new expert shell."""
+    assert session.run("echo first").ok
+    shell = session._shell
+    assert shell is not None
+    shell.send("TMOUT=1\n")
+    time.sleep(2.5)
+    r = session.run(Command("echo second", raw, mutating=True), timeout=10)
+    assert (r.stdout, r.exit_status) == ("second\n", 0)
+    assert session._shell is not shell

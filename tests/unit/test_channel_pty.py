@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdstools.commands.base import Command, raw
 from mdstools.errors import CommandTimeout
 from mdstools.inventory import Connection, Role, Server
 from mdstools.session import Session
@@ -55,6 +56,19 @@ class PtyChannel:
         self.timeout = 1.0
         self.raw = bytearray()
         self.pending = bytearray()
+        self.status: int | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.status is not None
+
+    def exit_status_ready(self) -> bool:
+        if self.status is None:
+            with contextlib.suppress(ChildProcessError):
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.status = status
+        return self.status is not None
 
     def settimeout(self, seconds: float) -> None:
         self.timeout = seconds
@@ -105,8 +119,9 @@ class PtyChannel:
             time.sleep(0.05)
         with contextlib.suppress(OSError):
             os.close(self.fd)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+        if self.status is None:
+            with contextlib.suppress(ChildProcessError):
+                self.status = os.waitpid(self.pid, 0)[1]
 
 
 class PtyTransport:
@@ -221,6 +236,19 @@ def test_timeout_drops_the_shell_and_the_next_command_works(session: Session) ->
         session.run("sleep 30", timeout=1)
     r = session.run("echo after")
     assert r.stdout == "after\n" and len(transport.channels) == before + 1
+
+
+def test_a_shell_that_logged_out_is_replaced_before_the_next_command(session: Session) -> None:
+    transport = session.transport
+    assert isinstance(transport, PtyTransport)
+    assert session.run("echo one").ok
+    shell = transport.channels[-1]
+    os.kill(shell.pid, signal.SIGKILL)  # as an idle logout (TMOUT) ends it
+    deadline = time.monotonic() + 10
+    while not shell.exit_status_ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    r = session.run(Command("echo two", raw, mutating=True))
+    assert r.stdout == "two\n" and transport.channels[-1] is not shell
 
 
 output_bytes = st.binary(max_size=3000) | st.lists(
