@@ -18,7 +18,7 @@ import pytest
 
 from mdstools import jobs
 from mdstools.commands import mdsstat as mdsstat_cmd
-from mdstools.commands.base import Command, raw
+from mdstools.commands.base import Command, batch, raw
 from mdstools.errors import CommandTimeout, InventoryError, JobError, ModeError
 from mdstools.session import CLISH_PROMPT, EXPERT_PROMPT, PASSWORD_PROMPT, Result, Session
 from mdstools.transport.ssh import SshTransport
@@ -94,6 +94,16 @@ def test_fw_ver_mdsstat_and_json_without_final_newline(session: Session) -> None
     assert [d["name"] for d in json.loads(ha.stdout)["domains"]] == ["Global", "dom1"]
     bad = session.run("mgmt_cli -r true show-nothing --format json")
     assert bad.exit_status == 1 and json.loads(bad.stdout)["code"].startswith("generic_err")
+
+
+def test_batch_of_json_answers_without_final_newline(session: Session) -> None:
+    line = "mgmt_cli -r true show-ha-state --format json"
+    items = {f"call{i}": line for i in range(60)}
+    assert len(batch("ha", items).line) > 4095
+    got = session.run(batch("ha", items), check=True).value()
+    assert sorted(got) == sorted(items)
+    for text in got.values():
+        assert [d["name"] for d in json.loads(text)["domains"]] == ["Global", "dom1"]
 
 
 def test_exit_status_stderr_and_domain_context(clish_sshd: Sshd, session: Session) -> None:

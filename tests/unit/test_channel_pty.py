@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdstools.commands.base import Command, raw
+from mdstools.commands.base import Command, batch, raw
 from mdstools.errors import CommandTimeout
 from mdstools.inventory import Connection, Role, Server
 from mdstools.session import Session
@@ -217,6 +217,12 @@ def test_multiline_script_and_long_lines(session: Session) -> None:
     assert len(many) > 30000
     r2 = session.run(many)
     assert r2.stdout.splitlines() == [f"line{i}" for i in range(3000)]
+
+
+def test_batch_items_without_final_newline_stay_apart(session: Session) -> None:
+    items = {"a": "printf '{\"a\" : 1}'", "d": "printf 'x\\n\\n'", "b": "true", "c": "echo c"}
+    got = session.run(batch("items", items), check=True).value()
+    assert got == {"a": '{"a" : 1}', "b": "", "c": "c\n", "d": "x\n\n"}
 
 
 def test_stdin_larger_than_64k(session: Session) -> None:
