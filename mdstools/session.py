@@ -370,7 +370,12 @@ class Session:
                 sh = self._expert_shell(timeout)
             f = frame(line, stdin)
             sh.send(f.text)
-            text, _ = sh.expect(f.done, timeout)
+            try:
+                text, _ = sh.expect(f.done, timeout)
+            except CommandTimeout as exc:
+                # What arrived is the terminal's echo of the staged (base64) script, not
+                # output: the command's output is still in its file on the server.
+                raise CommandTimeout(self.name, exc.command, exc.timeout_s) from exc
             answer = f.parse(text)
             if answer is None:
                 raise ConnectionLostError(

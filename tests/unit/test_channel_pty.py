@@ -238,8 +238,10 @@ def test_timeout_drops_the_shell_and_the_next_command_works(session: Session) ->
     transport = session.transport
     assert isinstance(transport, PtyTransport)
     before = len(transport.channels)
-    with pytest.raises(CommandTimeout):
-        session.run("sleep 30", timeout=1)
+    secret_script = "sleep 30 # " + "s3cr3t-in-the-script " * 40
+    with pytest.raises(CommandTimeout) as info:
+        session.run(secret_script, timeout=1)
+    assert info.value.partial == "", "the echo of the staged script is not output"
     r = session.run("echo after")
     assert r.stdout == "after\n" and len(transport.channels) == before + 1
 
@@ -255,6 +257,17 @@ def test_a_shell_that_logged_out_is_replaced_before_the_next_command(session: Se
         time.sleep(0.05)
     r = session.run(Command("echo two", raw, mutating=True))
     assert r.stdout == "two\n" and transport.channels[-1] is not shell
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=2000))
+def test_any_stdin_text_comes_back_through_cat(session: Session, text: str) -> None:
+    r = session.run("cat", stdin=text)
+    assert (r.stdout, r.exit_status) == (text, 0)
 
 
 output_bytes = st.binary(max_size=3000) | st.lists(
