@@ -55,7 +55,7 @@ the MDS profile found through ``$MDSDIR`` (or the newest ``/opt/CPmds-R*``), the
 # switches, window titles, bells): prompts are matched through them and carriage returns.
 _SEQ = r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[^\[\]]|\x07"
 _CTL = rf"(?:{_SEQ}|\r)*"
-_CLISH = rf"^{_CTL}[\w.-]+> ?{_CTL}$"
+_CLISH = rf"^{_CTL}[\w.-]+(?::\d+)?> ?{_CTL}$"
 _EXPERT = rf"^{_CTL}\[Expert@[\w.-]+:\d+\]# ?{_CTL}$"
 CLISH_PROMPT = re.compile(rf"(?m){_CLISH}")
 EXPERT_PROMPT = re.compile(rf"(?m){_EXPERT}")

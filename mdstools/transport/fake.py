@@ -178,11 +178,13 @@ class FakeShell:
         return out, m
 
     def drain(self) -> str:
+        """What the fake printed and nobody read yet; the buffer is emptied."""
         out, self.buf = self.buf, ""
         return out
 
     @property
     def closed(self) -> bool:
+        """True once closed."""
         return self.mode == "closed"
 
     def close(self) -> None:

@@ -127,3 +127,15 @@ def test_clish_login_without_expert_password() -> None:
     )
     with pytest.raises(ModeError, match="expert_password"):
         Session(server("clish", None), fake).run("echo hi")
+
+
+def test_prompts_are_found_through_terminal_control_sequences() -> None:
+    from mdstools.session import ANY_PROMPT, CLISH_PROMPT, EXPERT_PROMPT, PASSWORD_PROMPT
+
+    assert CLISH_PROMPT.search("banner\r\ngw-r81:0> ")
+    assert CLISH_PROMPT.search("\r\n\x1b]0;mds2\x07mds2> ")
+    assert EXPERT_PROMPT.search("x\r\n\x1b[?2004h[Expert@mds2:0]# ")
+    assert EXPERT_PROMPT.search("\x1b[?2004l\r\x1b[?2004h[Expert@mds-2.lab:0]# ")
+    assert PASSWORD_PROMPT.search("expert\r\nEnter expert password:\x1b[?2004l")
+    assert not ANY_PROMPT.search("echo '[Expert@mds2:0]# ' && echo mds2>")
+    assert not EXPERT_PROMPT.search("[Expert@mds2:0]# echo hi\r\n")
