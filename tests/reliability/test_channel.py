@@ -155,5 +155,8 @@ def test_double_echo_and_hostile_output_over_clish_login(tmp_path: Path) -> None
             long_script = "echo " + "w" * 9000 + "\necho 'two\nlines'"
             assert s.run(long_script).stdout == "w" * 9000 + "\ntwo\nlines\n"
             assert s.run("echo err >&2; false").stderr == "err\n"
+            many = "\n".join(f"echo {i:06d}" for i in range(6000))
+            assert len(many) > 64 * 1024
+            assert s.run(many).stdout.split() == [f"{i:06d}" for i in range(6000)]
     finally:
         runtime.down(lab)

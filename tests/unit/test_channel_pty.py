@@ -213,10 +213,10 @@ def test_multiline_script_and_long_lines(session: Session) -> None:
     script = "x='a\nb'\necho \"$x\"\nif true; then\n  echo yes\nfi\n" + "echo " + "y" * 20000
     r = session.run(script)
     assert r.stdout == "a\nb\nyes\n" + "y" * 20000 + "\n" and r.exit_status == 0
-    many = "\n".join(f"echo line{i}" for i in range(3000))
-    assert len(many) > 30000
+    many = "\n".join(f"echo line{i:05d}" for i in range(6000))
+    assert len(many) > 64 * 1024
     r2 = session.run(many)
-    assert r2.stdout.splitlines() == [f"line{i}" for i in range(3000)]
+    assert r2.stdout.splitlines() == [f"line{i:05d}" for i in range(6000)]
 
 
 def test_batch_items_without_final_newline_stay_apart(session: Session) -> None:
