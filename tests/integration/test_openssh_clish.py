@@ -208,3 +208,17 @@ def test_expert_idle_logout_back_at_clish_is_noticed(session: Session) -> None:
     r = session.run(Command("echo second", raw, mutating=True), timeout=10)
     assert (r.stdout, r.exit_status) == ("second\n", 0)
     assert session._shell is not shell
+
+
+def test_two_megabytes_and_a_background_process(session: Session) -> None:
+    t0 = time.monotonic()
+    big = session.run("head -c 2000000 /dev/zero | tr '\\0' a; echo; echo end")
+    assert big.stdout == "a" * 2000000 + "\nend\n" and big.exit_status == 0
+    assert time.monotonic() - t0 < 60
+    # A process left running in the background does not hold the answer back, and a
+    # command reading the terminal gets end of input instead of the next command's lines.
+    bg = session.run('sleep 30 & echo $!; read line; echo "read=$? [$line]"')
+    pid, answer = bg.stdout.splitlines()
+    assert pid.isdigit() and answer == "read=1 []"
+    assert session.run("echo next").stdout == "next\n"
+    assert session.run(f"kill {pid}").exit_status == 0
