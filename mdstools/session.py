@@ -73,8 +73,10 @@ Hook = Callable[["Result[Any]"], None]
 
 
 def _heredoc(data: bytes, delimiter: str) -> str:
-    body = base64.encodebytes(data).decode("ascii")
-    return f"{body}{delimiter}\n"
+    """The body of a here-doc carrying ``data`` as base64 lines, and its delimiter line."""
+    encoded = base64.b64encode(data).decode("ascii")
+    lines = [encoded[i : i + B64_LINE] for i in range(0, len(encoded), B64_LINE)]
+    return "".join(f"{line}\n" for line in lines) + f"{delimiter}\n"
 
 
 @dataclass(frozen=True)
