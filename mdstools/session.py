@@ -324,9 +324,13 @@ class Session:
             if "[Expert@" not in m.group(0):
                 self._enter_expert(sh, timeout)
             # History off: the staged lines stay out of the server's ~/.bash_history; no
-            # aliases (``rm -i``, ``cat -v``) change the framing commands.
+            # aliases (``rm -i``, ``cat -v``) change the framing commands; the directory of
+            # a command cut short (a timeout closes the shell) is removed when bash exits.
             sync = f"__MDST_{uuid.uuid4().hex[:16]}"
-            sh.send("unset HISTFILE; set +o history; shopt -u expand_aliases\n")
+            sh.send(
+                "unset HISTFILE; set +o history; shopt -u expand_aliases; "
+                "trap 'rm -rf \"$__mdst_d\"' EXIT\n"
+            )
             sh.send(f"printf '\\n%s_R\\n' {sync}\n")
             sh.expect(re.compile(rf"\n{sync}_R\r?\n"), timeout)
         except BaseException:

@@ -154,7 +154,9 @@ def test_job_started_and_waited_through_the_expert_channel(session: Session, job
 
 
 def test_timeout_then_a_working_command(session: Session) -> None:
-    assert session.run("echo warm").ok
+    # Staging directories of this user in /tmp (the running command's own included).
+    mine = "find /tmp -maxdepth 1 -name 'mdstools.*' -user \"$(id -u)\" | wc -l"
+    staged = session.run(mine).stdout.strip()
     t0 = time.monotonic()
     with pytest.raises(CommandTimeout) as info:
         session.run("sleep 20", timeout=1.5)
@@ -163,6 +165,11 @@ def test_timeout_then_a_working_command(session: Session) -> None:
     assert info.value.command == "sleep 20"
     r = session.run("echo after")
     assert r.stdout == "after\n" and r.exit_status == 0
+    # The timed-out command's directory went with its shell.
+    deadline = time.monotonic() + 10
+    while session.run(mine).stdout.strip() != staged and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert session.run(mine).stdout.strip() == staged
 
 
 def test_wrong_or_missing_expert_password(clish_sshd: Sshd, connect: Connect) -> None:

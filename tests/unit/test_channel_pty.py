@@ -246,6 +246,22 @@ def test_timeout_drops_the_shell_and_the_next_command_works(session: Session) ->
     assert r.stdout == "after\n" and len(transport.channels) == before + 1
 
 
+def _staged() -> set[Path]:
+    return {p for p in Path("/tmp").glob("mdstools.*") if p.stat().st_uid == os.getuid()}
+
+
+def test_no_staging_directory_outlives_a_command(session: Session) -> None:
+    before = _staged()
+    assert session.run("echo done").ok
+    assert session.run("exit 3").exit_status == 3
+    with pytest.raises(CommandTimeout):
+        session.run("sleep 30", timeout=1)
+    deadline = time.monotonic() + 5
+    while _staged() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _staged() - before == set(), "the closed shell removed the timed-out one too"
+
+
 def test_a_shell_that_logged_out_is_replaced_before_the_next_command(session: Session) -> None:
     transport = session.transport
     assert isinstance(transport, PtyTransport)
