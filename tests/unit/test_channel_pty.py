@@ -111,15 +111,15 @@ class PtyChannel:
                 raise TimeoutError("the PTY does not take input")
 
     def close(self) -> None:
-        for sig in (signal.SIGHUP, signal.SIGKILL):
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
+        """Hang up as sshd does (the master side closes), then reap the shell."""
         with contextlib.suppress(OSError):
             os.close(self.fd)
+        deadline = time.monotonic() + 5
+        while not self.exit_status_ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
         if self.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 self.status = os.waitpid(self.pid, 0)[1]
 
