@@ -89,15 +89,19 @@ def batch(name: str, lines: dict[str, str], per_item_s: float = 5.0) -> Command[
     """Several command lines in ONE exec (one round trip per server instead of one per item).
 
     Each item's output follows a marker line; the result maps each key to its own output.
+    A marker is printed after a newline of its own, so it starts a line even after output
+    without a final newline (``mgmt_cli --format json``); exactly that newline is removed.
     The exit status of the batch is not meaningful (each item's output says how it went).
     """
     import re
 
-    script = "; ".join(f"echo {quote(BATCH_MARK + key)}; {line}" for key, line in lines.items())
+    script = "; ".join(
+        f"printf '\\n%s\\n' {quote(BATCH_MARK + key)}; {line}" for key, line in lines.items()
+    )
 
     def parse(text: str) -> dict[str, str]:
-        parts = re.split(rf"(?m)^{re.escape(BATCH_MARK)}(.+)$", text)
-        return {parts[i].strip(): parts[i + 1].lstrip("\n") for i in range(1, len(parts) - 1, 2)}
+        parts = re.split(rf"(?:^|\n){re.escape(BATCH_MARK)}(.*)\n", text)
+        return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
     return Command(
         script,

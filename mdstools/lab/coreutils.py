@@ -8,12 +8,14 @@ implements (``awk``, ``sed``, ``tar``) say so plainly instead of guessing.
 
 from __future__ import annotations
 
+import binascii
 import fnmatch
 import hashlib
 import math
 import operator
 import posixpath
 import re
+import secrets
 import shlex
 import threading
 import weakref
@@ -2572,3 +2574,70 @@ def reboot(sh: Shell, argv: list[str], io: IO) -> int:
     getopt(argv, "fnw", "force:f")
     sh.dep.scheduler.after(0, lambda: sh.dep.reboot(sh.server))
     return 0
+
+
+@program("base64")
+def base64_(sh: Shell, argv: list[str], io: IO) -> int:
+    """``base64 [-d] [-i] [-w COLS] [FILE]``: encode (wrapped at 76 columns) or decode."""
+    o = getopt(argv, "diw:", "decode:d ignore-garbage:i wrap=:w")
+    if len(o.args) > 1:
+        raise UsageError(f"extra operand '{o.args[1]}'")
+    ins = Inputs(sh, io, "base64", o.args)
+    for _, data, _ in ins.files():
+        if "d" in o:
+            text = re.sub(rb"\s+", b"", data)
+            if "i" in o:
+                text = re.sub(rb"[^A-Za-z0-9+/=]", b"", text)
+            try:
+                decoded = binascii.a2b_base64(text, strict_mode=True)
+            except binascii.Error:
+                io.eprint("base64: invalid input")
+                return 1
+            io.out.write(decoded.decode("utf-8", errors="replace"))
+            continue
+        encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
+        cols = o.get("w", "76")
+        if not cols.isdigit():
+            raise UsageError(f"invalid wrap size: '{cols}'")
+        width = int(cols)
+        if width and encoded:
+            encoded = "\n".join(encoded[i : i + width] for i in range(0, len(encoded), width))
+        io.out.write(encoded + "\n" if encoded else "")
+    return ins.rc
+
+
+@program("mktemp")
+def mktemp(sh: Shell, argv: list[str], io: IO) -> int:
+    """``mktemp [-d] [-p DIR] [TEMPLATE]``: a new, private file (or directory) named by the
+    template's trailing X's (default ``/tmp/tmp.XXXXXXXXXX``); prints its path."""
+    o = getopt(argv, "dp:tuq", "directory:d tmpdir=:p dry-run:u quiet:q")
+    if len(o.args) > 1:
+        raise UsageError("too many templates")
+    template = o.args[0] if o.args else "tmp.XXXXXXXXXX"
+    xs = len(template) - len(template.rstrip("X"))
+    if xs < 3:
+        io.eprint(f"mktemp: too few X's in template '{template}'")
+        return 1
+    if "/" not in template or "p" in o or "t" in o:
+        template = posixpath.join(o.get("p", "") or sh.env.get("TMPDIR", "") or "/tmp", template)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    for _ in range(100):
+        name = template[: len(template) - xs] + "".join(secrets.choice(alphabet) for _ in range(xs))
+        p = sh.path(name)
+        if sh.vfs.exists(p):
+            continue
+        try:
+            if "d" in o:
+                sh.vfs.mkdir(p, parents=False)
+            else:
+                sh.vfs.write(p, b"")
+        except VfsError as exc:
+            io.eprint(
+                f"mktemp: failed to create {'directory' if 'd' in o else 'file'} via "
+                f"template '{template}': {str(exc).rsplit(': ', 1)[-1]}"
+            )
+            return 1
+        io.print(name)
+        return 0
+    io.eprint(f"mktemp: failed to create file via template '{template}': File exists")
+    return 1

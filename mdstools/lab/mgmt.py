@@ -1558,7 +1558,12 @@ def mgmt_cli(sh: Shell, argv: list[str], io: IO) -> int:
             body = spec.handler(ctx)
     except LabError as exc:
         out = io.out if ERRORS_ON_STDOUT else io.err
-        out.write(render(_body_of(exc), fmt) + "\n")
+        out.write(render(_body_of(exc), fmt) + _end(fmt))
         return ERROR_EXIT_STATUS
-    io.print(render(body, fmt))
+    io.out.write(render(body, fmt) + _end(fmt))
     return 0
+
+
+def _end(fmt: str) -> str:
+    """What follows a response: nothing after JSON (as the real mgmt_cli prints it)."""
+    return "" if fmt == "json" else "\n"

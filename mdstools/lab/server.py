@@ -132,8 +132,14 @@ class _ChannelSink:
                 self.chan.sendall(data)
 
 
+MAX_LINE = 4095
+"""Characters a canonical-mode terminal keeps of one input line (Linux's n_tty): the rest,
+up to the newline, is dropped."""
+
+
 class _LineReader:
-    """Reads lines typed on a PTY channel, echoing them like a terminal does."""
+    """Reads lines typed on a PTY channel, echoing them like a terminal does (lines longer
+    than :data:`MAX_LINE` lose their end, as on a real terminal)."""
 
     def __init__(self, chan: paramiko.Channel) -> None:
         self.chan = chan
@@ -181,6 +187,8 @@ class _LineReader:
                     self.pending = self.pending[i:]
                     self._send(bytes(echoed))
                     return None
+                if len(line) >= MAX_LINE:
+                    continue
                 line += ch
                 if echo:
                     echoed += ch

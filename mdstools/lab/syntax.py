@@ -162,6 +162,7 @@ class Lexer:
         self.i = 0
         self._newlines = [k for k, c in enumerate(src) if c == "\n"]
         self._heredocs: list[tuple[Tok, str, bool, bool]] = []  # (tok, delimiter, quoted, -)
+        self.open_heredocs: list[str] = []  # delimiters the source ended before
 
     def line_at(self, pos: int) -> int:
         return bisect.bisect_left(self._newlines, pos) + 1
@@ -290,6 +291,8 @@ class Lexer:
                 if text == delim:
                     break
                 body.append(text + "\n")
+            else:
+                self.open_heredocs.append(delim)
             raw = "".join(body)
             if quoted:
                 tok.word = Word([("lit", raw, True)])
@@ -820,6 +823,24 @@ class Parser:
 def parse(src: str) -> CmdList:
     """Parse a command line (or a script) into a :class:`CmdList`."""
     return Parser(src).parse()
+
+
+def needs_more(src: str) -> list[str] | None:
+    """What an interactive shell still has to read before it can run ``src``: None when
+    ``src`` is complete (or wrong beyond repair), else the delimiters of its open here
+    documents (an empty list: an open quote, bracket, compound command or trailing
+    operator, which the next line may close)."""
+    try:
+        parser = Parser(src)
+        if parser.lexer.open_heredocs:
+            return list(parser.lexer.open_heredocs)
+        parser.parse()
+    except ShellSyntaxError as exc:
+        if exc.message.startswith("unexpected EOF while looking for matching") or (
+            exc.message == "syntax error: unexpected end of file"
+        ):
+            return []
+    return None
 
 
 def parse_operand(text: str) -> Word:

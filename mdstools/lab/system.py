@@ -52,6 +52,8 @@ CORE_PROGRAMS = (
     "reboot",
     "sed",
     "tar",
+    "base64",
+    "mktemp",
 )
 
 

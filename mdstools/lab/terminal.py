@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mdstools.lab import clish, programs  # noqa: F401  (registers the programs)
+from mdstools.lab import clish, programs, syntax  # noqa: F401  (programs registers them)
 from mdstools.lab.model import Deployment, Rebooted, SimServer
 from mdstools.lab.shell import BASE_PATH, IO, Killed, Shell, ShellExit, Sink, Source
 
@@ -121,8 +121,7 @@ class Terminal:
                 line = self.read_line(True)
                 if line is None:
                     return rc
-                if self.dep.double_echo and line.strip():
-                    self.write(line + "\n")
+                self._echo_again(line)
                 rc = self.handle(line)
         except Rebooted:
             return 255
@@ -154,13 +153,39 @@ class Terminal:
             self.modes.append("clish")
             return 0
         try:
-            rc = self.sh.run(line, self.io)
+            rc = self.sh.run(self._complete(line), self.io)
         except ShellExit as e:
             self.modes.pop()
             return e.code
         except Killed:
             rc = 130
         return rc
+
+    def _echo_again(self, line: str) -> None:
+        """Some Gaia builds echo each interactive line a second time."""
+        if self.dep.double_echo and line.strip():
+            self.write(line + "\n")
+
+    def _complete(self, line: str) -> str:
+        """``line`` and the continuation lines bash reads after it (prompted with ``> ``)
+        while a quote, a compound command or a here document is open (up to the end of
+        input, where bash runs what it has)."""
+        src = line
+        while (pending := syntax.needs_more(src)) is not None:
+            # Here-document bodies are read up to their delimiters without re-parsing.
+            ends: list[str | None] = list(pending) if pending else [None]
+            for delimiter in ends:
+                while True:
+                    self.write("> ")
+                    nxt = self.read_line(True)
+                    if nxt is None:
+                        self.write("\n")
+                        return src
+                    self._echo_again(nxt)
+                    src += "\n" + nxt
+                    if delimiter is None or delimiter in (nxt, nxt.lstrip("\t")):
+                        break
+        return src
 
     def _expert(self) -> int:
         self.write("Enter expert password:")

@@ -26,6 +26,15 @@ class ShellChannel(Protocol):
         """Read until ``pattern`` matches; returns (text up to the match end, match)."""
         ...
 
+    def drain(self) -> str:
+        """What arrived and was not read yet, without waiting; the buffer is emptied."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once the server ended the session (an idle logout, a dropped connection)."""
+        ...
+
     def close(self) -> None: ...
 
 

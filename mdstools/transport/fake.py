@@ -2,11 +2,13 @@
 
 ``FakeTransport(responder)`` answers each exec with what ``responder(command, stdin)``
 returns; :class:`FakeShell` plays a Gaia interactive session (clish prompt, ``expert`` with
-its password, the expert prompt) around a responder for expert-mode command lines.
+its password, the expert prompt) around a responder for expert-mode scripts: it decodes the
+here-docs of a framed command (``session.frame``) and prints the markers as bash would.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +100,10 @@ class FakeShell:
         self.awaiting_password = False
         self.buf = f"{host}> "
         self.sent: list[str] = []
+        self.scripts: list[str] = []
+        self._heredocs: list[str] = []
+        self._bodies: list[list[str]] = []
+        self._body: list[str] = []
 
     def _prompt(self) -> str:
         return f"[Expert@{self.host}:0]# " if self.mode == "expert" else f"{self.host}> "
@@ -119,6 +125,15 @@ class FakeShell:
                 continue
             if self.echo:
                 self.buf += line + "\r\n"
+            if self._heredocs:
+                if line == self._heredocs[0]:
+                    self._heredocs.pop(0)
+                    self._bodies.append(self._body)
+                    self._body = []
+                else:
+                    self._body.append(line)
+                self.buf += "> " if self._heredocs else self._prompt()
+                continue
             if self.mode == "clish" and line.strip() == "expert":
                 self.awaiting_password = True
                 self.buf += "Enter expert password:"
@@ -127,11 +142,31 @@ class FakeShell:
                 self.mode = "clish"
                 self.buf += self._prompt()
                 continue
+            if self.mode == "expert" and re.search(r"<<'(\w+)'", line):
+                self._heredocs = re.findall(r"<<'(\w+)'", line)
+                self._bodies, self._body = [], []
+                self.buf += "> "
+                continue
             if self.mode == "expert":
-                out, _ = self.expert(line)
-                self.buf += out.replace("\n", "\r\n") + self._prompt()
+                self.buf += self._bash(line).replace("\n", "\r\n") + self._prompt()
             else:
                 self.buf += f"CLINFR0329  Invalid command:'{line}'.\r\n" + self._prompt()
+
+    def _bash(self, line: str) -> str:
+        """What bash prints for one expert line: a framed run, the sync line, or a plain
+        line (the responder's output)."""
+        marker = re.match(r"printf '\\n%s_S\\n' (\w+);", line)
+        if marker:
+            script = base64.b64decode("".join(self._bodies[0])).decode() if self._bodies else ""
+            self.scripts.append(script)
+            out, rc = self.expert(script)
+            m = marker.group(1)
+            return f"\n{m}_S\n{out}\n{m}_E={rc}\n\n{m}_X\n"
+        sync = re.search(r"printf '\\n%s_R\\n' (\w+)", line)
+        if sync:
+            return f"\n{sync.group(1)}_R\n"
+        out, _ = self.expert(line)
+        return out
 
     def expect(self, pattern: re.Pattern[str], timeout: float) -> tuple[str, re.Match[str]]:
         m = pattern.search(self.buf)
@@ -141,6 +176,16 @@ class FakeShell:
             )
         out, self.buf = self.buf[: m.end()], self.buf[m.end() :]
         return out, m
+
+    def drain(self) -> str:
+        """What the fake printed and nobody read yet; the buffer is emptied."""
+        out, self.buf = self.buf, ""
+        return out
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+        return self.mode == "closed"
 
     def close(self) -> None:
         self.mode = "closed"

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import hashlib
 import logging
@@ -80,18 +81,43 @@ def _load_private_key(path: Path, server: str) -> paramiko.PKey:
 
 
 class _Shell:
-    """A PTY channel with blocking regex waits (no sleeps)."""
+    """A PTY channel with blocking regex waits (no sleeps).
+
+    What arrives is decoded as one UTF-8 stream (a character split between two packets
+    stays whole; bytes that are not UTF-8 become U+FFFD, as on an exec channel).
+    """
 
     def __init__(self, chan: paramiko.Channel, server: str) -> None:
         self.chan = chan
         self.server = server
         self.buf = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def send(self, text: str) -> None:
+        """Send ``text``; what the server echoes meanwhile is read into the buffer (a
+        terminal stops reading input while its output is not read)."""
+        data = text.encode()
         try:
-            self.chan.sendall(text.encode())
+            for i in range(0, len(data), 4096):
+                self.chan.sendall(data[i : i + 4096])
+                self._read_ready()
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise ConnectionLostError(self.server) from exc
+
+    def _read_ready(self) -> None:
+        while self.chan.recv_ready():
+            chunk = self.chan.recv(65536)
+            if not chunk:
+                break
+            self.buf += self._decoder.decode(chunk)
+
+    def drain(self) -> str:
+        try:
+            self._read_ready()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise ConnectionLostError(self.server) from exc
+        out, self.buf = self.buf, ""
+        return out
 
     def expect(self, pattern: re.Pattern[str], timeout: float) -> tuple[str, re.Match[str]]:
         deadline = time.monotonic() + timeout
@@ -114,7 +140,11 @@ class _Shell:
                 raise ConnectionLostError(self.server) from exc
             if not data:
                 raise ConnectionLostError(self.server, "the interactive session closed")
-            self.buf += data.decode(errors="replace")
+            self.buf += self._decoder.decode(data)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.chan.closed or self.chan.exit_status_ready())
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

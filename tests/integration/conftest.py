@@ -8,6 +8,10 @@ directory (its own host key, a free port, ``SetEnv MDSDIR=...``), checks it with
 (``tests/integration/standin/CPmds-R81.20``) is copied to ``<tmp>/opt/CPmds-R81.20``:
 without its ``scripts/MDSprofile.sh``, ``mdsstat`` is ``command not found``, as on Gaia.
 
+The ``clish_sshd`` variant gives its user a login shell like Gaia's clish
+(``standin/clish/clish``): interactive ``host> `` prompt, ``expert`` asks for the expert
+password and starts an interactive bash 5.2 with the expert prompt and bracketed paste on.
+
 Everything is removed at the end: sshd and every process of the user are killed (by pid),
 the user, its home and the temporary directory are deleted. Only ``/run/sshd`` (Debian's
 privilege separation directory, created when missing) stays: another worker may use it.
@@ -16,6 +20,7 @@ privilege separation directory, created when missing) stays: another worker may 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import secrets
@@ -39,6 +44,7 @@ from mdstools.inventory import Inventory, Server
 
 SSHD = "/usr/sbin/sshd"
 STANDIN = Path(__file__).parent / "standin" / "CPmds-R81.20"
+CLISH_STANDIN = Path(__file__).parent / "standin" / "clish"
 HOST = "127.0.0.1"
 REQUIRE_ENV = "MDSTOOLS_REQUIRE_OPENSSH"
 
@@ -149,6 +155,8 @@ class Sshd:
     config: Path
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    expert_password: str | None = None  # set when the login shell is the clish stand-in
+    expert_password_file: Path | None = None
 
     # -- the daemon ----------------------------------------------------------------------
     @property
@@ -211,12 +219,17 @@ class Sshd:
             "connect_timeout_s": 5,
             "command_timeout_s": 30,
         }
+        if self.expert_password_file is not None:
+            conn["expert_password"] = f"file:{self.expert_password_file}"
         for k, v in connection.items():
             if v is None:
                 conn.pop(k, None)
             else:
                 conn[k] = str(v) if isinstance(v, Path) else v
         port = conn.pop("port", self.port)
+        server: dict[str, Any] = {"name": "mds1", "host": HOST, "port": port, "role": "primary"}
+        if self.expert_password_file is not None:
+            server["shell"] = "clish"
         data = {
             "environment": "openssh-it",
             "target_version": "R81.20",
@@ -225,7 +238,7 @@ class Sshd:
                 "package": "/var/log/upload/Check_Point_R81.20_T631.tgz",
             },
             "connection": conn,
-            "servers": [{"name": "mds1", "host": HOST, "port": port, "role": "primary"}],
+            "servers": [server],
         }
         return inv.parse(data, path or (self.root / "client" / "inventory.yml"))
 
@@ -272,6 +285,20 @@ def _user_processes(uid: int) -> list[int]:
 
 @pytest.fixture(scope="session")
 def sshd() -> Iterator[Sshd]:
+    """sshd with a throwaway user whose login shell is bash."""
+    with _serve(clish=False) as daemon:
+        yield daemon
+
+
+@pytest.fixture(scope="session")
+def clish_sshd() -> Iterator[Sshd]:
+    """sshd with a throwaway user whose login shell is the clish stand-in."""
+    with _serve(clish=True) as daemon:
+        yield daemon
+
+
+@contextlib.contextmanager
+def _serve(clish: bool) -> Iterator[Sshd]:
     if os.geteuid() != 0:
         _unavailable("needs root to create a throwaway user and run sshd (CI runs as root)")
     if not os.access(SSHD, os.X_OK):
@@ -290,7 +317,15 @@ def sshd() -> Iterator[Sshd]:
         for d in (client, server):
             d.mkdir(mode=0o700)
 
-        _run(["useradd", "-m", "-s", "/bin/bash", "-c", "mdstools integration test", user])
+        shell = "/bin/bash"
+        expert: str | None = None
+        if clish:
+            shutil.copytree(CLISH_STANDIN, root / "opt" / "clish")
+            expert = secrets.token_urlsafe(18)
+            digest = hashlib.sha256(expert.encode()).hexdigest()
+            _write(root / "opt" / "clish" / "expert.sha256", digest + "\n", 0o644)
+            shell = str(root / "opt" / "clish" / "clish")
+        _run(["useradd", "-m", "-s", shell, "-c", "mdstools integration test", user])
         user_created = True
         password = secrets.token_urlsafe(18)
         _run(["chpasswd"], stdin=f"{user}:{password}\n")
@@ -299,6 +334,7 @@ def sshd() -> Iterator[Sshd]:
         private, public = ed25519_pair()
         key_file = _write(client / "id_ed25519", private, 0o600)
         password_file = _write(client / "password", password + "\n", 0o600)
+        expert_file = _write(client / "expert", f"{expert}\n", 0o600) if expert else None
         authorized = _write(root / "authorized_keys", public + "\n", 0o644)
         host_private, host_public = ed25519_pair()
         host_key = _write(server / "ssh_host_ed25519_key", host_private, 0o600)
@@ -310,7 +346,7 @@ def sshd() -> Iterator[Sshd]:
             Path(folder).chmod(0o755)
             for f in files:
                 p = Path(folder) / f
-                p.chmod(0o755 if p.parent.name == "bin" else 0o644)
+                p.chmod(0o755 if p.parent.name == "bin" or p.name == "clish" else 0o644)
         jobs_root = root / "jobs"
         jobs_root.mkdir(mode=0o755)
         os.chown(jobs_root, pw.pw_uid, pw.pw_gid)
@@ -345,6 +381,8 @@ def sshd() -> Iterator[Sshd]:
                 jobs_root=jobs_root,
                 config=config,
                 log=server / "sshd.log",
+                expert_password=expert,
+                expert_password_file=expert_file,
             )
             try:
                 daemon.start()

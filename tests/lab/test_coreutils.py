@@ -612,3 +612,26 @@ def test_posix_regex_translation() -> None:
     assert coreutils.posix_regex(r"a\(b\)\{2\}+", extended=False) == r"a(b){2}\+"
     assert coreutils.posix_regex("[[:space:]]x|y", extended=True) == r"[\s]x|y"
     assert coreutils.posix_regex(r"\<word\>", extended=True) == r"\bword\b"
+
+
+def test_base64_round_trip_wrap_and_bad_input(sh: Bash) -> None:
+    text = "héllo\n" * 20
+    enc = sh("base64", stdin=text)
+    assert enc.rc == 0 and max(len(x) for x in enc.out.splitlines()) == 76
+    assert sh("base64 -d", stdin=enc.out).out == text
+    assert sh("base64 -w0", stdin=text).out.count("\n") == 1
+    assert sh("base64 -d > /tmp/dec && cat /tmp/dec", stdin=enc.out).out == text
+    bad = sh("base64 -d", stdin="@@not base64@@")
+    assert (bad.rc, bad.err) == (1, "base64: invalid input\n")
+
+
+def test_mktemp_makes_private_unique_names(sh: Bash) -> None:
+    a = sh("mktemp -d /tmp/mdstools.XXXXXXXX")
+    b = sh("mktemp -d /tmp/mdstools.XXXXXXXX")
+    assert a.rc == b.rc == 0 and a.out != b.out
+    assert re.fullmatch(r"/tmp/mdstools\.[A-Za-z0-9]{8}\n", a.out)
+    assert sh(f"test -d {a.out.strip()} && echo dir").out == "dir\n"
+    f = sh("mktemp")
+    assert f.out.startswith("/tmp/tmp.") and sh(f"test -f {f.out.strip()} && echo f").out == "f\n"
+    few = sh("mktemp /tmp/aXX")
+    assert few.rc == 1 and "too few X's" in few.err

@@ -281,6 +281,25 @@ def test_clish_login_expert_with_right_and_wrong_password(clish_lab: Lab) -> Non
     c.close()
 
 
+def test_interactive_lines_are_cut_at_4095_bytes_and_continue_like_bash(lab: Lab) -> None:
+    c = lab.client("mds1")
+    chan = c.invoke_shell(width=250)
+    sh = Shell(chan)
+    sh.expect(r"\[Expert@mds1:0\]# $")
+    # A canonical-mode terminal keeps 4095 characters of a line: the rest is dropped.
+    sh.send("echo " + "y" * 5000 + " END")
+    out = sh.expect(r"\[Expert@mds1:0\]# $")
+    assert "y" * 4090 + "\r\n" in out and "END" not in out and "y" * 4091 not in out
+    # An open quote, a trailing operator and a here document read more lines after "> ".
+    sh.chan.sendall(b"x='a\nb'; echo \"[$x]\" &&\necho two\ncat <<'EOT' | wc -l\n1\n2\nEOT\n")
+    out = sh.expect(r"> EOT\r\n2\r\n\[Expert@mds1:0\]# $")
+    assert "x='a\r\n> b'; echo \"[$x]\" &&\r\n> echo two\r\n[a\r\nb]\r\ntwo\r\n" in out
+    assert "> 1\r\n> 2\r\n> EOT\r\n2\r\n" in out
+    sh.send("exit")
+    assert chan.recv_exit_status() == 0
+    c.close()
+
+
 def test_clish_login_exec_runs_clish_commands(clish_lab: Lab) -> None:
     rc, out, _ = clish_lab.run("mds2", "show version all")
     assert rc == 0 and out.startswith("Product version Check Point Gaia R81.10")

@@ -82,12 +82,9 @@ def test_read_only_command_retries_once_after_a_drop_mutating_does_not() -> None
         s.run(Command("x", lambda t: t, mutating=True))
 
 
-def expert_responder(line: str) -> tuple[str, int]:
-    """Plays bash for marker-wrapped lines: prints the markers and the command's output."""
-    parts = [p.strip() for p in line.split(";")]
-    start = parts[0].removeprefix("echo ")
-    end = parts[-1].removeprefix("echo ").split("=")[0]
-    return f"{start}\nhello from expert\n{end}=0\n", 0
+def expert_responder(script: str) -> tuple[str, int]:
+    """Plays bash for the script a framed command staged: its output and status."""
+    return ("hello from expert\n", 0) if script.endswith("echo hi") else ("again\n", 0)
 
 
 def test_clish_login_escalates_to_expert_once(tmp_path: Path) -> None:
@@ -108,6 +105,7 @@ def test_clish_login_escalates_to_expert_once(tmp_path: Path) -> None:
     assert r.ok and r.stdout == "hello from expert\n" and r.exit_status == 0
     assert s.run("echo again").ok and len(shells) == 1, "one expert shell is reused"
     assert shells[0].sent[:2] == ["expert", "exp-pass-555"]
+    assert shells[0].scripts[0].endswith("echo hi") and "mdsenv" in shells[0].scripts[0]
     clish = s.run(Command("show version all", lambda t: t, mode=Mode.CLISH))
     assert clish.ok and fake.calls == ["show version all"], "clish commands go straight to exec"
 
@@ -129,3 +127,15 @@ def test_clish_login_without_expert_password() -> None:
     )
     with pytest.raises(ModeError, match="expert_password"):
         Session(server("clish", None), fake).run("echo hi")
+
+
+def test_prompts_are_found_through_terminal_control_sequences() -> None:
+    from mdstools.session import ANY_PROMPT, CLISH_PROMPT, EXPERT_PROMPT, PASSWORD_PROMPT
+
+    assert CLISH_PROMPT.search("banner\r\ngw-r81:0> ")
+    assert CLISH_PROMPT.search("\r\n\x1b]0;mds2\x07mds2> ")
+    assert EXPERT_PROMPT.search("x\r\n\x1b[?2004h[Expert@mds2:0]# ")
+    assert EXPERT_PROMPT.search("\x1b[?2004l\r\x1b[?2004h[Expert@mds-2.lab:0]# ")
+    assert PASSWORD_PROMPT.search("expert\r\nEnter expert password:\x1b[?2004l")
+    assert not ANY_PROMPT.search("echo '[Expert@mds2:0]# ' && echo mds2>")
+    assert not EXPERT_PROMPT.search("[Expert@mds2:0]# echo hi\r\n")
