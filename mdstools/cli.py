@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mdstools import __version__
+from mdstools.escape import terminal_text
 
 DEFAULT_LAB_DIR = Path("lab-data")
 
@@ -379,14 +380,14 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
     for o in outcomes:
         print(
             f"  {o.phase.id} {o.phase.slug:28} {o.verdict.upper():16} {o.notebook.name}"
-            + (f"  cause: {o.cause}" if o.cause else "")
+            + (f"  cause: {terminal_text(o.cause)}" if o.cause else "")
         )
     print(f"report: {reports / ticket}")
     failed = [o for o in outcomes if o.exit_code != 0]
     if failed:
         why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
         print(
-            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {why}; "
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {terminal_text(why)}; "
             "fix it, then run again with --resume",
             file=sys.stderr,
         )
