@@ -40,11 +40,14 @@ from mdstools.escape import (
     terminal_text,
     visible,
 )
+from mdstools.lab import runtime
 from mdstools.phases import phase
 from mdstools.procedure import freeze, timeline
 from mdstools.records import ChangeRecord
 from mdstools.runbook import RUNBOOKS, _verdict_cell
 from tests.browser.conftest import CHROMIUM_ARGS, chromium_or_skip
+from tests.reliability.conftest import changed, tree_digest
+from tests.runbooks.conftest import Lab, assert_no_secrets, start
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -491,3 +494,89 @@ def test_verdict_of_a_hostile_ticket_runs_no_script_in_chromium(
     assert opened.inert, opened
     assert f"ticket {ticket}, run r1" in opened.text
     assert "[y](javascript:alert(6)) <img src=x onerror=alert(7)>" in opened.text
+
+
+# -- a lab campaign whose admins publish hostile names ----------------------------------------
+HOSTILE_CHANGES = [
+    ("<img src=x onerror=alert(1)>\ntouch pwned-admin #", "<svg/onload=alert(4)>"),
+    (
+        '"onmouseover=alert(3) x=" [x](javascript:alert(5)) **bold** `tick` \x1b[31m',
+        "$(touch pwned)\n; rm -rf ~ #\u2028</script><script>alert(2)</script>",
+    ),
+]
+
+
+@pytest.fixture
+def collision_lab(tmp_path: Path) -> Iterator[Lab]:
+    """The ``collision`` scenario at the tests' time scale; stopped at the end."""
+    lab = start(tmp_path, "collision")
+    try:
+        yield lab
+    finally:
+        runtime.down(lab.dir / "lab")
+
+
+@pytest.mark.browser
+@pytest.mark.lab
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_collision_reports_with_hostile_names_run_no_script_in_chromium(
+    collision_lab: Lab, chromium: Any, runbooks_unchanged: None
+) -> None:
+    lab = collision_lab
+    ticket = "CHG-ESC"
+    first = lab.campaign(ticket, "--to", "03", "-p", "continuous_management=true")
+    assert first.returncode == 0, first.stderr[-3000:]
+    for admin, obj in HOSTILE_CHANGES:
+        p = lab.cli(
+            "lab",
+            "change",
+            "--dir",
+            str(lab.dir / "lab"),
+            "--domain",
+            "dom1",
+            "--on",
+            "mds2",
+            "--admin",
+            admin,
+            "--object",
+            obj,
+        )
+        assert p.returncode == 0, p.stderr
+    outside = tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])
+    p = lab.campaign(
+        ticket, "--resume", "-p", "continuous_management=true", "-p", "retain_database_on=mds1"
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "\x1b" not in p.stdout + p.stderr, "no escape sequence reaches the terminal"
+    assert changed(outside, tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])) == []
+    report = lab.reports / ticket
+
+    pages = {h.name[:2]: open_report(chromium, h) for h in sorted(report.glob("0[4-8]_*.html"))}
+    assert sorted(pages) == ["04", "05", "06", "07", "08"]
+    for name, opened in pages.items():
+        assert opened.inert, (name, opened.dialogs, opened.alerts, opened.active)
+    for admin, obj in HOSTILE_CHANGES:
+        assert visible(admin.split("\n")[0]) in pages["04"].text
+        assert visible(obj.split("\n")[0]) in pages["04"].text
+    assert visible(HOSTILE_CHANGES[1][1]) in pages["07"].text, "the checklist shows it escaped"
+
+    lost = sorted(
+        (d["name"], name)
+        for d in lab.control(action="status")["domains"]  # type: ignore[index]
+        for srv, v in d["servers"].items()
+        for name in v.get("lost", [])
+    )
+    assert {obj for _, obj in HOSTILE_CHANGES} <= {name for _, name in lost}
+    with (report / "reentry.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r["domain"], r["object"]) for r in rows) == [(d, csv_cell(n)) for d, n in lost]
+    proc, argv, files = run_draft((report / "reentry_draft.mgmt.txt").read_text())
+    assert proc.returncode == 0 and proc.stderr == "" and files == set()
+    address = {r["object"]: r["fields"].split("=", 1) for r in rows}
+    assert sorted(argv) == sorted(
+        ["-r", "true", "-d", d, "add-host", "name", n, *address[csv_cell(n)], "--format", "json"]
+        for d, n in lost
+    )
+    assert lab.cli("verify", str(report)).returncode == 0
+    assert_no_secrets(lab)
