@@ -174,8 +174,10 @@ def cmd_lab_change(args: argparse.Namespace) -> int:
     if rc:
         return rc
     print(
-        f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
-        f"at {result['server']} (session {result['session']})"
+        terminal_text(
+            f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
+            f"at {result['server']} (session {result['session']})"
+        )
     )
     return EXIT_OK
 
@@ -209,7 +211,7 @@ def cmd_lab_events(args: argparse.Namespace) -> int:
     """The lab's recent events: starts, stops, upgrades, reboots, changes, collisions."""
     rc, result = _control(args, {"action": "events", "last": args.last})
     if not rc:
-        print("\n".join(result))
+        print("\n".join(terminal_text(line) for line in result))
     return rc
 
 

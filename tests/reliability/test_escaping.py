@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbconvert.filters.markdown import markdown2html
 
-from mdstools import audit, report, ui
+from mdstools import audit, report, status, ui
 from mdstools.checks import CheckResult
 from mdstools.escape import (
     csv_cell,
@@ -383,6 +383,23 @@ def test_timeline_svg_is_well_formed_with_hostile_names(tmp_path: Path) -> None:
     assert "<img src=x onerror=alert(1)> down" in texts and "a\\u2028b down" in texts
 
 
+def test_status_table_shows_server_names_without_escape_sequences() -> None:
+    names = [h for h in HOSTILE if len(h) < 100]
+    snap = status.Snapshot(
+        "2026-11-29T13:00:00+00:00",
+        [status.ServerStatus(n, "primary", "h", False, n, None, None, {}) for n in names],
+        [status.DomainServerStatus("mds1", "CMA", n, n, "192.0.2.1", {}, False) for n in names],
+        [status.DomainStatus(n, None, [], {"mds1": n}) for n in names],
+        [CheckResult(n, False, n, "R1") for n in names],
+        names,
+    )
+    table = status.render_table(snap)
+    assert "\x1b" not in table and "\r" not in table and "\u2028" not in table
+    lines = table.splitlines()
+    assert sum(line.startswith("note: ") for line in lines) == len(names)
+    assert "note: \\x1b[31mred" in lines and "note: a\\nb" in lines
+
+
 def test_shell_word_is_the_remote_quoting() -> None:
     from mdstools.commands.base import quote
 
@@ -543,6 +560,7 @@ def test_collision_reports_with_hostile_names_run_no_script_in_chromium(
             obj,
         )
         assert p.returncode == 0, p.stderr
+        assert "\x1b" not in p.stdout and visible(admin) in p.stdout
     outside = tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])
     p = lab.campaign(
         ticket, "--resume", "-p", "continuous_management=true", "-p", "retain_database_on=mds1"
@@ -578,5 +596,8 @@ def test_collision_reports_with_hostile_names_run_no_script_in_chromium(
         ["-r", "true", "-d", d, "add-host", "name", n, *address[csv_cell(n)], "--format", "json"]
         for d, n in lost
     )
+    events = lab.cli("lab", "events", "--dir", str(lab.dir / "lab"), "--last", "500")
+    assert events.returncode == 0 and "\x1b" not in events.stdout
+    assert visible(HOSTILE_CHANGES[1][0]) in events.stdout
     assert lab.cli("verify", str(report)).returncode == 0
     assert_no_secrets(lab)
