@@ -332,6 +332,44 @@ def test_banner_and_decision_labels_are_text(monkeypatch: pytest.MonkeyPatch) ->
     assert "<img src=x onerror=alert(1)>" in Tags(shown[0]).data
 
 
+@settings(max_examples=60, deadline=None)
+@given(names, names)
+def test_banner_and_check_table_of_any_text_add_no_element(title: str, line: str) -> None:
+    shown: list[str] = []
+    original = ui.html_block
+    ui.html_block = shown.append  # type: ignore[assignment]
+    try:
+        ui.banner(title, [line, f"{line} phase 05"], None)
+    finally:
+        ui.html_block = original  # type: ignore[assignment]
+    banner = Tags(shown[0])
+    only(banner, {"div", "b", "ul", "li", "a"})
+    assert visible(title, keep="\n\r\t") in banner.data
+    table = Tags(ui.checks_table([CheckResult(title, False, line, next_step=line)]).to_html())
+    only(table, {"style", "table", "thead", "tbody", "tr", "th", "td", "a"})
+    assert visible(line, keep="\n\r\t") in table.data
+
+
+def test_decision_widgets_show_hostile_labels_as_text() -> None:
+    h = HOSTILE[0]
+    record: ui.Recorder = lambda *a: None  # noqa: E731
+    ack = ui.acknowledge(h, [("mds1:x", h)], "acknowledge_warnings", None, True, record)
+    box = ack.widget.children[1]
+    assert box.description == h and box.description_allow_html is False
+    choice = ui.choose(h, h, ["mds1", h], "retain_database_on", None, True, record, h)
+    each = ui.choose_each(h, h, [h], ["mds1", "mds2"], "retain_database_on", None, True, record)
+    confirm = ui.confirm(h, h, "confirm", None, True, record)
+    label = next(r.children[0] for r in each.widget.children if getattr(r, "is_choice", False))
+    assert label.value == h and type(label).__name__ == "Label"
+    for d in (ack, choice, each, confirm):
+        widgets = list(d.widget.children)
+        widgets += [c for w in widgets for c in getattr(w, "children", ())]
+        for w in widgets:
+            if type(w).__name__ == "HTML":
+                only(Tags(w.value), {"b", "i"})
+                assert "onerror" not in w.value or "&lt;img" in w.value
+
+
 def test_verdict_cell_shows_a_hostile_ticket_and_cause_as_text() -> None:
     nb = nbformat.v4.new_notebook()
     for h in HOSTILE:
