@@ -238,7 +238,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         else status.render_table(snap)
     )
     for s in snap.unreachable:
-        print(f"mdstools status: {s.error}", file=sys.stderr)
+        print(f"mdstools status: {terminal_text(s.error)}", file=sys.stderr)
     return snap.exit_code()
 
 

@@ -558,6 +558,7 @@ HOSTILE_CHANGES = [
         '"onmouseover=alert(3) x=" [x](javascript:alert(5)) **bold** `tick` \x1b[31m',
         "$(touch pwned)\n; rm -rf ~ #\u2028</script><script>alert(2)</script>",
     ),
+    ("-2+3+cmd|' /C calc'!A0", '=HYPERLINK("http://192.0.2.9/","open")'),
 ]
 
 
@@ -626,7 +627,13 @@ def test_collision_reports_with_hostile_names_run_no_script_in_chromium(
     assert {obj for _, obj in HOSTILE_CHANGES} <= {name for _, name in lost}
     with (report / "reentry.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert sorted((r["domain"], r["object"]) for r in rows) == [(d, csv_cell(n)) for d, n in lost]
+    assert sorted((r["domain"], r["object"]) for r in rows) == sorted(
+        (d, csv_cell(n)) for d, n in lost
+    )
+    for sheet in [report / "reentry.csv", *report.glob("freeze_watch_*.csv")]:
+        with sheet.open(newline="", encoding="utf-8") as f:
+            cells = [cell for row in csv.reader(f) for cell in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))], sheet.name
     proc, argv, files = run_draft((report / "reentry_draft.mgmt.txt").read_text())
     assert proc.returncode == 0 and proc.stderr == "" and files == set()
     address = {r["object"]: r["fields"].split("=", 1) for r in rows}
