@@ -87,8 +87,9 @@ def markdown_text(value: object) -> str:
     ``& < > " '`` become entities and every other ASCII punctuation character a Markdown
     renderer could read as syntax (emphasis, links, code spans, headings, lists, tables,
     math) is backslash-escaped; a leading space becomes a character reference (four would
-    start a code block). Not for use inside a code span (entities and escapes are
-    literal there): show data with ``<code>`` and :func:`html_text` instead.
+    start a code block). Not for use inside a backtick code span (entities and escapes
+    are literal there): write ``<code>`` + this + ``</code>`` instead, whose content
+    Markdown still parses.
     """
     out = []
     for ch in visible(value):
