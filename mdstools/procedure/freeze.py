@@ -387,16 +387,25 @@ _FIELD_ARGS = {
 }
 
 
+def _mgmt_value(value: str) -> bool:
+    """Whether ``mgmt_cli`` reads ``value`` as a value: an argument can carry it, and it does
+    not start with ``-`` (mgmt_cli takes its options, ``-d``, ``-m``, ``--format``, anywhere
+    on the line, so such a value could change where or how the command runs)."""
+    return fits_shell_word(value) and not value.startswith("-")
+
+
 def _mgmt_line(c: ChangeRecord) -> str | None:
     """The ``mgmt_cli`` command re-entering ``c``; None when it must be re-entered by hand
-    (a type or operation the draft does not cover, or a value no argument can carry)."""
+    (a type or operation the draft does not cover, or a value mgmt_cli cannot take as is)."""
     if c.object_type not in DRAFTABLE:
         return None
     verb = {"added": "add", "modified": "set", "deleted": "delete"}.get(c.operation)
     if verb is None:
         return None
-    values = [c.domain, c.object_name, *(c.fields.get(k, "") for k in _FIELD_ARGS[c.object_type])]
-    if not all(fits_shell_word(v) for v in values):
+    fields = [c.fields[k] for k in _FIELD_ARGS[c.object_type] if c.fields.get(k)]
+    fields = fields if verb != "delete" else []
+    members = [m for v in fields for m in v.split(",")] if c.object_type == "group" else []
+    if not all(_mgmt_value(v) for v in [c.domain, c.object_name, *fields, *members]):
         return None
     args = ["name", shell_word(c.object_name)]
     if verb != "delete":

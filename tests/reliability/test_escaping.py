@@ -74,7 +74,10 @@ HOSTILE = [
 
 names = st.one_of(
     st.text(),
-    st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=8)), max_size=5).map("".join),
+    st.lists(
+        st.one_of(st.sampled_from([*HOSTILE, "-m", "--format", ","]), st.text(max_size=8)),
+        max_size=5,
+    ).map("".join),
 )
 PROPERTY = settings(max_examples=150, deadline=None)
 
@@ -232,12 +235,14 @@ def expected_call(c: ChangeRecord) -> list[str] | None:
     verb = {"added": "add", "modified": "set", "deleted": "delete"}.get(c.operation)
     if c.object_type not in ("host", "group") or verb is None:
         return None
-    values = [c.domain, c.object_name, *c.fields.values()]
-    if any("\0" in v for v in values):
+    value = (
+        (c.fields.get("ip-address") or c.fields.get("members") or "") if verb != "delete" else ""
+    )
+    values = [c.domain, c.object_name, *value.split(",")]
+    if any("\0" in v or v.startswith("-") for v in values):
         return None
     argv = ["-r", "true", "-d", c.domain, f"{verb}-{c.object_type}", "name", c.object_name]
     if verb != "delete":
-        value = c.fields.get("ip-address") or c.fields.get("members") or ""
         if c.object_type == "host" and value:
             argv += ["ip-address", value]
         if c.object_type == "group" and value:
@@ -274,6 +279,9 @@ def test_draft_of_the_hostile_names_comments_them_and_quotes_them() -> None:
     lost.append(change("dom1", "nul\0name", "a", "added", "host", "1.2.3.4"))
     lost.append(change("dom1", "surrogate\ud800", "a", "added", "host", "1.2.3.4"))
     lost.append(change("dom1", "rule\nrm -rf ~", "b\u2028c", "added", "access-rule", ""))
+    lost.append(change("dom1", "-m", "a", "added", "host", "192.0.2.66"))
+    lost.append(change("dom1", "h", "a", "added", "host", "--format"))
+    lost.append(change("dom1", "g", "a", "added", "group", "a,-d,Global"))
     text = freeze.draft("CHG\nrm -rf ~", lost)
     proc, argv, files = run_draft(text)
     assert proc.returncode == 0 and files == set()
@@ -282,6 +290,8 @@ def test_draft_of_the_hostile_names_comments_them_and_quotes_them() -> None:
     assert "# MANUAL: re-enter host 'nul\\0name' (added) in SmartConsole" in text
     assert "# MANUAL: re-enter host 'surrogate\\ud800' (added) in SmartConsole" in text
     assert "# MANUAL: re-enter access-rule 'rule\\nrm -rf ~' (added)" in text
+    for name in ("-m", "h", "g"):
+        assert f"MANUAL: re-enter {'group' if name == 'g' else 'host'} '{name}'" in text
     assert "# dom1: added access-rule rule\\nrm -rf ~ by b\\u2028c" in text
     assert text.count("# WARNING: a name below contains line breaks") == sum(
         visible(n) != n for n in HOSTILE
