@@ -569,6 +569,7 @@ HOSTILE_CHANGES = [
         "$(touch pwned)\n; rm -rf ~ #\u2028</script><script>alert(2)</script>",
     ),
     ("-2+3+cmd|' /C calc'!A0", '=HYPERLINK("http://192.0.2.9/","open")'),
+    ("L" * 10_000, "<b>" + "L" * 10_000),
 ]
 
 
