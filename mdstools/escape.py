@@ -12,11 +12,10 @@ operator goes through the function of the output it lands in, never in raw:
 * :func:`terminal_text`: a line for a terminal or a log (no escape sequence reaches it).
 
 Invisible characters (C0/C1 controls, line and paragraph separators, format characters such
-as bidirectional overrides and zero-width spaces, lone surrogates, private-use and
-unassigned code points) are shown
-as visible escapes (``\\n``, ``\\x1b``, ``\\u2028``) where an output cannot carry them
-safely: a reader sees what the server sent instead of text that a terminal, an editor or a
-spreadsheet reinterprets.
+as bidirectional overrides and zero-width spaces, lone surrogates, private-use and unassigned
+code points) are shown as visible escapes (``\\n``, ``\\x1b``, ``\\u2028``) where an
+output cannot carry them safely: a reader sees what the server sent instead of text that a
+terminal, an editor or a spreadsheet reinterprets.
 """
 
 from __future__ import annotations

@@ -205,7 +205,12 @@ def watch(run: Run) -> pd.DataFrame:
             flush=True,
         )
     if not df.empty:
-        df.map(csv_cell).to_csv(run.report_dir / f"freeze_watch_{run.phase.id}.csv", index=False)
+        df.map(csv_cell).to_csv(
+            run.report_dir / f"freeze_watch_{run.phase.id}.csv",
+            index=False,
+            encoding="utf-8",
+            errors="backslashreplace",
+        )
     return df
 
 
