@@ -393,10 +393,11 @@ _FIELD_ARGS = {
 
 
 def _mgmt_value(value: str) -> bool:
-    """Whether ``mgmt_cli`` reads ``value`` as a value: an argument can carry it, and it does
-    not start with ``-`` (mgmt_cli takes its options, ``-d``, ``-m``, ``--format``, anywhere
-    on the line, so such a value could change where or how the command runs)."""
-    return fits_shell_word(value) and not value.startswith("-")
+    """Whether ``mgmt_cli`` reads ``value`` as the value the server sent: an argument can
+    carry it, it does not start with ``-`` (mgmt_cli takes its options, ``-d``, ``-m``,
+    ``--format``, anywhere on the line, so such a value could change where or how the
+    command runs), and it holds no U+FFFD (what the server sent was not valid text)."""
+    return fits_shell_word(value) and not value.startswith("-") and "\ufffd" not in value
 
 
 def _mgmt_line(c: ChangeRecord) -> str | None:

@@ -31,6 +31,7 @@ from nbconvert.filters.markdown import markdown2html
 
 from mdstools import audit, report, status, ui
 from mdstools.checks import CheckResult
+from mdstools.commands.ha import load_json
 from mdstools.escape import (
     csv_cell,
     html_text,
@@ -238,8 +239,9 @@ def expected_call(c: ChangeRecord) -> list[str] | None:
     value = (
         (c.fields.get("ip-address") or c.fields.get("members") or "") if verb != "delete" else ""
     )
-    values = [c.domain, c.object_name, *value.split(",")]
-    if any("\0" in v or v.startswith("-") for v in values):
+    parts = value.split(",") if c.object_type == "group" else []
+    values = [c.domain, c.object_name, value, *parts]
+    if any("\0" in v or "\ufffd" in v or v.startswith("-") for v in values):
         return None
     argv = ["-r", "true", "-d", c.domain, f"{verb}-{c.object_type}", "name", c.object_name]
     if verb != "delete":
@@ -282,6 +284,7 @@ def test_draft_of_the_hostile_names_comments_them_and_quotes_them() -> None:
     lost.append(change("dom1", "-m", "a", "added", "host", "192.0.2.66"))
     lost.append(change("dom1", "h", "a", "added", "host", "--format"))
     lost.append(change("dom1", "g", "a", "added", "group", "a,-d,Global"))
+    lost.append(change("dom1", "bad\ufffdtext", "a", "added", "host", "192.0.2.67"))
     text = freeze.draft("CHG\nrm -rf ~", lost)
     proc, argv, files = run_draft(text)
     assert proc.returncode == 0 and files == set()
@@ -290,7 +293,7 @@ def test_draft_of_the_hostile_names_comments_them_and_quotes_them() -> None:
     assert "# MANUAL: re-enter host 'nul\\0name' (added) in SmartConsole" in text
     assert "# MANUAL: re-enter host 'surrogate\\ud800' (added) in SmartConsole" in text
     assert "# MANUAL: re-enter access-rule 'rule\\nrm -rf ~' (added)" in text
-    for name in ("-m", "h", "g"):
+    for name in ("-m", "h", "g", "bad\ufffdtext"):
         assert f"MANUAL: re-enter {'group' if name == 'g' else 'host'} '{name}'" in text
     assert "# dom1: added access-rule rule\\nrm -rf ~ by b\\u2028c" in text
     assert text.count("# WARNING: a name below contains line breaks") == sum(
@@ -446,6 +449,15 @@ def test_status_table_shows_server_names_without_escape_sequences() -> None:
     lines = table.splitlines()
     assert sum(line.startswith("note: ") for line in lines) == len(names)
     assert "note: \\x1b[31mred" in lines and "note: a\\nb" in lines
+
+
+def test_a_lone_surrogate_from_the_api_cannot_stop_the_record() -> None:
+    data = load_json('{"objects": [{"name": "h\\ud800x", "\\udc00": ["\\ud83d\\ude00"]}]}')
+    assert data == {"objects": [{"name": "h\ufffdx", "\ufffd": ["\U0001f600"]}]}
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(markdown_text(data["objects"][0]["name"])))
+    assert "h\ufffdx" in nbformat.writes(nb)
+    nbformat.writes(nb).encode("utf-8")
 
 
 def test_shell_word_is_the_remote_quoting() -> None:
