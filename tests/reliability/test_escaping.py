@@ -1,6 +1,6 @@
 """Hostile names from a server or an operator stay data in every output that shows or runs them.
 
-The escaping helpers (``mdstools/escape.py``) are checked for any text with Hypothesis; the
+The escaping functions (``mdstools/escape.py``) are checked for any text with Hypothesis; the
 renderers that use them (check tables, banners, the verdict cell, the re-entry checklist, the
 timeline, the DRAFT batch, the CSV files) with the hostile values below; and a lab campaign
 whose admins publish hostile names is opened in headless Chromium, where no script may run.
@@ -133,7 +133,7 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-# -- the helpers, for any text ------------------------------------------------------------
+# -- the escaping functions, for any text-----------------------------------------------------------
 @PROPERTY
 @given(names)
 def test_html_text_adds_no_element_or_attribute(s: str) -> None:
