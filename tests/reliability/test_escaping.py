@@ -133,7 +133,7 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-# -- the escaping functions, for any text-----------------------------------------------------------
+# -- the escaping functions, for any text ---------------------------------------------------
 @PROPERTY
 @given(names)
 def test_html_text_adds_no_element_or_attribute(s: str) -> None:
