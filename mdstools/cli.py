@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mdstools import __version__
+from mdstools.escape import terminal_text
 
 DEFAULT_LAB_DIR = Path("lab-data")
 
@@ -174,8 +175,10 @@ def cmd_lab_change(args: argparse.Namespace) -> int:
     if rc:
         return rc
     print(
-        f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
-        f"at {result['server']} (session {result['session']})"
+        terminal_text(
+            f"{result['admin']} published {', '.join(result['changes'])} on {args.domain} "
+            f"at {result['server']} (session {result['session']})"
+        )
     )
     return EXIT_OK
 
@@ -209,7 +212,7 @@ def cmd_lab_events(args: argparse.Namespace) -> int:
     """The lab's recent events: starts, stops, upgrades, reboots, changes, collisions."""
     rc, result = _control(args, {"action": "events", "last": args.last})
     if not rc:
-        print("\n".join(result))
+        print("\n".join(terminal_text(line) for line in result))
     return rc
 
 
@@ -236,7 +239,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         else status.render_table(snap)
     )
     for s in snap.unreachable:
-        print(f"mdstools status: {s.error}", file=sys.stderr)
+        print(f"mdstools status: {terminal_text(s.error)}", file=sys.stderr)
     return snap.exit_code()
 
 
@@ -414,7 +417,7 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
     for o in outcomes:
         print(
             f"  {o.phase.id} {o.phase.slug:28} {o.verdict.upper():16} {o.notebook.name}"
-            + (f"  cause: {o.cause}" if o.cause else "")
+            + (f"  cause: {terminal_text(o.cause)}" if o.cause else "")
         )
     print(f"report: {reports / ticket}")
     failed = [o for o in outcomes if o.exit_code != 0]
@@ -426,7 +429,8 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
             else "fix it, then run again with --resume"
         )
         print(
-            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {why}; {then}",
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {terminal_text(why)}; "
+            f"{then}",
             file=sys.stderr,
         )
         return int(failed[0].exit_code)

@@ -30,6 +30,7 @@ from mdstools import __version__, audit, lock, ui
 from mdstools.checks import CheckResult
 from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError
+from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, load
 from mdstools.jobs import JobState
@@ -242,7 +243,10 @@ class Run:
         self.checks.append(check)
         if not self.interactive:
             print(
-                f"gate {check.label} {check.name} ({check.requirement}): {check.reason}", flush=True
+                terminal_text(
+                    f"gate {check.label} {check.name} ({check.requirement}): {check.reason}"
+                ),
+                flush=True,
             )
         self.journal.write(
             "gate",

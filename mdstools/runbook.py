@@ -32,6 +32,7 @@ from types import FrameType
 from typing import Any
 
 from mdstools import __version__, audit, lock
+from mdstools.escape import html_text, terminal_text
 from mdstools.inventory import Inventory, register_secrets
 from mdstools.phases import PHASES, Phase, phase
 from mdstools.run import ENV_RUN_ID, read_state
@@ -169,7 +170,9 @@ class _Prefixed:
             line, self.buf = self.buf.split("\n", 1)
             if line.strip():
                 print(
-                    f"{datetime.now():%H:%M:%S} {self.prefix} {line}", file=sys.stderr, flush=True
+                    f"{datetime.now():%H:%M:%S} {self.prefix} {terminal_text(line)}",
+                    file=sys.stderr,
+                    flush=True,
                 )
         return len(text)
 
@@ -209,16 +212,21 @@ def _verdict_cell(
 
     nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.get("metadata", {}).get("tags", [])]
     colour = "#1b7f3b" if verdict.endswith("passed") else "#b00020"
+    title = html_text(f"Phase {ph.id} {ph.title}: {verdict.upper()}")
     lines = [
         f'<div style="border:3px solid {colour};padding:8px">',
-        f'<h2 style="color:{colour};margin:0">Phase {ph.id} {ph.title}: {verdict.upper()}</h2>',
-        f"<p>ticket {ticket}, run {run_id}, mdstools {__version__}, "
-        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}</p>",
+        f'<h2 style="color:{colour};margin:0">{title}</h2>',
+        "<p>"
+        + html_text(
+            redact(
+                f"ticket {ticket}, run {run_id}, mdstools {__version__}, "
+                f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}"
+            )
+        )
+        + "</p>",
     ]
     if cause:
-        import html as _html
-
-        lines.append(f"<p><b>Cause:</b> {_html.escape(cause)}</p>")
+        lines.append(f"<p><b>Cause:</b> {html_text(redact(cause))}</p>")
     lines.append("</div>")
     cell = nbformat.v4.new_markdown_cell("\n".join(lines))
     cell.metadata["tags"] = [VERDICT_TAG]
@@ -359,7 +367,7 @@ def execute(
     )
     print(
         f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {verdict.upper()}"
-        + (f": {cause}" if cause else "")
+        + (f": {terminal_text(cause)}" if cause else "")
         + f" -> {target}",
         file=sys.stderr,
         flush=True,

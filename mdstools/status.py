@@ -24,6 +24,7 @@ from mdstools.checks import CheckResult
 from mdstools.commands import ha, mdsstat, versions
 from mdstools.commands.base import Command, batch
 from mdstools.errors import ApiError, ConnectError, MdstoolsError, ParseError
+from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet, run_all
 from mdstools.records import (
     COLLISION,
@@ -368,7 +369,7 @@ def render_table(snap: Snapshot, max_domains: int = 40) -> str:
         lines.append(f"  [{c.label}] {c.name} ({c.requirement}): {c.reason}")
     for n in snap.notes:
         lines.append(f"note: {n}")
-    return "\n".join(lines)
+    return "\n".join(terminal_text(line) for line in lines)
 
 
 def render_json(snap: Snapshot, pretty: bool = True) -> str:

@@ -17,13 +17,13 @@ This is the only module that imports ipywidgets (lazily, interactive runs only).
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from mdstools.errors import MdstoolsError
+from mdstools.escape import html_text
 
 DEFAULT_DECISION_TIMEOUT_S = 900.0
 
@@ -53,10 +53,12 @@ def _rich(kind: str, text: str) -> None:
 
 
 def markdown(text: str) -> None:
+    """Show Markdown source; data inside it must come through ``escape.markdown_text``."""
     _rich("Markdown", text)
 
 
 def html_block(content: str) -> None:
+    """Show HTML source; data inside it must come through ``escape.html_text``."""
     _rich("HTML", content)
 
 
@@ -64,12 +66,12 @@ COLOURS = {True: "#1b7f3b", False: "#b00020", None: "#555"}
 
 
 def banner(title: str, lines: Sequence[str], ok: bool | None = None) -> None:
-    """A coloured box: green (ok), red (not ok) or grey (neutral)."""
+    """A coloured box: green (ok), red (not ok) or grey (neutral); title and lines are text."""
     colour = COLOURS[ok]
-    body = "".join(f"<li>{line}</li>" for line in (link_phases(html.escape(x)) for x in lines))
+    body = "".join(f"<li>{line}</li>" for line in (link_phases(html_text(x)) for x in lines))
     html_block(
         f'<div style="border-left:6px solid {colour};padding:6px 12px;margin:6px 0">'
-        f'<b style="color:{colour}">{html.escape(title)}</b><ul>{body}</ul></div>'
+        f'<b style="color:{colour}">{html_text(title)}</b><ul>{body}</ul></div>'
     )
 
 
@@ -82,7 +84,7 @@ def link_phases(text: str) -> str:
     def sub(m: re.Match[str]) -> str:
         ph = BY_ID.get(m.group(2))
         return (
-            f'<a href="{ph.notebook}" title="{html.escape(ph.title)}">{m.group(0)}</a>'
+            f'<a href="{html_text(ph.notebook)}" title="{html_text(ph.title)}">{m.group(0)}</a>'
             if ph
             else m.group(0)
         )
@@ -92,7 +94,11 @@ def link_phases(text: str) -> str:
 
 # -- tables ---------------------------------------------------------------------------------
 def checks_table(results: Sequence[Any]) -> Any:
-    """Check results coloured pass/fail, failing rows first, next steps linked to runbooks."""
+    """Check results coloured pass/fail, failing rows first, next steps linked to runbooks.
+
+    Every cell is text (a reason quotes names from the servers): escaped, then the next
+    step gets its links to the runbooks.
+    """
     from mdstools import frames
 
     df = frames.checks(results)
@@ -101,11 +107,12 @@ def checks_table(results: Sequence[Any]) -> Any:
     def row_style(row: Any) -> list[str]:
         return [f"background-color: {colours.get(row['result'], '')}"] * len(row)
 
-    return (
-        df.style.apply(row_style, axis=1)
-        .format({"next step": lambda v: link_phases(html.escape(str(v)))}, escape=None)
-        .hide(axis="index")
-    )
+    def cell(v: object) -> str:
+        return html_text("" if v is None else v)
+
+    formatters: dict[Any, Callable[[object], str] | str | None] = {c: cell for c in df.columns}
+    formatters["next step"] = lambda v: link_phases(cell(v))
+    return df.style.apply(row_style, axis=1).format(formatters, escape=None).hide(axis="index")
 
 
 def table(df: Any, title: str, limit: int = 40) -> Any:
@@ -116,7 +123,7 @@ def table(df: Any, title: str, limit: int = 40) -> Any:
     head = df.head(limit).to_html(index=False, escape=True)
     full = df.to_html(index=False, escape=True)
     html_block(
-        f"<p><b>{html.escape(title)}</b>: {len(df)} rows; the first {limit} "
+        f"<p><b>{html_text(title)}</b>: {len(df)} rows; the first {limit} "
         f"(the ones needing attention come first):</p>{head}"
         f"<details><summary>show all {len(df)} rows</summary>{full}</details>"
     )
@@ -229,7 +236,7 @@ def _buttons(decision: Decision, labels: Sequence[tuple[str, bool]], status: Any
         def on_click(_: Any, declines: bool = declines, label: str = label) -> None:
             decision.click(declined=declines)
             status.value = (
-                f"<i>{html.escape(label)} at "
+                f"<i>{html_text(label)} at "
                 f"{datetime.now(timezone.utc):%H:%M:%S} UTC; the next cell "
                 "reads it</i>"
             )
@@ -279,7 +286,7 @@ def acknowledge(
         d.widget = w.VBox(
             [
                 w.HTML(
-                    f"<b>{html.escape(name)}</b>: tick each item you have "
+                    f"<b>{html_text(name)}</b>: tick each item you have "
                     "reviewed, then click <b>Acknowledge</b>"
                 ),
                 *boxes,
@@ -319,7 +326,7 @@ def confirm(
         status = w.HTML("")
         d.widget = w.VBox(
             [
-                w.HTML(f"<b>{html.escape(question)}</b>"),
+                w.HTML(f"<b>{html_text(question)}</b>"),
                 w.HBox(_buttons(d, [("Confirm", False), ("Decline", True)], status)),
                 status,
             ]
@@ -372,8 +379,8 @@ def choose(
         d.widget = w.VBox(
             [
                 w.HTML(
-                    f"<b>{html.escape(question)}</b>"
-                    + (f" (recommended: {html.escape(recommended)})" if recommended else "")
+                    f"<b>{html_text(question)}</b>"
+                    + (f" (recommended: {html_text(recommended)})" if recommended else "")
                 ),
                 radio,
                 *_buttons(d, [("Decide", False)], status),
@@ -444,7 +451,7 @@ def choose_each(
         status = w.HTML("")
         d.widget = w.VBox(
             [
-                w.HTML(f"<b>{html.escape(question)}</b> (preset: the recommendation)"),
+                w.HTML(f"<b>{html_text(question)}</b> (preset: the recommendation)"),
                 *rows,
                 *_buttons(d, [("Decide", False)], status),
                 status,
@@ -480,6 +487,6 @@ class Progress:
             self._widgets[key] = wd
             display(wd)
         wd.value = (
-            f"<code>{html.escape(datetime.now(timezone.utc).strftime('%H:%M:%S'))}"
-            f"</code> {html.escape(line)}"
+            f"<code>{html_text(datetime.now(timezone.utc).strftime('%H:%M:%S'))}"
+            f"</code> {html_text(line)}"
         )

@@ -355,7 +355,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "found = [freeze.forensics(run, d, sorted(dom.sync_status)) for d in collisions "
                 "for dom in snap.domains if dom.name == d]\n"
                 "for f in found:\n"
-                '    ui.markdown(f"### {f.domain}: recommended {f.recommended} ({f.reason})")\n'
+                "    ui.markdown(freeze.heading(f))\n"
                 "    ui.display(freeze.sides_frame(f))",
             ),
             (

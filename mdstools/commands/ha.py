@@ -124,6 +124,7 @@ def load_json(text: str, command: str = "") -> Any:
             raise fail(
                 f"mgmt_cli {command}".strip(), f"the output is not JSON: {exc}", text
             ) from None
+    data = _unicode(data)
     if (
         isinstance(data, dict)
         and isinstance(data.get("code"), str)
@@ -131,6 +132,21 @@ def load_json(text: str, command: str = "") -> Any:
         and set(data) <= _ERROR_KEYS
     ):
         raise ApiError(data["code"], str(data["message"]), command)
+    return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode(data: Any) -> Any:
+    """``data`` with every lone surrogate (JSON allows ``"\\ud800"``, UTF-8 does not) replaced
+    by U+FFFD, so that no record or report fails to be written because of one name."""
+    if isinstance(data, str):
+        return _SURROGATE.sub("\ufffd", data)
+    if isinstance(data, list):
+        return [_unicode(v) for v in data]
+    if isinstance(data, dict):
+        return {_unicode(k): _unicode(v) for k, v in data.items()}
     return data
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from mdstools import checks, status, ui
 from mdstools.checks import CheckResult
+from mdstools.escape import markdown_text
 from mdstools.records import COLLISION, ProcessState
 from mdstools.run import Run
 
@@ -23,7 +24,7 @@ def snapshot(run: Run) -> status.Snapshot:
         if not s.reachable:
             ui.banner(f"{s.name} unreachable", [s.error or ""], False)
     for note in snap.notes:
-        ui.markdown(f"*note:* {note}")
+        ui.markdown(f"*note:* {markdown_text(note)}")
     return snap
 
 

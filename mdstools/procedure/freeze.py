@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shlex
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +27,15 @@ from mdstools.checks import CheckResult
 from mdstools.commands import changes, ha
 from mdstools.commands.base import batch
 from mdstools.errors import MdstoolsError
+from mdstools.escape import (
+    csv_cell,
+    fits_shell_word,
+    markdown_text,
+    shell_comment,
+    shell_word,
+    terminal_text,
+    visible,
+)
 from mdstools.procedure.common import wait_task
 from mdstools.procedure.prepare import FREEZE
 from mdstools.records import ChangeRecord, PublishedSession
@@ -187,15 +195,22 @@ def watch(run: Run) -> pd.DataFrame:
         changes=len(found),
         risks=int((df["risk"] == "collision risk").sum()) if not df.empty else 0,
     )
-    print(f"authoritative: {authoritative(run)}", flush=True)
+    print(f"authoritative: {terminal_text(authoritative(run))}", flush=True)
     for _, r in df.iterrows():
         print(
-            f"change since the freeze: {r['domain']} on {r['server']} by {r['admin']} at "
-            f"{r['time']}: {r['operation']} {r['type']} {r['object']} ({r['risk']})",
+            terminal_text(
+                f"change since the freeze: {r['domain']} on {r['server']} by {r['admin']} at "
+                f"{r['time']}: {r['operation']} {r['type']} {r['object']} ({r['risk']})"
+            ),
             flush=True,
         )
     if not df.empty:
-        df.to_csv(run.report_dir / f"freeze_watch_{run.phase.id}.csv", index=False)
+        df.map(csv_cell).to_csv(
+            run.report_dir / f"freeze_watch_{run.phase.id}.csv",
+            index=False,
+            encoding="utf-8",
+            errors="backslashreplace",
+        )
     return df
 
 
@@ -271,6 +286,14 @@ def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
         "; the primary's when equal" if len(candidates) > 1 else ""
     )
     return Forensics(domain, sides, rec, reason)
+
+
+def heading(f: Forensics) -> str:
+    """The Markdown heading of one collided domain: the recommendation and why."""
+    return (
+        f"### {markdown_text(f.domain)}: recommended {markdown_text(f.recommended)} "
+        f"({markdown_text(f.reason)})"
+    )
 
 
 def sides_frame(f: Forensics) -> pd.DataFrame:
@@ -369,27 +392,83 @@ _FIELD_ARGS = {
 }
 
 
+def _mgmt_value(value: str) -> bool:
+    """Whether ``mgmt_cli`` reads ``value`` as the value the server sent: an argument can
+    carry it, it does not start with ``-`` (mgmt_cli takes its options, ``-d``, ``-m``,
+    ``--format``, anywhere on the line, so such a value could change where or how the
+    command runs), and it holds no U+FFFD (what the server sent was not valid text)."""
+    return fits_shell_word(value) and not value.startswith("-") and "\ufffd" not in value
+
+
 def _mgmt_line(c: ChangeRecord) -> str | None:
+    """The ``mgmt_cli`` command re-entering ``c``; None when it must be re-entered by hand
+    (a type or operation the draft does not cover, or a value mgmt_cli cannot take as is)."""
     if c.object_type not in DRAFTABLE:
         return None
     verb = {"added": "add", "modified": "set", "deleted": "delete"}.get(c.operation)
     if verb is None:
         return None
-    args = ["name", shlex.quote(c.object_name)]
+    fields = [c.fields[k] for k in _FIELD_ARGS[c.object_type] if c.fields.get(k)]
+    fields = fields if verb != "delete" else []
+    members = [m for v in fields for m in v.split(",")] if c.object_type == "group" else []
+    if not all(_mgmt_value(v) for v in [c.domain, c.object_name, *fields, *members]):
+        return None
+    args = ["name", shell_word(c.object_name)]
     if verb != "delete":
         for key in _FIELD_ARGS[c.object_type]:
             if c.fields.get(key):
                 value = c.fields[key]
                 if key == "members":
                     for i, member in enumerate(value.split(","), 1):
-                        args += [f"members.{i}", shlex.quote(member)]
+                        args += [f"members.{i}", shell_word(member)]
                     continue
-                args += [key, shlex.quote(value)]
+                args += [key, shell_word(value)]
     return (
-        f"mgmt_cli -r true -d {shlex.quote(c.domain)} {verb}-{c.object_type} "
+        f"mgmt_cli -r true -d {shell_word(c.domain)} {verb}-{c.object_type} "
         + " ".join(args)
         + " --format json"
     )
+
+
+def draft(ticket: str, lost: list[ChangeRecord]) -> str:
+    """The DRAFT ``mgmt_cli`` batch re-entering ``lost``: one comment line per change (names
+    shown with their invisible characters escaped), then its command or a MANUAL note.
+
+    Every name in a command is quoted as one shell word; a name containing line breaks or
+    other invisible characters is announced by a WARNING line, because its quoted form spans
+    several lines or hides characters from the reviewer.
+    """
+    lines = [
+        shell_comment(
+            f"DRAFT re-entry batch for ticket {ticket}, generated by mdstools on "
+            f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}"
+        ),
+        "# REVIEW EVERY LINE BEFORE RUNNING IT. Run on the MDS that holds the active DMS.",
+        "# These changes were published on the side that was NOT retained and are lost.",
+    ]
+    for c in lost:
+        line = _mgmt_line(c)
+        lines.append(
+            shell_comment(
+                f"{c.domain}: {c.operation} {c.object_type} {c.object_name} by {c.admin}"
+                f" at {c.publish_time} on {c.server}"
+            )
+        )
+        if line is None:
+            lines.append(
+                shell_comment(
+                    f"MANUAL: re-enter {c.object_type} '{c.object_name}' ({c.operation}) "
+                    "in SmartConsole"
+                )
+            )
+            continue
+        if visible(line) != line:
+            lines.append(
+                "# WARNING: a name below contains line breaks or invisible characters (shown "
+                "escaped above); its quoted value spans lines or hides them: check it"
+            )
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def reentry(run: Run, found: list[Forensics], retained: dict[str, str]) -> pd.DataFrame:
@@ -425,29 +504,15 @@ def reentry(run: Run, found: list[Forensics], retained: dict[str, str]) -> pd.Da
         "how",
     ]
     df = pd.DataFrame(rows, columns=cols)
-    with (run.report_dir / "reentry.csv").open("w", newline="") as f:
+    with (run.report_dir / "reentry.csv").open(
+        "w", newline="", encoding="utf-8", errors="backslashreplace"
+    ) as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
-        w.writerows(rows)
-    lines = [
-        f"# DRAFT re-entry batch for ticket {run.ticket}, generated by mdstools on "
-        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}",
-        "# REVIEW EVERY LINE BEFORE RUNNING IT. Run on the MDS that holds the active DMS.",
-        "# These changes were published on the side that was NOT retained and are lost.",
-    ]
-    for c in lost:
-        line = _mgmt_line(c)
-        lines.append(
-            f"# {c.domain}: {c.operation} {c.object_type} {c.object_name} by {c.admin}"
-            f" at {c.publish_time} on {c.server}"
-        )
-        lines.append(
-            line
-            if line
-            else f"# MANUAL: re-enter {c.object_type} "
-            f"'{c.object_name}' ({c.operation}) in SmartConsole"
-        )
-    (run.report_dir / "reentry_draft.mgmt.txt").write_text("\n".join(lines) + "\n")
+        w.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+    (run.report_dir / "reentry_draft.mgmt.txt").write_text(
+        draft(run.ticket, lost), encoding="utf-8"
+    )
     run.journal.write(
         "reentry", changes=len(lost), csv="reentry.csv", draft="reentry_draft.mgmt.txt"
     )
@@ -458,10 +523,11 @@ def checklist(df: pd.DataFrame) -> str:
     """The re-entry list as a markdown checklist for the notebook."""
     if df.empty:
         return "No change was lost: nothing to re-enter."
+    md = markdown_text
     items = [
-        f"- [ ] **{r['domain']}**: {r['operation']} {r['type']} `{r['object']}` "
-        f"({r['fields'] or 'no fields'}) by {r['admin']} at {r['time']}, lost on "
-        f"{r['lost on']} -- {r['how']}"
+        f"- [ ] **{md(r['domain'])}**: {md(r['operation'])} {md(r['type'])} "
+        f"<code>{md(r['object'])}</code> ({md(r['fields']) if r['fields'] else 'no fields'}) "
+        f"by {md(r['admin'])} at {md(r['time'])}, lost on {md(r['lost on'])} -- {md(r['how'])}"
         for _, r in df.iterrows()
     ]
     return (

@@ -5,12 +5,12 @@ from the journal, so it needs no plotting library and reads the same in the HTML
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mdstools import audit
+from mdstools.escape import html_text
 
 ROW = 26
 LEFT = 150
@@ -59,24 +59,24 @@ def svg(report_dir: Path) -> str:
     y = 20
     for pid, (a, b) in sorted(data["phases"].items()):
         rows.append(
-            f'<text x="5" y="{y + 14}" font-size="12">phase {pid}</text>'
+            f'<text x="5" y="{y + 14}" font-size="12">phase {html_text(pid)}</text>'
             f'<rect x="{x(a):.1f}" y="{y}" width="{max(x(b) - x(a), 2):.1f}" '
-            f'height="16" fill="#4a78b5"><title>phase {pid}: '
+            f'height="16" fill="#4a78b5"><title>phase {html_text(pid)}: '
             f"{(b - a):.0f} s</title></rect>"
         )
         y += ROW
     for server, (a, b) in sorted(data["upgrades"].items(), key=lambda kv: kv[1][0]):
         rows.append(
-            f'<text x="5" y="{y + 14}" font-size="12">{html.escape(server)} down</text>'
+            f'<text x="5" y="{y + 14}" font-size="12">{html_text(server)} down</text>'
             f'<rect x="{x(a):.1f}" y="{y}" width="{max(x(b) - x(a), 2):.1f}" '
-            f'height="16" fill="#c0392b"><title>{html.escape(server)} upgraded: its '
+            f'height="16" fill="#c0392b"><title>{html_text(server)} upgraded: its '
             f"domains down {(b - a):.0f} s</title></rect>"
         )
         y += ROW
     for t, label in data["decisions"]:
         rows.append(
             f'<line x1="{x(t):.1f}" y1="10" x2="{x(t):.1f}" y2="{y}" stroke="#e67e22" '
-            f'stroke-dasharray="3,2"><title>{html.escape(label)}</title></line>'
+            f'stroke-dasharray="3,2"><title>{html_text(label)}</title></line>'
         )
     total = f"{(t1 - t0) / 60:.1f} min" if t1 - t0 >= 120 else f"{t1 - t0:.0f} s"
     rows.append(
