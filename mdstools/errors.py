@@ -4,6 +4,7 @@
 
     MdstoolsError                      base; ``hint`` says what to do next
     ├── InventoryError                 the inventory file is wrong (file, field, allowed)  exit 2
+    ├── ParameterError                 a runbook parameter is unknown or out of range       exit 2
     ├── SecretError                    an env:/file: secret reference cannot be resolved    exit 2
     ├── ConnectError                   a server cannot be reached or logged in to           exit 4
     │   ├── HostKeyError               unknown or changed host key (shows the fingerprint)
@@ -26,6 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mdstools.session import Result
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` for an error message: repr (control characters escaped), truncated."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number too large to show"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class MdstoolsError(Exception):
@@ -51,6 +61,14 @@ class InventoryError(MdstoolsError):
         self.field = field
         where = f"{path}: {field}: " if field else f"{path}: "
         super().__init__(where + message, hint or "fix the inventory file and run again")
+
+
+class ParameterError(MdstoolsError):
+    """A runbook parameter is unknown, a secret's name, of the wrong type or out of range."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this line instead of a traceback (a bad input, not a crash)."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 class SecretError(MdstoolsError):

@@ -30,7 +30,7 @@ from typing import Any
 
 from mdstools import __version__, audit, lock
 from mdstools.inventory import Inventory, register_secrets
-from mdstools.phases import PHASES, Phase, phase
+from mdstools.phases import PHASES, Phase, phase, phase_params
 from mdstools.run import ENV_RUN_ID, read_state
 from mdstools.secrets import redact
 
@@ -376,11 +376,8 @@ def next_phases(report_dir: Path, first: str, last: str, resume: bool) -> list[P
     return chosen
 
 
-PHASE_PARAMS = {"confirm", "acknowledge_warnings", "retain_database_on", "backup_min_free_mb"}
-
-
 def params_for(ph: Phase, params: dict[str, Any]) -> dict[str, Any]:
     """The campaign's parameters that this phase has (a decision of another phase is not
     passed to it: papermill would warn about an unknown parameter)."""
-    own = set(ph.decisions) | ({"backup_min_free_mb"} if ph.id == "02" else set())
-    return {k: v for k, v in params.items() if k not in PHASE_PARAMS or k in own}
+    own = {p.name for p in phase_params(ph)}
+    return {k: v for k, v in params.items() if k in own}
