@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mdstools import __version__
+from mdstools.errors import shown
+from mdstools.phases import MAX_TIME_SCALE
 
 DEFAULT_LAB_DIR = Path("lab-data")
 
@@ -65,8 +68,13 @@ def _validate_lab_options(args: argparse.Namespace) -> str | None:
     for v in (args.source, args.target):
         if v not in VERSIONS:
             return f"unknown release {v!r}; the lab knows {', '.join(VERSIONS)}"
-    if args.time_scale is not None and args.time_scale <= 0:
-        return "--time-scale must be a positive number (0.01 = 100 times faster than real)"
+    if args.time_scale is not None and not (
+        math.isfinite(args.time_scale) and 0 < args.time_scale <= MAX_TIME_SCALE
+    ):
+        return (
+            f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g} "
+            "(0.01 = 100 times faster than real)"
+        )
     try:
         _columns(args.columns)
     except argparse.ArgumentTypeError as exc:
@@ -130,6 +138,9 @@ def _control(args: argparse.Namespace, request: dict[str, Any]) -> tuple[int, An
 
     try:
         return EXIT_OK, runtime.control(Path(args.dir).resolve(), request)
+    except (runtime.LabRequestError, runtime.LabNotRunning) as exc:
+        print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE, None
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
         return EXIT_FAILED, None
@@ -240,12 +251,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
-    """``-p KEY=VALUE`` pairs; true/false/numbers/JSON lists are typed, the rest are strings."""
+    """``-p KEY=VALUE`` pairs; true/false/numbers/JSON lists are typed, the rest are strings.
+
+    Raises ValueError (naming the pair) for a pair without ``=`` or a name given twice.
+    """
     out: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"-p {item!r}: use KEY=VALUE, e.g. -p confirm=true")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"-p {shown(item)}: use KEY=VALUE, e.g. -p confirm=true")
+        if key in out:
+            raise ValueError(f"-p {shown(key)} is given twice; give each parameter once")
         low = raw.strip().lower()
         if low in ("true", "yes", "on"):
             value: Any = True
@@ -254,10 +271,23 @@ def parse_params(values: list[str]) -> dict[str, Any]:
         else:
             try:
                 value = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 value = raw
-        out[key.strip()] = value
+        out[key] = value
     return out
+
+
+def check_params(params: dict[str, Any], phases: list[Any], command: str) -> dict[str, Any] | None:
+    """``params`` checked against the parameter table for ``phases`` (None after printing
+    the error: the caller exits 2)."""
+    from mdstools.errors import ParameterError
+    from mdstools.phases import check_params as check
+
+    try:
+        return check(params, phases)
+    except ParameterError as exc:
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
+        return None
 
 
 def _load_inventory(path: str, command: str) -> Any:
@@ -285,7 +315,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         params = parse_params(args.param)
     except KeyError:
         print(
-            f"mdstools run: unknown phase {args.phase!r}; use 00..08 or a name such as "
+            f"mdstools run: unknown phase {shown(args.phase)}; use 00..08 or a name such as "
             "upgrade_primary",
             file=sys.stderr,
         )
@@ -293,6 +323,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mdstools run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    checked = check_params(params, [ph], "run")
+    if checked is None:
+        return EXIT_USAGE
+    params = checked
     inv = _load_inventory(args.inventory, "run")
     if inv is None:
         return EXIT_USAGE
@@ -332,12 +366,28 @@ def _user() -> str:
 def cmd_campaign(args: argparse.Namespace) -> int:
     """Run the phases in order and stop at the first failure (--resume: after the last pass)."""
     from mdstools import lock, runbook
+    from mdstools.phases import between
 
     try:
         params = parse_params(args.param)
+        span = between(args.from_phase, args.to_phase)
     except ValueError as exc:
         print(f"mdstools campaign: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyError as exc:
+        print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        return EXIT_USAGE
+    if not span:
+        print(
+            f"mdstools campaign: --from {shown(args.from_phase)} comes after "
+            f"--to {shown(args.to_phase)}; use --from 00 --to 08 or a part of it in order",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    checked = check_params(params, span, "campaign")
+    if checked is None:
+        return EXIT_USAGE
+    params = checked
     if args.confirm:
         params.setdefault("confirm", True)
     inv = _load_inventory(args.inventory, "campaign")
@@ -409,6 +459,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check a ticket's report: every file's SHA-256 and the hash chain of the manifest."""
     from mdstools import audit
 
+    if not Path(args.report).is_dir():
+        print(
+            f"mdstools verify: no report folder {args.report}; pass reports/<ticket>",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     result = audit.verify(Path(args.report))
     if result.ok:
         print(f"OK: {result.runs} runs sealed, every file matches; head {result.head}")
@@ -427,6 +483,12 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     """One zip for the change ticket: notebooks, HTML, journal, manifest (verified first)."""
     from mdstools import report
 
+    if not Path(args.report).is_dir():
+        print(
+            f"mdstools bundle: no report folder {args.report}; pass reports/<ticket>",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         target = report.bundle(Path(args.report), Path(args.output) if args.output else None)
     except (ValueError, OSError) as exc:
@@ -447,9 +509,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mdstools import audit, inventory, lock, runbook
     from mdstools.errors import MdstoolsError
     from mdstools.lab import runtime
-    from mdstools.lab.scenarios import LabOptions
+    from mdstools.lab.scenarios import SCENARIOS, LabOptions
     from mdstools.phases import PHASES
 
+    problem = None
+    if args.scenario not in SCENARIOS:
+        problem = f"unknown scenario {shown(args.scenario)}; choose one of: {', '.join(SCENARIOS)}"
+    elif not 1 <= args.domains <= 500:
+        problem = "--domains must be between 1 and 500"
+    elif not (math.isfinite(args.time_scale) and 0 < args.time_scale <= MAX_TIME_SCALE):
+        problem = f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g}"
+    if problem:
+        print(f"mdstools demo: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
     reports = Path(args.reports).resolve()
     ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -475,7 +547,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 inv,
                 ticket,
                 _user(),
-                {"confirm": True, "time_scale": args.time_scale},
+                {"confirm": True},
                 False,
                 reports,
                 held,
