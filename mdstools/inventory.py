@@ -27,6 +27,7 @@ VERSION_RE = re.compile(r"R\d{2}(\.\d{1,2})?")
 USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 REMOTE_PATH_RE = re.compile(r"/[A-Za-z0-9._+@%=,:/-]*")
+MDSDIR_PATH_RE = re.compile(r"(\$MDSDIR|\$\{MDSDIR\})?/[A-Za-z0-9._+@%=,:/-]*")
 ENV_REF_RE = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}")
 MAX_PATH = 255
 MAX_LOCAL_PATH = 4096
@@ -232,9 +233,11 @@ class _Check:
             )
         return value
 
-    def remote_path(self, value: Any, field_: str, what: str) -> str:
+    def remote_path(
+        self, value: Any, field_: str, what: str, pattern: re.Pattern[str] = REMOTE_PATH_RE
+    ) -> str:
         """A path on the servers: it ends up in command lines."""
-        text = self.string(value, field_, REMOTE_PATH_RE, f"{what}: {REMOTE_PATH_WHAT}")
+        text = self.string(value, field_, pattern, f"{what}: {REMOTE_PATH_WHAT}")
         if ".." in text.split("/"):
             raise self.fail(
                 field_, f"{shown(text)} has a '..' component; expected {REMOTE_PATH_WHAT}"
@@ -376,10 +379,19 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
     method = c.choice(upgrade.get("method", "cpuse"), "upgrade.method", ("cpuse", "mds_setup"))
     package = upgrade.get("package", "")
     if ("upgrade" in top and method == "cpuse") or package:
-        package = c.remote_path(
-            package,
-            "upgrade.package",
-            "the package path on the servers, e.g. /var/log/upload/...tgz",
+        package = (
+            c.remote_path(
+                package,
+                "upgrade.package",
+                "the path of mds_setup on the servers, e.g. $MDSDIR/scripts/mds_setup",
+                MDSDIR_PATH_RE,
+            )
+            if method == "mds_setup"
+            else c.remote_path(
+                package,
+                "upgrade.package",
+                "the package path on the servers, e.g. /var/log/upload/...tgz",
+            )
         )
     backup_dir = c.remote_path(
         top.get("backup_dir", "/var/log/mds_backups"), "backup_dir", "a directory on the servers"

@@ -168,6 +168,19 @@ def test_a_valid_inventory_still_loads_and_a_real_one_runs_at_time_scale_1(tmp_p
     assert load(write_inventory(tmp_path, variant(("time_scale",), 0.01))).time_scale == 0.01
 
 
+def test_mds_setup_may_name_its_path_under_mdsdir_and_nothing_else(tmp_path: Path) -> None:
+    """The mds_setup method runs ``$MDSDIR/scripts/mds_setup``: that variable, no other
+    expansion."""
+    ok = variant(("upgrade",), {"method": "mds_setup", "package": "$MDSDIR/scripts/mds_setup"})
+    assert parse(ok, tmp_path / "i.yml").upgrade_package == "$MDSDIR/scripts/mds_setup"
+    for bad in ("$MDSDIR/$(id)", "$HOME/mds_setup", "${MDSDIR}/../../bin/sh", "$MDSDIR"):
+        data = variant(("upgrade",), {"method": "mds_setup", "package": bad})
+        with pytest.raises(InventoryError, match=r"upgrade\.package"):
+            parse(data, tmp_path / "i.yml")
+    with pytest.raises(InventoryError, match=r"upgrade\.package"):
+        parse(variant(("upgrade", "package"), "$MDSDIR/pkg.tgz"), tmp_path / "i.yml")
+
+
 def test_hostile_yaml_documents_are_refused_with_one_line(tmp_path: Path) -> None:
     """A number too long for Python, nesting deeper than the recursion limit, a file too large,
     binary garbage: InventoryError, never another exception."""
