@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,9 +30,15 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
     for v in values:
         ver, sep, cols = v.partition("=")
         names = tuple(c.strip().upper() for c in cols.split(",") if c.strip())
-        if not sep or not ver or not names:
+        if (
+            not sep
+            or not re.fullmatch(r"R\d{2}(\.\d{1,2})?", ver)
+            or not names
+            or not all(re.fullmatch(r"[A-Z0-9_]{1,12}", n) for n in names)
+        ):
             raise argparse.ArgumentTypeError(
-                f"--columns {v!r}: use RELEASE=COL,COL,... e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA"
+                f"--columns {shown(v)}: use RELEASE=COL,COL,... (names of letters and digits) "
+                "e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA"
             )
         out[ver] = names
     return out

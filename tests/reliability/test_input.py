@@ -560,6 +560,7 @@ FUZZ = [
     ("lab", "up", "--dir", "{lab}", "--source", "R99.99"),
     ("lab", "up", "--dir", "{lab}", "--scenario", GARBAGE),
     ("lab", "up", "--dir", "{lab}", "--columns", "R81.20"),
+    ("lab", "up", "--dir", "{lab}", "--columns", "R81.20=FWM," + GARBAGE),
     ("lab", "serve", "--dir", "{lab}", "--domains", "0"),
     ("lab", "status", "--dir", "{lab}"),
     ("lab", "change", "--dir", "{lab}"),
