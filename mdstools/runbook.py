@@ -8,7 +8,9 @@
   the verdict and its cause in the first cell; every known secret is redacted from it
   before it is written there (papermill saves into a private temp dir meanwhile).
 * Each run is sealed into the manifest (``audit.seal``) with its HTML export.
-* SIGTERM/SIGINT: the notebook is written with "aborted", the lock released.
+* SIGTERM/SIGINT: the notebook is written with "aborted", the lock released. Papermill is
+  loaded with this module (before any lock is taken), so that a signal never lands between
+  taking the lock and the handler that records the abort.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
 
 from mdstools import __version__, audit, lock
 from mdstools.inventory import Inventory, register_secrets
@@ -200,8 +206,6 @@ def _redact_notebook(nb: Any) -> None:
 def _verdict_cell(
     nb: Any, ph: Phase, verdict: str, cause: str | None, run_id: str, ticket: str
 ) -> None:
-    import nbformat
-
     nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.get("metadata", {}).get("tags", [])]
     colour = "#1b7f3b" if verdict.endswith("passed") else "#b00020"
     lines = [
@@ -232,10 +236,6 @@ def execute(
     html: bool = True,
 ) -> Outcome:
     """Run one phase headless; the executed notebook always lands in reports/<ticket>/."""
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     register_secrets(inv)
     report_dir = reports / ticket
     report_dir.mkdir(parents=True, exist_ok=True)
