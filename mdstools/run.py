@@ -18,6 +18,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from mdstools.errors import MdstoolsError, ParameterError, shown
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, load
 from mdstools.jobs import JobState
-from mdstools.phases import BY_NAME, Phase, check_params, phase
+from mdstools.phases import BY_NAME, Phase, check_params, phase, phase_params
 from mdstools.secrets import redact
 from mdstools.session import Result, Session
 
@@ -391,6 +392,23 @@ class Run:
         return ui.checks_table(self.checks)
 
 
+def injected_names() -> list[str]:
+    """The names papermill injected into this kernel (its ``# Parameters`` cell), if any.
+
+    Papermill only warns about a name the notebook does not have; ``start`` refuses it.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    history = shell.user_ns.get("In", []) if shell is not None else []
+    for source in reversed(history):
+        if isinstance(source, str) and source.startswith("# Parameters\n"):
+            return re.findall(r"(?m)^([A-Za-z_]\w*) = ", source)
+    return []
+
+
 def time_scale(given: float | None, inv: Inventory) -> float:
     """The time scale of a run: the parameter when given, else $MDSTOOLS_TIME_SCALE, else
     the inventory's (the lab writes its own there; 1.0 on real servers)."""
@@ -431,6 +449,10 @@ def start(
         )
     ticket = ticket or os.environ.get("MDSTOOLS_TICKET", "")
     given = {"operator": operator, "interactive": interactive, "dry_run": dry_run}
+    own = {p.name for p in phase_params(ph)}
+    unknown = [n for n in injected_names() if n not in own]
+    if unknown:
+        check_params({unknown[0]: None}, [ph], from_cli=False)
     params = check_params({**given, **(params or {})}, [ph], from_cli=False)
     operator, interactive, dry_run = (params.pop(k) for k in given)
     inv = load(inventory)

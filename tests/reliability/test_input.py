@@ -337,9 +337,29 @@ def test_time_scale_explicit_then_environment_then_inventory(
             time_scale(None, lab_inv)
 
 
-def test_plain_papermill_with_a_bad_parameter_stops_with_one_clear_line(tmp_path: Path) -> None:
-    """No CLI in front: the kernel refuses `-p time_scale abc`; the notebook's error output is
-    the message, not a traceback, and no report folder is created."""
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "time_scale",
+            "abc",
+            "parameter time_scale: 'abc' is not a number. allowed: a number above 0 and at "
+            "most 100 (1.0 on real servers)",
+        ),
+        (
+            "no_such_param",
+            "1",
+            "parameter no_such_param: unknown parameter for phase 00. known: "
+            "continuous_management, decision_timeout_s, time_scale",
+        ),
+    ],
+)
+def test_plain_papermill_with_a_bad_parameter_stops_with_one_clear_line(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    """No CLI in front: the kernel refuses a bad value, and a name the notebook does not
+    have (papermill itself only warns); the notebook's error output is the message, not a
+    traceback, and no report folder is created."""
     inv = write_inventory(tmp_path, BASE)
     out = tmp_path / "out.ipynb"
     proc = subprocess.run(
@@ -347,7 +367,7 @@ def test_plain_papermill_with_a_bad_parameter_stops_with_one_clear_line(tmp_path
             sys.executable, "-m", "papermill", str(ROOT / "runbooks" / "00_discover.ipynb"),
             str(out), "-k", "mdstools", "-p", "inventory", str(inv), "-p", "ticket", "CHG1",
             "-p", "interactive", "False", "-p", "reports_dir", str(tmp_path / "r"),
-            "-p", "time_scale", "abc",
+            "-p", name, value,
         ],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
@@ -355,10 +375,7 @@ def test_plain_papermill_with_a_bad_parameter_stops_with_one_clear_line(tmp_path
     nb = nbformat.read(str(out), as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert len(errors) == 1 and errors[0].ename == "ParameterError"
-    assert errors[0].traceback == [
-        "ParameterError: parameter time_scale: 'abc' is not a number. allowed: a number "
-        "above 0 and at most 100 (1.0 on real servers)"
-    ]
+    assert errors[0].traceback == [f"ParameterError: {message}"]
     assert not (tmp_path / "r").exists()
 
 
