@@ -284,13 +284,18 @@ def parse_params(values: list[str]) -> dict[str, Any]:
     return out
 
 
-def check_params(params: dict[str, Any], phases: list[Any], command: str) -> dict[str, Any] | None:
-    """``params`` checked against the parameter table for ``phases`` (None after printing
-    the error: the caller exits 2)."""
+def check_params(
+    params: dict[str, Any], phases: list[Any], command: str, operator: str = ""
+) -> dict[str, Any] | None:
+    """``params`` (and ``--operator``) checked against the parameter table for ``phases``
+    (None after printing the error: the caller exits 2)."""
     from mdstools.errors import ParameterError
+    from mdstools.phases import BY_NAME
     from mdstools.phases import check_params as check
 
     try:
+        if operator:
+            BY_NAME["operator"].validate(operator)
         return check(params, phases)
     except ParameterError as exc:
         print(f"mdstools {command}: {exc}", file=sys.stderr)
@@ -330,7 +335,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mdstools run: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    checked = check_params(params, [ph], "run")
+    checked = check_params(params, [ph], "run", args.operator)
     if checked is None:
         return EXIT_USAGE
     params = checked
@@ -391,7 +396,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    checked = check_params(params, span, "campaign")
+    checked = check_params(params, span, "campaign", args.operator)
     if checked is None:
         return EXIT_USAGE
     params = checked

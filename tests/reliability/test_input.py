@@ -552,6 +552,8 @@ FUZZ = [
     ("run", "00", "-i", "{inventory}", "--ticket", "T", "-p", GARBAGE),
     ("run", "00", "-i", "{inventory}", "--ticket", "T", "-p", "time_scale=" + "[" * 50_000),
     ("run", "00", "-i", "{inventory}", "--ticket", "T", "-p", "x=1", "-p", "x=2"),
+    ("run", "00", "-i", "{inventory}", "--ticket", "T", "--operator", "eve\nmallory"),
+    ("campaign", "-i", "{inventory}", "--ticket", "T", "--operator", GARBAGE),
     ("campaign", "-i", "{inventory}"),
     ("campaign", "-i", "{inventory}", "--ticket", "T", "--from", GARBAGE),
     ("campaign", "-i", "{inventory}", "--ticket", "T", "--to", "99"),
