@@ -407,10 +407,14 @@ def _raw_request(lab_dir: Path, payload: bytes) -> dict[str, Any]:
     return reply
 
 
-def test_the_lab_inventory_carries_its_time_scale(lab: Path) -> None:
+def test_the_lab_inventory_carries_its_time_scale(lab: Path, tmp_path: Path) -> None:
     text = (lab / "inventory.yml").read_text()
     assert load(lab / "inventory.yml").time_scale == SCALE
     assert "leave it out on real servers" in text
+    plan = cli("plan", "-i", str(lab / "inventory.yml"), cwd=tmp_path)
+    assert plan.returncode == 0 and f"time scale {SCALE:g} (the inventory's)" in plan.stdout
+    real = cli("plan", "-i", str(write_inventory(tmp_path / "real", BASE)), cwd=tmp_path)
+    assert real.returncode == 0 and "time scale" not in real.stdout
 
 
 def test_the_lab_survives_any_text_in_any_control_request(lab: Path, tmp_path: Path) -> None:
