@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from mdstools.errors import InventoryError, shown
+from mdstools.phases import MAX_TIME_SCALE
 from mdstools.secrets import is_reference
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -31,7 +32,6 @@ MDSDIR_PATH_RE = re.compile(r"(\$MDSDIR|\$\{MDSDIR\})?/[A-Za-z0-9._+@%=,:/-]*")
 ENV_REF_RE = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}")
 MAX_PATH = 255
 MAX_LOCAL_PATH = 4096
-MAX_TIME_SCALE = 100.0
 MAX_FILE = 1 << 20
 
 NAME_WHAT = "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
