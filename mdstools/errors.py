@@ -3,9 +3,10 @@
 ::
 
     MdstoolsError                      base; ``hint`` says what to do next
-    ├── InventoryError                 the inventory file is wrong (file, field, allowed)  exit 2
-    ├── ParameterError                 a runbook parameter is unknown or out of range       exit 2
-    ├── SecretError                    an env:/file: secret reference cannot be resolved    exit 2
+    ├── BadInput                       refused input; a notebook shows the message alone    exit 2
+    │   ├── InventoryError             the inventory file is wrong (file, field, allowed)
+    │   ├── ParameterError             a runbook parameter is unknown or out of range
+    │   └── SecretError                an env:/file: secret reference cannot be resolved
     ├── ConnectError                   a server cannot be reached or logged in to           exit 4
     │   ├── HostKeyError               unknown or changed host key (shows the fingerprint)
     │   ├── AuthenticationError        key/password refused
@@ -53,7 +54,16 @@ class MdstoolsError(Exception):
         return f"{self.message}. {self.hint}" if self.hint else self.message
 
 
-class InventoryError(MdstoolsError):
+class BadInput(MdstoolsError):
+    """Input that was refused (inventory, parameter, secret reference): a notebook shows the
+    message alone, since a traceback would only point at mdstools' own checks."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this line instead of a traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+class InventoryError(BadInput):
     """The inventory is missing, unreadable or invalid."""
 
     def __init__(self, path: str, field: str, message: str, hint: str = "") -> None:
@@ -63,15 +73,11 @@ class InventoryError(MdstoolsError):
         super().__init__(where + message, hint or "fix the inventory file and run again")
 
 
-class ParameterError(MdstoolsError):
+class ParameterError(BadInput):
     """A runbook parameter is unknown, a secret's name, of the wrong type or out of range."""
 
-    def _render_traceback_(self) -> list[str]:
-        """IPython shows this line instead of a traceback (a bad input, not a crash)."""
-        return [f"{type(self).__name__}: {self}"]
 
-
-class SecretError(MdstoolsError):
+class SecretError(BadInput):
     """A secret reference (``env:NAME`` / ``file:PATH``) cannot be resolved."""
 
 

@@ -322,6 +322,16 @@ def test_the_kernel_checks_parameters_too(tmp_path: Path) -> None:
     }
 
 
+def test_a_bad_inventory_in_a_notebook_is_one_line(tmp_path: Path) -> None:
+    """What the header cell shows for a bad inventory: the field and the value, no traceback."""
+    inv = write_inventory(tmp_path, variant(("servers", 0, "port"), 70000))
+    with pytest.raises(InventoryError) as exc:
+        start(str(inv), "CHG1", phase="00", reports_dir=tmp_path / "r")
+    (line,) = exc.value._render_traceback_()
+    assert line.startswith("InventoryError: ") and "servers[0].port: 70000" in line
+    assert not (tmp_path / "r").exists()
+
+
 def test_time_scale_explicit_then_environment_then_inventory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
