@@ -479,8 +479,8 @@ def test_lab_change_with_a_non_utf8_admin_exits_2_and_the_lab_lives(
 
 
 def test_the_lab_survives_hostile_ssh_input(lab: Path) -> None:
-    """Control characters, invalid UTF-8 and a 1 MB command line over SSH: each gets an answer
-    and the server keeps serving the next connection."""
+    """Control characters, invalid UTF-8, a 1 MB command line, nesting deeper than Python's
+    recursion limit over SSH: each gets an answer and the server keeps serving."""
     port = runtime.read_state(lab)["ports"]["mds1"]  # type: ignore[index]
     key = paramiko.Ed25519Key.from_private_key_file(str(lab / "id_ed25519"))
 
@@ -492,6 +492,7 @@ def test_the_lab_survives_hostile_ssh_input(lab: Path) -> None:
         try:
             chan = client.get_transport().open_session()  # type: ignore[union-attr]
             chan.settimeout(120)
+            chan.set_combine_stderr(True)
             chan.exec_command(command)
             out = b""
             while True:
@@ -510,6 +511,8 @@ def test_the_lab_survives_hostile_ssh_input(lab: Path) -> None:
     ):
         rc, out = run(command)
         assert rc == 0 and out.rstrip().endswith(b"done"), (rc, out[-200:])
+    rc, out = run(b"(" * 50_000 + b"echo" + b")" * 50_000)
+    assert rc == 2 and b"nest" in out and b"internal error" not in out
     rc, out = run(b"source /etc/profile.d/CP.sh; mdsstat")
     assert rc == 0 and b"Processes status checking" in out
 
