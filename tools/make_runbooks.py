@@ -156,7 +156,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "space = prepare.free_space(run)\n"
-                "run.gate(prepare.space_check(space, backup_min_free_mb))\nspace",
+                'run.gate(prepare.space_check(space, run.params["backup_min_free_mb"]))\nspace',
             ),
             ("md", "## Step 7 (X1): `mds_backup` on every MDS (size, path, SHA-256)"),
             (
@@ -211,7 +211,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "primary's DMSs may now be set Active and managed while the others are "
                 "upgraded; synchronization waits until every MDS is upgraded (phase 07).",
             ),
-            ("code", "print('continuous management:', continuous_management)"),
+            ("code", "print('continuous management:', run.params['continuous_management'])"),
         ],
     ),
     "04": (
