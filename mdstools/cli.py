@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mdstools import __version__
+from mdstools.errors import shown
 from mdstools.escape import terminal_text
+from mdstools.phases import MAX_TIME_SCALE
 
 DEFAULT_LAB_DIR = Path("lab-data")
 
@@ -28,9 +32,15 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
     for v in values:
         ver, sep, cols = v.partition("=")
         names = tuple(c.strip().upper() for c in cols.split(",") if c.strip())
-        if not sep or not ver or not names:
+        if (
+            not sep
+            or not re.fullmatch(r"R\d{2}(\.\d{1,2})?", ver)
+            or not names
+            or not all(re.fullmatch(r"[A-Z0-9_]{1,12}", n) for n in names)
+        ):
             raise argparse.ArgumentTypeError(
-                f"--columns {v!r}: use RELEASE=COL,COL,... e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA"
+                f"--columns {shown(v)}: use RELEASE=COL,COL,... (names of letters and digits) "
+                "e.g. R81.20=FWM,FWMHA,FWD,CPD,CPCA"
             )
         out[ver] = names
     return out
@@ -67,8 +77,13 @@ def _validate_lab_options(args: argparse.Namespace) -> str | None:
     for v in (args.source, args.target):
         if v not in VERSIONS:
             return f"unknown release {v!r}; the lab knows {', '.join(VERSIONS)}"
-    if args.time_scale is not None and args.time_scale <= 0:
-        return "--time-scale must be a positive number (0.01 = 100 times faster than real)"
+    if args.time_scale is not None and not (
+        math.isfinite(args.time_scale) and 0 < args.time_scale <= MAX_TIME_SCALE
+    ):
+        return (
+            f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g} "
+            "(0.01 = 100 times faster than real)"
+        )
     try:
         _columns(args.columns)
     except argparse.ArgumentTypeError as exc:
@@ -132,6 +147,9 @@ def _control(args: argparse.Namespace, request: dict[str, Any]) -> tuple[int, An
 
     try:
         return EXIT_OK, runtime.control(Path(args.dir).resolve(), request)
+    except (runtime.LabRequestError, runtime.LabNotRunning) as exc:
+        print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE, None
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
         return EXIT_FAILED, None
@@ -244,12 +262,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
-    """``-p KEY=VALUE`` pairs; true/false/numbers/JSON lists are typed, the rest are strings."""
+    """``-p KEY=VALUE`` pairs; true/false/numbers/JSON lists are typed, the rest are strings.
+
+    Raises ValueError (naming the pair) for a pair without ``=`` or a name given twice.
+    """
     out: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"-p {item!r}: use KEY=VALUE, e.g. -p confirm=true")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"-p {shown(item)}: use KEY=VALUE, e.g. -p confirm=true")
+        if key in out:
+            raise ValueError(f"-p {shown(key)} is given twice; give each parameter once")
         low = raw.strip().lower()
         if low in ("true", "yes", "on"):
             value: Any = True
@@ -258,10 +282,28 @@ def parse_params(values: list[str]) -> dict[str, Any]:
         else:
             try:
                 value = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 value = raw
-        out[key.strip()] = value
+        out[key] = value
     return out
+
+
+def check_params(
+    params: dict[str, Any], phases: list[Any], command: str, operator: str = ""
+) -> dict[str, Any] | None:
+    """``params`` (and ``--operator``) checked against the parameter table for ``phases``
+    (None after printing the error: the caller exits 2)."""
+    from mdstools.errors import ParameterError
+    from mdstools.phases import BY_NAME
+    from mdstools.phases import check_params as check
+
+    try:
+        if operator:
+            BY_NAME["operator"].validate(operator)
+        return check(params, phases)
+    except ParameterError as exc:
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
+        return None
 
 
 def _load_inventory(path: str, command: str) -> Any:
@@ -289,7 +331,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         params = parse_params(args.param)
     except KeyError:
         print(
-            f"mdstools run: unknown phase {args.phase!r}; use 00..08 or a name such as "
+            f"mdstools run: unknown phase {shown(args.phase)}; use 00..08 or a name such as "
             "upgrade_primary",
             file=sys.stderr,
         )
@@ -297,6 +339,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mdstools run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    checked = check_params(params, [ph], "run", args.operator)
+    if checked is None:
+        return EXIT_USAGE
+    params = checked
     inv = _load_inventory(args.inventory, "run")
     if inv is None:
         return EXIT_USAGE
@@ -360,12 +406,28 @@ def _user() -> str:
 def cmd_campaign(args: argparse.Namespace) -> int:
     """Run the phases in order and stop at the first failure (--resume: after the last pass)."""
     from mdstools import lock, runbook
+    from mdstools.phases import between
 
     try:
         params = parse_params(args.param)
+        span = between(args.from_phase, args.to_phase)
     except ValueError as exc:
         print(f"mdstools campaign: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyError as exc:
+        print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        return EXIT_USAGE
+    if not span:
+        print(
+            f"mdstools campaign: --from {shown(args.from_phase)} comes after "
+            f"--to {shown(args.to_phase)}; use --from 00 --to 08 or a part of it in order",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    checked = check_params(params, span, "campaign", args.operator)
+    if checked is None:
+        return EXIT_USAGE
+    params = checked
     if args.confirm:
         params.setdefault("confirm", True)
     inv = _load_inventory(args.inventory, "campaign")
@@ -452,6 +514,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check a ticket's report: every file's SHA-256 and the hash chain of the manifest."""
     from mdstools import audit
 
+    if not Path(args.report).is_dir():
+        print(
+            f"mdstools verify: no report folder {args.report}; pass reports/<ticket>",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     result = audit.verify(Path(args.report))
     if result.ok:
         print(f"OK: {result.runs} runs sealed, every file matches; head {result.head}")
@@ -470,6 +538,12 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     """One zip for the change ticket: notebooks, HTML, journal, manifest (verified first)."""
     from mdstools import report
 
+    if not Path(args.report).is_dir():
+        print(
+            f"mdstools bundle: no report folder {args.report}; pass reports/<ticket>",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         target = report.bundle(Path(args.report), Path(args.output) if args.output else None)
     except (ValueError, OSError) as exc:
@@ -490,9 +564,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mdstools import audit, inventory, lock, runbook
     from mdstools.errors import MdstoolsError
     from mdstools.lab import runtime
-    from mdstools.lab.scenarios import LabOptions
+    from mdstools.lab.scenarios import SCENARIOS, LabOptions
     from mdstools.phases import PHASES
 
+    problem = None
+    if args.scenario not in SCENARIOS:
+        problem = f"unknown scenario {shown(args.scenario)}; choose one of: {', '.join(SCENARIOS)}"
+    elif not 1 <= args.domains <= 500:
+        problem = "--domains must be between 1 and 500"
+    elif not (math.isfinite(args.time_scale) and 0 < args.time_scale <= MAX_TIME_SCALE):
+        problem = f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g}"
+    if problem:
+        print(f"mdstools demo: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
     reports = Path(args.reports).resolve()
     ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -518,7 +602,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 inv,
                 ticket,
                 _user(),
-                {"confirm": True, "time_scale": args.time_scale},
+                {"confirm": True},
                 False,
                 reports,
                 held,

@@ -3,8 +3,10 @@
 ::
 
     MdstoolsError                      base; ``hint`` says what to do next
-    ├── InventoryError                 the inventory file is wrong (file, field, allowed)  exit 2
-    ├── SecretError                    an env:/file: secret reference cannot be resolved    exit 2
+    ├── BadInput                       refused input; a notebook shows the message alone    exit 2
+    │   ├── InventoryError             the inventory file is wrong (file, field, allowed)
+    │   ├── ParameterError             a runbook parameter is unknown or out of range
+    │   └── SecretError                an env:/file: secret reference cannot be resolved
     ├── ConnectError                   a server cannot be reached or logged in to           exit 4
     │   ├── HostKeyError               unknown or changed host key (shows the fingerprint)
     │   ├── AuthenticationError        key/password refused
@@ -28,6 +30,15 @@ if TYPE_CHECKING:
     from mdstools.session import Result
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` for an error message: repr (control characters escaped), truncated."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number too large to show"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class MdstoolsError(Exception):
     """Base class; ``str()`` is one line: the cause, then what to do."""
 
@@ -43,7 +54,16 @@ class MdstoolsError(Exception):
         return f"{self.message}. {self.hint}" if self.hint else self.message
 
 
-class InventoryError(MdstoolsError):
+class BadInput(MdstoolsError):
+    """Input that was refused (inventory, parameter, secret reference): a notebook shows the
+    message alone, since a traceback would only point at mdstools' own checks."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this line instead of a traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+class InventoryError(BadInput):
     """The inventory is missing, unreadable or invalid."""
 
     def __init__(self, path: str, field: str, message: str, hint: str = "") -> None:
@@ -53,7 +73,11 @@ class InventoryError(MdstoolsError):
         super().__init__(where + message, hint or "fix the inventory file and run again")
 
 
-class SecretError(MdstoolsError):
+class ParameterError(BadInput):
+    """A runbook parameter is unknown, a secret's name, of the wrong type or out of range."""
+
+
+class SecretError(BadInput):
     """A secret reference (``env:NAME`` / ``file:PATH``) cannot be resolved."""
 
 

@@ -9,6 +9,8 @@ the inventory file.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import math
 import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -17,13 +19,36 @@ from typing import Any
 
 import yaml
 
-from mdstools.errors import InventoryError
+from mdstools.errors import InventoryError, shown
+from mdstools.phases import MAX_TIME_SCALE
 from mdstools.secrets import is_reference
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-VERSION_RE = re.compile(r"^R\d{2}(\.\d{1,2})?$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+VERSION_RE = re.compile(r"R\d{2}(\.\d{1,2})?")
+USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+REMOTE_PATH_RE = re.compile(r"/[A-Za-z0-9._+@%=,:/-]*")
+MDSDIR_PATH_RE = re.compile(r"(\$MDSDIR|\$\{MDSDIR\})?/[A-Za-z0-9._+@%=,:/-]*")
+ENV_REF_RE = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}")
+MAX_PATH = 255
+MAX_LOCAL_PATH = 4096
+MAX_FILE = 1 << 20
 
-TOP_KEYS = {"environment", "target_version", "upgrade", "backup_dir", "connection", "servers"}
+NAME_WHAT = "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+REMOTE_PATH_WHAT = (
+    f"an absolute path on the servers of at most {MAX_PATH} characters: letters, digits "
+    "and . _ + @ % = , : / - (no spaces, quotes or shell characters, no '..')"
+)
+
+TOP_KEYS = {
+    "environment",
+    "target_version",
+    "upgrade",
+    "backup_dir",
+    "connection",
+    "servers",
+    "time_scale",
+}
 CONNECTION_KEYS = {
     "username",
     "key_file",
@@ -95,6 +120,7 @@ class Inventory:
     backup_dir: str
     servers: tuple[Server, ...]
     sha256: str
+    time_scale: float = 1.0
 
     @property
     def primary(self) -> Server:
@@ -119,9 +145,19 @@ class Inventory:
         raise InventoryError(
             str(self.path),
             "servers",
-            f"no server named {name!r}; the inventory has "
+            f"no server named {shown(name)}; the inventory has "
             f"{', '.join(s.name for s in self.servers)}",
         )
+
+
+def _key(key: Any) -> str:
+    """A mapping key as a field name: as written when short and printable, else escaped."""
+    plain = isinstance(key, str) and key.isprintable() and 0 < len(key) <= 40
+    return str(key) if plain else shown(key, 40)
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
 
 
 class _Check:
@@ -133,8 +169,12 @@ class _Check:
 
     def mapping(self, value: Any, field_: str, allowed: set[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(field_, f"must be a mapping, got {type(value).__name__}")
-        unknown = sorted(str(k) for k in value if k not in allowed)
+            what = field_ or "the inventory"
+            raise self.fail(
+                field_ or "(top level)",
+                f"{what} must be a mapping of {', '.join(sorted(allowed))}; got {_kind(value)}",
+            )
+        unknown = sorted(_key(k) for k in value if not isinstance(k, str) or k not in allowed)
         if unknown:
             raise self.fail(
                 f"{field_}.{unknown[0]}" if field_ else unknown[0],
@@ -143,32 +183,88 @@ class _Check:
         return value
 
     def string(
-        self, value: Any, field_: str, pattern: re.Pattern[str] | None = None, what: str = ""
+        self,
+        value: Any,
+        field_: str,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "",
+        limit: int = MAX_PATH,
     ) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(field_, f"must be a non-empty string{what and ' (' + what + ')'}")
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(field_, f"{value!r} is not valid; expected {what}")
+            raise self.fail(
+                field_,
+                f"must be a non-empty string{what and ' (' + what + ')'}, got {shown(value)}",
+            )
+        if len(value) > limit or not value.isprintable():
+            raise self.fail(
+                field_,
+                f"{shown(value)} is not valid: control characters or longer than {limit} "
+                f"characters; expected {what or 'printable text'}",
+            )
+        if pattern is not None and not pattern.fullmatch(value):
+            raise self.fail(field_, f"{shown(value)} is not valid; expected {what}")
         return value
 
-    def number(self, value: Any, field_: str, lo: float, hi: float) -> float:
+    def number(
+        self, value: Any, field_: str, lo: float, hi: float, low_open: bool = False
+    ) -> float:
+        allowed = f"{'above ' if low_open else ''}{lo:g}..{hi:g}"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(field_, f"must be a number between {lo:g} and {hi:g}")
+            raise self.fail(field_, f"must be a number ({allowed}), got {shown(value)}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not (math.isfinite(number) and lo <= number <= hi) or (low_open and number <= lo):
+            raise self.fail(field_, f"{shown(value)} is out of range; allowed {allowed}")
+        return number
+
+    def whole(self, value: Any, field_: str, lo: int, hi: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(field_, f"must be a whole number {lo}..{hi}, got {shown(value)}")
         if not lo <= value <= hi:
-            raise self.fail(field_, f"{value} is out of range; allowed {lo:g}..{hi:g}")
-        return float(value)
+            raise self.fail(field_, f"{shown(value)} is out of range; allowed {lo}..{hi}")
+        return value
 
     def choice(self, value: Any, field_: str, allowed: tuple[str, ...]) -> str:
-        if value not in allowed:
-            raise self.fail(field_, f"{value!r} is not allowed; use one of: {', '.join(allowed)}")
-        return str(value)
+        if not isinstance(value, str) or value not in allowed:
+            raise self.fail(
+                field_, f"{shown(value)} is not allowed; use one of: {', '.join(allowed)}"
+            )
+        return value
+
+    def remote_path(
+        self, value: Any, field_: str, what: str, pattern: re.Pattern[str] = REMOTE_PATH_RE
+    ) -> str:
+        """A path on the servers: it ends up in command lines."""
+        text = self.string(value, field_, pattern, f"{what}: {REMOTE_PATH_WHAT}")
+        if ".." in text.split("/"):
+            raise self.fail(
+                field_, f"{shown(text)} has a '..' component; expected {REMOTE_PATH_WHAT}"
+            )
+        return text
+
+    def host(self, value: Any, field_: str) -> str:
+        what = "a host name (letters, digits, '-' and '.') or an IPv4/IPv6 address"
+        text = self.string(value, field_, what=what)
+        try:
+            ipaddress.ip_address(text)
+            return text
+        except ValueError:
+            pass
+        labels = text.removesuffix(".").split(".")
+        numeric = labels[-1].isdigit()  # a malformed address, not a name
+        if len(text) > 253 or numeric or not all(HOST_LABEL_RE.fullmatch(x) for x in labels):
+            raise self.fail(field_, f"{shown(text)} is not valid; expected {what}")
+        return text
 
     def path_value(self, value: Any, field_: str) -> Path:
-        p = Path(self.string(value, field_, what="a path")).expanduser()
+        text = self.string(value, field_, what="a path", limit=MAX_LOCAL_PATH)
+        p = Path(text).expanduser()
         return p if p.is_absolute() else (self.path.parent / p)
 
     def secret_ref(self, value: Any, field_: str) -> str:
-        s = self.string(value, field_, what="env:NAME or file:PATH")
+        s = self.string(value, field_, what="env:NAME or file:PATH", limit=MAX_LOCAL_PATH)
         if not is_reference(s):
             raise self.fail(
                 field_,
@@ -176,8 +272,16 @@ class _Check:
                 "never write a password into the inventory; put it in an "
                 "environment variable or a file",
             )
+        if s.startswith("env:") and not ENV_REF_RE.fullmatch(s):
+            raise self.fail(
+                field_,
+                f"{shown(s)} is not valid; expected env:NAME with a variable name "
+                "(letters, digits, '_'; not a digit first)",
+            )
         if s.startswith("file:"):
             p = Path(s[5:]).expanduser()
+            if not s[5:].strip():
+                raise self.fail(field_, "file: is not valid; expected file:PATH with a path")
             if not p.is_absolute():
                 s = f"file:{(self.path.parent / p)}"
         return s
@@ -188,7 +292,9 @@ class _Check:
             v = data[key]
             f = f"{field_}.{key}" if field_ else key
             if key == "username":
-                values[key] = self.string(v, f)
+                values[key] = self.string(
+                    v, f, USER_RE, "a user name: letters, digits, '_', '.', '-' (at most 32)"
+                )
             elif key in ("key_file", "known_hosts"):
                 values[key] = self.path_value(v, f)
             elif key in ("password", "expert_password"):
@@ -236,27 +342,36 @@ def load(path: str | Path) -> Inventory:
             f"cannot read the inventory: {exc.strerror}",
             "pass the path of an inventory YAML file with -i",
         ) from exc
+    if len(raw) > MAX_FILE:
+        raise InventoryError(
+            str(p), "", f"{len(raw)} bytes; an inventory is at most {MAX_FILE} bytes"
+        )
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = shown(str(getattr(exc, "problem", None) or exc), 120)
+        raise InventoryError(str(p), "", f"{where}not valid YAML ({problem})") from exc
+    except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
         raise InventoryError(
-            str(p), "", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"
+            str(p), "", f"not a usable YAML document ({shown(str(exc), 120)})"
         ) from exc
     return parse(data, p.resolve(), hashlib.sha256(raw).hexdigest())
 
 
 def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
-    """Validate already-loaded inventory data (``path`` anchors relative paths)."""
+    """Validate already-loaded inventory data (``path`` anchors relative paths).
+
+    Every field that ends up in a command line, a file name or a lock name is checked
+    against a strict pattern; an error names the field path, the value and what is allowed.
+    """
     c = _Check(path)
     top = c.mapping(data, "", TOP_KEYS)
     for required in ("environment", "target_version", "servers"):
         if required not in top:
             raise c.fail(required, "is required")
-    environment = c.string(
-        top["environment"], "environment", NAME_RE, "letters, digits, '.', '_' or '-'"
-    )
+    environment = c.string(top["environment"], "environment", NAME_RE, NAME_WHAT)
     target = c.string(
         top["target_version"], "target_version", VERSION_RE, "a release such as R81.20"
     )
@@ -264,16 +379,24 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
     method = c.choice(upgrade.get("method", "cpuse"), "upgrade.method", ("cpuse", "mds_setup"))
     package = upgrade.get("package", "")
     if ("upgrade" in top and method == "cpuse") or package:
-        package = c.string(
-            package,
-            "upgrade.package",
-            what="the package path on the servers, e.g. /var/log/upload/...tgz",
+        package = (
+            c.remote_path(
+                package,
+                "upgrade.package",
+                "the path of mds_setup on the servers, e.g. $MDSDIR/scripts/mds_setup",
+                MDSDIR_PATH_RE,
+            )
+            if method == "mds_setup"
+            else c.remote_path(
+                package,
+                "upgrade.package",
+                "the package path on the servers, e.g. /var/log/upload/...tgz",
+            )
         )
-    backup_dir = c.string(
-        top.get("backup_dir", "/var/log/mds_backups"),
-        "backup_dir",
-        what="a directory on the servers",
+    backup_dir = c.remote_path(
+        top.get("backup_dir", "/var/log/mds_backups"), "backup_dir", "a directory on the servers"
     )
+    scale = c.number(top.get("time_scale", 1.0), "time_scale", 0, MAX_TIME_SCALE, low_open=True)
     defaults = c.connection(
         c.mapping(top.get("connection", {}), "connection", CONNECTION_KEYS),
         "connection",
@@ -281,7 +404,9 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
     )
     servers_raw = top["servers"]
     if not isinstance(servers_raw, list) or not servers_raw:
-        raise c.fail("servers", "must be a non-empty list of servers")
+        raise c.fail("servers", f"must be a non-empty list of servers, got {shown(servers_raw)}")
+    if len(servers_raw) > 64:
+        raise c.fail("servers", f"{len(servers_raw)} servers; at most 64")
     servers: list[Server] = []
     for i, entry in enumerate(servers_raw):
         f = f"servers[{i}]"
@@ -289,11 +414,9 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
         for required in ("name", "host", "role"):
             if required not in s:
                 raise c.fail(f"{f}.{required}", "is required")
-        name = c.string(s["name"], f"{f}.name", NAME_RE, "letters, digits, '.', '_' or '-'")
-        host = c.string(s["host"], f"{f}.host", what="a host name or address")
-        port = int(c.number(s.get("port", 22), f"{f}.port", 1, 65535))
-        if isinstance(s.get("port", 22), float):
-            raise c.fail(f"{f}.port", "must be a whole number")
+        name = c.string(s["name"], f"{f}.name", NAME_RE, NAME_WHAT)
+        host = c.host(s["host"], f"{f}.host")
+        port = c.whole(s.get("port", 22), f"{f}.port", 1, 65535)
         role = Role(c.choice(s["role"], f"{f}.role", tuple(r.value for r in Role)))
         shell = c.choice(s.get("shell", "bash"), f"{f}.shell", ("bash", "clish"))
         conn = c.connection(s, f, defaults)
@@ -324,4 +447,6 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
             )
         if not srv.connection.key_file and not srv.connection.password:
             raise c.fail(f"servers[{i}]", f"{srv.name} has neither key_file nor password")
-    return Inventory(path, environment, target, method, package, backup_dir, tuple(servers), sha256)
+    return Inventory(
+        path, environment, target, method, package, backup_dir, tuple(servers), sha256, scale
+    )

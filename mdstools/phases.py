@@ -1,4 +1,5 @@
-"""The nine phases of the campaign: order, requirements, gates, decisions, timeouts.
+"""The nine phases of the campaign: order, requirements, gates, decisions, timeouts, and
+the runbooks' parameters (:data:`PARAMS`: type, default, help, allowed values, phases).
 
 One table used by the CLI (``run``, ``campaign``, ``plan``), by the notebooks' headers and
 footers, and by the tests that check that every requirement of
@@ -7,7 +8,13 @@ footers, and by the tests that check that every requirement of
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from mdstools.errors import ParameterError, shown
 
 
 @dataclass(frozen=True)
@@ -142,3 +149,334 @@ def phase(key: str) -> Phase:
         if k in (p.id, p.slug, f"{p.id}_{p.slug}", p.id.lstrip("0") or "0"):
             return p
     raise KeyError(key)
+
+
+# -- runbook parameters --------------------------------------------------------------------
+
+ALL_PHASES: tuple[str, ...] = tuple(p.id for p in PHASES)
+MUTATING_PHASES: tuple[str, ...] = tuple(p.id for p in PHASES if p.mutating)
+
+#: Parameters the CLI sets from its own options: ``-p`` cannot set them.
+CLI_OPTIONS: dict[str, str] = {
+    "inventory": "-i/--inventory",
+    "ticket": "--ticket",
+    "operator": "--operator",
+    "interactive": "nothing (headless runs are never interactive)",
+    "dry_run": "--dry-run",
+    "reports_dir": "--reports",
+}
+
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}"
+_NAME = re.compile(NAME_PATTERN)
+_ACK = re.compile(rf"{NAME_PATTERN}:[A-Za-z0-9][A-Za-z0-9_.-]{{0,199}}")
+_SECRET_NAME = re.compile(r"pass(word|wd|phrase)?|secret|token|key|credential|cookie", re.I)
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+MAX_LIST = 1000
+MAX_TEXT = 200
+MAX_TIME_SCALE = 100.0
+MAX_DECISION_TIMEOUT_S = 7 * 86400.0
+
+
+@dataclass(frozen=True)
+class Param:
+    """One runbook parameter: its cell line, its phases and what values it takes."""
+
+    name: str
+    type: str  # the annotation in the parameters cell (quoted there unless a plain name)
+    default: Any
+    help: str
+    allowed: str
+    phases: tuple[str, ...] = ALL_PHASES
+    check: Callable[[Any], Any] | None = None
+    per_phase: tuple[tuple[str, str], ...] = ()
+
+    def validate(self, value: Any) -> Any:
+        """``value`` normalized (``"yes"`` -> True); ParameterError when it is not allowed."""
+        try:
+            return self.check(value) if self.check else value
+        except _Bad as exc:
+            raise ParameterError(
+                f"parameter {self.name}: {exc}", f"allowed: {self.allowed}"
+            ) from None
+
+    def line(self, phase_id: str = "") -> str:
+        """The line of ``phase_id``'s parameters cell: ``name: type = default  # help``."""
+        default = f'"{self.default}"' if isinstance(self.default, str) else repr(self.default)
+        kind = self.type if self.type.isidentifier() else f'"{self.type}"'
+        code = f"{self.name}: {kind} = {default}"
+        return f"{code:<40} # {dict(self.per_phase).get(phase_id, self.help)}"
+
+
+class _Bad(ValueError):
+    """A parameter value outside what the table allows (the message says what it got)."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "no", "off"):
+        return False
+    raise _Bad(f"{shown(value)} is not true or false")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad(f"{shown(value)} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _Bad(f"{shown(value)} is too large") from None
+    if not math.isfinite(number):
+        raise _Bad(f"{shown(value)} is not a finite number")
+    return number
+
+
+def _positive(high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        number = _number(value)
+        if not 0 < number <= high:
+            raise _Bad(f"{shown(value)} is out of range")
+        return number
+
+    return check
+
+
+def _optional_scale(value: Any) -> float | None:
+    return None if value is None else _positive(MAX_TIME_SCALE)(value)
+
+
+def _count(high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise _Bad(f"{shown(value)} is not a whole number")
+        if not 0 <= value <= high:
+            raise _Bad(f"{shown(value)} is out of range")
+        return int(value)
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"{shown(value)} is not text")
+    if len(value) > MAX_TEXT or not value.isprintable():
+        raise _Bad(f"{shown(value)} is too long or has control characters")
+    return value
+
+
+def _acknowledged(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [x.strip() for x in value.split(",") if x.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise _Bad(f"{shown(value)} is not a list")
+    if len(value) > MAX_LIST:
+        raise _Bad(f"{len(value)} items; at most {MAX_LIST}")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not _ACK.fullmatch(item.strip()):
+            raise _Bad(f"item {shown(item)} is not <server>:<finding-id>")
+        out.append(item.strip())
+    return out
+
+
+def _retain(value: Any) -> str:
+    if isinstance(value, dict):
+        pairs = []
+        for k, v in value.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise _Bad(f"{shown(value)} maps something other than names")
+            pairs.append(f"{k}={v}")
+        value = ",".join(pairs)
+    if not isinstance(value, str):
+        raise _Bad(f"{shown(value)} is not text")
+    text = value.strip()
+    if not text or _NAME.fullmatch(text):
+        return text
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) <= MAX_LIST and all(
+        len(kv) == 2 and all(_NAME.fullmatch(x.strip()) for x in kv)
+        for kv in (p.split("=") for p in parts)
+    ):
+        return ",".join(parts)
+    raise _Bad(f"{shown(value)} is neither a server name nor domain=server pairs")
+
+
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "inventory",
+        "str",
+        "",
+        "inventory YAML path; empty: $MDSTOOLS_INVENTORY (set by make jupyter)",
+        "a path",
+        check=_text,
+    ),
+    Param(
+        "ticket",
+        "str",
+        "",
+        "change ticket id (record: reports/<ticket>/); empty: $MDSTOOLS_TICKET",
+        "a ticket id",
+        check=_text,
+    ),
+    Param(
+        "operator",
+        "str",
+        "",
+        "who runs this phase (default: the login name)",
+        f"printable text of at most {MAX_TEXT} characters",
+        check=_text,
+    ),
+    Param(
+        "interactive",
+        "bool",
+        True,
+        "True: decisions with widgets; headless runs pass False",
+        "True or False",
+        check=_bool,
+    ),
+    Param(
+        "dry_run",
+        "bool",
+        False,
+        "True: show what would change, change nothing",
+        "True or False",
+        check=_bool,
+    ),
+    Param(
+        "reports_dir",
+        "str",
+        "../reports",
+        "where reports/<ticket>/ is written",
+        "a path",
+        check=_text,
+    ),
+    Param(
+        "time_scale",
+        "Optional[float]",
+        None,
+        "scales timeouts and poll intervals; None: the inventory's (1.0 on real servers)",
+        f"a number above 0 and at most {MAX_TIME_SCALE:g} (1.0 on real servers)",
+        check=_optional_scale,
+    ),
+    Param(
+        "continuous_management",
+        "bool",
+        False,
+        "R13: DMSs may be managed during the upgrade (the risk is tracked)",
+        "true or false",
+        check=_bool,
+    ),
+    Param(
+        "decision_timeout_s",
+        "float",
+        900.0,
+        "interactive: how long a decision waits for its button (Run All)",
+        f"seconds, above 0 and at most {MAX_DECISION_TIMEOUT_S:g}",
+        check=_positive(MAX_DECISION_TIMEOUT_S),
+    ),
+    Param(
+        "acknowledge_warnings",
+        "list",
+        [],
+        'headless: ids "<server>:<finding-id>" of the reviewed warnings',
+        "a list (or comma-separated) of <server>:<finding-id>, e.g. mds1:global-properties-changed",
+        ("01",),
+        _acknowledged,
+    ),
+    Param(
+        "confirm",
+        "bool",
+        False,
+        "headless: confirm this phase's changes",
+        "true or false",
+        MUTATING_PHASES,
+        _bool,
+        (
+            ("02", "headless: confirm the HA switch, the backups and the freeze"),
+            ("03", "headless: confirm the upgrade of the primary (it reboots)"),
+            ("04", "headless: confirm the upgrade of the secondaries (they reboot)"),
+            ("05", "headless: confirm the upgrade of the log servers (they reboot)"),
+            ("06", "headless: confirm mds_fix_cmas_clms_version and the restart"),
+            ("07", "headless: confirm set-ha-state and ha-full-sync"),
+        ),
+    ),
+    Param(
+        "backup_min_free_mb",
+        "int",
+        10240,
+        "X1: free space needed in backup_dir on each MDS",
+        "a whole number of MB, 0..10000000",
+        ("02",),
+        _count(10_000_000),
+    ),
+    Param(
+        "retain_database_on",
+        "str",
+        "",
+        "R15, on Collision: one server for all, or dom1=mds1,dom3=mds2",
+        "empty, one server name, or domain=server pairs separated by commas",
+        ("07",),
+        _retain,
+    ),
+)
+
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def phase_params(ph: Phase) -> tuple[Param, ...]:
+    """The parameters of ``ph``'s notebook, in the order of its parameters cell."""
+    return tuple(p for p in PARAMS if ph.id in p.phases)
+
+
+def check_params(
+    params: Mapping[str, Any], phases: Sequence[Phase], from_cli: bool = True
+) -> dict[str, Any]:
+    """``params`` checked against the table for ``phases``; values normalized.
+
+    Raises ParameterError naming the parameter, the value and what is allowed: for a name
+    that none of ``phases`` has, a secret's name, a value of the wrong type or out of
+    range, and (``from_cli``) a parameter that the command line sets from its own options.
+    """
+    ids = {ph.id for ph in phases}
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        plain = isinstance(name, str) and _PARAM_NAME.fullmatch(name) is not None
+        label = name if plain else shown(name)
+        where = f"-p {label}" if from_cli else f"parameter {label}"
+        if not plain:
+            raise ParameterError(
+                f"{where}: not a parameter name", "names are letters, digits and '_'"
+            )
+        if _SECRET_NAME.search(name):
+            raise ParameterError(
+                f"{where}: secrets are never parameters",
+                "name the secret in the inventory as env:NAME or file:PATH",
+            )
+        if from_cli and name in CLI_OPTIONS:
+            raise ParameterError(f"{where}: set by the command line", f"use {CLI_OPTIONS[name]}")
+        spec = BY_NAME.get(name)
+        if spec is None or not ids & set(spec.phases):
+            names = sorted(
+                p.name for p in PARAMS if ids & set(p.phases) and p.name not in CLI_OPTIONS
+            )
+            scope = ", ".join(sorted(ids)) if len(ids) < len(ALL_PHASES) else "any phase"
+            raise ParameterError(
+                f"{where}: unknown parameter for {'phase' if len(ids) == 1 else 'phases'} {scope}",
+                f"known: {', '.join(names)}",
+            )
+        try:
+            out[name] = spec.check(value) if spec.check else value
+        except _Bad as exc:
+            raise ParameterError(f"{where}: {exc}", f"allowed: {spec.allowed}") from None
+    return out
+
+
+def between(first: str, last: str) -> list[Phase]:
+    """The phases from ``first`` to ``last`` (ids or names), in order; KeyError if unknown."""
+    lo, hi = PHASES.index(phase(first)), PHASES.index(phase(last))
+    return list(PHASES[lo : hi + 1])

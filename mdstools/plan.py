@@ -198,6 +198,11 @@ def render(inv: Inventory) -> str:
         f"{len(inv.log_servers)} log servers, to {inv.target_version} "
         f"({inv.upgrade_method}{': ' + inv.upgrade_package if inv.upgrade_package else ''})",
         f"inventory {inv.path} (SHA-256 {inv.sha256[:16]}...)",
+        *(
+            [f"time scale {inv.time_scale:g} (the inventory's): timeouts and waits are scaled"]
+            if inv.time_scale != 1.0
+            else []
+        ),
         "Nothing below has been executed.",
         "",
     ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
@@ -29,18 +30,19 @@ from typing import Any, TypeVar
 from mdstools import __version__, audit, lock, ui
 from mdstools.checks import CheckResult
 from mdstools.commands.base import Command
-from mdstools.errors import MdstoolsError
+from mdstools.errors import MdstoolsError, ParameterError, shown
 from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, load
 from mdstools.jobs import JobState
-from mdstools.phases import Phase, phase
+from mdstools.phases import BY_NAME, Phase, check_params, phase, phase_params
 from mdstools.secrets import redact
 from mdstools.session import Result, Session
 
 T = TypeVar("T")
 STATE = "state.json"
 ENV_RUN_ID = "MDSTOOLS_RUN_ID"
+ENV_TIME_SCALE = "MDSTOOLS_TIME_SCALE"
 
 
 class GateFailed(MdstoolsError):
@@ -443,6 +445,40 @@ class Run:
         return ui.checks_table(self.checks)
 
 
+def injected_names() -> list[str]:
+    """The names papermill injected into this kernel (its ``# Parameters`` cell), if any.
+
+    Papermill only warns about a name the notebook does not have; ``start`` refuses it.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    history = shell.user_ns.get("In", []) if shell is not None else []
+    for source in reversed(history):
+        if isinstance(source, str) and source.startswith("# Parameters\n"):
+            return re.findall(r"(?m)^([A-Za-z_]\w*) = ", source)
+    return []
+
+
+def time_scale(given: float | None, inv: Inventory) -> float:
+    """The time scale of a run: the parameter when given, else $MDSTOOLS_TIME_SCALE, else
+    the inventory's (the lab writes its own there; 1.0 on real servers)."""
+    if given is not None:
+        return float(given)
+    env = os.environ.get(ENV_TIME_SCALE, "").strip()
+    if env:
+        try:
+            return float(BY_NAME["time_scale"].validate(float(env)))
+        except (ValueError, ParameterError):
+            raise ParameterError(
+                f"${ENV_TIME_SCALE} is {shown(env)}, not a time scale",
+                f"allowed: {BY_NAME['time_scale'].allowed}; or unset it",
+            ) from None
+    return inv.time_scale
+
+
 def start(
     inventory: str | Path,
     ticket: str,
@@ -465,11 +501,15 @@ def start(
             "JupyterLab with make jupyter, which sets MDSTOOLS_INVENTORY)",
         )
     ticket = ticket or os.environ.get("MDSTOOLS_TICKET", "")
-    params = dict(params or {})
-    env_scale = os.environ.get("MDSTOOLS_TIME_SCALE")
-    if env_scale and params.get("time_scale") in (None, 1, 1.0):
-        params["time_scale"] = float(env_scale)
+    given = {"operator": operator, "interactive": interactive, "dry_run": dry_run}
+    own = {p.name for p in phase_params(ph)}
+    unknown = [n for n in injected_names() if n not in own]
+    if unknown:
+        check_params({unknown[0]: None}, [ph], from_cli=False)
+    params = check_params({**given, **(params or {})}, [ph], from_cli=False)
+    operator, interactive, dry_run = (params.pop(k) for k in given)
     inv = load(inventory)
+    params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
     if ph.mutating and not dry_run:

@@ -12,6 +12,8 @@
   the primary MDS too, when the kernel could not release it itself).
 * A kernel that refuses on the lock (``LockHeld``) ends the phase as "locked" (exit 3),
   with the holder in the cause.
+* Papermill is loaded with this module (before any lock is taken), so that a signal never
+  lands between taking the lock and the handler that records the abort.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
 from mdstools import __version__, audit, lock
 from mdstools.escape import html_text, terminal_text
 from mdstools.inventory import Inventory, register_secrets
-from mdstools.phases import PHASES, Phase, phase
+from mdstools.phases import PHASES, Phase, phase, phase_params
 from mdstools.run import ENV_RUN_ID, read_state
 from mdstools.secrets import redact
 
@@ -208,8 +214,6 @@ def _redact_notebook(nb: Any) -> None:
 def _verdict_cell(
     nb: Any, ph: Phase, verdict: str, cause: str | None, run_id: str, ticket: str
 ) -> None:
-    import nbformat
-
     nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.get("metadata", {}).get("tags", [])]
     colour = "#1b7f3b" if verdict.endswith("passed") else "#b00020"
     title = html_text(f"Phase {ph.id} {ph.title}: {verdict.upper()}")
@@ -253,10 +257,6 @@ def execute(
     held by another token; ``lock_broken`` is the holder of a stale host-wide lock the
     caller broke (journaled here).
     """
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     register_secrets(inv)
     report_dir = reports / ticket
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -425,11 +425,8 @@ def next_phases(report_dir: Path, first: str, last: str, resume: bool) -> list[P
     return chosen
 
 
-PHASE_PARAMS = {"confirm", "acknowledge_warnings", "retain_database_on", "backup_min_free_mb"}
-
-
 def params_for(ph: Phase, params: dict[str, Any]) -> dict[str, Any]:
     """The campaign's parameters that this phase has (a decision of another phase is not
     passed to it: papermill would warn about an unknown parameter)."""
-    own = set(ph.decisions) | ({"backup_min_free_mb"} if ph.id == "02" else set())
-    return {k: v for k, v in params.items() if k not in PHASE_PARAMS or k in own}
+    own = {p.name for p in phase_params(ph)}
+    return {k: v for k, v in params.items() if k in own}

@@ -1,9 +1,10 @@
-# ruff: noqa: E501  (the notebook parameter lines below keep their comments aligned)
 """Writes runbooks/*.ipynb (stored without outputs) from the cell lists below.
 
 The notebooks are the product; this script keeps their common parts (parameters, header,
-footer) identical across the nine phases. Edit here, run ``python tools/make_runbooks.py``,
-commit both. A test checks that the notebooks match this script.
+footer) identical across the nine phases. The parameters cell comes from the table
+``mdstools.phases.PARAMS`` (type, default, help of each parameter and the phases that have
+it), the same table the CLI and ``mdstools.start`` check values against. Edit here, run
+``python tools/make_runbooks.py``, commit both. A test checks that the notebooks match this script.
 """
 
 from __future__ import annotations
@@ -16,41 +17,16 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mdstools.phases import BY_ID  # noqa: E402
+from mdstools.phases import BY_ID, CLI_OPTIONS, phase_params  # noqa: E402
 
-COMMON_PARAMS = """\
-inventory = ""                   # inventory YAML path; empty: $MDSTOOLS_INVENTORY (set by make jupyter)
-ticket = ""                      # change ticket id (record: reports/<ticket>/); empty: $MDSTOOLS_TICKET
-operator = ""                    # who runs this phase (default: the login name)
-interactive = True               # True: decisions with widgets; headless runs pass False
-dry_run = False                  # True: show what would change, change nothing
-reports_dir = "../reports"       # where reports/<ticket>/ is written
-time_scale = 1.0                 # scales timeouts and poll intervals: 1.0 on real servers (the lab passes its own)
-continuous_management = False    # R13: DMSs may be managed during the upgrade (the risk is tracked)
-decision_timeout_s = 900.0       # interactive: how long a decision waits for its button (Run All)
-"""
 
-EXTRA_PARAMS = {
-    "01": 'acknowledge_warnings = []      # headless: ids "<server>:<finding-id>" of the reviewed warnings\n',
-    "02": (
-        "confirm = False                 # headless: confirm the HA switch, the backups and the freeze\n"
-        "backup_min_free_mb = 10240      # X1: free space needed in backup_dir on each MDS\n"
-    ),
-    "03": "confirm = False                 # headless: confirm the upgrade of the primary (it reboots)\n",
-    "04": "confirm = False                 # headless: confirm the upgrade of the secondaries (they reboot)\n",
-    "05": "confirm = False                 # headless: confirm the upgrade of the log servers (they reboot)\n",
-    "06": "confirm = False                 # headless: confirm mds_fix_cmas_clms_version and the restart\n",
-    "07": (
-        "confirm = False                 # headless: confirm set-ha-state and ha-full-sync\n"
-        'retain_database_on = ""         # R15, on Collision: one server for all, or dom1=mds1,dom3=mds2\n'
-    ),
-}
+def parameters(pid: str) -> str:
+    """The parameters cell of phase ``pid``, one annotated line per parameter of the table."""
+    return "".join(p.line(pid) + "\n" for p in phase_params(BY_ID[pid]))
 
 
 def params_dict(pid: str) -> str:
-    names = ["time_scale", "continuous_management", "decision_timeout_s"]
-    for line in EXTRA_PARAMS.get(pid, "").splitlines():
-        names.append(line.split("=")[0].strip())
+    names = [p.name for p in phase_params(BY_ID[pid]) if p.name not in CLI_OPTIONS]
     return "dict(" + ", ".join(f"{n}={n}" for n in names) + ")"
 
 
@@ -113,7 +89,8 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
             (
                 "md",
-                "## Step 5 (R4, R12): record the baseline\nPhase 08 compares the end state with it.",
+                "## Step 5 (R4, R12): record the baseline\n"
+                "Phase 08 compares the end state with it.",
             ),
             ("code", "discover.save(run, snap, discover.BASELINE)"),
             ("md", "## Out of scope (R16)"),
@@ -179,7 +156,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "space = prepare.free_space(run)\n"
-                "run.gate(prepare.space_check(space, backup_min_free_mb))\nspace",
+                'run.gate(prepare.space_check(space, run.params["backup_min_free_mb"]))\nspace',
             ),
             ("md", "## Step 7 (X1): `mds_backup` on every MDS (size, path, SHA-256)"),
             (
@@ -234,7 +211,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "primary's DMSs may now be set Active and managed while the others are "
                 "upgraded; synchronization waits until every MDS is upgraded (phase 07).",
             ),
-            ("code", "print('continuous management:', continuous_management)"),
+            ("code", "print('continuous management:', run.params['continuous_management'])"),
         ],
     ),
     "04": (
@@ -466,7 +443,7 @@ def build(pid: str) -> nbformat.NotebookNode:
         "check goes to `reports/<ticket>/journal.jsonl`."
     )
     cells = [nbformat.v4.new_markdown_cell(intro)]
-    p = nbformat.v4.new_code_cell(COMMON_PARAMS + EXTRA_PARAMS.get(pid, ""))
+    p = nbformat.v4.new_code_cell(parameters(pid))
     p.metadata["tags"] = ["parameters"]
     cells.append(p)
     cells.append(

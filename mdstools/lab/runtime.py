@@ -51,8 +51,58 @@ def control_path(lab_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"mdstools-lab-{digest}.sock"
 
 
+MAX_REQUEST = 4 << 20
+MAX_LOG_LINE = 4000
+MAX_NAME = 64
+MAX_SECONDS = 86400.0
+MAX_EVENTS = 100_000
+
+
 class LabRuntimeError(Exception):
     """The lab could not start, stop or answer; the message says what to do."""
+
+
+class LabRequestError(LabRuntimeError):
+    """The lab refused a request as invalid (an unknown name, a bad value)."""
+
+
+class LabNotRunning(LabRuntimeError):
+    """No lab runs from the directory given."""
+
+
+class BadRequest(Exception):
+    """A control request the lab cannot carry out; the message says which field."""
+
+
+def loggable(text: str, limit: int = MAX_LOG_LINE) -> str:
+    """``text`` as one line of ``lab.log``: control characters and lone surrogates escaped
+    (so that no request can forge or break a log line), truncated."""
+    safe = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[: limit + 1])
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def _name(req: dict[str, Any], key: str, required: bool = True) -> str | None:
+    value = req.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{key}: a name is needed")
+    if len(value) > MAX_NAME or not value.isprintable():
+        raise BadRequest(
+            f"{key} {loggable(repr(value), 40)}: at most {MAX_NAME} printable characters"
+        )
+    return value
+
+
+def _seconds(value: Any, key: str, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{key}: a number of seconds is needed")
+    number = float(value)
+    if not 0 <= number <= MAX_SECONDS:  # NaN fails too
+        raise BadRequest(f"{key}: between 0 and {MAX_SECONDS:g}")
+    return number
 
 
 def _secret_file(path: Path) -> str:
@@ -91,6 +141,7 @@ def write_client_files(
         "target_version": opts.target,
         "upgrade": {"method": "cpuse", "package": scenarios.upgrade_package_path(opts.target)},
         "backup_dir": "/var/log/mds_backups",
+        "time_scale": dep.clock.scale,
         "connection": {
             "username": "admin",
             "key_file": "./id_ed25519",
@@ -105,6 +156,8 @@ def write_client_files(
     header = (
         f"# mdstools lab, scenario {opts.scenario}: {opts.mds} MDS, {opts.mlm} MLM, "
         f"{opts.domains} domains, {opts.source} -> {opts.target}\n"
+        f"# time_scale {dep.clock.scale:g}: the lab's; runs against it use it unless "
+        "-p time_scale is given (leave it out on real servers)\n"
     )
     text = header + yaml.safe_dump(inventory, sort_keys=False, default_flow_style=False)
     (lab_dir / "inventory.yml").write_text(text)
@@ -134,20 +187,39 @@ class ControlServer:
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
-            data = b""
+            reply = self._reply(conn)
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def _reply(self, conn: socket.socket) -> dict[str, Any]:
+        data = b""
+        try:
+            conn.settimeout(30)
             while not data.endswith(b"\n"):
                 chunk = conn.recv(65536)
                 if not chunk:
                     break
                 data += chunk
-            try:
-                req = json.loads(data or b"{}")
-                reply = {"ok": True, "result": self.dispatch(req)}
-            except LabError as exc:
-                reply = {"ok": False, "error": exc.message}
-            except (ValueError, KeyError, TypeError) as exc:
-                reply = {"ok": False, "error": f"bad request: {exc}"}
-            conn.sendall(json.dumps(reply).encode() + b"\n")
+                if len(data) > MAX_REQUEST:
+                    return {"ok": False, "bad_request": True, "error": "request too large"}
+        except OSError as exc:
+            return {"ok": False, "error": f"cannot read the request: {exc}"}
+        try:
+            req = json.loads(data or b"{}")
+            if not isinstance(req, dict):
+                raise BadRequest("a request is a JSON object with an action")
+            return {"ok": True, "result": self.dispatch(req)}
+        except LabError as exc:
+            return {"ok": False, "bad_request": True, "error": loggable(exc.message, 300)}
+        except (BadRequest, ValueError, RecursionError) as exc:
+            return {
+                "ok": False,
+                "bad_request": True,
+                "error": f"bad request: {loggable(str(exc), 300)}",
+            }
+        except Exception as exc:  # the lab keeps serving whatever one request does
+            self.dep.log(f"control: internal error: {exc!r}")
+            return {"ok": False, "error": f"internal error: {loggable(repr(exc), 300)}"}
 
     def dispatch(self, req: dict[str, Any]) -> Any:
         action = req.get("action")
@@ -156,10 +228,10 @@ class ControlServer:
             return dep.summary()
         if action == "change":
             rev = dep.lab_change(
-                req["domain"],
-                req["on"],
-                admin=req.get("admin") or "lab-admin",
-                obj=req.get("object"),
+                str(_name(req, "domain")),
+                str(_name(req, "on")),
+                admin=_name(req, "admin", required=False) or "lab-admin",
+                obj=_name(req, "object", required=False),
             )
             return {
                 "session": rev.uid,
@@ -168,23 +240,27 @@ class ControlServer:
                 "changes": [c.name for c in rev.changes],
             }
         if action == "fix":
-            return scenarios.fix(dep, req.get("server"))
+            only = _name(req, "server", required=False)
+            return scenarios.fix(dep, dep.server(only).name if only else None)
         if action == "reboot":
-            sim = dep.server(req["server"])
+            sim = dep.server(str(_name(req, "server")))
             dep.scheduler.after(0, lambda: dep.reboot(sim))
             return f"{sim.name} is rebooting"
         if action == "drop":
-            sim = dep.server(req["server"])
-            seconds = float(req.get("seconds", 5))
+            sim = dep.server(str(_name(req, "server")))
+            seconds = _seconds(req.get("seconds"), "seconds", 5.0)
             dep.scheduler.after(0, lambda: dep.network_blip(sim, seconds))
             return f"{sim.name}: connections dropped, port refused for {seconds} s"
         if action == "events":
+            last = req.get("last", 50)
+            if isinstance(last, bool) or not isinstance(last, int) or not 0 < last <= MAX_EVENTS:
+                raise BadRequest(f"last: a whole number 1..{MAX_EVENTS}")
             with dep.lock:
-                return list(dep.events[-int(req.get("last", 50)) :])
+                return list(dep.events[-last:])
         if action == "stop":
             self.on_stop.set()
             return "stopping"
-        raise LabError("bad_request", f"unknown action {action!r}")
+        raise BadRequest(f"unknown action {loggable(repr(action), 40)}")
 
     def close(self) -> None:
         self.sock.close()
@@ -209,10 +285,10 @@ def serve(
         dep, lab_dir / "hostkeys", password, expert, [client.get_base64()], ports=ports
     )
     stop = stop or threading.Event()
-    log = (lab_dir / "lab.log").open("a")
+    log = (lab_dir / "lab.log").open("a", encoding="utf-8", errors="backslashreplace")
 
     def record(text: str) -> None:
-        log.write(text + "\n")
+        log.write(loggable(text) + "\n")
         log.flush()
 
     started = server.start()
@@ -348,7 +424,7 @@ def control(lab_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> An
     """Send one request to a running lab; returns its result or raises LabRuntimeError."""
     path = control_path(lab_dir)
     if not path.exists():
-        raise LabRuntimeError(
+        raise LabNotRunning(
             f"no lab is running from {lab_dir} (no {CONTROL}); "
             f"start one with: mdstools lab up --dir {lab_dir}"
         )
@@ -362,16 +438,30 @@ def control(lab_dir: Path, request: dict[str, Any], timeout: float = 30.0) -> An
                 f"restart it: mdstools lab down --dir {lab_dir} && "
                 f"mdstools lab up --dir {lab_dir}"
             ) from exc
-        s.sendall(json.dumps(request).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    reply = json.loads(data)
+        try:
+            s.sendall(json.dumps(request).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as exc:
+            raise LabRuntimeError(
+                f"the lab at {lab_dir} did not answer ({exc}); see {lab_dir / 'lab.log'}"
+            ) from exc
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
+        raise LabRuntimeError(
+            f"the lab at {lab_dir} closed the connection without an answer; "
+            f"see {lab_dir / 'lab.log'}"
+        )
     if not reply.get("ok"):
-        raise LabRuntimeError(str(reply.get("error")))
+        error = str(reply.get("error"))
+        raise LabRequestError(error) if reply.get("bad_request") else LabRuntimeError(error)
     return reply["result"]
 
 

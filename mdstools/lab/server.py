@@ -124,7 +124,7 @@ class _ChannelSink:
             return
         if self.crlf:
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-        data = text.encode()
+        data = text.encode(errors="replace")
         with contextlib.suppress(OSError, EOFError):
             if self.stderr:
                 self.chan.sendall_stderr(data)

@@ -320,7 +320,16 @@ class Shell:
             self._syntax_error(exc, io)
             self.last_rc = 2
             return 2
-        return self.run_list(tree, io)
+        except RecursionError:
+            io.eprint(f"{self.name0}: command nested too deeply")
+            self.last_rc = 2
+            return 2
+        try:
+            return self.run_list(tree, io)
+        except RecursionError:
+            io.eprint(f"{self.name0}: maximum nesting level exceeded")
+            self.last_rc = 2
+            return 2
 
     def _syntax_error(self, exc: syntax.ShellSyntaxError, io: IO) -> None:
         if self.interactive:

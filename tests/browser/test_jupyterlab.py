@@ -1,7 +1,7 @@
 """The runbooks in JupyterLab as an engineer uses them, in a headless Chromium (issue 6).
 
 JupyterLab runs on a temporary copy of ``runbooks/`` with the ``MDSTOOLS_*`` environment of
-``mdstools jupyter``: the parameters cell is left as shipped (``inventory = ""``) and the
+``mdstools jupyter``: the parameters cell is left as shipped (``inventory: str = ""``) and the
 runbook finds the lab's inventory, the ticket and the time scale there.
 
 * 00: Run > Run All Cells; the servers' status table and the PASSED verdict render.
@@ -202,7 +202,7 @@ def test_00_discover_run_all_renders_the_status_table(
     t_started = time.monotonic()
     open_notebook(page, session, "00_discover.ipynb")
     params = nbformat.read(str(session.notebooks / "00_discover.ipynb"), as_version=4)
-    assert 'inventory = ""' in params.cells[1].source, "the parameters cell is used as shipped"
+    assert 'inventory: str = ""' in params.cells[1].source, "the parameters cell is used as shipped"
     run_menu(page, "Run All Cells")
     wait_settled(page)
     t_run = time.monotonic()
