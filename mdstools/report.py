@@ -12,19 +12,24 @@ import json
 import zipfile
 from pathlib import Path
 
-from mdstools import audit
+from mdstools import audit, fsio
 
 
-def export_html(notebook: Path) -> Path:
-    """Write ``<notebook>.html`` next to the notebook; returns its path."""
+def render_html(notebook: Path) -> str:
+    """The HTML page of an executed notebook."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb)
+    return str(body)
+
+
+def export_html(notebook: Path) -> Path:
+    """Write ``<notebook>.html`` next to the notebook (atomically); returns its path."""
     target = notebook.with_suffix(".html")
-    target.write_text(body)
+    fsio.atomic_write_text(target, render_html(notebook))
     return target
 
 
