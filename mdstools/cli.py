@@ -492,7 +492,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from mdstools import audit
 
     result = audit.verify(Path(args.report))
-    if not result.is_report and result.ok:
+    if not result.is_report:
         return _not_a_report("verify", args.report)
     if result.ok:
         if result.runs and not result.unsealed:
@@ -529,7 +529,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
     report = Path(args.report)
     result = audit.verify(report)
-    if not result.is_report and result.ok:
+    if not result.is_report:
         return _not_a_report("seal", args.report)
     if not result.ok:
         for p in result.problems:
@@ -568,7 +568,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from mdstools import audit, report
 
     result = audit.verify(Path(args.report))
-    if not result.is_report and result.ok:
+    if not result.is_report:
         return _not_a_report("bundle", args.report)
     if result.ok and result.unsealed:
         for line in _unsealed_lines(result, args.report):

@@ -180,7 +180,15 @@ class JobError(MdstoolsError):
         )
 
 
-class RecordDamaged(MdstoolsError):
+class _OneLineInNotebooks:
+    """Shown in a notebook as its one-line message, without a Python traceback (IPython
+    calls ``_render_traceback_``): the message names the file and what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+class RecordDamaged(_OneLineInNotebooks, MdstoolsError):
     """The record of a ticket does not match what was sealed and journaled; ``path`` names
     the file. A run refuses to write on top of it (CLI exit code 2)."""
 
@@ -194,7 +202,7 @@ class RecordDamaged(MdstoolsError):
         )
 
 
-class RecordWriteError(MdstoolsError):
+class RecordWriteError(_OneLineInNotebooks, MdstoolsError):
     """A file of the record could not be written (``errno`` from the OS); what was written
     before stays as it was. Exit code 2 when the folder is read-only or not accessible (the
     operator chose it), 1 otherwise (disk full, I/O error)."""
