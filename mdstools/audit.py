@@ -187,7 +187,6 @@ class UnsealedRun:
     phase: str
     first_line: int
     last_line: int
-    headless: bool
 
     def describe(self) -> str:
         return (
@@ -329,7 +328,6 @@ def _analyse(report_dir: Path) -> Verification:
             )
 
     unsealed: dict[str, UnsealedRun] = {}
-    journaled: dict[str, set[str]] = {}
     for ln in tail:
         ev = ln.event
         if ev.get("kind") == "seal":
@@ -341,9 +339,17 @@ def _analyse(report_dir: Path) -> Verification:
             (before.phase if before and before.phase else str(ev.get("phase", ""))),
             before.first_line if before else ln.number,
             ln.number,
-            (before.headless if before else False) or ev.get("kind") == "run",
         )
-        if ev.get("kind") == "file" and isinstance(ev.get("path"), str):
+    # the versions of each file that the unsealed runs wrote (a run still going when a
+    # seal was written may have journaled a file just before it)
+    journaled: dict[str, set[str]] = {}
+    for ln in lines:
+        ev = ln.event
+        if (
+            ev.get("kind") == "file"
+            and isinstance(ev.get("path"), str)
+            and str(ev.get("run_id", "")) in unsealed
+        ):
             journaled.setdefault(ev["path"], set()).add(str(ev.get("sha256")))
 
     files = last.get("files")

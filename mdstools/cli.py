@@ -1,8 +1,9 @@
 """The ``mdstools`` command line.
 
-Exit codes: 0 done, 1 a gate or a step failed, 2 bad input (inventory, parameters, usage),
-3 another run holds the lock, 4 could not connect. A message on stderr always says what
-to do next.
+Exit codes: 0 done, 1 a gate or a step failed (or the record could not be written: disk
+full), 2 bad input (inventory, parameters, ticket id, usage, a record that does not verify,
+a reports folder that cannot be written), 3 another run holds the lock, 4 could not connect.
+A message on stderr always says what to do next.
 """
 
 from __future__ import annotations
