@@ -207,7 +207,9 @@ class RecordWriteError(_OneLineInNotebooks, MdstoolsError):
     before stays as it was. Exit code 2 when the folder is read-only or not accessible (the
     operator chose it), 1 otherwise (disk full, I/O error)."""
 
-    OPERATOR_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+    OPERATOR_ERRNOS = frozenset(
+        {errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST, errno.ENOTDIR}
+    )
 
     def __init__(self, path: str, exc: OSError) -> None:
         self.path = path
@@ -219,6 +221,8 @@ class RecordWriteError(_OneLineInNotebooks, MdstoolsError):
             hint = "free space on that filesystem, then run again: the record so far is intact"
         else:
             hint = "check that filesystem, then run again: the record so far is intact"
+        if self.errno in (errno.EEXIST, errno.ENOTDIR):
+            reason = f"a file is in the way of a folder ({reason})"
         super().__init__(f"cannot write {path}: {reason}", hint)
 
     @property
