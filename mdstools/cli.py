@@ -463,7 +463,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _not_a_report(command: str, report: str) -> int:
     print(
-        f"mdstools {command}: not a report: {report} has no {'manifest.json'}/{'journal.jsonl'} "
+        f"mdstools {command}: not a report: {report} has no manifest.json/journal.jsonl "
         "(give the folder reports/<ticket> of a run)",
         file=sys.stderr,
     )
@@ -503,7 +503,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f"OK: {result.runs} runs sealed, every other file and line is journaled by "
                 f"the runs below; head {result.head or 'none'}"
             )
-            print("\n".join(_unsealed_lines(result, args.report)))
+            for line in _unsealed_lines(result, args.report):
+                print(line)
         return EXIT_OK
     for p in result.problems:
         print(f"MISMATCH {p}", file=sys.stderr)

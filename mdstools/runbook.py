@@ -222,19 +222,11 @@ def _verdict_cell(
 
 
 def _write_notebook(
-    executed: Path,
-    target: Path,
-    journal: audit.Journal,
-    verdict: tuple[Phase, str, str | None, str, str],
-    html: bool,
+    nb: Any, target: Path, journal: audit.Journal, html: bool, prefix: str
 ) -> tuple[Path, Path | None]:
-    """The executed notebook, with its verdict on top and every secret masked, into the
-    record (journaled, atomically), and its HTML next to it."""
+    """``nb`` into the record (journaled, atomically), and its HTML next to it."""
     import nbformat
 
-    nb = nbformat.read(str(executed), as_version=4)
-    _verdict_cell(nb, *verdict)
-    _redact_notebook(nb)
     text = nbformat.writes(nb)
     journal.write_file(target, text if text.endswith("\n") else text + "\n")
     if not html:
@@ -244,7 +236,7 @@ def _write_notebook(
     try:
         body = report.render_html(target)
     except Exception as exc:  # the notebook is the record; HTML is a convenience
-        print(f"[{verdict[4]} {verdict[0].id}] HTML export failed: {exc}", file=sys.stderr)
+        print(f"{prefix} HTML export failed: {exc}", file=sys.stderr)
         return target, None
     html_path = target.with_suffix(".html")
     journal.write_file(html_path, body)
@@ -268,6 +260,7 @@ def execute(
     ticket's record does not verify; a file of the record that cannot be written raises
     :class:`~mdstools.errors.RecordWriteError` and leaves the record as it was.
     """
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -344,15 +337,12 @@ def execute(
     if dry_run and verdict in ("passed", "failed"):
         verdict = f"dry-run {verdict}"
     try:
-        target, html_path = _write_notebook(
-            tmp_out if tmp_out.exists() else source,
-            report_dir / name,
-            journal,
-            (ph, verdict, cause, run_id, ticket),
-            html,
-        )
+        nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    _verdict_cell(nb, ph, verdict, cause, run_id, ticket)
+    _redact_notebook(nb)
+    target, html_path = _write_notebook(nb, report_dir / name, journal, html, f"[{ticket} {ph.id}]")
     journal.write(
         "run", verdict=verdict, cause=cause, notebook=name, operator=operator, dry_run=dry_run
     )
