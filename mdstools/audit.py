@@ -332,7 +332,10 @@ def _analyse(report_dir: Path) -> Verification:
         ev = ln.event
         if ev.get("kind") == "seal":
             continue
-        rid = str(ev.get("run_id", ""))
+        rid = ev.get("run_id")
+        if not isinstance(rid, str) or not rid:
+            problems.append(f"{JOURNAL}: line {ln.number} names no run (not written by a run)")
+            continue
         before = unsealed.get(rid)
         unsealed[rid] = UnsealedRun(
             rid,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdstools import audit, fsio
@@ -462,3 +462,74 @@ def test_record_damaged_names_the_file_and_check_passes_a_new_folder(tmp_path: P
     with pytest.raises(RecordDamaged) as exc:
         audit.check_before_write(tmp_path / "old")
     assert exc.value.path == str(tmp_path / "old" / "state.json")
+
+
+# -- the rules of verify on a small record built with the record's own writers ------------
+
+
+def small_record(report: Path) -> list[str]:
+    """Two sealed runs and one journaled after the last seal; returns the run ids."""
+    ids = []
+    for n, phase in enumerate(("00", "01", "02")):
+        rid = f"run{n}"
+        ids.append(rid)
+        j = audit.Journal(report / audit.JOURNAL, rid, phase)
+        j.write("phase", event="start")
+        state = audit.load_state(report / audit.STATE)
+        state["phases"][phase] = {"verdict": "passed", "run_id": rid}
+        j.write_file(report / audit.STATE, json.dumps(state))
+        j.write_file(report / f"{phase}.ipynb", f"notebook {phase}\n")
+        j.write("phase", event="end", verdict="passed")
+        if phase != "02":
+            audit.seal(report, {"run_id": rid, "phase": phase, "verdict": "passed"}, j)
+    return ids
+
+
+def test_small_record_verifies_and_lists_the_unsealed_run(tmp_path: Path) -> None:
+    """The journaled run after the last seal is listed with its lines; sealing covers it."""
+    report = tmp_path / "T"
+    ids = small_record(report)
+    v = audit.verify(report)
+    lines = (report / audit.JOURNAL).read_text().splitlines()
+    first = 1 + next(i for i, x in enumerate(lines) if json.loads(x)["run_id"] == ids[2])
+    assert v.ok and v.runs == 2
+    assert [u.describe() for u in v.unsealed] == [
+        f"run {ids[2]} of phase 02 (journal lines {first}..{len(lines)})"
+    ]
+    entry = audit.seal(report, {"run_id": "s", "phase": "seal", "verdict": "sealed"})
+    assert entry["covers"] == [ids[2]]
+    v = audit.verify(report)
+    assert v.ok and v.runs == 3 and not v.unsealed
+    with (report / audit.JOURNAL).open("a") as f:
+        f.write('{"kind": "gate", "passed": true}\n')
+    v = audit.verify(report)
+    assert not v.ok and "names no run" in v.problems[0]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.data())
+def test_any_cut_or_byte_change_of_what_was_sealed_or_journaled_is_found(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Property: cutting the sealed part of the journal anywhere, or changing any byte of
+    it or of any file of the record (sealed, or journaled since), is never OK. (Lines after
+    the last seal are not sealed yet: dropping whole ones of them is not detectable.)"""
+    report = tmp_path_factory.mktemp("rec") / "T"
+    small_record(report)
+    manifest = json.loads((report / audit.MANIFEST).read_text())
+    sealed = manifest["runs"][-1]["journal_bytes"]
+    names = sorted(p.name for p in report.iterdir() if p.name != audit.MANIFEST)
+    name = data.draw(st.sampled_from(names), label="file")
+    path = report / name
+    raw = bytearray(path.read_bytes())
+    end = sealed if name == audit.JOURNAL else len(raw)
+    if name == audit.JOURNAL and data.draw(st.booleans(), label="cut"):
+        path.write_bytes(bytes(raw[: data.draw(st.integers(0, end - 1), label="at")]))
+    else:
+        i = data.draw(st.integers(0, end - 1), label="byte")
+        raw[i] = data.draw(st.integers(0, 255).filter(lambda b: b != raw[i]), label="to")
+        path.write_bytes(bytes(raw))
+    v = audit.verify(report)
+    assert not v.ok and v.problems
+    with pytest.raises(RecordDamaged):
+        audit.check_before_write(report)
