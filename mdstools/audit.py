@@ -27,17 +27,21 @@ the unsealed runs.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mdstools import fsio
-from mdstools.errors import MdstoolsError, RecordDamaged
+from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
 from mdstools.secrets import redact
 
 JOURNAL = "journal.jsonl"
@@ -118,8 +122,9 @@ class Journal:
         """
         raw = data.encode() if isinstance(data, str) else data
         rel = path.relative_to(self.path.parent).as_posix()
-        self.write("file", path=rel, sha256=sha256_bytes(raw), bytes=len(raw))
-        fsio.atomic_write_bytes(path, raw)
+        with _sealing(self.path.parent, shared=True):
+            self.write("file", path=rel, sha256=sha256_bytes(raw), bytes=len(raw))
+            fsio.atomic_write_bytes(path, raw)
 
     def events(self) -> list[dict[str, Any]]:
         return read_journal(self.path)
@@ -440,29 +445,52 @@ def check_before_write(report_dir: Path) -> Verification:
     return result
 
 
+@contextlib.contextmanager
+def _sealing(report_dir: Path, shared: bool = False) -> Iterator[None]:
+    """A lock on the report folder itself (so that no file is added for it): exclusive
+    while a seal is written (two runs of a ticket may end together), shared while a file
+    is journaled and written, so that a seal never sees one without the other."""
+    try:
+        fd = os.open(report_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise RecordWriteError(str(report_dir), exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def seal(report_dir: Path, run: dict[str, Any], journal: Journal | None = None) -> dict[str, Any]:
     """Append a manifest entry for ``run`` (run_id, phase, verdict ...) over the report's
     files, the journal so far and the phases of ``state.json``; it covers the runs journaled
     since the last seal. Refuses (:class:`RecordDamaged`) when the record does not verify."""
-    found = check_before_write(report_dir)
-    path = report_dir / MANIFEST
-    runs: list[dict[str, Any]] = json.loads(path.read_text())["runs"] if path.exists() else []
-    journal_bytes = (report_dir / JOURNAL).read_bytes() if (report_dir / JOURNAL).exists() else b""
-    entry = {
-        **run,
-        "sealed_at": now(),
-        "files": report_files(report_dir),
-        "journal_bytes": len(journal_bytes),
-        "journal_sha256": sha256_bytes(journal_bytes),
-        "state_phases": _phase_digests(load_state(report_dir / STATE)),
-        "covers": [u.run_id for u in found.unsealed],
-        "prev": runs[-1]["hash"] if runs else ZERO,
-    }
-    entry["hash"] = _entry_hash(entry)
-    fsio.atomic_write_text(
-        path, json.dumps({"version": 2, "runs": [*runs, entry]}, indent=2) + "\n"
-    )
-    (journal or Journal(report_dir / JOURNAL, str(run.get("run_id", "")), "")).write(
-        "seal", entry=entry["hash"], runs=len(runs) + 1
-    )
+    with _sealing(report_dir):
+        check_before_write(report_dir)
+        path = report_dir / MANIFEST
+        runs: list[dict[str, Any]] = json.loads(path.read_text())["runs"] if path.exists() else []
+        journal_path = report_dir / JOURNAL
+        data = journal_path.read_bytes() if journal_path.exists() else b""
+        before = int(runs[-1].get("journal_bytes") or 0) if runs else 0
+        covers: list[str] = []
+        for raw in data[before:].splitlines():
+            event = json.loads(raw)
+            if event.get("kind") != "seal" and event.get("run_id") not in covers:
+                covers.append(str(event.get("run_id")))
+        entry = {
+            **run,
+            "sealed_at": now(),
+            "files": report_files(report_dir),
+            "journal_bytes": len(data),
+            "journal_sha256": sha256_bytes(data),
+            "state_phases": _phase_digests(load_state(report_dir / STATE)),
+            "covers": covers,
+            "prev": runs[-1]["hash"] if runs else ZERO,
+        }
+        entry["hash"] = _entry_hash(entry)
+        manifest = {"version": 2, "runs": [*runs, entry]}
+        fsio.atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
+        (journal or Journal(journal_path, str(run.get("run_id", "")), "")).write(
+            "seal", entry=entry["hash"], runs=len(runs) + 1
+        )
     return entry

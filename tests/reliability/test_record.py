@@ -533,3 +533,30 @@ def test_any_cut_or_byte_change_of_what_was_sealed_or_journaled_is_found(
     assert not v.ok and v.problems
     with pytest.raises(RecordDamaged):
         audit.check_before_write(report)
+
+
+def test_two_runs_sealing_at_once_lose_no_entry(tmp_path: Path) -> None:
+    """Two runs of one ticket that end together: both entries in the chain, verify OK."""
+    import threading
+
+    report = tmp_path / "T"
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            for n in range(8):
+                j = audit.Journal(report / audit.JOURNAL, f"{name}{n}", "00")
+                j.write("phase", event="start")
+                j.write_file(report / f"{name}{n}.ipynb", f"{name} {n}\n")
+                audit.seal(report, {"run_id": f"{name}{n}", "phase": "00"}, j)
+        except BaseException as exc:  # the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    v = audit.verify(report)
+    assert v.ok and v.runs == 16 and not v.unsealed, v.problems
