@@ -276,11 +276,14 @@ def _reports(args: argparse.Namespace) -> Path:
     return Path(args.reports).expanduser().resolve()
 
 
-def _error_code(command: str, exc: Exception) -> int:
-    """One line on stderr for an expected failure; its exit code."""
+def _error_code(command: str, exc: Exception, where: Path | None = None) -> int:
+    """One line on stderr for an expected failure; its exit code. ``where`` names the
+    file of an OSError that does not say which."""
     from mdstools.errors import RecordWriteError
     from mdstools.lock import LockHeld
 
+    if isinstance(exc, OSError):
+        exc = RecordWriteError(str(exc.filename or where or "the reports folder"), exc)
     print(f"mdstools {command}: {exc}", file=sys.stderr)
     if isinstance(exc, RecordWriteError):
         return exc.exit_code
@@ -348,7 +351,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 reports, inv.environment, args.ticket, ph.id, break_stale=args.break_lock
             )
     except (MdstoolsError, OSError) as exc:
-        return _error_code("run", exc)
+        return _error_code("run", exc, lock.lock_path(reports, inv.environment))
     try:
         outcome = runbook.execute(
             ph,
@@ -418,7 +421,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
             reports, inv.environment, args.ticket, phases[0].id, break_stale=args.break_lock
         )
     except (lock.LockHeld, OSError) as exc:
-        return _error_code("campaign", exc)
+        return _error_code("campaign", exc, lock.lock_path(reports, inv.environment))
     try:
         outcomes = runbook.campaign(
             phases, inv, args.ticket, args.operator or _user(), params, args.dry_run, reports, held
@@ -903,5 +906,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.filename is None:
             raise
-        return _error_code(args.command, RecordWriteError(str(exc.filename), exc))
+        return _error_code(args.command, exc)
     return rc

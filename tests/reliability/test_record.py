@@ -431,6 +431,11 @@ def test_full_disk_keeps_the_last_good_record(lab: Lab, small_fs: Path) -> None:
     v = lab.cli("verify", str(report))
     assert v.returncode == 0 and v.stdout.startswith("OK: 2 runs sealed, every file matches")
     assert not [f for f in report.iterdir() if fsio.is_temporary(f.name)]
+    fill(small_fs, 0)  # a mutating phase: its lock cannot be written either
+    p = run(lab, "02", "CHG-FULL", small_fs, "-p", "confirm=true")
+    one_line_error(p, 1, "No space left on device", ".locks")
+    v = lab.cli("verify", str(report))
+    assert v.returncode == 0 and v.stdout.startswith("OK: 2 runs sealed, every file matches")
 
 
 @pytest.mark.lab
