@@ -112,16 +112,18 @@ BAD_TICKETS = ["../../x", "a/b", "", "T" * 300, "..", ".hidden", "CHG 1", "x\ny"
 @pytest.mark.parametrize("ticket", BAD_TICKETS)
 def test_bad_ticket_ids_are_refused_by_run_and_campaign(tmp_path: Path, ticket: str) -> None:
     """Exit 2, one line naming the rule, and no folder created anywhere."""
-    inv = tmp_path / "inventory.yml"
+    cwd = tmp_path / "w" / "cwd"
+    cwd.mkdir(parents=True)
+    inv = cwd / "inventory.yml"
     inv.write_text("environment: x\n")
-    before = tree_digest(tmp_path.parent)
+    before = tree_digest(tmp_path)
     for command in ("run", "campaign"):
         args = [command, *(["00"] if command == "run" else [])]
-        p = cli(tmp_path, *args, "-i", str(inv), "--ticket", ticket, "--reports", "r/reports")
+        p = cli(cwd, *args, "-i", str(inv), "--ticket", ticket, "--reports", "r/reports")
         words = ("no ticket given",) if not ticket else ("not a valid ticket id",)
         one_line_error(p, 2, f"mdstools {command}:", *words)
-    assert changed(before, tree_digest(tmp_path.parent)) == []
-    assert not (tmp_path / "r").exists() and not (tmp_path.parent / "x").exists()
+    assert changed(before, tree_digest(tmp_path)) == []
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["cwd", "inventory.yml", "w"]
 
 
 def test_bad_ticket_is_refused_by_demo_and_jupyter_before_anything_starts(
