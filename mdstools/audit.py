@@ -272,8 +272,164 @@ def _read_lines(data: bytes, problems: list[str]) -> list[_Line]:
     return lines
 
 
+def _sealed_journal(entries: list[dict[str, Any]], data: bytes, problems: list[str]) -> int | None:
+    """Check the journal's part sealed by each entry; the length sealed last (None for an
+    older manifest without it: then the whole file is compared like any other)."""
+    for i, entry in enumerate(entries):
+        size, digest = entry.get("journal_bytes"), entry.get("journal_sha256")
+        if (
+            isinstance(size, int)
+            and isinstance(digest, str)
+            and (len(data) < size or sha256_bytes(data[:size]) != digest)
+        ):
+            problems.append(
+                f"{JOURNAL}: the part sealed in run {i + 1} ({size} bytes) was changed or cut"
+            )
+    if not entries:
+        return 0
+    size = entries[-1].get("journal_bytes")
+    return size if isinstance(size, int) else None
+
+
+def _check_seal_lines(
+    lines: list[_Line], entries: list[dict[str, Any]] | None, problems: list[str]
+) -> None:
+    """Every ``seal`` line names an entry of the manifest (none removed, none lost)."""
+    hashes = {str(e.get("hash")) for e in entries or []}
+    for ln in lines:
+        if ln.event.get("kind") != "seal":
+            continue
+        if entries is None:
+            problems.append(
+                f"{MANIFEST}: missing, but {JOURNAL} line {ln.number} records that run "
+                f"{ln.event.get('run_id')} of phase {ln.event.get('phase')} was sealed"
+            )
+            return
+        if str(ln.event.get("entry")) not in hashes:
+            problems.append(
+                f"{JOURNAL}: line {ln.number} names a seal that is not in {MANIFEST} "
+                "(an entry was removed)"
+            )
+
+
+def _unsealed_runs(
+    lines: list[_Line], sealed_bytes: int | None, problems: list[str]
+) -> dict[str, UnsealedRun]:
+    """The runs with lines after the sealed part of the journal."""
+    unsealed: dict[str, UnsealedRun] = {}
+    for ln in lines:
+        ev = ln.event
+        if sealed_bytes is None or ln.start < sealed_bytes or ev.get("kind") == "seal":
+            continue
+        rid = ev.get("run_id")
+        if not isinstance(rid, str) or not rid:
+            problems.append(f"{JOURNAL}: line {ln.number} names no run (not written by a run)")
+            continue
+        before = unsealed.get(rid)
+        unsealed[rid] = UnsealedRun(
+            rid,
+            before.phase if before and before.phase else str(ev.get("phase", "")),
+            before.first_line if before else ln.number,
+            ln.number,
+        )
+    return unsealed
+
+
+def _journaled_versions(
+    lines: list[_Line], unsealed: dict[str, UnsealedRun]
+) -> dict[str, set[str]]:
+    """path -> SHA-256 of every version the unsealed runs wrote (a run still going when a
+    seal was written may have journaled a file just before it)."""
+    journaled: dict[str, set[str]] = {}
+    for ln in lines:
+        ev = ln.event
+        if (
+            ev.get("kind") == "file"
+            and isinstance(ev.get("path"), str)
+            and str(ev.get("run_id", "")) in unsealed
+        ):
+            journaled.setdefault(ev["path"], set()).add(str(ev.get("sha256")))
+    return journaled
+
+
+def _check_files(
+    entries: list[dict[str, Any]] | None,
+    current: dict[str, str],
+    journaled: dict[str, set[str]],
+    sealed_bytes: int | None,
+    problems: list[str],
+) -> None:
+    """Every file sealed is there with its hash or a version journaled since; every other
+    file is journaled with its content."""
+    runs = entries or []
+    files = runs[-1].get("files") if runs else {}
+    sealed: dict[str, str] = files if isinstance(files, dict) else {}
+    journal_by_prefix = sealed_bytes is not None
+    for i, entry in enumerate(runs[:-1]):
+        for rel in sorted(set(entry.get("files") or {}) - set(sealed)):
+            problems.append(f"{rel}: sealed in run {i + 1}, absent from the last seal")
+    for rel, digest in sorted(sealed.items()):
+        if rel not in current:
+            problems.append(f"{rel}: missing (sealed in the last run)")
+        elif current[rel] == digest or (rel == JOURNAL and journal_by_prefix):
+            continue
+        elif rel in journaled and current[rel] not in journaled[rel]:
+            problems.append(
+                f"{rel}: changed (its SHA-256 matches neither the seal nor any version "
+                "journaled since)"
+            )
+        elif rel not in journaled:
+            problems.append(f"{rel}: changed since it was sealed (SHA-256 differs)")
+    unaccounted = [
+        rel
+        for rel in sorted(set(current) - set(sealed))
+        if not (rel == JOURNAL and journal_by_prefix)
+        and current[rel] not in journaled.get(rel, set())
+    ]
+    if entries is None and unaccounted:
+        problems.insert(
+            0,
+            f"{MANIFEST}: missing, and {len(unaccounted)} file(s) here were written by no "
+            f"run that {JOURNAL} records (a sealed record lost its manifest)",
+        )
+    problems.extend(
+        f"{rel}: not in the manifest and not journaled by any run since the last seal "
+        "(added or changed by hand)"
+        for rel in unaccounted
+    )
+
+
+def _check_state(
+    path: Path,
+    entries: list[dict[str, Any]],
+    changed: bool,
+    unsealed: dict[str, UnsealedRun],
+    problems: list[str],
+) -> None:
+    """``state.json`` parses, and differs from the seal only in phases of unsealed runs."""
+    if not path.exists():
+        return
+    try:
+        state = load_state(path)
+    except RecordDamaged as exc:
+        problems.append(f"{STATE}: {exc.message.split(': ', 1)[-1]}")
+        return
+    sealed = entries[-1].get("state_phases") if entries else {}
+    if not changed or not isinstance(sealed, dict):
+        return
+    now_phases = _phase_digests(state)
+    for pid in sorted(set(sealed) - set(now_phases)):
+        problems.append(f"{STATE}: phase {pid} was sealed and is gone")
+    for pid, digest in sorted(now_phases.items()):
+        rid = str(state["phases"][pid].get("run_id", ""))
+        if sealed.get(pid) != digest and rid not in unsealed:
+            problems.append(
+                f"{STATE}: phase {pid} changed, but its run {rid or '?'} has no journal "
+                "lines since the last seal"
+            )
+
+
 def _analyse(report_dir: Path) -> Verification:
-    problems: list[str] = []
     manifest_path = report_dir / MANIFEST
     journal_path = report_dir / JOURNAL
     if not report_dir.is_dir() or not (manifest_path.exists() or journal_path.exists()):
@@ -288,11 +444,9 @@ def _analyse(report_dir: Path) -> Verification:
             0,
             is_report=False,
         )
+    problems: list[str] = []
     runs = _read_manifest(manifest_path, problems)
     entries = runs or []
-    last: dict[str, Any] = entries[-1] if entries else {}
-    hashes = {str(e.get("hash")) for e in entries}
-
     try:
         data = journal_path.read_bytes()
     except FileNotFoundError:
@@ -301,124 +455,20 @@ def _analyse(report_dir: Path) -> Verification:
         problems.append(f"{JOURNAL}: cannot be read ({exc.strerror})")
         data = b""
     lines = _read_lines(data, problems)
-
-    for i, entry in enumerate(entries):
-        size, digest = entry.get("journal_bytes"), entry.get("journal_sha256")
-        if (
-            isinstance(size, int)
-            and isinstance(digest, str)
-            and (len(data) < size or sha256_bytes(data[:size]) != digest)
-        ):
-            problems.append(
-                f"{JOURNAL}: the part sealed in run {i + 1} ({size} bytes) was changed or cut"
-            )
-    # an entry without the journal's length (an older manifest): the whole file is compared
-    last_size = last.get("journal_bytes", 0 if not entries else None)
-    sealed_bytes = last_size if isinstance(last_size, int) else None
-
-    tail = [ln for ln in lines if sealed_bytes is not None and ln.start >= sealed_bytes]
-    for ln in lines:
-        if ln.event.get("kind") != "seal":
-            continue
-        if runs is None:
-            problems.append(
-                f"{MANIFEST}: missing, but {JOURNAL} line {ln.number} records that run "
-                f"{ln.event.get('run_id')} of phase {ln.event.get('phase')} was sealed"
-            )
-            break
-        if str(ln.event.get("entry")) not in hashes:
-            problems.append(
-                f"{JOURNAL}: line {ln.number} names a seal that is not in {MANIFEST} "
-                "(an entry was removed)"
-            )
-
-    unsealed: dict[str, UnsealedRun] = {}
-    for ln in tail:
-        ev = ln.event
-        if ev.get("kind") == "seal":
-            continue
-        rid = ev.get("run_id")
-        if not isinstance(rid, str) or not rid:
-            problems.append(f"{JOURNAL}: line {ln.number} names no run (not written by a run)")
-            continue
-        before = unsealed.get(rid)
-        unsealed[rid] = UnsealedRun(
-            rid,
-            (before.phase if before and before.phase else str(ev.get("phase", ""))),
-            before.first_line if before else ln.number,
-            ln.number,
-        )
-    # the versions of each file that the unsealed runs wrote (a run still going when a
-    # seal was written may have journaled a file just before it)
-    journaled: dict[str, set[str]] = {}
-    for ln in lines:
-        ev = ln.event
-        if (
-            ev.get("kind") == "file"
-            and isinstance(ev.get("path"), str)
-            and str(ev.get("run_id", "")) in unsealed
-        ):
-            journaled.setdefault(ev["path"], set()).add(str(ev.get("sha256")))
-
-    files = last.get("files")
-    sealed_files: dict[str, str] = files if isinstance(files, dict) else {}
+    sealed_bytes = _sealed_journal(entries, data, problems)
+    _check_seal_lines(lines, runs, problems)
+    unsealed = _unsealed_runs(lines, sealed_bytes, problems)
     current = report_files(report_dir)
-    for i, entry in enumerate(entries[:-1]):
-        for rel in sorted(set(entry.get("files") or {}) - set(sealed_files)):
-            problems.append(f"{rel}: sealed in run {i + 1}, absent from the last seal")
-    for rel, digest in sorted(sealed_files.items()):
-        if rel not in current:
-            problems.append(f"{rel}: missing (sealed in the last run)")
-        elif current[rel] == digest or (rel == JOURNAL and sealed_bytes is not None):
-            continue
-        elif rel in journaled and current[rel] not in journaled[rel]:
-            problems.append(
-                f"{rel}: changed (its SHA-256 matches neither the seal nor any version "
-                "journaled since)"
-            )
-        elif rel not in journaled:
-            problems.append(f"{rel}: changed since it was sealed (SHA-256 differs)")
-    unaccounted = [
-        rel
-        for rel in sorted(set(current) - set(sealed_files))
-        if not (rel == JOURNAL and sealed_bytes is not None)
-        and current[rel] not in journaled.get(rel, set())
-    ]
-    if runs is None and unaccounted:
-        problems.insert(
-            0,
-            f"{MANIFEST}: missing, and {len(unaccounted)} file(s) here were written by no "
-            f"run that {JOURNAL} records (a sealed record lost its manifest)",
-        )
-    problems.extend(
-        f"{rel}: not in the manifest and not journaled by any run since the last seal "
-        "(added or changed by hand)"
-        for rel in unaccounted
-    )
-
-    state_path = report_dir / STATE
-    if state_path.exists():
-        try:
-            state = load_state(state_path)
-        except RecordDamaged as exc:
-            problems.append(f"{STATE}: {exc.message.split(': ', 1)[-1]}")
-        else:
-            sealed_phases = last.get("state_phases") if entries else {}
-            if isinstance(sealed_phases, dict) and current.get(STATE) != sealed_files.get(STATE):
-                now_phases = _phase_digests(state)
-                for pid in sorted(set(sealed_phases) - set(now_phases)):
-                    problems.append(f"{STATE}: phase {pid} was sealed and is gone")
-                for pid, digest in sorted(now_phases.items()):
-                    rid = str(state["phases"][pid].get("run_id", ""))
-                    if sealed_phases.get(pid) != digest and rid not in unsealed:
-                        problems.append(
-                            f"{STATE}: phase {pid} changed, but its run {rid or '?'} has no "
-                            "journal lines since the last seal"
-                        )
+    _check_files(runs, current, _journaled_versions(lines, unsealed), sealed_bytes, problems)
+    last_files = entries[-1].get("files") if entries else None
+    sealed_state = last_files.get(STATE) if isinstance(last_files, dict) else None
+    state_changed = current.get(STATE) != sealed_state
+    _check_state(report_dir / STATE, entries, state_changed, unsealed, problems)
+    head = entries[-1].get("hash") if entries else None
     return Verification(
         not problems,
         tuple(problems),
-        str(last["hash"]) if last.get("hash") else None,
+        str(head) if head else None,
         len(entries),
         tuple(sorted(unsealed.values(), key=lambda u: u.first_line)),
     )
