@@ -279,11 +279,12 @@ def test_damaged_state_is_refused_by_run_and_resume(lab: Lab) -> None:
     good = state.read_text()
     for bad, why in (("{not json", "is not valid JSON"), ("[]", "wrong shape")):
         state.write_text(bad)
-        before = tree_digest(report)
+        before, before_out = tree_digest(report), outside(lab)
         resume = lab.campaign("CHG-ST", "--resume")
         one_line_error(resume, 2, "mdstools campaign:", f"{state}:", why)
         one_line_error(run(lab, "08", "CHG-ST"), 2, "mdstools run:", f"{state}:")
         assert changed(before, tree_digest(report)) == [], "nothing ran, nothing was written"
+        assert outside(lab) == before_out
         v = lab.cli("verify", str(report))
         assert v.returncode == 1 and why in v.stderr
     state.write_text(good)
@@ -418,6 +419,7 @@ def test_full_disk_keeps_the_last_good_record(lab: Lab, small_fs: Path) -> None:
     notebook; the sealed record still verifies; with space again the next run seals."""
     assert run(lab, "00", "CHG-FULL", small_fs).returncode == 0
     report = small_fs / "CHG-FULL"
+    before_out = outside(lab)
     for leave in (0, 40_000, 200_000):
         filler = fill(small_fs, leave)
         p = run(lab, "01", "CHG-FULL", small_fs)
@@ -427,6 +429,7 @@ def test_full_disk_keeps_the_last_good_record(lab: Lab, small_fs: Path) -> None:
         assert all(f.stat().st_size > 0 for f in report.iterdir()), "no empty file"
         v = lab.cli("verify", str(report))
         assert v.returncode == 0 and v.stdout.startswith("OK: 1 runs sealed"), v.stderr
+        assert outside(lab) == before_out
         filler.unlink()
     p = run(lab, "01", "CHG-FULL", small_fs)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -448,7 +451,7 @@ def test_read_only_reports_folder_is_bad_input(lab: Lab, small_fs: Path) -> None
     assert run(lab, "00", "CHG-RO", small_fs).returncode == 0
     report = small_fs / "CHG-RO"
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
-    before = tree_digest(small_fs)
+    before, before_out = tree_digest(small_fs), outside(lab)
     for p in (
         run(lab, "01", "CHG-RO", small_fs),
         run(lab, "02", "CHG-RO", small_fs, "-p", "confirm=true"),
@@ -456,7 +459,7 @@ def test_read_only_reports_folder_is_bad_input(lab: Lab, small_fs: Path) -> None
         lab.campaign("CHG-RO", "--reports", str(small_fs), "--resume"),
     ):
         one_line_error(p, 2, "Read-only file system", "--reports")
-    assert changed(before, tree_digest(small_fs)) == []
+    assert changed(before, tree_digest(small_fs)) == [] and outside(lab) == before_out
     v = lab.cli("verify", str(report))
     assert v.returncode == 0 and v.stdout.startswith("OK: 1 runs sealed, every file matches")
 
