@@ -13,7 +13,8 @@
 ``reports/<ticket>/manifest.json``: after each headless run an entry with the SHA-256 of
 every file of the report (except the manifest itself), the length and SHA-256 of the
 journal at that moment, a digest of each phase of ``state.json``, and the hash of the
-previous entry, so that each run is chained to the one before.
+previous entry, so that each run is chained to the one before. (For an entry written
+without the journal's length, the sealed part is the prefix whose SHA-256 it recorded.)
 
 A run that is journaled but not sealed (a notebook run in JupyterLab, or a headless run
 that could not write its seal) is a state of its own: the journal grew only by complete
@@ -272,23 +273,36 @@ def _read_lines(data: bytes, problems: list[str]) -> list[_Line]:
     return lines
 
 
+def _prefix_length(data: bytes, digest: str) -> int | None:
+    """The length of the prefix of ``data``, ending at a line end, whose SHA-256 is
+    ``digest`` (how an entry without the journal's length sealed it); None if none is."""
+    h = hashlib.sha256()
+    if h.hexdigest() == digest:
+        return 0
+    pos = 0
+    while (end := data.find(b"\n", pos)) >= 0:
+        h.update(data[pos : end + 1])
+        pos = end + 1
+        if h.hexdigest() == digest:
+            return pos
+    return None
+
+
 def _sealed_journal(entries: list[dict[str, Any]], data: bytes, problems: list[str]) -> int | None:
-    """Check the journal's part sealed by each entry; the length sealed last (None for an
-    older manifest without it: then the whole file is compared like any other)."""
+    """Check the journal's part sealed by each entry; the length sealed last (None when
+    it cannot be trusted: then the whole file is compared like any other)."""
+    size: int | None = 0
     for i, entry in enumerate(entries):
         size, digest = entry.get("journal_bytes"), entry.get("journal_sha256")
-        if (
-            isinstance(size, int)
-            and isinstance(digest, str)
-            and (len(data) < size or sha256_bytes(data[:size]) != digest)
-        ):
-            problems.append(
-                f"{JOURNAL}: the part sealed in run {i + 1} ({size} bytes) was changed or cut"
-            )
-    if not entries:
-        return 0
-    size = entries[-1].get("journal_bytes")
-    return size if isinstance(size, int) else None
+        if not isinstance(size, int) or not isinstance(digest, str):
+            files = entry.get("files")
+            empty = hashlib.sha256().hexdigest()
+            digest = str(files.get(JOURNAL, empty)) if isinstance(files, dict) else empty
+            size = _prefix_length(data, digest)
+        if size is None or len(data) < size or sha256_bytes(data[:size]) != digest:
+            problems.append(f"{JOURNAL}: the part sealed in run {i + 1} was changed or cut")
+            size = None
+    return size
 
 
 def _check_seal_lines(
@@ -521,7 +535,7 @@ def seal(report_dir: Path, run: dict[str, Any], journal: Journal | None = None) 
         runs: list[dict[str, Any]] = json.loads(path.read_text())["runs"] if path.exists() else []
         journal_path = report_dir / JOURNAL
         data = journal_path.read_bytes() if journal_path.exists() else b""
-        before = int(runs[-1].get("journal_bytes") or 0) if runs else 0
+        before = _sealed_journal(runs, data, []) or 0
         covers: list[str] = []
         for raw in data[before:].splitlines():
             event = json.loads(raw)

@@ -570,3 +570,29 @@ def test_two_runs_sealing_at_once_lose_no_entry(tmp_path: Path) -> None:
     assert errors == []
     v = audit.verify(report)
     assert v.ok and v.runs == 16 and not v.unsealed, v.problems
+
+
+def test_a_manifest_written_before_journal_lengths_still_verifies(tmp_path: Path) -> None:
+    """An entry without the journal's length (an older manifest) compares the journal as
+    a whole file; the next seal adds the length, and append-only is checked from there."""
+    report = tmp_path / "T"
+    j = audit.Journal(report / audit.JOURNAL, "old1", "00")
+    j.write("phase", event="start")
+    j.write_file(report / audit.STATE, json.dumps({"phases": {}}))
+    entry = {"run_id": "old1", "phase": "00", "files": audit.report_files(report)}
+    entry["prev"] = audit.ZERO
+    entry["hash"] = audit._entry_hash(entry)
+    (report / audit.MANIFEST).write_text(json.dumps({"version": 1, "runs": [entry]}))
+    v = audit.verify(report)
+    assert v.ok and v.runs == 1 and not v.unsealed
+    j2 = audit.Journal(report / audit.JOURNAL, "new1", "01")
+    j2.write("phase", event="start")
+    v = audit.verify(report)
+    assert v.ok and [u.run_id for u in v.unsealed] == ["new1"]
+    assert audit.seal(report, {"run_id": "new1", "phase": "01"}, j2)["covers"] == ["new1"]
+    assert audit.verify(report).ok
+    journal = report / audit.JOURNAL
+    data = journal.read_bytes()
+    journal.write_bytes(data.replace(b'"old1"', b'"old2"', 1))
+    v = audit.verify(report)
+    assert "journal.jsonl: the part sealed in run 1 was changed or cut" in v.problems
