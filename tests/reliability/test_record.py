@@ -167,7 +167,7 @@ def test_any_accepted_ticket_is_one_folder_inside_the_reports(ticket: str) -> No
 
 
 def test_campaign_from_after_to_is_bad_input(tmp_path: Path) -> None:
-    """--from 05 --to 02 runs nothing and says why (it used to say every phase passed)."""
+    """--from 05 --to 02 runs nothing and says why; it never reports phases as passed."""
     p = cli(tmp_path, "campaign", "-i", "none.yml", "--ticket", "T", "--from", "05", "--to", "02")
     one_line_error(p, 2, "phase 05 (from) comes after phase 02 (to)", "--from 02 --to 05")
     assert list(tmp_path.iterdir()) == []
@@ -246,7 +246,7 @@ def test_fsio_on_a_full_disk_leaves_whole_lines_and_old_content(small_fs: Path) 
 @pytest.mark.timeout(600)
 def test_cut_journal_is_refused_and_not_resealed(lab: Lab) -> None:
     """A journal cut mid-line: the next run refuses (exit 2, names the file), writes
-    nothing, and verify keeps saying what is wrong (it used to say OK after the run)."""
+    nothing, and verify keeps saying what is wrong: a run never seals over the damage."""
     assert run(lab, "00", "CHG-CUT").returncode == 0
     report = lab.reports / "CHG-CUT"
     journal = report / audit.JOURNAL
@@ -270,8 +270,8 @@ def test_cut_journal_is_refused_and_not_resealed(lab: Lab) -> None:
 @pytest.mark.lab
 @pytest.mark.timeout(600)
 def test_damaged_state_is_refused_by_run_and_resume(lab: Lab) -> None:
-    """An unparsable or reshaped state.json: no phase runs again (resume used to start
-    at 00 again, against servers already changed); exit 2 naming state.json."""
+    """An unparsable or reshaped state.json: --resume never starts again at 00 against
+    servers already changed, and no phase runs; exit 2 naming state.json."""
     assert run(lab, "00", "CHG-ST").returncode == 0
     assert run(lab, "01", "CHG-ST").returncode == 0
     report = lab.reports / "CHG-ST"
@@ -447,7 +447,7 @@ def test_full_disk_keeps_the_last_good_record(lab: Lab, small_fs: Path) -> None:
 @pytest.mark.timeout(600)
 def test_read_only_reports_folder_is_bad_input(lab: Lab, small_fs: Path) -> None:
     """A read-only reports folder (a read-only mount: chmod does not stop root): exit 2,
-    one line naming the folder, no traceback (it used to fail on .locks)."""
+    one line naming the folder, no traceback, and no lock file attempted."""
     assert run(lab, "00", "CHG-RO", small_fs).returncode == 0
     report = small_fs / "CHG-RO"
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
