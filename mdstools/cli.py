@@ -1,9 +1,10 @@
 """The ``mdstools`` command line.
 
-Exit codes: 0 done, 1 a gate or a step failed, 2 bad input (inventory, parameters, usage, a
-lock directory that cannot be used), 3 another run holds the lock of the environment (on
-this host or on the primary MDS), 4 could not connect. A message on stderr always says
-what to do next.
+Exit codes: 0 done, 1 a gate or a step failed (or the record could not be written: disk
+full), 2 bad input (inventory, parameters, ticket id, usage, a record that does not verify,
+a reports folder that cannot be written, a lock directory that cannot be used), 3 another
+run holds the lock of the environment (on this host or on the primary MDS), 4 could not
+connect. A message on stderr always says what to do next.
 """
 
 from __future__ import annotations
@@ -321,9 +322,52 @@ def _reports(args: argparse.Namespace) -> Path:
     return Path(args.reports).expanduser().resolve()
 
 
+def _error_code(command: str, exc: Exception, where: Path | None = None) -> int:
+    """One line on stderr for an expected failure; its exit code. ``where`` names the
+    file of an OSError that does not say which."""
+    from mdstools.errors import RecordWriteError
+    from mdstools.lock import LockHeld
+
+    if isinstance(exc, OSError):
+        exc = RecordWriteError(str(exc.filename or where or "the reports folder"), exc)
+    print(f"mdstools {command}: {exc}", file=sys.stderr)
+    if isinstance(exc, RecordWriteError):
+        return exc.exit_code
+    if isinstance(exc, LockHeld):
+        return EXIT_LOCKED
+    return EXIT_USAGE
+
+
+def _check_ticket(command: str, ticket: str) -> bool:
+    from mdstools import audit
+    from mdstools.errors import MdstoolsError
+
+    try:
+        audit.validate_ticket(ticket)
+    except MdstoolsError as exc:
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _check_report(reports: Path, ticket: str) -> None:
+    """The reports folder exists and takes new files; the ticket's record verifies."""
+    from mdstools import audit, fsio
+
+    fsio.ensure_dir(reports)
+    fsio.check_writable(reports / ticket if (reports / ticket).is_dir() else reports)
+    audit.check_before_write(reports / ticket)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Execute one runbook headless with papermill into reports/<ticket>/."""
+    """Execute one runbook headless with papermill into reports/<ticket>/.
+
+    Refuses (exit 2) a ticket id that is not a plain folder name, and a ticket whose
+    record does not verify; the record is sealed at the end (with any run journaled
+    since the last seal).
+    """
     from mdstools import lock, runbook
+    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
     from mdstools.phases import phase
 
     try:
@@ -343,12 +387,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if checked is None:
         return EXIT_USAGE
     params = checked
+    if not _check_ticket("run", args.ticket):
+        return EXIT_USAGE
     inv = _load_inventory(args.inventory, "run")
     if inv is None:
         return EXIT_USAGE
     reports = _reports(args)
     operator = args.operator or _user()
     held: lock.Lock | None = None
+    try:
+        _check_report(reports, args.ticket)
+    except (MdstoolsError, OSError) as exc:
+        return _error_code("run", exc)
     if ph.mutating and not args.dry_run:
         code, held = _take_lock(inv, args.ticket, ph.id, operator, args.break_lock, "run")
         if held is None:
@@ -366,6 +416,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             break_lock=args.break_lock and held is not None,
             lock_broken=held.broken if held else None,
         )
+    except (RecordDamaged, RecordWriteError) as exc:
+        return _error_code("run", exc)
     finally:
         if held is not None:
             held.release()
@@ -404,8 +456,13 @@ def _user() -> str:
 
 
 def cmd_campaign(args: argparse.Namespace) -> int:
-    """Run the phases in order and stop at the first failure (--resume: after the last pass)."""
+    """Run the phases in order and stop at the first failure (--resume: after the last pass).
+
+    Exit 2 when --from comes after --to, for an invalid ticket id, or when the ticket's
+    record (state.json, journal, manifest, notebooks) does not verify.
+    """
     from mdstools import lock, runbook
+    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
     from mdstools.phases import between
 
     try:
@@ -430,16 +487,21 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     params = checked
     if args.confirm:
         params.setdefault("confirm", True)
-    inv = _load_inventory(args.inventory, "campaign")
-    if inv is None:
+    if not _check_ticket("campaign", args.ticket):
         return EXIT_USAGE
     reports = _reports(args)
     try:
         phases = runbook.next_phases(
             reports / args.ticket, args.from_phase, args.to_phase, args.resume
         )
+        _check_report(reports, args.ticket)
     except KeyError as exc:
         print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        return EXIT_USAGE
+    except (MdstoolsError, OSError) as exc:
+        return _error_code("campaign", exc)
+    inv = _load_inventory(args.inventory, "campaign")
+    if inv is None:
         return EXIT_USAGE
     if not phases:
         print(
@@ -468,6 +530,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
             held,
             break_lock=args.break_lock,
         )
+    except (RecordDamaged, RecordWriteError) as exc:
+        return _error_code("campaign", exc)
     finally:
         if held is not None:
             held.release()
@@ -510,8 +574,35 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _not_a_report(command: str, report: str) -> int:
+    print(
+        f"mdstools {command}: not a report: {report} has no manifest.json/journal.jsonl "
+        "(give the folder reports/<ticket> of a run)",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def _unsealed_lines(result: Any, report: str) -> list[str]:
+    return [
+        f"NOT SEALED YET: {u.describe()}; the next headless run of this ticket "
+        f"(mdstools run/campaign) or `mdstools seal {report}` seals it"
+        for u in result.unsealed
+    ]
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check a ticket's report: every file's SHA-256 and the hash chain of the manifest."""
+    """Check a ticket's report: every file's SHA-256, the hash chain of the manifest and
+    the sealed part of the journal.
+
+    Exit 0 when nothing differs from what was sealed: "OK: N runs sealed, every file
+    matches; head H". A run journaled after the last seal (a notebook run in JupyterLab,
+    or a headless run that could not write its seal) whose lines were only appended and
+    whose files are journaled with their content is not a change: it is listed on its own
+    line, "NOT SEALED YET: run R of phase NN (journal lines a..b)", and the exit code stays
+    0. Exit 1 naming every file that changed, was cut or is missing; exit 2 for a folder
+    that is not a report.
+    """
     from mdstools import audit
 
     if not Path(args.report).is_dir():
@@ -521,29 +612,94 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     result = audit.verify(Path(args.report))
+    if not result.is_report:
+        return _not_a_report("verify", args.report)
     if result.ok:
-        print(f"OK: {result.runs} runs sealed, every file matches; head {result.head}")
+        if result.runs and not result.unsealed:
+            print(f"OK: {result.runs} runs sealed, every file matches; head {result.head}")
+        else:
+            print(
+                f"OK: {result.runs} runs sealed, every other file and line is journaled by "
+                f"the runs below; head {result.head or 'none'}"
+            )
+            for line in _unsealed_lines(result, args.report):
+                print(line)
         return EXIT_OK
     for p in result.problems:
         print(f"MISMATCH {p}", file=sys.stderr)
     print(
         f"mdstools verify: {len(result.problems)} problem(s) in {args.report}; the report "
-        "was changed after it was sealed",
+        "was changed after it was sealed or journaled",
         file=sys.stderr,
     )
     return EXIT_FAILED
 
 
-def cmd_bundle(args: argparse.Namespace) -> int:
-    """One zip for the change ticket: notebooks, HTML, journal, manifest (verified first)."""
-    from mdstools import report
+def cmd_seal(args: argparse.Namespace) -> int:
+    """Seal the runs journaled since the last seal (notebooks run in JupyterLab) into the
+    manifest, so that the report verifies as a whole and can be bundled.
 
-    if not Path(args.report).is_dir():
+    Refuses (exit 1) a report that does not verify, and (exit 2) a folder that is not a
+    report. Nothing to seal is not an error.
+    """
+    import uuid
+
+    from mdstools import __version__ as version
+    from mdstools import audit
+    from mdstools.errors import MdstoolsError
+
+    report = Path(args.report)
+    result = audit.verify(report)
+    if not result.is_report:
+        return _not_a_report("seal", args.report)
+    if not result.ok:
+        for p in result.problems:
+            print(f"MISMATCH {p}", file=sys.stderr)
+        print(f"mdstools seal: {args.report} does not verify; nothing sealed", file=sys.stderr)
+        return EXIT_FAILED
+    if not result.unsealed:
+        print(f"nothing to seal: {result.runs} runs sealed; head {result.head}")
+        return EXIT_OK
+    try:
+        entry = audit.seal(
+            report,
+            {
+                "run_id": uuid.uuid4().hex[:12],
+                "phase": "seal",
+                "verdict": "sealed",
+                "notebook": None,
+                "operator": args.operator or _user(),
+                "toolkit": version,
+            },
+        )
+    except (MdstoolsError, OSError) as exc:
+        return _error_code("seal", exc)
+    for u in result.unsealed:
+        print(f"sealed: {u.describe()}")
+    print(f"OK: {result.runs + 1} runs sealed; head {entry['hash']}")
+    return EXIT_OK
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    """One zip for the change ticket: notebooks, HTML, journal, manifest (verified first).
+
+    Exit 1 for a report that does not verify or has runs not sealed yet (`mdstools seal`
+    seals them), exit 2 for a folder that is not a report.
+    """
+    from mdstools import audit, report
+
+    result = audit.verify(Path(args.report))
+    if not result.is_report:
+        return _not_a_report("bundle", args.report)
+    if result.ok and result.unsealed:
+        for line in _unsealed_lines(result, args.report):
+            print(line, file=sys.stderr)
         print(
-            f"mdstools bundle: no report folder {args.report}; pass reports/<ticket>",
+            f"mdstools bundle: {args.report} has runs not sealed yet; seal them first "
+            f"(mdstools seal {args.report})",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return EXIT_FAILED
     try:
         target = report.bundle(Path(args.report), Path(args.output) if args.output else None)
     except (ValueError, OSError) as exc:
@@ -577,9 +733,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if problem:
         print(f"mdstools demo: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
-    reports = Path(args.reports).resolve()
     ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
+    if not _check_ticket("demo", ticket):
+        return EXIT_USAGE
+    reports = Path(args.reports).resolve()
+    try:
+        _check_report(reports, ticket)
+    except (MdstoolsError, OSError) as exc:
+        return _error_code("demo", exc)
+    lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
     print(
         f"demo: starting the lab (scenario {args.scenario}, {args.domains} domains) in {lab_dir}",
         file=sys.stderr,
@@ -641,6 +803,8 @@ def cmd_jupyter(args: argparse.Namespace) -> int:
     """
     from mdstools import jupyter
 
+    if args.ticket and not _check_ticket("jupyter", args.ticket):
+        return EXIT_USAGE
     return jupyter.serve(
         inventory=Path(args.inventory) if args.inventory else None,
         lab_dir=Path(args.lab_dir),
@@ -764,6 +928,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
+        "seal",
+        help="seal runs journaled since the last seal (JupyterLab runs)",
+        description=(cmd_seal.__doc__ or "").strip(),
+    )
+    p.add_argument("report", help="reports/<ticket>")
+    p.add_argument("--operator", default="", help="who seals it (default: login name)")
+    p.set_defaults(func=cmd_seal)
+
+    p = sub.add_parser(
         "bundle", help="zip a ticket's report", description=(cmd_bundle.__doc__ or "").strip()
     )
     p.add_argument("report", help="reports/<ticket>")
@@ -845,6 +1018,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mdstools`` console script."""
+    from mdstools.errors import RecordDamaged, RecordWriteError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -852,10 +1027,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) and EXIT_USAGE
     try:
         rc: int = args.func(args)
+    except (RecordDamaged, RecordWriteError) as exc:
+        return _error_code(args.command, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         sys.stderr.close()
         return rc if "rc" in locals() else EXIT_OK
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        return _error_code(args.command, exc)
     return rc

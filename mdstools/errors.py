@@ -17,13 +17,16 @@
     ├── CommandFailed                  a command exited non-zero (carries the Result)
     ├── ParseError                     output not understood (carries the raw text)
     ├── ApiError                       mgmt_cli answered with an error body (code, message)
-    └── JobError                       a detached job failed, timed out or was lost
+    ├── JobError                       a detached job failed, timed out or was lost
+    ├── RecordDamaged                  the ticket's record was changed or cut; refused      exit 2
+    └── RecordWriteError               a record file cannot be written (full, read-only)  exit 1/2
 
 Third-party errors (paramiko, socket) are translated once, in ``mdstools.transport``.
 """
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -199,3 +202,54 @@ class JobError(MdstoolsError):
             f"{server}: job '{job}' {message}",
             "read the job log in the record; rerun the step when fixed",
         )
+
+
+class _OneLineInNotebooks:
+    """Shown in a notebook as its one-line message, without a Python traceback (IPython
+    calls ``_render_traceback_``): the message names the file and what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[1;31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+class RecordDamaged(_OneLineInNotebooks, MdstoolsError):
+    """The record of a ticket does not match what was sealed and journaled; ``path`` names
+    the file. A run refuses to write on top of it (CLI exit code 2)."""
+
+    def __init__(self, path: str, message: str, hint: str = "") -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: {message}",
+            hint
+            or "nothing was written; restore the report folder from its bundle or backup "
+            "(mdstools verify lists every difference), or use a new ticket",
+        )
+
+
+class RecordWriteError(_OneLineInNotebooks, MdstoolsError):
+    """A file of the record could not be written (``errno`` from the OS); what was written
+    before stays as it was. Exit code 2 when the folder is read-only or not accessible (the
+    operator chose it), 1 otherwise (disk full, I/O error)."""
+
+    OPERATOR_ERRNOS = frozenset(
+        {errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST, errno.ENOTDIR}
+    )
+
+    def __init__(self, path: str, exc: OSError) -> None:
+        self.path = path
+        self.errno = exc.errno
+        reason = exc.strerror or str(exc)
+        if self.errno in self.OPERATOR_ERRNOS:
+            hint = "give a reports folder that this user can write (--reports DIR)"
+        elif self.errno == errno.ENOSPC:
+            hint = "free space on that filesystem, then run again: the record so far is intact"
+        else:
+            hint = "check that filesystem, then run again: the record so far is intact"
+        if self.errno in (errno.EEXIST, errno.ENOTDIR):
+            reason = f"a file is in the way of a folder ({reason})"
+        super().__init__(f"cannot write {path}: {reason}", hint)
+
+    @property
+    def exit_code(self) -> int:
+        """2 for a folder the operator gave that cannot be written, 1 for any other failure."""
+        return 2 if self.errno in self.OPERATOR_ERRNOS else 1

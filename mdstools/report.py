@@ -8,37 +8,41 @@ with the manifest's head hash in the archive's name and comment.
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
 
-from mdstools import audit
+from mdstools import audit, fsio
 
 
-def export_html(notebook: Path) -> Path:
-    """Write ``<notebook>.html`` next to the notebook; returns its path."""
+def render_html(notebook: Path) -> str:
+    """The HTML page of an executed notebook."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb)
-    target = notebook.with_suffix(".html")
-    target.write_text(body)
-    return target
+    return str(body)
 
 
 def bundle(report_dir: Path, target: Path | None = None) -> Path:
-    """Zip the report of a ticket; refuses when the manifest does not verify."""
+    """Zip the report of a ticket (written whole or not at all); refuses when the manifest
+    does not verify or a run is not sealed yet."""
     result = audit.verify(report_dir)
     if not result.ok:
         raise ValueError("the report does not verify: " + "; ".join(result.problems[:3]))
+    if result.unsealed:
+        raise ValueError("runs not sealed yet: " + "; ".join(u.describe() for u in result.unsealed))
     head = (result.head or "")[:12]
     target = target or report_dir.parent / f"{report_dir.name}-{head}.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for rel in [*sorted(audit.report_files(report_dir)), audit.MANIFEST]:
             z.write(report_dir / rel, f"{report_dir.name}/{rel}")
         z.comment = json.dumps(
             {"ticket": report_dir.name, "manifest_head": result.head, "runs": result.runs}
         ).encode()
+    fsio.atomic_write_bytes(target, buf.getvalue())
     return target

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mdstools import __version__, audit, lock, ui
+from mdstools import __version__, audit, fsio, lock, ui
 from mdstools.checks import CheckResult
 from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError, ParameterError, shown
@@ -40,7 +40,7 @@ from mdstools.secrets import redact
 from mdstools.session import Result, Session
 
 T = TypeVar("T")
-STATE = "state.json"
+STATE = audit.STATE
 ENV_RUN_ID = "MDSTOOLS_RUN_ID"
 ENV_TIME_SCALE = "MDSTOOLS_TIME_SCALE"
 
@@ -50,17 +50,12 @@ class GateFailed(MdstoolsError):
 
 
 def read_state(report_dir: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads((report_dir / STATE).read_text())
-        return data
-    except (FileNotFoundError, ValueError):
-        return {"phases": {}}
+    """The phases' results of this ticket; none yet when ``state.json`` does not exist.
 
-
-def write_state(report_dir: Path, state: dict[str, Any]) -> None:
-    tmp = report_dir / (STATE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, default=str) + "\n")
-    tmp.replace(report_dir / STATE)
+    Read strictly: a file that is not JSON or not of this shape raises
+    :class:`~mdstools.errors.RecordDamaged` (a gate never decides on a damaged record).
+    """
+    return audit.load_state(report_dir / STATE)
 
 
 @dataclass
@@ -85,18 +80,13 @@ class Run:
         dry_run: bool,
         params: dict[str, Any],
     ) -> None:
-        if not ticket or not ticket.strip():
-            raise MdstoolsError(
-                "no ticket given",
-                "set the runbook parameter ticket (mdstools run ... --ticket CHG123)",
-            )
+        audit.validate_ticket(ticket)
         self.inventory = inventory
         self.ticket = ticket
         self.operator = operator or getpass.getuser()
         self.phase = phase_
         self.reports = reports
-        self.report_dir = reports / ticket
-        self.report_dir.mkdir(parents=True, exist_ok=True)
+        self.report_dir = fsio.ensure_dir(reports / ticket)
         self.interactive = interactive
         self.dry_run = dry_run
         self.params = params
@@ -388,6 +378,13 @@ class Run:
             )
         )
 
+    def write_file(self, name: str, text: str) -> Path:
+        """Write ``reports/<ticket>/<name>`` whole (atomically), journaled with its SHA-256
+        so that the record accounts for it until the next seal; returns its path."""
+        path = self.report_dir / name
+        self.journal.write_file(path, text)
+        return path
+
     # -- verdict ---------------------------------------------------------------------
     @property
     def verdict(self) -> str:
@@ -421,7 +418,7 @@ class Run:
             ],
             "decisions": self.decisions,
         }
-        write_state(self.report_dir, state)
+        self.write_file(STATE, json.dumps(state, indent=2, default=str) + "\n")
         self.journal.write(
             "phase", event="end", verdict=verdict, cause=self.cause, dry_run=self.dry_run
         )
@@ -500,7 +497,7 @@ def start(
             "set the parameter inventory (or start "
             "JupyterLab with make jupyter, which sets MDSTOOLS_INVENTORY)",
         )
-    ticket = ticket or os.environ.get("MDSTOOLS_TICKET", "")
+    ticket = audit.validate_ticket(ticket or os.environ.get("MDSTOOLS_TICKET", ""))
     given = {"operator": operator, "interactive": interactive, "dry_run": dry_run}
     own = {p.name for p in phase_params(ph)}
     unknown = [n for n in injected_names() if n not in own]
@@ -511,6 +508,7 @@ def start(
     inv = load(inventory)
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
+    audit.check_before_write(reports / ticket)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
     if ph.mutating and not dry_run:
         run.take_lock(os.environ.get(lock.ENV_TOKEN), os.environ.get(lock.ENV_BREAK) == "1")

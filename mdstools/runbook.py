@@ -37,7 +37,8 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-from mdstools import __version__, audit, lock
+from mdstools import __version__, audit, fsio, lock
+from mdstools.errors import MdstoolsError, RecordDamaged
 from mdstools.escape import html_text, terminal_text
 from mdstools.inventory import Inventory, register_secrets
 from mdstools.phases import PHASES, Phase, phase, phase_params
@@ -237,6 +238,28 @@ def _verdict_cell(
     nb.cells.insert(0, cell)
 
 
+def _write_notebook(
+    nb: Any, target: Path, journal: audit.Journal, html: bool, prefix: str
+) -> tuple[Path, Path | None]:
+    """``nb`` into the record (journaled, atomically), and its HTML next to it."""
+    import nbformat
+
+    text = nbformat.writes(nb)
+    journal.write_file(target, text if text.endswith("\n") else text + "\n")
+    if not html:
+        return target, None
+    from mdstools import report
+
+    try:
+        body = report.render_html(target)
+    except Exception as exc:  # the notebook is the record; HTML is a convenience
+        print(f"{prefix} HTML export failed: {exc}", file=sys.stderr)
+        return target, None
+    html_path = target.with_suffix(".html")
+    journal.write_file(html_path, body)
+    return target, html_path
+
+
 def execute(
     ph: Phase,
     inv: Inventory,
@@ -252,14 +275,19 @@ def execute(
 ) -> Outcome:
     """Run one phase headless; the executed notebook always lands in reports/<ticket>/.
 
+    Refuses (:class:`~mdstools.errors.RecordDamaged`) before anything runs when the
+    ticket's record does not verify; a file of the record that cannot be written raises
+    :class:`~mdstools.errors.RecordWriteError` and leaves the record as it was.
+
     ``lock_token`` is the token of the host-wide lock the caller holds (the kernel uses it
     for the lock on the primary MDS); ``break_lock`` lets the kernel break a lock there
     held by another token; ``lock_broken`` is the holder of a stale host-wide lock the
     caller broke (journaled here).
     """
     register_secrets(inv)
-    report_dir = reports / ticket
-    report_dir.mkdir(parents=True, exist_ok=True)
+    report_dir = reports / audit.validate_ticket(ticket)
+    audit.check_before_write(report_dir)
+    fsio.ensure_dir(report_dir)
     name = output_name(report_dir, ph, dry_run)
     run_id = uuid.uuid4().hex[:12]
     work = Path(tempfile.mkdtemp(prefix="mdstools-run-"))
@@ -288,6 +316,7 @@ def execute(
     else:
         os.environ.pop(lock.ENV_BREAK, None)
     stream = _Prefixed(f"[{ticket} {ph.id}]")
+    journal = audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id)
     verdict, cause = "failed", None
     print(
         f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {ph.title}: running {source.name} "
@@ -327,7 +356,10 @@ def execute(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    state = read_state(report_dir).get("phases", {}).get(ph.id, {})
+    try:
+        state = read_state(report_dir).get("phases", {}).get(ph.id, {})
+    except RecordDamaged:
+        state = {}  # the seal below refuses it, naming the file; the notebook is kept
     if state.get("run_id") == run_id:
         if state.get("cause"):
             cause = state["cause"]
@@ -337,21 +369,14 @@ def execute(
         lock.release_remote_of(inv, lock_token)
     if dry_run and verdict in ("passed", "failed"):
         verdict = f"dry-run {verdict}"
-    nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
+    try:
+        nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     _verdict_cell(nb, ph, verdict, cause, run_id, ticket)
     _redact_notebook(nb)
-    target = report_dir / name
-    nbformat.write(nb, str(target))
-    shutil.rmtree(work, ignore_errors=True)
-    html_path: Path | None = None
-    if html:
-        from mdstools import report
-
-        try:
-            html_path = report.export_html(target)
-        except Exception as exc:  # the notebook is the record; HTML is a convenience
-            print(f"[{ticket} {ph.id}] HTML export failed: {exc}", file=sys.stderr)
-    audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id).write(
+    target, html_path = _write_notebook(nb, report_dir / name, journal, html, f"[{ticket} {ph.id}]")
+    journal.write(
         "run", verdict=verdict, cause=cause, notebook=name, operator=operator, dry_run=dry_run
     )
     audit.seal(
@@ -364,6 +389,7 @@ def execute(
             "operator": operator,
             "toolkit": __version__,
         },
+        journal,
     )
     print(
         f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {verdict.upper()}"
@@ -414,9 +440,18 @@ def campaign(
 
 
 def next_phases(report_dir: Path, first: str, last: str, resume: bool) -> list[Phase]:
-    """The phases to run: from..to, or (resume) from the first one that has not passed."""
+    """The phases to run: from..to, or (resume) from the first one that has not passed.
+
+    Raises KeyError for an unknown phase, MdstoolsError when ``first`` comes after ``last``
+    and RecordDamaged when ``state.json`` cannot be trusted (with ``resume``).
+    """
     ids = [p.id for p in PHASES]
     lo, hi = ids.index(phase(first).id), ids.index(phase(last).id)
+    if lo > hi:
+        raise MdstoolsError(
+            f"phase {ids[lo]} (from) comes after phase {ids[hi]} (to)",
+            f"give the first phase before the last, e.g. --from {ids[hi]} --to {ids[lo]}",
+        )
     chosen = list(PHASES[lo : hi + 1])
     if resume:
         done = read_state(report_dir).get("phases", {})

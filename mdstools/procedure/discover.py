@@ -92,9 +92,7 @@ def domains_frame(snap: status.Snapshot) -> pd.DataFrame:
 
 
 def save(run: Run, snap: status.Snapshot, name: str) -> str:
-    path = run.report_dir / name
-    path.write_text(json.dumps(snap.to_json(), indent=2) + "\n")
-    return str(path)
+    return str(run.write_file(name, json.dumps(snap.to_json(), indent=2) + "\n"))
 
 
 def load_baseline(run: Run) -> dict[str, Any] | None:

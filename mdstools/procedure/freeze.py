@@ -16,6 +16,7 @@ checklist, ``reentry.csv`` and a DRAFT ``mgmt_cli`` batch file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -205,12 +206,7 @@ def watch(run: Run) -> pd.DataFrame:
             flush=True,
         )
     if not df.empty:
-        df.map(csv_cell).to_csv(
-            run.report_dir / f"freeze_watch_{run.phase.id}.csv",
-            index=False,
-            encoding="utf-8",
-            errors="backslashreplace",
-        )
+        run.write_file(f"freeze_watch_{run.phase.id}.csv", df.map(csv_cell).to_csv(index=False))
     return df
 
 
@@ -504,15 +500,12 @@ def reentry(run: Run, found: list[Forensics], retained: dict[str, str]) -> pd.Da
         "how",
     ]
     df = pd.DataFrame(rows, columns=cols)
-    with (run.report_dir / "reentry.csv").open(
-        "w", newline="", encoding="utf-8", errors="backslashreplace"
-    ) as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        w.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-    (run.report_dir / "reentry_draft.mgmt.txt").write_text(
-        draft(run.ticket, lost), encoding="utf-8"
-    )
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    w.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+    run.write_file("reentry.csv", buf.getvalue())
+    run.write_file("reentry_draft.mgmt.txt", draft(run.ticket, lost))
     run.journal.write(
         "reentry", changes=len(lost), csv="reentry.csv", draft="reentry_draft.mgmt.txt"
     )

@@ -161,7 +161,7 @@ def run_backups(run: Run) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
-    (run.report_dir / BACKUPS).write_text(df.to_json(orient="records", indent=2) + "\n")
+    run.write_file(BACKUPS, df.to_json(orient="records", indent=2) + "\n")
     return df
 
 
@@ -214,5 +214,5 @@ def freeze_markers(run: Run) -> pd.DataFrame:
         "markers": json.loads(df.to_json(orient="records")),
     }
     if not run.dry_run:
-        (run.report_dir / FREEZE).write_text(json.dumps(freeze, indent=2) + "\n")
+        run.write_file(FREEZE, json.dumps(freeze, indent=2) + "\n")
     return df
