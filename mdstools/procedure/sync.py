@@ -204,7 +204,8 @@ def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:
     """Poll until every domain has one active and every peer is Synchronized (or timeout)."""
     import time
 
-    deadline = time.monotonic() + scaled(run, timeout_s, 2.0)
+    t0 = time.monotonic()
+    deadline = t0 + scaled(run, timeout_s, 2.0)
     while True:
         snap = view(run)
         pending = [
@@ -215,7 +216,7 @@ def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:
         run.progress(
             f"sync: {len(snap.domains) - len(pending)} of {len(snap.domains)} domains synchronized",
             None,
-            0,
+            time.monotonic() - t0,
         )
         if not pending or time.monotonic() > deadline or run.dry_run:
             return snap
