@@ -39,6 +39,19 @@ KERNEL = "mdstools"
 VERDICT_TAG = "mdstools-verdict"
 
 
+CONNECT_ERRORS = frozenset(
+    {
+        "ConnectError",
+        "HostKeyError",
+        "AuthenticationError",
+        "UnreachableError",
+        "ServerDown",
+        "ConnectionLostError",
+    }
+)
+"""Exceptions of a runbook's kernel that mean a server could not be reached (exit 4)."""
+
+
 class Aborted(Exception):
     """SIGTERM or SIGINT arrived during a run."""
 
@@ -53,13 +66,21 @@ class Outcome:
     notebook: Path
     html: Path | None
     run_id: str
+    error: str | None = None  # the class name of the exception that stopped the kernel
+
+    @property
+    def unreachable(self) -> bool:
+        """The phase stopped because a server could not be reached (or stopped answering)."""
+        return self.error in CONNECT_ERRORS
 
     @property
     def exit_code(self) -> int:
         """0 when passed; a dry run that ran to its end is 0 too (its checks say what would
-        fail), unless it stopped on an error."""
+        fail), unless it stopped on an error; 4 when a server could not be reached."""
         if self.verdict == "passed" or self.verdict == "dry-run passed":
             return 0
+        if self.unreachable:
+            return 4
         return 0 if self.verdict == "dry-run failed" and self.cause is None else 1
 
 
@@ -259,7 +280,7 @@ def execute(
     if lock_token:
         os.environ[lock.ENV_TOKEN] = lock_token
     stream = _Prefixed(f"[{ticket} {ph.id}]")
-    verdict, cause = "failed", None
+    verdict, cause, error = "failed", None, None
     print(
         f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {ph.title}: running {source.name} "
         f"-> {report_dir / name}",
@@ -284,7 +305,8 @@ def execute(
             )
         verdict = "passed"
     except PapermillExecutionError as exc:
-        cause = f"{exc.ename}: {exc.evalue}"
+        error = str(exc.ename)
+        cause = f"{exc.ename}: {exc.evalue}" if error not in CONNECT_ERRORS else str(exc.evalue)
     except Aborted as exc:
         verdict, cause = "aborted", f"aborted by {exc} during the run"
     except Exception as exc:  # kernel died, timeout, missing kernel: the record says so
@@ -338,7 +360,7 @@ def execute(
         file=sys.stderr,
         flush=True,
     )
-    return Outcome(ph, verdict, cause, target, html_path, run_id)
+    return Outcome(ph, verdict, cause, target, html_path, run_id, error)
 
 
 def campaign(
