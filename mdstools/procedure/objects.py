@@ -14,8 +14,8 @@ from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, objects, services
 from mdstools.commands.base import Command, raw
-from mdstools.errors import MdstoolsError
-from mdstools.procedure.common import mdsstat_of, scaled, wait_all_up
+from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.procedure.common import mdsstat_of, run_job, scaled, wait_all_up
 from mdstools.records import DomainServerInfo
 from mdstools.run import DryResult, Run
 
@@ -109,28 +109,18 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         step("mdsstop; mdsstart", "dry run")
         return pd.DataFrame(steps)
     try:
-        result = jobs.run(
-            sess,
-            "mds_fix_cmas_clms_version",
-            fix.line,
-            timeout_s=scaled(run, 3 * 3600),
-            interval_s=scaled(run, 10.0),
-            progress=run.progress,
-        )
+        result = run_job(run, name, "mds_fix_cmas_clms_version", fix.line, timeout_s=3 * 3600)
         parsed = objects.parse_fix_cmas_clms_version(result.log)
-        step(fix.line, f"exit 0; {_describe(parsed)}")
+        step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
+    except (ConnectError, ConnectionLostError):
+        raise
     except MdstoolsError as exc:
         step(fix.line, f"FAILED: {exc}")
     try:
-        jobs.run(
-            sess,
-            "mdsstop; mdsstart",
-            "mdsstop; mdsstart",
-            timeout_s=scaled(run, 3 * 3600),
-            interval_s=scaled(run, 10.0),
-            progress=run.progress,
-        )
-        step("mdsstop; mdsstart", "done")
+        result = run_job(run, name, "mdsstop; mdsstart", "mdsstop; mdsstart", timeout_s=3 * 3600)
+        step("mdsstop; mdsstart", "done" + _how(result))
+    except (ConnectError, ConnectionLostError):
+        raise
     except MdstoolsError as exc:
         step("mdsstop; mdsstart", f"FAILED: {exc}")
     final = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
@@ -140,6 +130,10 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         "every process is up" if not still else f"NOT up: {', '.join(still)}",
     )
     return pd.DataFrame(steps, columns=["server", "step", "outcome"])
+
+
+def _how(result: jobs.JobResult) -> str:
+    return "" if result.found == "started" else f" ({result.found} before this run)"
 
 
 def _describe(parsed: object) -> str:
