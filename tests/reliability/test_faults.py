@@ -371,24 +371,31 @@ def _events(lab: Lab, ticket: str) -> list[dict[str, object]]:
     return audit.read_journal(path) if path.exists() else []
 
 
-def _upgrade_sent(events: list[dict[str, object]], server: str) -> list[dict[str, object]]:
+def _sent(events: list[dict[str, object]], server: str, what: str) -> list[dict[str, object]]:
     return [
         e
         for e in events
-        if e["kind"] == "command"
-        and e.get("server") == server
-        and "installer upgrade" in str(e.get("command"))
+        if e["kind"] == "command" and e.get("server") == server and what in str(e.get("command"))
     ]
 
 
+def _upgrade_sent(events: list[dict[str, object]], server: str) -> list[dict[str, object]]:
+    return _sent(events, server, "installer upgrade")
+
+
 def _wait_for(
-    proc: subprocess.Popen[bytes], lab: Lab, ticket: str, server: str, limit: float = 300
+    proc: subprocess.Popen[bytes],
+    lab: Lab,
+    ticket: str,
+    server: str,
+    what: str = "installer upgrade",
+    limit: float = 300,
 ) -> None:
-    """Until ``server``'s ``installer upgrade`` is in the journal (the upgrade runs)."""
+    """Until a command of ``server`` containing ``what`` is in the journal."""
     deadline = time.monotonic() + limit
-    while not _upgrade_sent(_events(lab, ticket), server):
-        assert proc.poll() is None, "the campaign ended before the upgrade started"
-        assert time.monotonic() < deadline, "the upgrade did not start"
+    while not _sent(_events(lab, ticket), server, what):
+        assert proc.poll() is None, f"the campaign ended before {what!r} on {server}"
+        assert time.monotonic() < deadline, f"{what!r} was not sent to {server}"
         time.sleep(0.05)
 
 
@@ -539,4 +546,104 @@ def test_the_lab_killed_during_the_upgrade_wait_ends_the_campaign_with_exit_4(
     v = lab.cli("verify", str(lab.reports / "CHG-DEAD"))
     assert v.returncode == 0, v.stderr
     assert changed(before, tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])) == []
+    assert_no_secrets(lab)
+
+
+def _found(events: list[dict[str, object]], server: str, step: str) -> list[dict[str, object]]:
+    return [
+        e
+        for e in events
+        if e["kind"] == "step"
+        and e.get("event") == "found"
+        and e.get("server") == server
+        and e.get("step") == step
+    ]
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_campaign_killed_during_a_backup_does_not_take_it_twice(
+    slow_lab: Lab, runbooks_unchanged: None
+) -> None:
+    """SIGKILL while mds1's mds_backup job runs; the resumed 02 finds the job of this ticket
+    (running or done), does not start another, and records its archive."""
+    lab = slow_lab
+    proc = subprocess.Popen(
+        _campaign(lab, "CHG-BK", "0.01", "--to", "02"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+        cwd=lab.dir,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(proc, lab, "CHG-BK", "mds1", "mds_backup -b")
+    finally:
+        _kill_tree(proc)
+    again = lab.cli(
+        *_campaign(lab, "CHG-BK", "0.01", "--to", "02", "--resume", "--break-lock")[3:],
+        timeout=400,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    events = _events(lab, "CHG-BK")
+    assert len(_sent(events, "mds1", "mds_backup -b")) == 1, "mds_backup started twice on mds1"
+    assert len(_sent(events, "mds2", "mds_backup -b")) == 1
+    found = _found(events, "mds1", "mds_backup")
+    assert found and found[0]["found"] in ("in progress", "already done"), found
+    assert "/var/log/mdstools/jobs/CHG-BK/mds_backup" in str(found[0]["detail"])
+    backups = json.loads((lab.reports / "CHG-BK" / "backups.json").read_text())
+    mds1 = next(b for b in backups if b["server"] == "mds1")
+    assert mds1["file"].startswith("/var/log/mds_backups/") and mds1["sha256"], backups
+    assert lab.cli("verify", str(lab.reports / "CHG-BK")).returncode == 0
+    assert_no_secrets(lab)
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_server_dead_outside_a_reboot_window_is_waited_for_its_budget_only(
+    slow_lab: Lab, runbooks_unchanged: None
+) -> None:
+    """The lab dies while mds1's backup job runs (no reboot expected): the wait ends after
+    the inventory's reconnect budget (3 s here), exit 4, the message names mds1, the time
+    and the step, and the 02 notebook has it on top."""
+    import yaml
+
+    lab = slow_lab
+    data = yaml.safe_load(lab.inventory.read_text())
+    data["connection"]["reconnect_budget_s"] = 3
+    data["connection"]["connect_timeout_s"] = 1
+    inv = lab.inventory.with_name("inventory-budget.yml")
+    inv.write_text(yaml.safe_dump(data))
+    cmd = _campaign(lab, "CHG-BUDGET", "0.01", "--to", "02")
+    cmd[cmd.index("-i") + 1] = str(inv)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+        cwd=lab.dir,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(proc, lab, "CHG-BUDGET", "mds1", "mds_backup -b")
+        os.kill(json.loads((lab.dir / "lab" / "lab.json").read_text())["pid"], signal.SIGKILL)
+        _, err = proc.communicate(timeout=200)
+    finally:
+        if proc.poll() is None:
+            _kill_tree(proc)
+    text = err.decode()
+    assert proc.returncode == 4, text[-3000:]
+    assert re.search(
+        r"stopped at phase 02: mds1 unreachable since \d\d:\d\d:\d\d \(connection refused\) "
+        r"during 'mds1 mds_backup'; check the server, then mdstools campaign --resume$",
+        text.strip().splitlines()[-1],
+    ), text[-1500:]
+    assert "Traceback" not in text
+    top = top_cell(lab.notebook("CHG-BUDGET", "02_prepare_ha.ipynb"))
+    assert "FAILED" in top and "mds1 unreachable since" in top and "mds_backup" in top
+    assert lab.cli("verify", str(lab.reports / "CHG-BUDGET")).returncode == 0
     assert_no_secrets(lab)
