@@ -38,6 +38,7 @@ from mdstools.errors import (
     CommandTimeout,
     ConnectionLostError,
     JobError,
+    ParseError,
     ServerDown,
     UnreachableError,
 )
@@ -164,7 +165,7 @@ def start(
 def _started(text: str) -> tuple[int, float | None]:
     seen = _parse_found(text)
     if seen is None:
-        raise ValueError(f"no pid in {text!r}")
+        raise ParseError("start job", "no pid in the output", text)
     return seen
 
 

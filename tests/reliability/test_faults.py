@@ -300,6 +300,30 @@ def test_upgrade_decision(
         assert d.detail.startswith("upgrade already in progress (found package Installing 89%")
 
 
+def test_journal_tells_an_upgrade_and_a_task_started_by_an_earlier_run(tmp_path: Path) -> None:
+    """What a rerun reads back from the ticket's journal: an upgrade started and not ended,
+    a Management API task started and not ended (waited for instead of sent again)."""
+    from types import SimpleNamespace
+
+    from mdstools.procedure import sync, upgrade
+
+    j = audit.Journal(tmp_path / audit.JOURNAL, "r1", "03")
+    run = SimpleNamespace(report_dir=tmp_path)
+    assert not upgrade.started_before(run, "mds1")  # type: ignore[arg-type]
+    j.write("step", event="upgrade-start", server="mds1", before="R81.10", target=TARGET)
+    assert upgrade.started_before(run, "mds1")  # type: ignore[arg-type]
+    assert not upgrade.started_before(run, "mds2")  # type: ignore[arg-type]
+    j.write("step", event="upgrade-end", server="mds1", after=TARGET, not_up=[])
+    assert not upgrade.started_before(run, "mds1")  # type: ignore[arg-type]
+    key = "mds1 ha_full_sync: mgmt_cli -r true ha-full-sync"
+    assert sync._unfinished_task(run, key) is None  # type: ignore[arg-type]
+    j.write("step", event="task-start", key=key, server="mds1", task="t-1")
+    assert sync._unfinished_task(run, key) == "t-1"  # type: ignore[arg-type]
+    assert sync._unfinished_task(run, key + " other") is None  # type: ignore[arg-type]
+    j.write("step", event="task-end", key=key, server="mds1", status="succeeded")
+    assert sync._unfinished_task(run, key) is None  # type: ignore[arg-type]
+
+
 # -- progress and exit codes -----------------------------------------------------------------
 def test_progress_shows_the_callers_elapsed_and_a_heartbeat() -> None:
     c = Clock(now=0.0)
