@@ -569,6 +569,29 @@ def test_the_lab_killed_during_the_upgrade_wait_ends_the_campaign_with_exit_4(
     assert "03_upgrade_primary.ipynb" in out.decode()
     v = lab.cli("verify", str(lab.reports / "CHG-DEAD"))
     assert v.returncode == 0, v.stderr
+    # run 03 again while the server is still dead: the journal says its upgrade started, so
+    # the step waits as for a reboot, up to the upgrade's scaled timeout, then exit 4
+    rerun = lab.cli(
+        "run",
+        "03",
+        "-i",
+        str(lab.inventory),
+        "--ticket",
+        "CHG-DEAD",
+        "--reports",
+        str(lab.reports),
+        "-p",
+        "confirm=true",
+        "-p",
+        f"time_scale={SCALE}",
+        timeout=200,
+    )
+    assert rerun.returncode == 4, rerun.stderr[-3000:]
+    assert re.search(r"FAILED: mds1 unreachable since .* during 'mds1 upgrade'", rerun.stderr)
+    assert "Traceback" not in rerun.stderr
+    top = top_cell(lab.notebook("CHG-DEAD", "03_upgrade_primary.r2.ipynb"))
+    assert "mds1 unreachable since" in top
+    assert lab.cli("verify", str(lab.reports / "CHG-DEAD")).returncode == 0
     assert changed(before, tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])) == []
     assert_no_secrets(lab)
 
