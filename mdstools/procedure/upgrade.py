@@ -147,6 +147,9 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
     before = state.version
     if choice.action == "skip":
         return UpgradeOutcome(name, before, before, "already on target (skipped)", 0.0)
+    if choice.action in ("wait", "finished") and run.dry_run:
+        print(f"DRY RUN {name}: would wait: {choice.detail}", flush=True)
+        return UpgradeOutcome(name, before, before, "dry run", 0.0)
     if choice.action in ("wait", "finished"):
         found(
             run,
@@ -160,12 +163,15 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
         if start is not None:
             return start
     pkg = package_name(run)
+    # a "Failed" left by an earlier attempt is not this attempt's result until it changes
+    stale = [state.package == "Failed"]
 
     def done(s: Session) -> tuple[bool, str]:
         if run.inventory.upgrade_method == "cpuse":
             detail = s.run(upgrade.show_installer_package(pkg))
             st = detail.data.status if detail.ok and detail.data else "unknown"
-            if st == "Failed":
+            stale[0] = stale[0] and st == "Failed"
+            if st == "Failed" and not stale[0]:
                 raise MdstoolsError(
                     f"{name}: the upgrade failed (show installer package says Failed)",
                     "read the installation log that show installer package names, fix the "
