@@ -81,7 +81,7 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         steps.append({"server": name, "step": what, "outcome": outcome})
         print(f"{name}: {what}: {outcome}", flush=True)
 
-    table = mdsstat_of(sess)
+    table = jobs.call(sess, mdsstat_of, scaled(run, 1800), run.progress, f"{name} mdsstat")
     down = [r.name for r in table.domain_rows if not r.all_up and r.name]
     step(
         "mdsstat",

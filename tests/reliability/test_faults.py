@@ -324,6 +324,34 @@ def test_journal_tells_an_upgrade_and_a_task_started_by_an_earlier_run(tmp_path:
     assert sync._unfinished_task(run, key) is None  # type: ignore[arg-type]
 
 
+def test_reconnect_budget_from_the_inventory(tmp_path: Path) -> None:
+    """Default, per inventory and per server; a bad value names the field (exit 2 upstream)."""
+    import yaml
+
+    from mdstools.errors import InventoryError
+    from mdstools.inventory import load
+
+    base = {
+        "environment": "prod",
+        "target_version": TARGET,
+        "upgrade": {"method": "cpuse", "package": "/var/log/upload/pkg.tgz"},
+        "connection": {"reconnect_budget_s": 30, "password": "env:MDS_PASSWORD"},
+        "servers": [
+            {"name": "mds1", "host": "192.0.2.11", "role": "primary"},
+            {"name": "mds2", "host": "192.0.2.12", "role": "secondary", "reconnect_budget_s": 5},
+        ],
+    }
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(base))
+    inv = load(path)
+    assert [s.connection.reconnect_budget_s for s in inv.servers] == [30.0, 5.0]
+    assert Connection().reconnect_budget_s == 180.0
+    base["connection"] = {"reconnect_budget_s": -1, "password": "env:MDS_PASSWORD"}
+    path.write_text(yaml.safe_dump(base))
+    with pytest.raises(InventoryError, match=r"connection\.reconnect_budget_s: .*0\.\.86400"):
+        load(path)
+
+
 # -- progress and exit codes -----------------------------------------------------------------
 def test_progress_shows_the_callers_elapsed_and_a_heartbeat() -> None:
     c = Clock(now=0.0)
@@ -432,11 +460,11 @@ def _descendants(pid: int) -> list[int]:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     out: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
             out.append(child)
-            todo.append(child)
+            pending.append(child)
     return out
 
 
