@@ -430,9 +430,11 @@ def resume_or_start(
     progress: Progress | None = None,
     budget_s: float | None = FROM_INVENTORY,
     on_found: Callable[[str, JobHandle], None] | None = None,
+    reuse_finished: bool = True,
 ) -> JobResult:
     """The job ``name`` of ``ticket``, run once: a running one is waited for, one that
-    finished with rc 0 is taken as done (its log read), any other is started again.
+    finished with rc 0 is taken as done (its log read; unless ``reuse_finished`` is False:
+    the caller sees that its effect is gone), any other is started again.
 
     ``result.found`` says which; ``on_found(found, handle)`` is called before waiting for a
     job in progress or reading one already done. The server is waited for as in
@@ -458,7 +460,8 @@ def resume_or_start(
             on_found("in progress", found.handle)
         result = wait(session, found.handle, timeout_s, interval_s, progress, budget_s)
         return replace(result, found="in progress")
-    if found is not None and found.state.state == "finished" and found.state.rc == 0:
+    done = found is not None and found.state.state == "finished" and found.state.rc == 0
+    if found is not None and done and reuse_finished:
         if on_found is not None:
             on_found("already done", found.handle)
         log = _resilient(

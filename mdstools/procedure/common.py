@@ -109,6 +109,7 @@ def run_job(
     command: str,
     timeout_s: float,
     interval_s: float = 10.0,
+    reuse_finished: bool = True,
 ) -> jobs.JobResult:
     """A detached job of this ticket, run once across reruns (:func:`jobs.resume_or_start`):
     a running one is waited for, one already done is not started again; both are journaled.
@@ -129,6 +130,7 @@ def run_job(
         interval_s=scaled(run, interval_s),
         progress=run.progress,
         on_found=seen,
+        reuse_finished=reuse_finished,
     )
 
 

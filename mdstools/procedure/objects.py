@@ -108,8 +108,19 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         run.execute(name, services.mdsstart())
         step("mdsstop; mdsstart", "dry run")
         return pd.DataFrame(steps)
+    # a fix done earlier for this ticket counts only while its effect is there
+    redo = _outdated_on(run, name)
+    fixed_now = True
     try:
-        result = run_job(run, name, "mds_fix_cmas_clms_version", fix.line, timeout_s=3 * 3600)
+        result = run_job(
+            run,
+            name,
+            "mds_fix_cmas_clms_version",
+            fix.line,
+            timeout_s=3 * 3600,
+            reuse_finished=not redo,
+        )
+        fixed_now = result.found != "already done"
         parsed = objects.parse_fix_cmas_clms_version(result.log)
         step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
     except (ConnectError, ConnectionLostError):
@@ -117,7 +128,14 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
     except MdstoolsError as exc:
         step(fix.line, f"FAILED: {exc}")
     try:
-        result = run_job(run, name, "mdsstop; mdsstart", "mdsstop; mdsstart", timeout_s=3 * 3600)
+        result = run_job(
+            run,
+            name,
+            "mdsstop; mdsstart",
+            "mdsstop; mdsstart",
+            timeout_s=3 * 3600,
+            reuse_finished=not fixed_now,
+        )
         step("mdsstop; mdsstart", "done" + _how(result))
     except (ConnectError, ConnectionLostError):
         raise
@@ -130,6 +148,18 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         "every process is up" if not still else f"NOT up: {', '.join(still)}",
     )
     return pd.DataFrame(steps, columns=["server", "step", "outcome"])
+
+
+def _outdated_on(run: Run, name: str) -> bool:
+    """Some DMS/DLS object of ``name`` is not on the target version (False: cannot tell)."""
+    try:
+        infos = object_versions(run)
+    except (ConnectError, ConnectionLostError):
+        raise
+    except MdstoolsError:
+        return False
+    target = run.inventory.target_version
+    return any(d.mds == name and d.version is not None and d.version != target for d in infos)
 
 
 def _how(result: jobs.JobResult) -> str:

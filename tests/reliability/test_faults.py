@@ -216,7 +216,9 @@ class JobServer:
         return "", f"unexpected {command}", 127
 
 
-def resume(job: JobServer, seen: list[str]) -> tuple[jobs.JobResult, FakeTransport]:
+def resume(
+    job: JobServer, seen: list[str], reuse: bool = True
+) -> tuple[jobs.JobResult, FakeTransport]:
     fake = FakeTransport("mds2", job)
     result = jobs.resume_or_start(
         Session(server(), fake),
@@ -226,6 +228,7 @@ def resume(job: JobServer, seen: list[str]) -> tuple[jobs.JobResult, FakeTranspo
         timeout_s=600,
         interval_s=1,
         on_found=lambda how, h: seen.append(f"{how} pid {h.pid}"),
+        reuse_finished=reuse,
     )
     return result, fake
 
@@ -247,12 +250,16 @@ def test_a_job_that_succeeded_is_done_and_its_log_read(clock: Clock) -> None:
     assert not any("nohup" in c for c in fake.calls)
 
 
-@pytest.mark.parametrize("pid,state", [(None, "lost"), ("4242", "rc=1"), ("4242", "lost")])
-def test_a_job_never_started_failed_or_lost_is_started(
-    clock: Clock, pid: str | None, state: str
+@pytest.mark.parametrize(
+    "pid,state,reuse",
+    [(None, "lost", True), ("4242", "rc=1", True), ("4242", "lost", True), ("4242", "rc=0", False)],
+)
+def test_a_job_never_started_failed_lost_or_undone_is_started(
+    clock: Clock, pid: str | None, state: str, reuse: bool
 ) -> None:
+    """Started again: no job, a failed one, a lost one, or a done one whose effect is gone."""
     seen: list[str] = []
-    result, fake = resume(JobServer(pid, state), seen)
+    result, fake = resume(JobServer(pid, state), seen, reuse)
     assert result.found == "started" and result.handle.pid == 777 and seen == []
     start = next(c for c in fake.calls if "nohup" in c)
     assert "/var/log/mdstools/jobs/CHG-1/mds_backup" in start
