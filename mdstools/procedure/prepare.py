@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import backup, ha
 from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
 from mdstools.procedure.common import found, ha_state, run_job, scaled, wait_task
-from mdstools.records import HaStateEntry, PublishedSession
+from mdstools.records import BackupFile, HaStateEntry, PublishedSession
 from mdstools.run import DryResult, Run
+from mdstools.session import Session
 
 FREEZE = "freeze.json"
 BACKUPS = "backups.json"
@@ -145,13 +147,18 @@ def run_backups(run: Run) -> pd.DataFrame:
             continue
         try:
             job = run_job(run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600)
+            files = _archives_since(sess, d, job)
+            if not files and job.found == "already done":
+                # the archive of the earlier backup is gone: take it again
+                job = run_job(
+                    run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600, reuse_finished=False
+                )
+                files = _archives_since(sess, d, job)
         except (ConnectError, ConnectionLostError):
             raise
         except MdstoolsError as exc:
             rows.append({"server": m.name, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""})
             continue
-        since = job.handle.started_at.timestamp() - 1
-        files = [f for f in (sess.run(backup.backup_files(d)).data or []) if f.mtime >= since]
         newest = max(files, key=lambda f: f.mtime) if files else None
         digest = (sess.run(backup.sha256(newest.path)).data or "") if newest else ""
         rows.append(
@@ -165,6 +172,12 @@ def run_backups(run: Run) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
     (run.report_dir / BACKUPS).write_text(df.to_json(orient="records", indent=2) + "\n")
     return df
+
+
+def _archives_since(sess: Session, directory: str, job: jobs.JobResult) -> list[BackupFile]:
+    """The backup archives written since ``job`` started (server clock)."""
+    since = job.handle.started_at.timestamp() - 1
+    return [f for f in (sess.run(backup.backup_files(directory)).data or []) if f.mtime >= since]
 
 
 def backups_check(df: pd.DataFrame) -> CheckResult:
