@@ -729,3 +729,44 @@ def test_a_server_dead_outside_a_reboot_window_is_waited_for_its_budget_only(
     assert "FAILED" in top and "mds1 unreachable since" in top and "mds_backup" in top
     assert lab.cli("verify", str(lab.reports / "CHG-BUDGET")).returncode == 0
     assert_no_secrets(lab)
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_campaign_killed_during_mdsstop_mdsstart_does_not_restart_twice(
+    slow_lab: Lab, runbooks_unchanged: None
+) -> None:
+    """SIGKILL while mds1's ``mdsstop; mdsstart`` job of 06 runs; the resumed 06 finds the
+    ticket's jobs (the fix done, the restart running or done) and starts neither again."""
+    lab = slow_lab
+    proc = subprocess.Popen(
+        _campaign(lab, "CHG-06", "0.01", "--to", "06"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+        cwd=lab.dir,
+        start_new_session=True,
+    )
+    restart = "( mdsstop; mdsstart"
+    try:
+        _wait_for(proc, lab, "CHG-06", "mds1", restart, limit=600)
+    finally:
+        _kill_tree(proc)
+    again = lab.cli(
+        *_campaign(lab, "CHG-06", "0.01", "--to", "06", "--resume", "--break-lock")[3:],
+        timeout=400,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    events = _events(lab, "CHG-06")
+    assert len(_sent(events, "mds1", restart)) == 1, "mdsstop; mdsstart started twice on mds1"
+    assert len(_sent(events, "mds1", "mds_fix_cmas_clms_version -c ALL\n")) == 1
+    assert len(_sent(events, "mds2", restart)) == 1
+    found = _found(events, "mds1", "mdsstop; mdsstart")
+    assert found and found[0]["found"] in ("in progress", "already done"), found
+    assert _found(events, "mds1", "mds_fix_cmas_clms_version")[0]["found"] == "already done"
+    nb = (lab.reports / "CHG-06" / "06_update_object_versions.ipynb").read_text()
+    assert "before this run" in nb, "the step table says what was found"
+    assert lab.cli("verify", str(lab.reports / "CHG-06")).returncode == 0
+    assert_no_secrets(lab)
