@@ -550,6 +550,12 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
         )
     print(f"report: {reports / ticket}")
     failed = [o for o in outcomes if o.exit_code != 0]
+    if failed and failed[0].unreachable:
+        print(
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {failed[0].cause}",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
     if failed:
         why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
         then = (

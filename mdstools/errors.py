@@ -11,6 +11,7 @@
     │   ├── HostKeyError               unknown or changed host key (shows the fingerprint)
     │   ├── AuthenticationError        key/password refused
     │   └── UnreachableError           refused, timed out, name not resolved
+    │       └── ServerDown             stopped answering during a step, did not come back
     ├── ConnectionLostError            an open connection dropped (reboot, network)
     ├── CommandTimeout                 a command did not finish within its timeout
     ├── ModeError                      clish -> expert failed (e.g. wrong expert password)
@@ -27,6 +28,7 @@ Third-party errors (paramiko, socket) are translated once, in ``mdstools.transpo
 from __future__ import annotations
 
 import errno
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -106,6 +108,28 @@ class AuthenticationError(ConnectError):
 
 class UnreachableError(ConnectError):
     """Connection refused, timed out, or the name did not resolve."""
+
+
+class ServerDown(UnreachableError):
+    """A server stopped answering during a step and did not come back within its budget.
+
+    ``str()``: ``mds2 unreachable since 14:02:11 (connection refused) during 'mds2
+    upgrade'; check the server, then mdstools campaign --resume``.
+    """
+
+    def __init__(self, server: str, since: datetime, reason: str, doing: str) -> None:
+        self.since = since
+        self.reason = reason
+        self.doing = doing
+        self.server = server
+        MdstoolsError.__init__(
+            self,
+            f"{server} unreachable since {since:%H:%M:%S} ({reason}) during '{doing}'",
+            "check the server, then mdstools campaign --resume",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}"
 
 
 class ConnectionLostError(MdstoolsError):

@@ -59,6 +59,7 @@ CONNECTION_KEYS = {
     "connect_timeout_s",
     "command_timeout_s",
     "keepalive_s",
+    "reconnect_budget_s",
 }
 SERVER_KEYS = {"name", "host", "port", "role", "shell"} | CONNECTION_KEYS
 
@@ -82,6 +83,7 @@ class Connection:
     connect_timeout_s: float = 10.0
     command_timeout_s: float = 120.0
     keepalive_s: float = 15.0
+    reconnect_budget_s: float = 180.0
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,8 @@ class _Check:
                 values[key] = self.number(v, f, 1, 86400)
             elif key == "keepalive_s":
                 values[key] = self.number(v, f, 0, 3600)
+            elif key == "reconnect_budget_s":
+                values[key] = self.number(v, f, 0, 86400)
         return replace(base, **values)
 
 

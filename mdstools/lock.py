@@ -418,6 +418,15 @@ def release_remote_of(inventory: Inventory, token: str) -> bool:
 
     fleet = Fleet(inventory)
     try:
-        return release_remote(fleet.session(inventory.primary.name), token)
+        session = fleet.session(inventory.primary.name)
+    except MdstoolsError as exc:
+        fleet.close()
+        print(
+            f"lock: could not release the lock on {inventory.primary.name}: {exc}",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        return release_remote(session, token)
     finally:
         fleet.close()

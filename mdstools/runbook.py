@@ -50,6 +50,19 @@ KERNEL = "mdstools"
 VERDICT_TAG = "mdstools-verdict"
 
 
+CONNECT_ERRORS = frozenset(
+    {
+        "ConnectError",
+        "HostKeyError",
+        "AuthenticationError",
+        "UnreachableError",
+        "ServerDown",
+        "ConnectionLostError",
+    }
+)
+"""Exceptions of a runbook's kernel that mean a server could not be reached (exit 4)."""
+
+
 class Aborted(Exception):
     """SIGTERM or SIGINT arrived during a run."""
 
@@ -64,15 +77,24 @@ class Outcome:
     notebook: Path
     html: Path | None
     run_id: str
+    error: str | None = None  # the class name of the exception that stopped the kernel
+
+    @property
+    def unreachable(self) -> bool:
+        """The phase stopped because a server could not be reached (or stopped answering)."""
+        return self.error in CONNECT_ERRORS
 
     @property
     def exit_code(self) -> int:
         """0 when passed; a dry run that ran to its end is 0 too (its checks say what would
-        fail), unless it stopped on an error. 3 when another run held the lock."""
+        fail), unless it stopped on an error. 3 when another run held the lock; 4 when a
+        server could not be reached."""
         if self.verdict == "locked":
             return 3
         if self.verdict == "passed" or self.verdict == "dry-run passed":
             return 0
+        if self.unreachable:
+            return 4
         return 0 if self.verdict == "dry-run failed" and self.cause is None else 1
 
 
@@ -317,7 +339,7 @@ def execute(
         os.environ.pop(lock.ENV_BREAK, None)
     stream = _Prefixed(f"[{ticket} {ph.id}]")
     journal = audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id)
-    verdict, cause = "failed", None
+    verdict, cause, error = "failed", None, None
     print(
         f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {ph.title}: running {source.name} "
         f"-> {report_dir / name}",
@@ -342,8 +364,11 @@ def execute(
             )
         verdict = "passed"
     except PapermillExecutionError as exc:
-        if exc.ename == "LockHeld":
+        error = str(exc.ename)
+        if error == "LockHeld":
             verdict, cause = "locked", str(exc.evalue)
+        elif error in CONNECT_ERRORS:
+            cause = str(exc.evalue)
         else:
             cause = f"{exc.ename}: {exc.evalue}"
     except Aborted as exc:
@@ -398,7 +423,7 @@ def execute(
         file=sys.stderr,
         flush=True,
     )
-    return Outcome(ph, verdict, cause, target, html_path, run_id)
+    return Outcome(ph, verdict, cause, target, html_path, run_id, error)
 
 
 def campaign(

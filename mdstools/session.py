@@ -232,7 +232,8 @@ class Session:
     ) -> Result[T]:
         """Run one command and return its :class:`Result` (``check=True`` raises on failure).
 
-        A read-only command is retried once after a reconnect if the connection dropped.
+        A read-only command is retried once after a reconnect if the connection dropped
+        (one connect timeout: longer outages are the waits' business, see ``jobs``).
         """
         command: Command[Any] = cmd if isinstance(cmd, Command) else Command(cmd, raw)
         dom = domain or command.domain
@@ -259,7 +260,7 @@ class Session:
                 self._drop_shell()
                 if attempt + 1 >= attempts:
                     raise
-                self.transport.reconnect(self.server.connection.connect_timeout_s * 3)
+                self.transport.reconnect(self.server.connection.connect_timeout_s)
         result: Result[T] = self._result(command, dom, out, err, rc, started, time.monotonic() - t0)
         for hook in self.hooks:
             hook(result)

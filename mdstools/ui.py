@@ -467,19 +467,33 @@ def stamp() -> str:
 
 # -- progress -------------------------------------------------------------------------------
 class Progress:
-    """Live progress lines interactively (one widget per step), log lines headless."""
+    """Live progress lines interactively (one widget per step), log lines headless.
 
-    def __init__(self, interactive: bool) -> None:
+    Headless, a step's line is printed when its text changes, and again at least every
+    ``heartbeat_s`` (real seconds) while it does not, so that a scheduler log shows that a
+    long wait is alive. ``elapsed`` is the caller's real elapsed time of the step.
+    """
+
+    def __init__(
+        self,
+        interactive: bool,
+        heartbeat_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interactive = interactive
+        self.heartbeat_s = heartbeat_s
+        self.clock = clock
         self._widgets: dict[str, Any] = {}
-        self._last: dict[str, str] = {}
+        self._last: dict[str, tuple[str, float]] = {}
 
     def update(self, key: str, text: str, elapsed: float) -> None:
-        line = f"{text} ({elapsed:.0f} s)"
+        line = f"{text} ({max(0.0, elapsed):.0f} s)"
         if not self.interactive:
-            if self._last.get(key) != text:
+            now = self.clock()
+            last = self._last.get(key)
+            if last is None or last[0] != text or now - last[1] >= self.heartbeat_s:
                 print(line, flush=True)
-            self._last[key] = text
+                self._last[key] = (text, now)
             return
         wd = self._widgets.get(key)
         if wd is None:

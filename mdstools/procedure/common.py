@@ -6,7 +6,7 @@ from typing import Any
 
 from mdstools import jobs
 from mdstools.commands import ha, mdsstat, versions
-from mdstools.errors import MdstoolsError
+from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
 from mdstools.records import HaStateEntry, MdsStat, MgmtTask
 from mdstools.run import Run
 from mdstools.session import Session
@@ -86,10 +86,52 @@ def wait_all_up(run: Run, server: str, timeout_s: float, interval_s: float = 5.0
 
     try:
         jobs.poll_until(sess, check, timeout_s, interval_s, run.progress, label=f"{server} mdsstat")
+    except (ConnectError, ConnectionLostError):
+        raise
     except MdstoolsError:
         if "t" not in last:
             raise
     return last["t"]
+
+
+def found(run: Run, server: str, step: str, decision: str, detail: str) -> None:
+    """Journal (``step`` event) and show what a step found already done or in progress."""
+    run.journal.write(
+        "step", event="found", server=server, step=step, found=decision, detail=detail
+    )
+    print(f"{server}: {step}: {decision} ({detail})", flush=True)
+
+
+def run_job(
+    run: Run,
+    server: str,
+    name: str,
+    command: str,
+    timeout_s: float,
+    interval_s: float = 10.0,
+    reuse_finished: bool = True,
+) -> jobs.JobResult:
+    """A detached job of this ticket, run once across reruns (:func:`jobs.resume_or_start`):
+    a running one is waited for, one already done is not started again; both are journaled.
+
+    ``timeout_s`` and ``interval_s`` are realistic durations (scaled here).
+    """
+
+    def seen(decision: str, h: jobs.JobHandle) -> None:
+        detail = f"job {h.directory}, pid {h.pid}, started {h.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        found(run, server, name, decision, detail)
+
+    return jobs.resume_or_start(
+        run.session(server),
+        run.ticket,
+        name,
+        command,
+        timeout_s=scaled(run, timeout_s),
+        interval_s=scaled(run, interval_s),
+        progress=run.progress,
+        on_found=seen,
+        reuse_finished=reuse_finished,
+    )
 
 
 def scaled(run: Run, seconds: float, floor: float = 0.05) -> float:

@@ -14,8 +14,8 @@ from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, objects, services
 from mdstools.commands.base import Command, raw
-from mdstools.errors import MdstoolsError
-from mdstools.procedure.common import mdsstat_of, scaled, wait_all_up
+from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.procedure.common import mdsstat_of, run_job, scaled, wait_all_up
 from mdstools.records import DomainServerInfo
 from mdstools.run import DryResult, Run
 
@@ -81,7 +81,7 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         steps.append({"server": name, "step": what, "outcome": outcome})
         print(f"{name}: {what}: {outcome}", flush=True)
 
-    table = mdsstat_of(sess)
+    table = jobs.call(sess, mdsstat_of, scaled(run, 1800), run.progress, f"{name} mdsstat")
     down = [r.name for r in table.domain_rows if not r.all_up and r.name]
     step(
         "mdsstat",
@@ -108,29 +108,37 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         run.execute(name, services.mdsstart())
         step("mdsstop; mdsstart", "dry run")
         return pd.DataFrame(steps)
+    # a fix done earlier for this ticket counts only while its effect is there
+    redo = _outdated_on(run, name)
+    fixed_now = True
     try:
-        result = jobs.run(
-            sess,
+        result = run_job(
+            run,
+            name,
             "mds_fix_cmas_clms_version",
             fix.line,
-            timeout_s=scaled(run, 3 * 3600),
-            interval_s=scaled(run, 10.0),
-            progress=run.progress,
+            timeout_s=3 * 3600,
+            reuse_finished=not redo,
         )
+        fixed_now = result.found != "already done"
         parsed = objects.parse_fix_cmas_clms_version(result.log)
-        step(fix.line, f"exit 0; {_describe(parsed)}")
+        step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
+    except (ConnectError, ConnectionLostError):
+        raise
     except MdstoolsError as exc:
         step(fix.line, f"FAILED: {exc}")
     try:
-        jobs.run(
-            sess,
+        result = run_job(
+            run,
+            name,
             "mdsstop; mdsstart",
             "mdsstop; mdsstart",
-            timeout_s=scaled(run, 3 * 3600),
-            interval_s=scaled(run, 10.0),
-            progress=run.progress,
+            timeout_s=3 * 3600,
+            reuse_finished=not fixed_now,
         )
-        step("mdsstop; mdsstart", "done")
+        step("mdsstop; mdsstart", "done" + _how(result))
+    except (ConnectError, ConnectionLostError):
+        raise
     except MdstoolsError as exc:
         step("mdsstop; mdsstart", f"FAILED: {exc}")
     final = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
@@ -140,6 +148,22 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         "every process is up" if not still else f"NOT up: {', '.join(still)}",
     )
     return pd.DataFrame(steps, columns=["server", "step", "outcome"])
+
+
+def _outdated_on(run: Run, name: str) -> bool:
+    """Some DMS/DLS object of ``name`` is not on the target version (False: cannot tell)."""
+    try:
+        infos = object_versions(run)
+    except (ConnectError, ConnectionLostError):
+        raise
+    except MdstoolsError:
+        return False
+    target = run.inventory.target_version
+    return any(d.mds == name and d.version is not None and d.version != target for d in infos)
+
+
+def _how(result: jobs.JobResult) -> str:
+    return "" if result.found == "started" else f" ({result.found} before this run)"
 
 
 def _describe(parsed: object) -> str:

@@ -10,10 +10,11 @@ import pandas as pd
 from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import backup, ha
-from mdstools.errors import MdstoolsError
-from mdstools.procedure.common import ha_state, scaled, wait_task
-from mdstools.records import HaStateEntry, PublishedSession
+from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.procedure.common import found, ha_state, run_job, scaled, wait_task
+from mdstools.records import BackupFile, HaStateEntry, PublishedSession
 from mdstools.run import DryResult, Run
+from mdstools.session import Session
 
 FREEZE = "freeze.json"
 BACKUPS = "backups.json"
@@ -67,6 +68,10 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
             before.setdefault(e.domain, []).append(e.mds)
     out: list[Switch] = []
     for dom in domains:
+        if before.get(dom) == [primary]:
+            found(run, primary, f"set-ha-state {dom} active", "already done", "active on it")
+            out.append(Switch(dom, primary, "already active on the primary"))
+            continue
         res = run.execute(primary, ha.set_ha_state(dom, "active"))
         if isinstance(res, DryResult):
             out.append(Switch(dom, ", ".join(before.get(dom, [])), "dry run: not switched"))
@@ -126,7 +131,11 @@ def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
 
 
 def run_backups(run: Run) -> pd.DataFrame:
-    """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256."""
+    """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256.
+
+    Once per ticket and server: a backup job of this ticket still running is waited for,
+    one that succeeded is not run again (its archive is the one written since it started).
+    """
     d = run.inventory.backup_dir
     rows: list[dict[str, object]] = []
     for m in run.inventory.mdss:
@@ -136,20 +145,20 @@ def run_backups(run: Run) -> pd.DataFrame:
             run.execute(m.name, cmd)
             rows.append({"server": m.name, "file": "(dry run)", "size MB": None, "sha256": ""})
             continue
-        before = {f.path for f in (sess.run(backup.backup_files(d)).data or [])}
         try:
-            jobs.run(
-                sess,
-                "mds_backup",
-                cmd.line,
-                timeout_s=scaled(run, 4 * 3600),
-                interval_s=scaled(run, 10.0),
-                progress=run.progress,
-            )
+            job = run_job(run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600)
+            files = _archives_since(sess, d, job)
+            if not files and job.found == "already done":
+                # the archive of the earlier backup is gone: take it again
+                job = run_job(
+                    run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600, reuse_finished=False
+                )
+                files = _archives_since(sess, d, job)
+        except (ConnectError, ConnectionLostError):
+            raise
         except MdstoolsError as exc:
             rows.append({"server": m.name, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""})
             continue
-        files = [f for f in (sess.run(backup.backup_files(d)).data or []) if f.path not in before]
         newest = max(files, key=lambda f: f.mtime) if files else None
         digest = (sess.run(backup.sha256(newest.path)).data or "") if newest else ""
         rows.append(
@@ -163,6 +172,12 @@ def run_backups(run: Run) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
     run.write_file(BACKUPS, df.to_json(orient="records", indent=2) + "\n")
     return df
+
+
+def _archives_since(sess: Session, directory: str, job: jobs.JobResult) -> list[BackupFile]:
+    """The backup archives written since ``job`` started (server clock)."""
+    since = job.handle.started_at.timestamp() - 1
+    return [f for f in (sess.run(backup.backup_files(directory)).data or []) if f.mtime >= since]
 
 
 def backups_check(df: pd.DataFrame) -> CheckResult:

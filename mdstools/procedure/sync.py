@@ -13,13 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from mdstools import status
+from mdstools import audit, status
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
-from mdstools.errors import MdstoolsError
-from mdstools.procedure.common import scaled, wait_task
+from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.procedure.common import found, scaled, wait_task
 from mdstools.records import COLLISION, SYNCHRONIZED, DomainServerInfo
 from mdstools.run import DryResult, Run
+from mdstools.secrets import redact
 
 
 def view(run: Run) -> status.Snapshot:
@@ -91,13 +92,46 @@ def _peer_name(infos: list[DomainServerInfo], domain: str, mds: str) -> str:
 
 
 def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
-    res = run.execute(server, cmd)
-    if isinstance(res, DryResult):
-        return "dry run"
-    if not res.ok or res.data is None:
-        return f"FAILED: {res.error}"
-    task = wait_task(run, server, domain, res.data.task_id)
+    """Send a Management API command that starts a task and wait for the task.
+
+    The task is journaled when it starts and ends: a rerun that finds the same command's
+    task started by an earlier run and not ended waits for that task instead of starting
+    another (journaled as found in progress).
+    """
+    key = f"{server} {cmd.name}: {redact(cmd.line)}"
+    earlier = _unfinished_task(run, key)
+    task = None
+    if earlier is not None and not run.dry_run:
+        found(run, server, cmd.name, "in progress", f"task {earlier} started by an earlier run")
+        try:
+            task = wait_task(run, server, domain, earlier)
+        except (ConnectError, ConnectionLostError):
+            raise
+        except MdstoolsError as exc:
+            found(run, server, cmd.name, "not found", f"task {earlier}: {exc}; sending again")
+    if task is None:
+        res = run.execute(server, cmd)
+        if isinstance(res, DryResult):
+            return "dry run"
+        if not res.ok or res.data is None:
+            return f"FAILED: {res.error}"
+        run.journal.write("step", event="task-start", key=key, server=server, task=res.data.task_id)
+        task = wait_task(run, server, domain, res.data.task_id)
+    run.journal.write("step", event="task-end", key=key, server=server, status=task.status)
     return task.status if task.succeeded else f"FAILED: task {task.status} ({task.description})"
+
+
+def _unfinished_task(run: Run, key: str) -> str | None:
+    """The task id of ``key`` started by an earlier run of this ticket and not ended."""
+    pending: str | None = None
+    for e in audit.read_journal(run.report_dir / audit.JOURNAL):
+        if e.get("kind") != "step" or e.get("key") != key:
+            continue
+        if e.get("event") == "task-start":
+            pending = str(e.get("task"))
+        elif e.get("event") == "task-end":
+            pending = None
+    return pending
 
 
 def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataFrame:
@@ -204,7 +238,8 @@ def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:
     """Poll until every domain has one active and every peer is Synchronized (or timeout)."""
     import time
 
-    deadline = time.monotonic() + scaled(run, timeout_s, 2.0)
+    t0 = time.monotonic()
+    deadline = t0 + scaled(run, timeout_s, 2.0)
     while True:
         snap = view(run)
         pending = [
@@ -215,7 +250,7 @@ def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:
         run.progress(
             f"sync: {len(snap.domains) - len(pending)} of {len(snap.domains)} domains synchronized",
             None,
-            0,
+            time.monotonic() - t0,
         )
         if not pending or time.monotonic() > deadline or run.dry_run:
             return snap

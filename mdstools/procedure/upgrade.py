@@ -3,8 +3,14 @@
 CPUSE: ``installer upgrade <package> not-interactive`` returns at once; the step is done
 when ``show installer package`` says ``Installed`` AND ``fw ver`` reports the target, which
 happens only after the reboot: the wait survives the dropped connection and the port that
-refuses while the server reboots. mds_setup: option "Upgrade" runs as a detached job.
-Servers already on the target are skipped, so a resumed campaign does not repeat them.
+refuses while the server reboots. mds_setup: option "Upgrade" runs as a detached job of the
+ticket.
+
+Before starting, the step reads what it would change (:func:`decide`): a server already on
+the target is skipped; an upgrade already in progress (``Installing NN%``, ``Installed``
+before the reboot, the ticket's ``mds_setup`` job) is waited for, never started twice; a
+server that does not answer while the journal shows its upgrade under way is rebooting, and
+is waited for as long as an upgrade takes. Each such finding is journaled.
 """
 
 from __future__ import annotations
@@ -14,16 +20,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mdstools import jobs
+from mdstools import audit, jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import upgrade, versions
 from mdstools.errors import MdstoolsError
-from mdstools.procedure.common import mdsstat_of, scaled, wait_all_up
+from mdstools.procedure.common import found, mdsstat_of, scaled, wait_all_up
 from mdstools.procedure.verification import ensure_imported, package_name
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 
 UPGRADE_TIMEOUT_S = 3 * 3600
+MDS_SETUP_JOB = "mds_setup upgrade"
 
 
 @dataclass(frozen=True)
@@ -36,62 +43,188 @@ class UpgradeOutcome:
     not_up: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ServerState:
+    """What a server says about its upgrade: ``fw ver``, the CPUSE package, the job."""
+
+    version: str | None
+    package: str | None = None  # CPUSE status: Installing, Installed, Imported, ... None
+    progress: int | None = None
+    job: str | None = None  # the ticket's mds_setup job: running, finished, lost, None
+    job_rc: int | None = None
+
+    def describe(self) -> str:
+        if self.package is not None:
+            pct = f" {self.progress}%" if self.progress is not None else ""
+            return f"package {self.package}{pct}, version {self.version}"
+        if self.job is not None:
+            rc = f" rc {self.job_rc}" if self.job_rc is not None else ""
+            return f"mds_setup job {self.job}{rc}, version {self.version}"
+        return f"version {self.version}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do about one server's upgrade: ``skip``, ``finished``, ``wait`` or ``start``."""
+
+    action: str
+    detail: str
+
+
+def decide(method: str, state: ServerState, target: str, started_before: bool) -> Decision:
+    """The upgrade step's choice from what the server says and what the journal says.
+
+    ``started_before``: this ticket's journal shows an upgrade of the server started and
+    not ended (a run stopped while it went on).
+    """
+    if state.version == target:
+        if started_before:
+            return Decision("finished", f"the upgrade started earlier is done ({target})")
+        return Decision("skip", f"already on {target}")
+    if method == "cpuse":
+        if state.package == "Installing":
+            return Decision("wait", f"upgrade already in progress (found {state.describe()})")
+        if state.package == "Installed":
+            return Decision(
+                "wait",
+                f"upgrade installed, not yet rebooted into {target} (found {state.describe()})",
+            )
+        return Decision("start", f"found {state.describe()}")
+    if state.job == "running":
+        return Decision("wait", f"upgrade already in progress (found {state.describe()})")
+    if state.job in ("finished", "lost") and state.job_rc in (0, None) and started_before:
+        return Decision("wait", f"upgrade started earlier (found {state.describe()})")
+    return Decision("start", f"found {state.describe()}")
+
+
+def started_before(run: Run, name: str) -> bool:
+    """This ticket's journal shows an upgrade of ``name`` started and not ended."""
+    open_ = False
+    for e in audit.read_journal(run.report_dir / audit.JOURNAL):
+        if e.get("kind") == "step" and e.get("server") == name:
+            if e.get("event") == "upgrade-start":
+                open_ = True
+            elif e.get("event") == "upgrade-end":
+                open_ = False
+    return open_
+
+
 def _version(sess: Session) -> str | None:
     r = sess.run(versions.fw_ver())
     return r.data.version if r.ok and r.data else None
 
 
+def read_state(run: Run, sess: Session) -> ServerState:
+    """``fw ver`` and, by method, the CPUSE package status or the ticket's mds_setup job."""
+    version = _version(sess)
+    if run.inventory.upgrade_method == "cpuse":
+        detail = sess.run(upgrade.show_installer_package(package_name(run)))
+        data = detail.data if detail.ok else None
+        return ServerState(version, data.status if data else None, data.progress if data else None)
+    job = jobs.find(sess, run.ticket, MDS_SETUP_JOB)
+    if job is None:
+        return ServerState(version)
+    return ServerState(version, job=job.state.state, job_rc=job.state.rc)
+
+
 def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
-    """Upgrade ``name`` to the target and wait until it runs it; skip if it already does."""
+    """Upgrade ``name`` to the target and wait until it runs it; skip if it already does;
+    wait for (never repeat) an upgrade already in progress."""
     sess = run.session(name)
     target = run.inventory.target_version
     t0 = time.monotonic()
-    before = _version(sess)
-    if before == target:
+    timeout = scaled(run, UPGRADE_TIMEOUT_S)
+    earlier = started_before(run, name) and not run.dry_run
+    state = jobs.call(
+        sess,
+        lambda s: read_state(run, s),
+        timeout,
+        run.progress,
+        label=f"{name} upgrade",
+        budget_s=None if earlier else jobs.FROM_INVENTORY,
+    )
+    choice = decide(run.inventory.upgrade_method, state, target, earlier)
+    before = state.version
+    if choice.action == "skip":
         return UpgradeOutcome(name, before, before, "already on target (skipped)", 0.0)
-    run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
-    if run.inventory.upgrade_method == "mds_setup":
-        path = run.inventory.upgrade_package or "$MDSDIR/scripts/mds_setup"
-        line = f"printf '2\\ny\\n' | {path}"
-        if run.dry_run:
-            print(f"DRY RUN {name}: would run {line} (detached)", flush=True)
-            return UpgradeOutcome(name, before, before, "dry run", 0.0)
-        jobs.start(sess, "mds_setup upgrade", line)
+    if choice.action in ("wait", "finished") and run.dry_run:
+        print(f"DRY RUN {name}: would wait: {choice.detail}", flush=True)
+        return UpgradeOutcome(name, before, before, "dry run", 0.0)
+    if choice.action in ("wait", "finished"):
+        found(
+            run,
+            name,
+            "upgrade",
+            "in progress" if choice.action == "wait" else "done",
+            choice.detail,
+        )
     else:
-        ensure_imported(run, sess)
-        run.execute(name, upgrade.lock_database_override())
-        res = run.execute(name, upgrade.installer_upgrade(package_name(run)))
-        if isinstance(res, DryResult):
-            return UpgradeOutcome(name, before, before, "dry run", 0.0)
-        if not res.ok or "not allowed" in res.stdout.lower():
-            raise MdstoolsError(
-                f"{name}: the upgrade did not start: {(res.stdout or res.stderr).strip()[-300:]}",
-                "fix the cause (phase 01 lists the verifier's findings)",
-            )
+        start = _start(run, sess, name, before, target)
+        if start is not None:
+            return start
     pkg = package_name(run)
+    # a "Failed" left by an earlier attempt is not this attempt's result until it changes
+    stale = [state.package == "Failed"]
 
     def done(s: Session) -> tuple[bool, str]:
         if run.inventory.upgrade_method == "cpuse":
             detail = s.run(upgrade.show_installer_package(pkg))
             st = detail.data.status if detail.ok and detail.data else "unknown"
+            stale[0] = stale[0] and st == "Failed"
+            if st == "Failed" and not stale[0]:
+                raise MdstoolsError(
+                    f"{name}: the upgrade failed (show installer package says Failed)",
+                    "read the installation log that show installer package names, fix the "
+                    "cause, then run this phase again",
+                )
             if st != "Installed":
-                return False, f"package {st}"
+                pct = detail.data.progress if detail.ok and detail.data else None
+                return False, f"package {st}" + (f" {pct}%" if pct is not None else "")
         ver = _version(s)
         return ver == target, f"version {ver}"
 
     jobs.poll_until(
         sess,
         done,
-        scaled(run, UPGRADE_TIMEOUT_S),
+        timeout,
         scaled(run, 15.0),
         run.progress,
         label=f"{name} upgrade",
+        budget_s=None,
     )
     table = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
     not_up = tuple(r.name or r.type for r in table.rows if not r.all_up)
     after = _version(sess)
     run.journal.write("step", event="upgrade-end", server=name, after=after, not_up=list(not_up))
     return UpgradeOutcome(name, before, after, "upgraded", time.monotonic() - t0, not_up)
+
+
+def _start(
+    run: Run, sess: Session, name: str, before: str | None, target: str
+) -> UpgradeOutcome | None:
+    """Send the upgrade; an outcome when it ends the step here (a dry run), else None."""
+    if run.inventory.upgrade_method == "mds_setup":
+        path = run.inventory.upgrade_package or "$MDSDIR/scripts/mds_setup"
+        line = f"printf '2\\ny\\n' | {path}"
+        if run.dry_run:
+            print(f"DRY RUN {name}: would run {line} (detached)", flush=True)
+            return UpgradeOutcome(name, before, before, "dry run", 0.0)
+        run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
+        jobs.start(sess, MDS_SETUP_JOB, line, ticket=run.ticket)
+        return None
+    if not run.dry_run:
+        run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
+    ensure_imported(run, sess)
+    run.execute(name, upgrade.lock_database_override())
+    res = run.execute(name, upgrade.installer_upgrade(package_name(run)))
+    if isinstance(res, DryResult):
+        return UpgradeOutcome(name, before, before, "dry run", 0.0)
+    if not res.ok or "not allowed" in res.stdout.lower():
+        raise MdstoolsError(
+            f"{name}: the upgrade did not start: {(res.stdout or res.stderr).strip()[-300:]}",
+            "read the reason above; if the verifier found errors, phase 01 lists them",
+        )
+    return None
 
 
 def outcomes_frame(outcomes: list[UpgradeOutcome]) -> pd.DataFrame:
