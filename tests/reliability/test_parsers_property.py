@@ -380,3 +380,73 @@ def test_long_lines_do_not_hang(name: str) -> None:
             check_total(parser, text)
             took = time.perf_counter() - started
             assert took < 1.0, f"{prefix!r} + {filler!r} x 50 kB took {took:.1f} s"
+
+
+# -- inputs that once broke a parser --------------------------------------------------------
+HEADER = "| Type | Name | IP address | FWM |\n"
+FOUND: list[tuple[str, str, Callable[[Any], bool] | None]] = [
+    ("upgrade.parse_installer_packages", "Num  Display name   Type\n1\n", None),
+    ("backup.parse_backup_files", "/var/log/a.mdsbk.tar|\u00b2|1\n", None),
+    ("backup.parse_backup_files", f"/var/log/a.mdsbk.tar|{'9' * 5000}|1\n", None),
+    (
+        "backup.parse_free_space",
+        "Filesystem 1K Used Avail Cap Mounted\n/dev/x 1 \u00b2 1 1% /\n",
+        None,
+    ),
+    ("mdsstat.parse_mdsstat", HEADER + "| MDS | - | 10.0.0.1 | up \u00b2 |\n", None),
+    ("versions.parse_cpinfo_hotfixes", f"[FW1]\nHOTFIX_X Take: {'9' * 5000}\n", None),
+    ("ha.load_json", "[" * 100_000, None),
+    ("ha.load_json", "x\n" + "[" * 100_000, None),
+    ("ha.load_json", "1" * 5000, None),
+    ("ha.parse_task_ref", '{"code": "", "message": "no code"}', None),
+    ("ha.parse_task_ref", '{"task-id": {"name": "t"}}', None),
+    (
+        "mdsstat.parse_mdsstat",
+        HEADER + f"Total Domain Management Servers checked: {'1' * 5000} up\n",
+        lambda r: r.rows == () and r.up is None,
+    ),
+    (
+        "ha.parse_task",
+        '{"tasks": [{"task-id": "t", "progress-percentage": Infinity, "task-details": 5}]}',
+        lambda r: r.progress is None and r.details == (),
+    ),
+    (
+        "ha.parse_domains",
+        '{"objects": [{"name": "dom1", "servers": "dom1_Server"}]}',
+        lambda r: r == [],
+    ),
+    (
+        "ha.parse_servers_and_processes",
+        '{"servers": [{"type": "mds", "processes": 5}, {"processes": [{"pid": NaN}]}]}',
+        lambda r: r[0].processes == {} and r[1].processes[""].pid is None,
+    ),
+    (
+        "changes.parse_changes_task",
+        '{"tasks": [{"status": "succeeded", "task-details": '
+        '[{"changes": ["x", {"session": []}]}]}]}',
+        lambda r: r == ("succeeded", []),
+    ),
+    (
+        "changes.parse_changes_task",
+        '{"tasks": [{"task-details": [{"changes": [{"session": {"publish-time": '
+        '{"posix": 1e400}}, "operations": {"added-objects": [{"name": "h"}, 1]}}]}]}]}',
+        lambda r: [c.object_name for c in r[1]] == ["h"] and r[1][0].publish_posix is None,
+    ),
+    ("changes.parse_task_id", '{"task-id": 12}', None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "check"), FOUND, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(FOUND)]
+)
+def test_inputs_that_once_broke_a_parser(
+    name: str, text: str, check: Callable[[Any], bool] | None
+) -> None:
+    """Each gives its record (checked) or, where ``check`` is None, a ParseError."""
+    parser = PARSERS[f"mdstools.commands.{name}"]
+    if check is None:
+        with pytest.raises(ParseError) as info:
+            parser(text)
+        assert info.value.raw == text and info.value.reason
+    else:
+        assert check(parser(text))
