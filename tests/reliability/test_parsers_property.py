@@ -450,3 +450,35 @@ def test_inputs_that_once_broke_a_parser(
         assert info.value.raw == text and info.value.reason
     else:
         assert check(parser(text))
+
+
+def _slip(kind: str) -> Parser:
+    def parser(text: str) -> Any:
+        if kind == "attribute":
+            return json.loads(text).get("x")
+        if kind == "overflow":
+            return int(float(text))
+        if kind == "zero":
+            return 1 // len(text.strip())
+        return _slip("recursion")(text)
+
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [("attribute", "[1]"), ("overflow", "1e400"), ("zero", " "), ("recursion", "x")],
+)
+def test_a_command_turns_a_parser_slip_into_a_parse_error(kind: str, text: str) -> None:
+    """The last line of defence: ``Command.parse`` gives a ParseError, raw text kept, for a
+    parser that slips (a parser of a new command family that is not total yet)."""
+    cmd: Command[Any] = Command("echo x", _slip(kind))
+    with pytest.raises(ParseError) as info:
+        cmd.parse(text)
+    assert info.value.raw == text and info.value.command == "echo x"
+    assert info.value.reason.split(":")[0] in {
+        "AttributeError",
+        "OverflowError",
+        "ZeroDivisionError",
+        "RecursionError",
+    }
