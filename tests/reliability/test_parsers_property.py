@@ -297,6 +297,7 @@ NAMES = sorted(PARSERS)
 FAST = settings(
     deadline=None,
     max_examples=100,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
