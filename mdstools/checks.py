@@ -209,21 +209,24 @@ def verifier_clean(
     """
     acks = set(acknowledged)
     failures = []
+    pending = []
     for server, report in sorted(reports.items()):
         for f in report.errors:
             failures.append(f"{server}: error '{f.title}'")
         for f in report.warnings:
             if f.id not in acks and f"{server}:{f.id}" not in acks:
                 failures.append(f"{server}: warning '{f.title}' not acknowledged ({f.id})")
+                pending.append(f"{server}:{f.id}")
         if report.upgrade_allowed is False and not report.errors:
             failures.append(f"{server}: the verifier does not allow the upgrade")
+    ids = f": {','.join(pending)}" if pending else ""
     return _result(
         "pre-upgrade verification clean",
         failures,
         "no errors and every warning acknowledged",
         "blocking findings",
         "R3",
-        "fix the errors and rerun 01; acknowledge each warning by id (acknowledge_warnings)",
+        f"fix the errors and rerun 01; acknowledge each warning by id (acknowledge_warnings{ids})",
     )
 
 

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 from mdstools.commands.base import clean, quote
 from mdstools.errors import ParseError
 
-__all__ = ["clean", "fail", "lines", "quote", "safe_token", "shell_path", "squote"]
+__all__ = [
+    "clean",
+    "fail",
+    "integer",
+    "json_int",
+    "lines",
+    "quote",
+    "safe_token",
+    "shell_path",
+    "squote",
+]
 
 _SAFE_EXPR = re.compile(r"^[A-Za-z0-9_./${}\-]+$")
 _CLISH_TOKEN = re.compile(r"^[^\s\"';|&`$<>\\]+$")
+_DIGITS = re.compile(r"[0-9]{1,30}")
 
 
 def lines(text: str) -> list[str]:
@@ -41,3 +54,28 @@ def safe_token(value: str, what: str) -> str:
     if not _CLISH_TOKEN.match(value):
         raise ValueError(f"{what} {value!r} cannot be passed to clish (spaces or quotes)")
     return value
+
+
+def integer(value: str) -> int | None:
+    """A plain decimal number (ASCII digits, at most 30) as an int, else None.
+
+    ``integer(" 42 ") == 42``; ``integer("4x")``, ``integer("\u00b2")`` and a number of
+    5000 digits give None.
+    """
+    s = value.strip()
+    return int(s) if _DIGITS.fullmatch(s) else None
+
+
+def json_int(value: Any) -> int | None:
+    """A JSON number as an int (a finite float is truncated); anything else gives None.
+
+    ``json_int(1795705957141) == 1795705957141``; ``json_int(12.7) == 12``;
+    ``json_int(True)``, ``json_int(float("inf"))`` and ``json_int("12")`` give None.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mdstools.commands._text import fail, lines, quote
+from mdstools.commands._text import fail, integer, lines, quote
 from mdstools.commands.base import Command, raw
 from mdstools.records import BackupFile, FreeSpace
 
@@ -64,9 +64,11 @@ def parse_backup_files(text: str) -> list[BackupFile]:
         if not line.strip():
             continue
         parts = line.rsplit("|", 2)
-        if len(parts) != 3 or not parts[1].strip().isdigit() or not parts[2].strip().isdigit():
+        size = integer(parts[1]) if len(parts) == 3 else None
+        mtime = integer(parts[2]) if len(parts) == 3 else None
+        if size is None or mtime is None:
             raise fail("backup_files", f"not a 'path|size|mtime' line: {line!r}", text)
-        out.append(BackupFile(parts[0], int(parts[1]), int(parts[2])))
+        out.append(BackupFile(parts[0], size, mtime))
     return out
 
 
@@ -127,7 +129,7 @@ def parse_free_space(text: str) -> FreeSpace:
     if not header or not rows:
         raise fail("df -P -k", "no 'Filesystem' header and data row", text)
     w = rows[-1]
-    nums = w[1:4]
-    if not all(n.isdigit() for n in nums) or not w[4].endswith("%"):
+    total, used, available = (integer(n) for n in w[1:4])
+    if total is None or used is None or available is None or not w[4].endswith("%"):
         raise fail("df -P -k", f"unexpected row {' '.join(w)!r}", text)
-    return FreeSpace(w[0], int(nums[0]), int(nums[1]), int(nums[2]), " ".join(w[5:]))
+    return FreeSpace(w[0], total, used, available, " ".join(w[5:]))

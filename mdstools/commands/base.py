@@ -52,7 +52,15 @@ class Command(Generic[T]):
             return self.parser(text)
         except ParseError:
             raise
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (
+            ValueError,
+            KeyError,
+            IndexError,
+            TypeError,
+            AttributeError,
+            ArithmeticError,
+            RecursionError,
+        ) as exc:
             raise ParseError(self.line, f"{type(exc).__name__}: {exc}", text) from exc
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mdstools.commands._text import fail, json_int
 from mdstools.commands.base import Command
-from mdstools.commands.ha import _command, _obj, mgmt
+from mdstools.commands.ha import _command, _dict, _dicts, _obj, _str, mgmt
 from mdstools.records import ChangeRecord
 
 
@@ -43,7 +44,7 @@ def parse_task_id(text: str) -> str:
     data = _obj(text, "show-changes")
     task_id = data.get("task-id")
     if not isinstance(task_id, str) or not task_id:
-        raise ValueError("no task-id in the show-changes answer")
+        raise fail("mgmt_cli show-changes", "no 'task-id' in the answer", text)
     return task_id
 
 
@@ -95,27 +96,25 @@ def parse_changes_task(text: str, domain: str = "") -> tuple[str, list[ChangeRec
     data = _obj(text, "show-task")
     tasks = data.get("tasks")
     if not isinstance(tasks, list) or not tasks or not isinstance(tasks[0], dict):
-        raise ValueError("no tasks in the show-task answer")
+        raise fail("mgmt_cli show-task", "no 'tasks' list with a task in the answer", text)
     task = tasks[0]
     status = str(task.get("status", ""))
     out: list[ChangeRecord] = []
-    for detail in task.get("task-details") or []:
-        if not isinstance(detail, dict):
-            continue
-        for change in detail.get("changes") or []:
-            session = change.get("session") or {}
-            publish = session.get("publish-time") or {}
-            ops = change.get("operations") or {}
+    for detail in _dicts(task.get("task-details")):
+        for change in _dicts(detail.get("changes")):
+            session = _dict(change.get("session"))
+            publish = _dict(session.get("publish-time"))
+            ops = _dict(change.get("operations"))
             posix = publish.get("posix")
             base: dict[str, Any] = {
-                "domain": domain or str((session.get("domain-info") or {}).get("name", "")),
+                "domain": domain or str(_dict(session.get("domain-info")).get("name", "")),
                 "session_uid": str(session.get("session-uid", "")),
-                "admin": session.get("user-name"),
-                "publish_time": publish.get("iso-8601"),
-                "publish_posix": int(posix) if isinstance(posix, (int, float)) else None,
+                "admin": _str(session.get("user-name")),
+                "publish_time": _str(publish.get("iso-8601")),
+                "publish_posix": json_int(posix),
             }
             for op, key in (("added", "added-objects"), ("deleted", "deleted-objects")):
-                for obj in ops.get(key) or []:
+                for obj in _dicts(ops.get(key)):
                     out.append(
                         ChangeRecord(
                             **base,
@@ -126,8 +125,8 @@ def parse_changes_task(text: str, domain: str = "") -> tuple[str, list[ChangeRec
                             fields=_fields(obj),
                         )
                     )
-            for pair in ops.get("modified-objects") or []:
-                new = pair.get("new-object") or {}
+            for pair in _dicts(ops.get("modified-objects")):
+                new = _dict(pair.get("new-object"))
                 out.append(
                     ChangeRecord(
                         **base,

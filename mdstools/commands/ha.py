@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from mdstools.commands._text import clean, fail, squote
+from mdstools.commands._text import clean, fail, integer, json_int, squote
 from mdstools.commands.base import Command
 from mdstools.errors import ApiError
 from mdstools.records import (
@@ -113,7 +113,7 @@ def load_json(text: str, command: str = "") -> Any:
         data = json.loads(body)
     except json.JSONDecodeError:
         start = next(
-            (m.start() for m in re.finditer(r"(?m)^\s*[\[{]", body)),
+            (m.start() for m in re.finditer(r"(?m)^[ \t]*[\[{]", body)),
             -1,
         )
         if start < 0:
@@ -124,10 +124,15 @@ def load_json(text: str, command: str = "") -> Any:
             raise fail(
                 f"mgmt_cli {command}".strip(), f"the output is not JSON: {exc}", text
             ) from None
+        except (ValueError, RecursionError) as exc:
+            raise fail(f"mgmt_cli {command}".strip(), _unreadable(exc), text) from None
+    except (ValueError, RecursionError) as exc:
+        raise fail(f"mgmt_cli {command}".strip(), _unreadable(exc), text) from None
     data = _unicode(data)
     if (
         isinstance(data, dict)
         and isinstance(data.get("code"), str)
+        and data["code"]
         and "message" in data
         and set(data) <= _ERROR_KEYS
     ):
@@ -150,6 +155,12 @@ def _unicode(data: Any) -> Any:
     return data
 
 
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "the JSON body is nested too deeply"
+    return f"the JSON body has a value that cannot be read: {str(exc).split(';')[0]}"
+
+
 def _obj(text: str, command: str) -> dict[str, Any]:
     data = load_json(text, command)
     if not isinstance(data, dict):
@@ -164,11 +175,19 @@ def _list(data: dict[str, Any], key: str, command: str, text: str) -> list[dict[
     return value
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str | None:
+    while isinstance(value, dict):
+        value = value.get("name")
     if value is None or value == "":
         return None
-    if isinstance(value, dict):
-        return _str(value.get("name"))
     return str(value)
 
 
@@ -210,7 +229,7 @@ def parse_domains(text: str) -> list[DomainServerInfo]:
     data = _obj(text, "show-domains")
     out: list[DomainServerInfo] = []
     for dom in _list(data, "objects", "show-domains", text):
-        for s in dom.get("servers") or []:
+        for s in _dicts(dom.get("servers")):
             out.append(
                 DomainServerInfo(
                     domain=str(dom.get("name", "")),
@@ -279,7 +298,7 @@ def parse_ha_state(text: str) -> list[HaStateEntry]:
     data = _obj(text, "show-ha-state")
     out: list[HaStateEntry] = []
     for dom in _list(data, "domains", "show-ha-state", text):
-        for s in dom.get("servers") or []:
+        for s in _dicts(dom.get("servers")):
             out.append(
                 HaStateEntry(
                     domain=str(dom.get("name", "")),
@@ -385,9 +404,8 @@ def parse_task_ref(text: str) -> TaskRef:
     data = _obj(text, "task")
     task_id = data.get("task-id")
     if task_id is None and isinstance(data.get("tasks"), list) and data["tasks"]:
-        first = data["tasks"][0]
-        task_id = first.get("task-id") if isinstance(first, dict) else None
-    if not task_id:
+        task_id = _dict(data["tasks"][0]).get("task-id")
+    if not isinstance(task_id, str) or not task_id:
         raise fail("mgmt_cli", "no 'task-id' in the answer", text)
     return TaskRef(str(task_id), _bool(data.get("login-required")))
 
@@ -418,14 +436,13 @@ def parse_task(text: str) -> MgmtTask:
         raise fail("mgmt_cli show-task", "the 'tasks' list is empty", text)
     t = tasks[0]
     progress = t.get("progress-percentage")
-    details = t.get("task-details") or []
     return MgmtTask(
         task_id=str(t.get("task-id", "")),
         name=str(t.get("task-name", "")),
         status=str(t.get("status", "")),
-        progress=int(progress) if isinstance(progress, (int, float)) else None,
+        progress=json_int(progress),
         description=_str(t.get("progress-description")) or _str(t.get("comments")),
-        details=tuple(d for d in details if isinstance(d, dict)),
+        details=tuple(_dicts(t.get("task-details"))),
     )
 
 
@@ -446,11 +463,9 @@ def show_servers_and_processes() -> Command[list[ProcessRow]]:
 
 
 def _pid(value: Any) -> int | None:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+    if isinstance(value, str):
+        return integer(value)
+    return json_int(value)
 
 
 def parse_servers_and_processes(text: str) -> list[ProcessRow]:
@@ -465,8 +480,7 @@ def parse_servers_and_processes(text: str) -> list[ProcessRow]:
         api_type = str(s.get("type", ""))
         processes = {
             str(p.get("name", "")): ProcessState(str(p.get("status", "")), _pid(p.get("pid")))
-            for p in s.get("processes") or []
-            if isinstance(p, dict)
+            for p in _dicts(s.get("processes"))
         }
         out.append(
             ProcessRow(
@@ -559,5 +573,5 @@ def parse_last_published_session(text: str) -> PublishedSession | None:
         uid=str(data.get("uid", "")),
         user=_str(data.get("user-name")),
         publish_time=_str(publish.get("iso-8601")) if isinstance(publish, dict) else None,
-        publish_posix=int(posix) if isinstance(posix, (int, float)) else None,
+        publish_posix=json_int(posix),
     )

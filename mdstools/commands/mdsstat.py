@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mdstools.commands._text import fail, lines, quote
+from mdstools.commands._text import fail, integer, lines, quote
 from mdstools.commands.base import Command
 from mdstools.records import STATUS_TOKENS, MdsStat, ProcessRow, ProcessState
 
@@ -59,9 +59,9 @@ def parse_process_cell(cell: str) -> ProcessState:
         raise ValueError(f"unknown process status {cell!r}")
     pid: int | None = None
     if len(words) == 2:
-        if not words[1].isdigit():
+        pid = integer(words[1])
+        if pid is None:
             raise ValueError(f"unknown process status {cell!r}")
-        pid = int(words[1])
     return ProcessState(status, pid)
 
 
@@ -75,14 +75,14 @@ def _cells(line: str) -> list[str]:
 
 
 def _footer(text: str) -> tuple[int | None, int | None, int | None]:
-    up = re.search(r"(\d+)\s+up\b", text)
-    down = re.search(r"(\d+)\s+down\b", text)
-    rest = re.sub(r"\d+\s+(up|down)\b", " ", text)
+    up = re.search(r"(?<!\d)(\d+)\s+up\b", text)
+    down = re.search(r"(?<!\d)(\d+)\s+down\b", text)
+    rest = re.sub(r"(?<!\d)\d+\s+(up|down)\b", " ", text)
     total = re.search(r"(\d+)", rest)
     return (
-        int(total.group(1)) if total else None,
-        int(up.group(1)) if up else None,
-        int(down.group(1)) if down else None,
+        integer(total.group(1)) if total else None,
+        integer(up.group(1)) if up else None,
+        integer(down.group(1)) if down else None,
     )
 
 

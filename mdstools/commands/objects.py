@@ -18,11 +18,38 @@ __all__ = ["fix_cmas_clms_version", "parse_fix_cmas_clms_version"]
 
 SCRIPT = "$MDSDIR/scripts/mds_fix_cmas_clms_version"
 
-_OUTCOME = re.compile(
-    r"^\s*Updating\s+(?P<what>.+?)\s*(?:\.{2,}|…)\s*(?P<result>Done|Failed)\b", re.IGNORECASE
-)
-_KIND = re.compile(r"\s*\((?P<kind>[^)]*)\)")
-_VERSION = re.compile(r"\s+to\s+version\s+(?P<version>\S+)", re.IGNORECASE)
+_UPDATING = re.compile(r"\s*Updating\s+", re.IGNORECASE)
+_RESULT = re.compile(r"\b(?P<result>Done|Failed)\b", re.IGNORECASE)
+_KIND = re.compile(r"\((?P<kind>[^()]*)\)")
+_VERSION = re.compile(r"(?<!\s)\s+to\s+version\s+(?P<version>\S+)", re.IGNORECASE)
+
+
+def _outcome(line: str) -> tuple[str, str] | None:
+    """``(what, result)`` of an ``Updating <what> ... Done|Failed`` line, else None.
+
+    The dots (two or more, or an ellipsis) before the result are found by walking back from
+    each result word, so that a long line costs one pass.
+    """
+    start = _UPDATING.match(line)
+    if not start:
+        return None
+    first = start.end()
+    for m in _RESULT.finditer(line, first):
+        i = m.start()
+        while i > first and line[i - 1].isspace():
+            i -= 1
+        if i > first and line[i - 1] == "\u2026":
+            end = i - 1
+        elif line[max(first, i - 2) : i] == "..":
+            end = i
+            while end > first and line[end - 1] == ".":
+                end -= 1
+        else:
+            continue
+        what = line[first:end].rstrip()
+        if what:
+            return what, m.group("result")
+    return None
 
 
 def fix_cmas_clms_version(name: str | None = None) -> Command[ObjectVersionFix]:
@@ -53,10 +80,10 @@ def parse_fix_cmas_clms_version(text: str) -> ObjectVersionFix:
     """
     outcomes: list[ObjectFixOutcome] = []
     for line in clean(text).splitlines():
-        m = _OUTCOME.match(line)
-        if not m:
+        found = _outcome(line)
+        if found is None:
             continue
-        what = m.group("what")
+        what, result = found
         kind = _KIND.search(what)
         version = _VERSION.search(what)
         name = _VERSION.sub("", _KIND.sub("", what)).strip()
@@ -65,7 +92,7 @@ def parse_fix_cmas_clms_version(text: str) -> ObjectVersionFix:
         outcomes.append(
             ObjectFixOutcome(
                 name=name,
-                result=m.group("result").capitalize(),
+                result=result.capitalize(),
                 server_type=kind.group("kind").strip() if kind else None,
                 version=version.group("version") if version else None,
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from mdstools.commands._text import fail, lines, safe_token
+from mdstools.commands._text import fail, integer, lines, safe_token
 from mdstools.commands.base import Command, Mode, raw
 from mdstools.records import InstallerPackage, InstallerPackageDetail
 
@@ -44,7 +44,7 @@ KNOWN_TYPES = ("Major Version", "Hotfix", "Wrapper", "Legacy Hotfix", "Blink")
 _COLS = re.compile(r"\s{2,}")
 _NOTICE = re.compile(r"^CLINFR\d+\b")
 _PERCENT = re.compile(r"(\d{1,3})\s*%")
-_KEY = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 ()/\-]*?)\s*:\s*(?P<value>.*)$")
+_KEY = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 ()/\-]*):(?P<value>.*)$")
 _NONE = ("", "N/A", "None")
 
 
@@ -169,16 +169,17 @@ def _package_row(
 ) -> InstallerPackage:
     num: int | None = None
     if header[0] == "num":
-        if not cells[0].isdigit():
+        num = integer(cells[0])
+        if num is None:
             first, _, rest = cells[0].partition(" ")
-            if not first.isdigit():
+            num = integer(first)
+            if num is None:
                 raise fail("show installer packages", f"row without a number: {line!r}", text)
             cells = [first, rest.strip(), *cells[1:]]
-        num = int(cells[0])
         cells = cells[1:]
         header = header[1:]
     tail = header[1:]  # the columns after "display name"
-    if len(cells) < len(header) and tail:
+    if len(cells) < len(header) and tail and cells:
         known = KNOWN_STATUSES if tail[-1] == "status" else KNOWN_TYPES
         split = _split_known(cells[-1], known)
         if split is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mdstools.commands._text import fail, lines
+from mdstools.commands._text import fail, integer, lines
 from mdstools.commands.base import Command, Mode
 from mdstools.records import GaiaVersion, Hotfix, MdsAddress, VersionInfo
 
@@ -178,7 +178,10 @@ def parse_cpinfo_hotfixes(text: str) -> list[Hotfix]:
         if set(s) <= {"-", "="}:
             continue
         take = _TAKE.search(s)
-        out.append(Hotfix(product, s.split()[0], int(take.group(1)) if take else None))
+        number = integer(take.group(1)) if take else None
+        if take and number is None:
+            raise fail("cpinfo -y all", f"take is not a number: {s!r}", text)
+        out.append(Hotfix(product, s.split()[0], number))
     if not sections:
         raise fail("cpinfo -y all", "no [PRODUCT] heading", text)
     return out

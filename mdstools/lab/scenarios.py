@@ -10,7 +10,8 @@
 * ``drop-during-upgrade``: the SSH connections of a server being upgraded drop at 30 % and
   its port refuses for a while;
 * ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
-* ``backup-space-short``: only 600 MB free in the backup directory of the last MDS;
+* ``backup-space-short``: only 600 MB free in the backup directory of the last MDS (until
+  ``mdstools lab fix``);
 * ``slow``: realistic durations (time scale 1.0) and a slow command prompt.
 """
 
@@ -26,6 +27,7 @@ from mdstools.lab.versions import profile
 from mdstools.lab.vfs import Mount
 
 DEFAULT_SCALE = 0.01
+BACKUP_DIR = "/var/log/mds_backups"
 
 
 @dataclass
@@ -152,9 +154,7 @@ def _drop(dep: Deployment, opts: LabOptions) -> None:
 def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
     """The backup directory of the last MDS is its own small file system, nearly full."""
     target = dep.mdss[-1]
-    target.vfs.mounts.append(
-        Mount("/var/log/mds_backups", 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024)
-    )
+    target.vfs.mounts.append(Mount(BACKUP_DIR, 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024))
 
 
 def _clish(dep: Deployment, opts: LabOptions) -> None:
@@ -234,7 +234,8 @@ def _after_upgrade(s: SimServer) -> None:
 
 
 def fix(dep: Deployment, server: str | None = None) -> list[str]:
-    """Clear injected faults (start faults, verifier findings); returns what was fixed."""
+    """Clear injected faults (start faults, verifier findings, a full backup directory);
+    returns what was fixed."""
     fixed: list[str] = []
     with dep.lock:
         for s in dep.servers:
@@ -247,4 +248,7 @@ def fix(dep: Deployment, server: str | None = None) -> list[str]:
             if s.findings:
                 fixed.append(f"{s.name}: {len(s.findings)} verifier finding(s) resolved")
                 s.findings.clear()
+            if any(m.path == BACKUP_DIR for m in s.vfs.mounts):
+                s.vfs.mounts = [m for m in s.vfs.mounts if m.path != BACKUP_DIR]
+                fixed.append(f"{s.name}: {BACKUP_DIR} has room again")
     return fixed

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import nbformat
 import pytest
@@ -76,12 +77,17 @@ class Lab:
         return runtime.control(self.dir / "lab", dict(req))
 
 
-def start(tmp_path: Path, scenario: str) -> Lab:
-    runtime.up(tmp_path / "lab", scenarios.LabOptions(scenario=scenario, time_scale=float(SCALE)))
+def start(tmp_path: Path, scenario: str, mds: int = 2, mlm: int = 1, domains: int = 5) -> Lab:
+    """A lab of ``scenario`` with ``mds`` MDSs, ``mlm`` log servers and ``domains`` domains."""
+    opts = scenarios.LabOptions(
+        scenario=scenario, mds=mds, mlm=mlm, domains=domains, time_scale=float(SCALE)
+    )
+    runtime.up(tmp_path / "lab", opts)
     return Lab(tmp_path, scenario)
 
 
-Factory = Callable[[str], Lab]
+class Factory(Protocol):
+    def __call__(self, scenario: str, mds: int = 2, mlm: int = 1, domains: int = 5) -> Lab: ...
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +100,8 @@ def _own_lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def lab_factory(tmp_path: Path) -> Iterator[Factory]:
     started: list[Path] = []
 
-    def make(scenario: str) -> Lab:
-        lab = start(tmp_path / scenario, scenario)
+    def make(scenario: str, mds: int = 2, mlm: int = 1, domains: int = 5) -> Lab:
+        lab = start(tmp_path / scenario, scenario, mds=mds, mlm=mlm, domains=domains)
         started.append(lab.dir / "lab")
         return lab
 

@@ -1,0 +1,167 @@
+"""Every lab scenario as one whole headless campaign, on two topologies, through the real CLI.
+
+A: the default shape (2 MDS, 1 MLM, 5 domains); B: 3 MDS, 2 MLM, 12 domains. A healthy
+scenario passes 00..08. A faulty one stops at the phase that owns the fault (exit 1), and
+both the campaign's summary and the top cell of that phase's notebook name the cause; after
+the fix (``mdstools lab fix``, or the parameter the message asks for) ``campaign --resume``
+passes to 08 without repeating what passed. After every campaign ``mdstools verify`` passes,
+no secret is in ``reports/``, the inventory and its keys are untouched and the repository's
+runbooks are unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from mdstools.lab import scenarios
+from mdstools.phases import PHASES
+from tests.reliability.conftest import changed, tree_digest
+from tests.runbooks.conftest import (  # noqa: F401  (lab_factory is a fixture)
+    Factory,
+    Lab,
+    assert_no_secrets,
+    lab_factory,
+    top_cell,
+)
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A lab topology: how many MDSs, log servers and domains."""
+
+    name: str
+    mds: int
+    mlm: int
+    domains: int
+
+    @property
+    def mdss(self) -> list[str]:
+        return [f"mds{i}" for i in range(1, self.mds + 1)]
+
+    @property
+    def servers(self) -> list[str]:
+        return self.mdss + [f"mlm{i}" for i in range(1, self.mlm + 1)]
+
+    @property
+    def last_mds(self) -> str:
+        return self.mdss[-1]
+
+
+SHAPES = (Shape("A", mds=2, mlm=1, domains=5), Shape("B", mds=3, mlm=2, domains=12))
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Where a faulty scenario must stop, what it must name, and how it is fixed."""
+
+    phase: str
+    names: tuple[str, ...]
+    lab_fix: bool = False
+    first: tuple[str, ...] = ()
+    resume: tuple[str, ...] = ()
+    after: dict[str, str] = field(default_factory=dict)
+
+
+WARNINGS = ("unused-objects-with-duplicate-ip-addresses",)
+
+
+def fault_of(scenario: str, shape: Shape) -> Fault | None:
+    """The expected end of ``scenario`` on ``shape``; None for the healthy ones."""
+    last = shape.last_mds
+    if scenario == "verifier-error":
+        return Fault("01", ("Invalid object names", last), lab_fix=True)
+    if scenario == "verifier-warnings":
+        ids = [f"{s}:{w}" for s in shape.servers for w in WARNINGS]
+        ids.append("mds1:global-properties-changed")
+        return Fault("01", tuple(ids), resume=("-p", "acknowledge_warnings=" + ",".join(ids)))
+    if scenario == "dms-wont-start":
+        return Fault("06", ("dom2", last), lab_fix=True)
+    if scenario == "backup-space-short":
+        return Fault("02", ("X1", last), lab_fix=True)
+    if scenario == "collision":
+        cm = ("-p", "continuous_management=true")
+        return Fault(
+            "07",
+            ("dom1", "lab_host_mds1_1", "lab_host_mds2_1", "retain_database_on=dom1=mds1"),
+            first=cm,
+            resume=(*cm, "-p", "retain_database_on=dom1=mds1"),
+        )
+    return None
+
+
+SCENARIOS = list(scenarios.SCENARIOS)
+PASSED = re.compile(r"^\s*(\d\d) \S+\s+PASSED\b", re.MULTILINE)
+
+
+def passed_phases(stdout: str) -> list[str]:
+    """The phase ids the campaign summary lists as PASSED."""
+    return PASSED.findall(stdout)
+
+
+def inputs(lab: Lab) -> dict[str, str]:
+    """Digest of what the campaign reads and must never change: inventory, keys, secrets."""
+    return tree_digest(
+        lab.dir / "lab",
+        exclude=[lab.dir / "lab" / p for p in ("lab.log", "lab.out", "lab.json", "control.sock")],
+    )
+
+
+def assert_record_holds(lab: Lab, ticket: str, before: dict[str, str]) -> None:
+    """verify passes, no secret in reports/, nothing outside the reports folder changed."""
+    v = lab.cli("verify", str(lab.reports / ticket))
+    assert v.returncode == 0 and v.stdout.startswith("OK"), v.stdout + v.stderr
+    assert_no_secrets(lab)
+    assert changed(before, inputs(lab)) == [], "the campaign changed its inputs"
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_campaign(
+    scenario: str,
+    shape: Shape,
+    lab_factory: Factory,  # noqa: F811
+    runbooks_unchanged: None,
+) -> None:
+    """The campaign ends where the scenario says, the fix lets --resume finish, the record holds."""
+    lab = lab_factory(scenario, mds=shape.mds, mlm=shape.mlm, domains=shape.domains)
+    ticket = f"CHG-{shape.name}-{scenario}"
+    before = inputs(lab)
+    fault = fault_of(scenario, shape)
+    p = lab.campaign(ticket, *(fault.first if fault else ()))
+    if fault is None:
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert passed_phases(p.stdout) == [ph.id for ph in PHASES], p.stdout
+        if scenario == "drop-during-upgrade":
+            events = lab.control(action="events", last=1000)
+            assert any("network drop" in e for e in events), "the connection really dropped"  # type: ignore[union-attr]
+        assert_record_holds(lab, ticket, before)
+        return
+
+    assert p.returncode == 1, p.stdout + p.stderr[-3000:]
+    summary = next(
+        (line for line in p.stderr.splitlines() if "stopped at phase" in line), p.stderr[-2000:]
+    )
+    assert f"stopped at phase {fault.phase}:" in summary, summary
+    ids = [ph.id for ph in PHASES]
+    owner = PHASES[ids.index(fault.phase)]
+    assert passed_phases(p.stdout) == ids[: ids.index(fault.phase)], p.stdout
+    top = top_cell(lab.notebook(ticket, owner.notebook))
+    assert "FAILED" in top, top
+    for name in fault.names:
+        assert name in summary, f"the summary does not name {name!r}: {summary}"
+        assert name in top, f"the top cell of {owner.notebook} does not name {name!r}: {top}"
+    for ph in PHASES[ids.index(fault.phase) + 1 :]:
+        assert not (lab.reports / ticket / ph.notebook).exists(), f"{ph.id} ran after the stop"
+    assert_record_holds(lab, ticket, before)
+
+    if fault.lab_fix:
+        lab.control(action="fix")
+    again = lab.campaign(ticket, "--resume", *fault.resume)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert passed_phases(again.stdout) == ids[ids.index(fault.phase) :], again.stdout
+    assert_record_holds(lab, ticket, before)
