@@ -29,7 +29,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
@@ -63,7 +63,7 @@ class JobHandle:
     job_id: str
     pid: int
     directory: str
-    command: str
+    command: str = field(repr=False)
     started_at: datetime
 
     @property

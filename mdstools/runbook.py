@@ -390,7 +390,7 @@ def execute(
             cause = state["cause"]
         if verdict == "passed" and str(state.get("verdict", "")).endswith("failed"):
             verdict = "failed"
-    elif lock_token and ph.mutating and not dry_run and verdict != "locked":
+    elif lock_token and ph.mutating and not dry_run and _holds_remote_lock(journal, run_id):
         lock.release_remote_of(inv, lock_token)
     if dry_run and verdict in ("passed", "failed"):
         verdict = f"dry-run {verdict}"
@@ -424,6 +424,22 @@ def execute(
         flush=True,
     )
     return Outcome(ph, verdict, cause, target, html_path, run_id, error)
+
+
+def _holds_remote_lock(journal: audit.Journal, run_id: str) -> bool:
+    """The kernel of ``run_id`` took the lock on the primary MDS and did not release it."""
+    held = False
+    try:
+        events = journal.events()
+    except (OSError, ValueError):
+        return True  # cannot tell: try to release (only our token is ever removed)
+    for e in events:
+        if e.get("run_id") == run_id and e.get("kind") == "lock":
+            if e.get("event") == "held":
+                held = True
+            elif e.get("event") in ("released", "not released"):
+                held = False
+    return held
 
 
 def campaign(

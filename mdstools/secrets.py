@@ -8,6 +8,8 @@ value is registered so that :func:`redact` can remove it from any text the toolk
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import threading
 from pathlib import Path
@@ -52,10 +54,13 @@ class Secret:
 
 
 def register(value: str) -> None:
-    """Remember ``value`` so that :func:`redact` masks it everywhere."""
+    """Remember ``value`` so that :func:`redact` masks it everywhere, also in the forms it
+    takes in an HTML page or a JSON string (escaped after the value was written)."""
     if value and len(value) >= 3:
+        forms = {value, html.escape(value, quote=True), html.escape(value, quote=False)}
+        forms.add(json.dumps(value)[1:-1])
         with _lock:
-            _known.add(value)
+            _known.update(forms)
 
 
 def redact(text: str) -> str:

@@ -54,6 +54,7 @@ def control_path(lab_dir: Path) -> Path:
 MAX_REQUEST = 4 << 20
 MAX_LOG_LINE = 4000
 MAX_NAME = 64
+MAX_DATA = 65536
 MAX_SECONDS = 86400.0
 MAX_EVENTS = 100_000
 
@@ -92,6 +93,20 @@ def _name(req: dict[str, Any], key: str, required: bool = True) -> str | None:
             f"{key} {loggable(repr(value), 40)}: at most {MAX_NAME} printable characters"
         )
     return value
+
+
+def _data(req: dict[str, Any], key: str) -> str | None:
+    """A name a simulated administrator publishes (admin, object): any text, as a real
+    server may hold it, up to MAX_DATA characters; what is not valid Unicode (lone
+    surrogates, the command line's undecodable bytes) becomes U+FFFD."""
+    value = req.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{key}: a name is needed")
+    if len(value) > MAX_DATA:
+        raise BadRequest(f"{key}: at most {MAX_DATA} characters")
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
 
 
 def _seconds(value: Any, key: str, default: float) -> float:
@@ -230,8 +245,8 @@ class ControlServer:
             rev = dep.lab_change(
                 str(_name(req, "domain")),
                 str(_name(req, "on")),
-                admin=_name(req, "admin", required=False) or "lab-admin",
-                obj=_name(req, "object", required=False),
+                admin=_data(req, "admin") or "lab-admin",
+                obj=_data(req, "object"),
             )
             return {
                 "session": rev.uid,

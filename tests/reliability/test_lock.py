@@ -101,13 +101,13 @@ def campaign(
 
 
 def start_campaign(
-    lab: Lab, ticket: str, cwd: Path, locks: Path, *extra: str
+    lab: Lab, ticket: str, cwd: Path, locks: Path, *extra: str, scale: str = SCALE
 ) -> subprocess.Popen[str]:
     cwd.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "mdstools", "campaign", "-i", str(lab.inventory)),
-            *("--ticket", ticket, "--confirm", "-p", f"time_scale={SCALE}", *extra),
+            *("--ticket", ticket, "--confirm", "-p", f"time_scale={scale}", *extra),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -175,9 +175,7 @@ def test_two_jump_hosts_meet_the_lock_on_the_primary_and_sigterm_releases_it(
     lab = Lab(tmp_path, "default")
     try:
         jump1, jump2 = tmp_path / "jump1-locks", tmp_path / "jump2-locks"
-        first = start_campaign(
-            lab, "CHG-A", tmp_path / "w1", jump1, "--to", "03", "-p", f"time_scale={scale}"
-        )
+        first = start_campaign(lab, "CHG-A", tmp_path / "w1", jump1, "--to", "03", scale=scale)
         holder = wait_until(
             lambda: (h := remote_holder(lab)) and h.get("phase") == "03" and h,
             first,

@@ -48,3 +48,28 @@ def test_redact_replaces_every_known_value() -> None:
     text = "login alpha-secret-1-longer then alpha-secret-1 done"
     assert redact(text) == f"login {MASK} then {MASK} done"
     assert redact("") == ""
+
+
+def test_a_secret_is_masked_in_its_html_and_json_forms_too() -> None:
+    """A value escaped after it was written (an HTML report, a JSON string) is still masked."""
+    import html
+    import json
+
+    from mdstools.secrets import MASK, Secret, redact
+
+    value = 'p<w>&"d\\q'
+    Secret(value, "test")
+    for form in (html.escape(value), html.escape(value, quote=False), json.dumps(value)[1:-1]):
+        assert redact(f"before {form} after") == f"before {MASK} after"
+
+
+def test_a_job_handle_does_not_show_its_command() -> None:
+    """The command of a detached job may carry a value that must not reach a log or repr."""
+    from datetime import datetime, timezone
+
+    from mdstools.jobs import JobHandle
+
+    handle = JobHandle(
+        "mds1", "backup", "id1", 42, "/var/log/x", "secret-cmd", datetime.now(timezone.utc)
+    )
+    assert "secret-cmd" not in repr(handle)
