@@ -1,8 +1,9 @@
-"""The clish -> expert interactive channel carries a whole campaign, as an exec channel does.
+"""The clish -> expert interactive channel reads what an exec channel reads.
 
 On the ``clish-login`` scenario ``admin``'s login shell on mds2 is clish: every expert command
 there (backups, jobs, 250-item Management API batches, upgrades) runs through the interactive
 PTY channel. The lab's PTY keeps 4095 bytes per line, like a real canonical-mode terminal.
+The whole campaign on this scenario, on two topologies, is in ``test_scenarios.py``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ import pytest
 from mdstools import inventory
 from mdstools.fleet import Fleet
 from mdstools.lab import runtime, scenarios
-from mdstools.phases import PHASES
-
-from .conftest import changed, tree_digest
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -42,63 +40,6 @@ def _cli(cwd: Path, *args: str, timeout: float = 800) -> subprocess.CompletedPro
 
 def _secrets(lab: Path) -> list[str]:
     return [(lab / "secrets" / n).read_text().strip() for n in ("mds_password", "expert_password")]
-
-
-@pytest.mark.parametrize(
-    ("mds", "mlm", "domains"), [(2, 1, 5), (3, 2, 12)], ids=["2mds-1mlm-5dom", "3mds-2mlm-12dom"]
-)
-def test_clish_login_campaign_passes_and_verifies(
-    tmp_path: Path, mds: int, mlm: int, domains: int, runbooks_unchanged: None
-) -> None:
-    lab = tmp_path / "lab"
-    opts = scenarios.LabOptions(
-        scenario="clish-login", mds=mds, mlm=mlm, domains=domains, time_scale=float(SCALE)
-    )
-    runtime.up(lab, opts)
-    try:
-        inv = inventory.load(lab / "inventory.yml")
-        assert inv.server("mds2").shell == "clish"
-        reports = tmp_path / "reports"
-        before = tree_digest(tmp_path, exclude=[reports, lab])
-        p = _cli(
-            tmp_path,
-            "campaign",
-            "-i",
-            str(lab / "inventory.yml"),
-            "--ticket",
-            "CHG-CLISH",
-            "--reports",
-            str(reports),
-            "--confirm",
-            "-p",
-            f"time_scale={SCALE}",
-        )
-        assert p.returncode == 0, p.stdout + p.stderr[-3000:]
-        for phase in PHASES:
-            assert f"{phase.id} {phase.slug}" in p.stdout
-        assert p.stdout.count("PASSED") == len(PHASES), p.stdout
-        assert changed(before, tree_digest(tmp_path, exclude=[reports, lab])) == []
-
-        record = reports / "CHG-CLISH"
-        backups = json.loads((record / "backups.json").read_text())
-        assert "mds2" in json.dumps(backups), "the clish-login MDS was backed up (X1)"
-        commands = [
-            json.loads(line)
-            for line in (record / "journal.jsonl").read_text().splitlines()
-            if '"mds2"' in line
-        ]
-        assert commands, "commands ran on mds2"
-        status = runtime.control(lab, {"action": "status"})
-        versions = {s["name"]: s["version"] for s in status["servers"]}  # type: ignore[index]
-        assert set(versions.values()) == {"R81.20"}, versions
-
-        v = _cli(tmp_path, "verify", str(record))
-        assert v.returncode == 0 and "OK" in v.stdout, v.stdout + v.stderr
-        text = "\n".join(f.read_text(errors="replace") for f in record.rglob("*") if f.is_file())
-        for secret in _secrets(lab):
-            assert secret not in text and secret not in p.stdout + p.stderr
-    finally:
-        runtime.down(lab)
 
 
 def _status(lab: Path) -> dict[str, object]:

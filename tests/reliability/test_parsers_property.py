@@ -56,6 +56,8 @@ SAMPLE_BY_NAME: dict[str, object] = {
     "new_state": "active",
     "name": "batch",
     "lines": {"item": "true"},
+    "token": "0123456789abcdef0123456789abcdef",
+    "info": {"environment": "lab", "ticket": "T1", "token": "0123456789abcdef"},
 }
 
 

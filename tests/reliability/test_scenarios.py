@@ -11,11 +11,13 @@ runbooks are unchanged.
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
 
 import pytest
 
+from mdstools import audit
 from mdstools.lab import scenarios
 from mdstools.phases import PHASES
 from tests.reliability.conftest import changed, tree_digest
@@ -94,6 +96,69 @@ def fault_of(scenario: str, shape: Shape) -> Fault | None:
     return None
 
 
+def at_stop(scenario: str, lab: Lab, ticket: str, shape: Shape) -> None:
+    """What the stop of ``scenario`` must also show, beyond the names in the top cell."""
+    report = lab.reports / ticket
+    if scenario == "verifier-error":  # R2/R3: the HTML says it too, and 03 refuses on its own
+        html = (report / "01_pre_upgrade_verification.html").read_text()
+        assert "Invalid object names" in html and "FAILED" in html
+        r = lab.cli(
+            *("run", "03", "-i", str(lab.inventory), "--ticket", ticket),
+            *("--reports", str(lab.reports), "-p", "confirm=true"),
+        )
+        assert r.returncode == 1, r.stderr[-2000:]
+        assert "01 has not passed" in top_cell(lab.notebook(ticket, "03_upgrade_primary.ipynb"))
+    if scenario == "verifier-warnings":
+        top = top_cell(lab.notebook(ticket, "01_pre_upgrade_verification.ipynb"))
+        assert "not acknowledged" in top and "(global-properties-changed)" in top
+    if scenario == "dms-wont-start":
+        top = top_cell(lab.notebook(ticket, "06_update_object_versions.ipynb"))
+        assert f"dom2_Server_{shape.mds}" in top, top
+    if scenario == "backup-space-short":  # X1: checked before mds_backup, nothing taken
+        assert "backup space (X1)" in top_cell(lab.notebook(ticket, "02_prepare_ha.ipynb"))
+        assert not (report / "backups.json").exists()
+    if scenario == "collision":  # R14/R15: both sides' changes and the recommendation
+        top = top_cell(lab.notebook(ticket, "07_synchronize_ha.ipynb"))
+        assert "recommended: retain mds1" in top, top
+
+
+def after_resume(scenario: str, lab: Lab, ticket: str, stdout: str) -> None:
+    """What the resumed campaign of ``scenario`` must also show."""
+    report = lab.reports / ticket
+    events = audit.read_journal(report / audit.JOURNAL)
+    if scenario == "verifier-warnings":  # X5: the acknowledgement is on record, by id
+        ack = [e for e in events if e["kind"] == "decision" and e["name"] == "warnings reviewed"]
+        assert len(ack[-1]["value"]) == len(fault_ids(lab))
+    if scenario == "dms-wont-start":  # X3: the failed phase runs again, nothing before it
+        assert "06_update_object_versions.r2.ipynb" in stdout
+    if scenario == "collision":  # R15: the re-entry list is exactly what was lost
+        nb = (report / "07_synchronize_ha.r2.ipynb").read_text()
+        assert "recommended mds1" in nb and "Changes to re-enter" in nb
+        with (report / "reentry.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        status = lab.control(action="status")
+        lost = sorted(
+            (d["name"], srv, name)
+            for d in status["domains"]  # type: ignore[index]
+            for srv, v in d["servers"].items()
+            for name in v.get("lost", [])
+        )
+        assert sorted((r["domain"], r["lost on"], r["object"]) for r in rows) == lost
+        assert lost == [("dom1", "mds2", "lab_host_mds2_1")], "dom3 kept mds2's change"
+        draft = (report / "reentry_draft.mgmt.txt").read_text()
+        assert draft.startswith("# DRAFT") and "add-host name lab_host_mds2_1" in draft
+        assert any(
+            e["kind"] == "decision" and e["name"] == "retain dom3" and e["value"] == "mds2"
+            for e in events
+        ), "the lossless domain is decided automatically, on record"
+
+
+def fault_ids(lab: Lab) -> list[str]:
+    """The warning ids the verifier-warnings scenario asks to acknowledge on ``lab``."""
+    servers = [s["name"] for s in lab.control(action="status")["servers"]]  # type: ignore[index]
+    return [f"{s}:{w}" for s in servers for w in WARNINGS] + ["mds1:global-properties-changed"]
+
+
 SCENARIOS = list(scenarios.SCENARIOS)
 PASSED = re.compile(r"^\s*(\d\d) \S+\s+PASSED\b", re.MULTILINE)
 
@@ -136,6 +201,12 @@ def test_scenario_campaign(
     if fault is None:
         assert p.returncode == 0, p.stderr[-3000:]
         assert passed_phases(p.stdout) == [ph.id for ph in PHASES], p.stdout
+        if scenario == "clish-login":  # every expert step reached mds2 through clish
+            backups = (lab.reports / ticket / "backups.json").read_text()
+            assert '"mds2"' in backups, "the clish-login MDS was backed up (X1)"
+            status = lab.control(action="status")
+            versions = {s["name"]: s["version"] for s in status["servers"]}  # type: ignore[index]
+            assert set(versions.values()) == {"R81.20"}, versions
         if scenario == "drop-during-upgrade":
             events = lab.control(action="events", last=1000)
             assert any("network drop" in e for e in events), "the connection really dropped"  # type: ignore[union-attr]
@@ -157,6 +228,7 @@ def test_scenario_campaign(
         assert name in top, f"the top cell of {owner.notebook} does not name {name!r}: {top}"
     for ph in PHASES[ids.index(fault.phase) + 1 :]:
         assert not (lab.reports / ticket / ph.notebook).exists(), f"{ph.id} ran after the stop"
+    at_stop(scenario, lab, ticket, shape)
     assert_record_holds(lab, ticket, before)
 
     if fault.lab_fix:
@@ -164,4 +236,5 @@ def test_scenario_campaign(
     again = lab.campaign(ticket, "--resume", *fault.resume)
     assert again.returncode == 0, again.stderr[-3000:]
     assert passed_phases(again.stdout) == ids[ids.index(fault.phase) :], again.stdout
+    after_resume(scenario, lab, ticket, again.stdout)
     assert_record_holds(lab, ticket, before)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from mdstools.lab import runtime
@@ -99,14 +97,3 @@ def test_with_continuous_management_the_campaign_completes(lab_factory: Factory)
     status = runtime.control(lab.dir / "lab", {"action": "status"})
     dom2 = next(d for d in status["domains"] if d["name"] == "dom2")
     assert dom2["servers"]["mds1"]["revisions"] == dom2["servers"]["mds2"]["revisions"] == 1
-
-
-def test_backup_space_short_fails_02(lab_factory: Factory) -> None:
-    """X1: phase 02 checks the free space before mds_backup and fails when it is short."""
-    lab = lab_factory("backup-space-short")
-    p = lab.campaign("CHG-BK", "--to", "02")
-    assert p.returncode == 1 and "stopped at phase 02" in p.stderr
-    nb: nbformat.NotebookNode = lab.notebook("CHG-BK", "02_prepare_ha.ipynb")
-    top = top_cell(nb)
-    assert "backup space (X1)" in top and "mds2" in top
-    assert not Path(lab.reports / "CHG-BK" / "backups.json").exists()
