@@ -65,7 +65,7 @@ lint: $(STAMP)
 	$(BIN)/mypy mdstools
 
 test: sysdeps $(STAMP) lint
-	$(BIN)/pytest -n 2 tests
+	$(BIN)/pytest -n 2 --durations=25 tests
 
 demo: $(STAMP)
 	$(BIN)/mdstools demo

@@ -76,6 +76,7 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
     assert "<svg" in html08 and "mds1 down" in html08, "the campaign timeline is in the HTML"
     v = lab.cli("verify", str(report))
     assert v.returncode == 0 and "9 runs sealed" in v.stdout  # X5
+    assert_no_secrets(lab)
     meta = lab.notebook("CHG-OK", "03_upgrade_primary.ipynb").metadata.papermill
     assert meta["parameters"]["interactive"] is False
     assert not any("password" in k for k in meta["parameters"])
