@@ -230,11 +230,14 @@ def poll(session: Session, handle: JobHandle, tail_lines: int = 5) -> JobState:
     """One look at the job (one exec)."""
     d = handle.directory
     # A killed job that nobody reaped (an init that does not reap orphans, as in many
-    # containers) stays a zombie: kill -0 succeeds on it, but it is not running.
+    # containers) stays a zombie: kill -0 succeeds on it, but it is not running. The rc
+    # file is read again once the process is gone: the job writes it just before it ends,
+    # possibly between the first look and kill -0.
+    rc = f"echo rc=$(cat {d}/rc)"
     line = (
-        f"if [ -f {d}/rc ]; then echo rc=$(cat {d}/rc); elif kill -0 {handle.pid} "
+        f"if [ -f {d}/rc ]; then {rc}; elif kill -0 {handle.pid} "
         f"2>/dev/null && ! grep -qs '^State:.*Z' /proc/{handle.pid}/status; "
-        f"then echo running; else echo lost; fi; "
+        f"then echo running; elif [ -f {d}/rc ]; then {rc}; else echo lost; fi; "
         f"wc -c < {d}/log 2>/dev/null || echo 0; tail -n {tail_lines} {d}/log 2>/dev/null"
     )
     return session.run(

@@ -93,7 +93,8 @@ class Snapshot:
         return 1 if any(c.blocking for c in self.checks) else 0
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data in the shape of the issue (shallow: these records hold plain values)."""
+        """Plain data in the shape of ``status --format json`` (shallow: the records hold
+        plain values)."""
 
         def procs(p: dict[str, ProcessState]) -> dict[str, Any]:
             return {k: {"status": v.status, "pid": v.pid} for k, v in p.items()}

@@ -1,4 +1,4 @@
-"""The runbooks in JupyterLab as an engineer uses them, in a headless Chromium (issue 6).
+"""The runbooks in JupyterLab as an engineer uses them, in a headless Chromium.
 
 JupyterLab runs on a temporary copy of ``runbooks/`` with the ``MDSTOOLS_*`` environment of
 ``mdstools jupyter``: the parameters cell is left as shipped (``inventory: str = ""``) and the

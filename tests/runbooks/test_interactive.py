@@ -1,8 +1,8 @@
 """A runbook stepped through cell by cell in a real kernel, decisions made on the widgets.
 
 This is what an engineer does in JupyterLab: run a cell, look, tick the boxes, run the next
-cell. The widget's state is set from the kernel side here (the browser test of issue 6
-clicks them).
+cell. The widget's state is set from the kernel side here (the browser tests in
+tests/browser/ click them).
 """
 
 from __future__ import annotations
