@@ -578,6 +578,9 @@ def start(
     reports = Path(reports_dir).expanduser().resolve()
     audit.check_before_write(reports / ticket)
     explicit = {n for n in CARRIED if n in own and params.get(n) is not None}
+    before = {n: None for n in explicit}
+    carry_forward(before, ph, reports / ticket, inv.sha256)
+    changed = sorted(n for n in explicit if before[n] != params[n])
     carried = carry_forward(params, ph, reports / ticket, inv.sha256)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
     run.carried, run.explicit = carried, explicit
@@ -603,7 +606,7 @@ def start(
             operator=entry.get("operator"),
             at=entry.get("at"),
         )
-    for name in sorted(explicit):
+    for name in changed:
         run._decided(name, run.params[name], "parameter")
     ui.plain_tables()
     run.show_header()

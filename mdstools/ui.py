@@ -124,17 +124,19 @@ def checks_table(results: Sequence[Any]) -> Any:
 
 def frame_html(df: Any) -> str:
     """A frame as an HTML table without the index (row numbers mean nothing to a reader);
-    every cell escaped; long frames cut as pandas cuts them (``display.max_rows``)."""
+    every cell escaped and whole (a SHA-256 or a reason is not cut); long frames cut as
+    pandas cuts them (``display.max_rows``)."""
     import pandas as pd
 
-    html: str = df.to_html(
-        index=False,
-        escape=True,
-        notebook=True,
-        max_rows=pd.get_option("display.max_rows"),
-        max_cols=pd.get_option("display.max_columns"),
-        show_dimensions="truncate",
-    )
+    with pd.option_context("display.max_colwidth", None):
+        html: str = df.to_html(
+            index=False,
+            escape=True,
+            notebook=True,
+            max_rows=pd.get_option("display.max_rows"),
+            max_cols=pd.get_option("display.max_columns"),
+            show_dimensions="truncate",
+        )
     return html
 
 
@@ -144,7 +146,8 @@ def frame_text(df: Any) -> str:
 
     if df.empty:
         return f"no rows (columns: {', '.join(str(c) for c in df.columns)})"
-    text: str = df.to_string(index=False, max_rows=pd.get_option("display.max_rows"))
+    with pd.option_context("display.max_colwidth", None):
+        text: str = df.to_string(index=False, max_rows=pd.get_option("display.max_rows"))
     return text
 
 

@@ -418,6 +418,15 @@ def retained(run: Run, found: list[Forensics], choice: Any, servers: list[str]) 
     given = run.params.get("retain_database_on")
     if isinstance(given, str) and "=" in given:
         explicit = parse_retain(given, [f.domain for f in found], servers)
+        for f in found:
+            if f.domain in explicit:
+                run.journal.write(
+                    "decision",
+                    name=f"retain {f.domain}",
+                    value=explicit[f.domain],
+                    operator=run.operator,
+                    how="parameter",
+                )
     if pending and not all(d in explicit for d in pending):
         try:
             value = choice.value() if choice is not None else None
