@@ -8,6 +8,7 @@ import html
 import json
 import re
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,10 @@ def shown_text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+def audit_time(event: dict[str, Any]) -> float:
+    return datetime.fromisoformat(event["ts"]).timestamp()
+
+
 def run_id(nb: nbformat.NotebookNode) -> str:
     m = re.search(r"run ([0-9a-f]{6,}),", top_cell(nb))
     assert m, top_cell(nb)
@@ -93,7 +98,7 @@ def test_every_check_has_one_label_everywhere_and_texts_are_words(lab_factory: F
     cm = ("-p", "continuous_management=true")
     first = lab.campaign("CHG-W", *cm)
     assert first.returncode == 1 and "stopped at phase 07" in first.stderr, first.stderr[-2000:]
-    second = lab.campaign("CHG-W", "--resume", *cm, "-p", "retain_database_on=dom1=mds1")
+    second = lab.campaign("CHG-W", "--resume", "-p", "retain_database_on=dom1=mds1")
     assert second.returncode == 0, second.stderr[-3000:]
     report = lab.reports / "CHG-W"
     events = audit.read_journal(report / audit.JOURNAL)
@@ -155,6 +160,8 @@ def test_every_check_has_one_label_everywhere_and_texts_are_words(lab_factory: F
     )
     assert "WARNING no collision before resolution" in text07
     assert "PASS no collision (R14)" in text07
+    failed_07 = run_id(lab.notebook("CHG-W", "07_synchronize_ha.ipynb"))
+    assert f"True, carried forward from phase 07 (run {failed_07}," in text07, "not repeated"
     # 08: the decisions of the runs of record, labelled; none of the failed 07 run
     failed07 = run_id(lab.notebook("CHG-W", "07_synchronize_ha.ipynb"))
     kept07 = run_id(nb07)
@@ -166,8 +173,16 @@ def test_every_check_has_one_label_everywhere_and_texts_are_words(lab_factory: F
     ]
     assert [r[0] for r in rows] == [f"D{i}" for i in range(1, len(rows) + 1)]
     journaled07 = [e for e in events if e["kind"] == "decision" and e["phase"] == "07"]
-    assert any(e["run_id"] == failed07 for e in journaled07)
     assert sum(r[2] == "07" for r in rows) == sum(e["run_id"] == kept07 for e in journaled07)
+    bounds = {
+        rid: [audit_time(e) for e in events if e["run_id"] == rid and e["kind"] == "phase"]
+        for rid in (failed07, kept07)
+    }
+    svg = next(t for t in outputs(nb08, "text/html") if "<svg" in t)
+    kept = f"phase 07: {max(bounds[kept07]) - min(bounds[kept07]):.0f} s"
+    both = f"phase 07: {max(bounds[kept07]) - min(bounds[failed07]):.0f} s"
+    assert f"<title>{kept}</title>" in svg, "phase time is the run of record"
+    assert kept != both or min(bounds[failed07]) == min(bounds[kept07])
     assert any(
         r[2:5] == ["07", "retain dom3", "mds2"] and r[6] == "automatic: no change is lost"
         for r in rows
