@@ -21,6 +21,23 @@ from mdstools.records import (
     VerifierReport,
 )
 
+LABELS = ("FAIL", "WARNING", "INFO", "PASS")
+
+
+def outcome_label(passed: bool, severity: str = "error") -> str:
+    """The one label of a check's outcome: PASS, FAIL (a failure that blocks), WARNING or
+    INFO (a failure that does not block). Banners, tables, log lines and the journal show it."""
+    if passed:
+        return "PASS"
+    return "FAIL" if severity == "error" else severity.upper()
+
+
+def label_summary(labels: Iterable[str]) -> str:
+    """``"6 checks: 4 PASS, 1 WARNING, 1 INFO, 0 FAIL"``: how many checks ended how."""
+    found = list(labels)
+    counts = ", ".join(f"{found.count(x)} {x}" for x in ("PASS", "WARNING", "INFO", "FAIL"))
+    return f"{len(found)} check{'s' if len(found) != 1 else ''}: {counts}"
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -40,10 +57,8 @@ class CheckResult:
 
     @property
     def label(self) -> str:
-        """PASS, FAIL (a blocking failure), WARNING or INFO: how tables and logs show it."""
-        if self.passed:
-            return "PASS"
-        return "FAIL" if self.severity == "error" else self.severity.upper()
+        """PASS, FAIL (a blocking failure), WARNING or INFO (:func:`outcome_label`)."""
+        return outcome_label(self.passed, self.severity)
 
 
 def _result(
@@ -165,15 +180,16 @@ def one_active_per_domain(entries: Sequence[HaStateEntry]) -> CheckResult:
     )
 
 
-def no_collision(sync: Mapping[str, Mapping[str, str]]) -> CheckResult:
-    """R14: no domain is in Collision."""
+def no_collision(sync: Mapping[str, Mapping[str, str]], name: str = "no collision") -> CheckResult:
+    """R14: no domain is in Collision. ``name`` tells a look before the resolution
+    ("no collision before resolution") from the final gate."""
     failures = [
         f"{d} ({', '.join(sorted(s for s, v in peers.items() if v == COLLISION))})"
         for d, peers in sorted(sync.items())
         if COLLISION in peers.values()
     ]
     return _result(
-        "no collision",
+        name,
         failures,
         "no domain is in Collision",
         "Collision",

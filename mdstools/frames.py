@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from mdstools.checks import CheckResult
+from mdstools.checks import LABELS, CheckResult
 from mdstools.records import ProcessRow, VerifierFinding
 
 
@@ -35,10 +35,9 @@ def checks(results: Iterable[CheckResult]) -> pd.DataFrame:
     """Check results, failing rows first."""
     rows = []
     for c in results:
-        mark = c.label
         rows.append(
             {
-                "result": mark,
+                "result": c.label,
                 "check": c.name,
                 "requirement": c.requirement,
                 "reason": c.reason,
@@ -46,7 +45,7 @@ def checks(results: Iterable[CheckResult]) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, columns=CHECK_COLUMNS)
-    order = {"FAIL": 0, "WARNING": 1, "INFO": 2, "PASS": 3}
+    order = {label: i for i, label in enumerate(LABELS)}
     if not df.empty:
         df = df.sort_values("result", key=lambda s: s.map(order), kind="stable")
         df = df.reset_index(drop=True)

@@ -243,6 +243,10 @@ def _positive(high: float) -> Callable[[Any], float]:
     return check
 
 
+def _optional_bool(value: Any) -> bool | None:
+    return None if value is None else _bool(value)
+
+
 def _optional_scale(value: Any) -> float | None:
     return None if value is None else _positive(MAX_TIME_SCALE)(value)
 
@@ -365,11 +369,11 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "continuous_management",
-        "bool",
-        False,
-        "R13: DMSs may be managed during the upgrade (the risk is tracked)",
-        "true or false",
-        check=_bool,
+        "Optional[bool]",
+        None,
+        "R13: DMSs may be managed during the upgrade; None: as an earlier phase set it",
+        "true or false (None: carried forward from an earlier phase of the ticket, else false)",
+        check=_optional_bool,
     ),
     Param(
         "decision_timeout_s",
@@ -426,6 +430,11 @@ PARAMS: tuple[Param, ...] = (
 )
 
 BY_NAME = {p.name: p for p in PARAMS}
+
+#: Decisions meant for the whole campaign: a value set in one phase applies to the later
+#: phases of the same ticket and inventory that leave the parameter unset (None). The others
+#: (``confirm``, ``acknowledge_warnings``, ``retain_database_on``) belong to one phase.
+CARRIED: dict[str, bool] = {"continuous_management": False}
 
 
 def phase_params(ph: Phase) -> tuple[Param, ...]:

@@ -28,16 +28,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mdstools import __version__, audit, fsio, lock, ui
-from mdstools.checks import CheckResult
+from mdstools.checks import CheckResult, label_summary
 from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError, ParameterError, shown
 from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, load
 from mdstools.jobs import JobState
-from mdstools.phases import BY_NAME, Phase, check_params, phase, phase_params
+from mdstools.phases import BY_NAME, CARRIED, Phase, check_params, phase, phase_params
 from mdstools.secrets import redact
 from mdstools.session import Result, Session
+from mdstools.words import decision_text
 
 T = TypeVar("T")
 STATE = audit.STATE
@@ -101,6 +102,8 @@ class Run:
         self.lock: lock.Lock | None = None
         self.remote_lock: lock.RemoteLock | None = None
         self._progress = ui.Progress(interactive)
+        self.carried: dict[str, dict[str, Any]] = {}
+        self.explicit: set[str] = set()
 
     # -- header ----------------------------------------------------------------------
     def header(self) -> dict[str, str]:
@@ -119,7 +122,27 @@ class Run:
             "mode": ("interactive" if self.interactive else "headless")
             + (", DRY RUN (nothing is changed)" if self.dry_run else ""),
             "host": socket.gethostname(),
+            **{
+                name.replace("_", " "): self.carried_text(name)
+                for name in CARRIED
+                if name in self.carried
+                or name in self.explicit
+                or (name == "continuous_management" and "03" <= self.phase.id <= "07")
+            },
         }
+
+    def carried_text(self, name: str) -> str:
+        """Where the value of campaign decision ``name`` comes from, for the header."""
+        value = self.params.get(name, CARRIED[name])
+        entry = self.carried.get(name)
+        if entry is not None:
+            return (
+                f"{value}, carried forward from phase {entry.get('phase')} (run "
+                f"{entry.get('run_id')}, {entry.get('operator')}, {entry.get('at')})"
+            )
+        if name in self.explicit:
+            return f"{value}, set in this phase (carried forward to the later phases)"
+        return f"{value} (not set in this phase nor in an earlier phase of this ticket)"
 
     def show_header(self) -> None:
         import pandas as pd
@@ -243,6 +266,7 @@ class Run:
         self.journal.write(
             "gate",
             name=check.name,
+            label=check.label,
             passed=check.passed,
             requirement=check.requirement,
             severity=check.severity,
@@ -250,10 +274,11 @@ class Run:
             evidence=list(check.evidence)[:50],
         )
         ui.banner(
-            f"{'PASS' if check.passed else 'FAIL'} {check.name} ({check.requirement})",
+            f"{check.label} {check.name} ({check.requirement})",
             [check.reason]
             + ([f"next: {check.next_step}"] if not check.passed and check.next_step else []),
-            True if check.passed else (False if check.severity == "error" else None),
+            check.passed,
+            label=check.label,
         )
         if check.blocking and stop and not self.dry_run:
             self.fail(f"{check.name} ({check.requirement}): {check.reason}", check.next_step)
@@ -267,7 +292,12 @@ class Run:
     def _decided(self, name: str, value: Any, how: str) -> None:
         self.decisions[name] = value
         if not self.interactive:
-            print(f"decision {name} = {value!r} by {self.operator} ({how})", flush=True)
+            print(
+                terminal_text(
+                    f"decision {name} = {decision_text(name, value)} by {self.operator} ({how})"
+                ),
+                flush=True,
+            )
         self.journal.write(
             "decision", name=name, value=value, operator=self.operator, how=how, at=ui.stamp()
         )
@@ -399,6 +429,16 @@ class Run:
                 "inventory_sha256": self.inventory.sha256,
             }
         )
+        if not self.dry_run:
+            for name in sorted(self.explicit):
+                state.setdefault("carried", {})[name] = {
+                    "value": self.params.get(name),
+                    "phase": self.phase.id,
+                    "run_id": self.run_id,
+                    "operator": self.operator,
+                    "at": self.started.isoformat(timespec="seconds"),
+                    "inventory_sha256": self.inventory.sha256,
+                }
         state.setdefault("phases", {})[self.phase.id] = {
             "verdict": verdict if not self.dry_run else f"dry-run {verdict}",
             "run_id": self.run_id,
@@ -410,7 +450,9 @@ class Run:
             "checks": [
                 {
                     "name": c.name,
+                    "label": c.label,
                     "passed": c.passed,
+                    "severity": c.severity,
                     "requirement": c.requirement,
                     "reason": c.reason,
                 }
@@ -434,7 +476,7 @@ class Run:
         ui.banner(
             f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
             [
-                f"{sum(c.passed for c in self.checks)} of {len(self.checks)} checks passed",
+                label_summary(c.label for c in self.checks),
                 f"requirements: {', '.join(self.phase.requirements)}",
             ],
             verdict == "passed",
@@ -476,6 +518,32 @@ def time_scale(given: float | None, inv: Inventory) -> float:
     return inv.time_scale
 
 
+def carry_forward(
+    params: dict[str, Any], ph: Phase, report_dir: Path, inventory_sha256: str
+) -> dict[str, dict[str, Any]]:
+    """Fill the campaign decisions ``ph`` leaves unset (None) in ``params``: the value the
+    latest phase up to ``ph`` of this ticket and inventory set (``state.json`` ``carried``),
+    else the default. Returns the entries applied, by name."""
+    own = {p.name for p in phase_params(ph)}
+    entries = read_state(report_dir).get("carried")
+    applied: dict[str, dict[str, Any]] = {}
+    for name, default in CARRIED.items():
+        if name not in own or params.get(name) is not None:
+            continue
+        entry = entries.get(name) if isinstance(entries, dict) else None
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("value"), bool)
+            and str(entry.get("phase", "99")) <= ph.id
+            and entry.get("inventory_sha256") == inventory_sha256
+        ):
+            params[name] = entry["value"]
+            applied[name] = entry
+        else:
+            params[name] = default
+    return applied
+
+
 def start(
     inventory: str | Path,
     ticket: str,
@@ -509,7 +577,13 @@ def start(
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
     audit.check_before_write(reports / ticket)
+    explicit = {n for n in CARRIED if n in own and params.get(n) is not None}
+    before = {n: None for n in explicit}
+    carry_forward(before, ph, reports / ticket, inv.sha256)
+    changed = sorted(n for n in explicit if before[n] != params[n])
+    carried = carry_forward(params, ph, reports / ticket, inv.sha256)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
+    run.carried, run.explicit = carried, explicit
     if ph.mutating and not dry_run:
         run.take_lock(os.environ.get(lock.ENV_TOKEN), os.environ.get(lock.ENV_BREAK) == "1")
     run.journal.write(
@@ -522,5 +596,18 @@ def start(
         toolkit=__version__,
         params={k: v for k, v in run.params.items()},
     )
+    for name, entry in carried.items():
+        run.journal.write(
+            "carried",
+            name=name,
+            value=run.params[name],
+            from_phase=entry.get("phase"),
+            from_run=entry.get("run_id"),
+            operator=entry.get("operator"),
+            at=entry.get("at"),
+        )
+    for name in changed:
+        run._decided(name, run.params[name], "parameter")
+    ui.plain_tables()
     run.show_header()
     return run

@@ -38,6 +38,7 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 from mdstools import __version__, audit, fsio, lock
+from mdstools.checks import label_summary, outcome_label
 from mdstools.errors import MdstoolsError, RecordDamaged
 from mdstools.escape import html_text, terminal_text
 from mdstools.inventory import Inventory, register_secrets
@@ -235,7 +236,13 @@ def _redact_notebook(nb: Any) -> None:
 
 
 def _verdict_cell(
-    nb: Any, ph: Phase, verdict: str, cause: str | None, run_id: str, ticket: str
+    nb: Any,
+    ph: Phase,
+    verdict: str,
+    cause: str | None,
+    run_id: str,
+    ticket: str,
+    checks: str = "",
 ) -> None:
     nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.get("metadata", {}).get("tags", [])]
     colour = "#1b7f3b" if verdict.endswith("passed") else "#b00020"
@@ -252,6 +259,8 @@ def _verdict_cell(
         )
         + "</p>",
     ]
+    if checks:
+        lines.append(f"<p>{html_text(checks)}</p>")
     if cause:
         lines.append(f"<p><b>Cause:</b> {html_text(redact(cause))}</p>")
     lines.append("</div>")
@@ -398,7 +407,14 @@ def execute(
         nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _verdict_cell(nb, ph, verdict, cause, run_id, ticket)
+    checks = ""
+    if state.get("run_id") == run_id and isinstance(state.get("checks"), list):
+        checks = label_summary(
+            outcome_label(bool(c.get("passed")), str(c.get("severity", "error")))
+            for c in state["checks"]
+            if isinstance(c, dict)
+        )
+    _verdict_cell(nb, ph, verdict, cause, run_id, ticket, checks)
     _redact_notebook(nb)
     target, html_path = _write_notebook(nb, report_dir / name, journal, html, f"[{ticket} {ph.id}]")
     journal.write(

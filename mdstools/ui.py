@@ -63,11 +63,18 @@ def html_block(content: str) -> None:
 
 
 COLOURS = {True: "#1b7f3b", False: "#b00020", None: "#555"}
+LABEL_COLOURS = {"PASS": "#1b7f3b", "FAIL": "#b00020", "WARNING": "#b26a00", "INFO": "#555"}
 
 
-def banner(title: str, lines: Sequence[str], ok: bool | None = None) -> None:
-    """A coloured box: green (ok), red (not ok) or grey (neutral); title and lines are text."""
-    colour = COLOURS[ok]
+def banner(
+    title: str, lines: Sequence[str], ok: bool | None = None, label: str | None = None
+) -> None:
+    """A coloured box: green (ok), red (not ok) or grey (neutral); title and lines are text.
+
+    With ``label`` (PASS, FAIL, WARNING, INFO) the colour is the label's: green, red, amber
+    or grey, as in the verdict table.
+    """
+    colour = LABEL_COLOURS[label] if label else COLOURS[ok]
     body = "".join(f"<li>{line}</li>" for line in (link_phases(html_text(x)) for x in lines))
     html_block(
         f'<div style="border-left:6px solid {colour};padding:6px 12px;margin:6px 0">'
@@ -102,7 +109,7 @@ def checks_table(results: Sequence[Any]) -> Any:
     from mdstools import frames
 
     df = frames.checks(results)
-    colours = {"FAIL": "#fde0e3", "WARNING": "#fff4d6", "INFO": "#eef2f7", "PASS": "#e3f4e8"}
+    colours = {"FAIL": "#fde0e3", "WARNING": "#fff1cc", "INFO": "#eef2f7", "PASS": "#e3f4e8"}
 
     def row_style(row: Any) -> list[str]:
         return [f"background-color: {colours.get(row['result'], '')}"] * len(row)
@@ -113,6 +120,53 @@ def checks_table(results: Sequence[Any]) -> Any:
     formatters: dict[Any, Callable[[object], str] | str | None] = {c: cell for c in df.columns}
     formatters["next step"] = lambda v: link_phases(cell(v))
     return df.style.apply(row_style, axis=1).format(formatters, escape=None).hide(axis="index")
+
+
+def frame_html(df: Any) -> str:
+    """A frame as an HTML table without the index (row numbers mean nothing to a reader);
+    every cell escaped and whole (a SHA-256 or a reason is not cut); long frames cut as
+    pandas cuts them (``display.max_rows``)."""
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", None):
+        html: str = df.to_html(
+            index=False,
+            escape=True,
+            notebook=True,
+            max_rows=pd.get_option("display.max_rows"),
+            max_cols=pd.get_option("display.max_columns"),
+            show_dimensions="truncate",
+        )
+    return html
+
+
+def frame_text(df: Any) -> str:
+    """A frame as plain text without the index."""
+    import pandas as pd
+
+    if df.empty:
+        return f"no rows (columns: {', '.join(str(c) for c in df.columns)})"
+    with pd.option_context("display.max_colwidth", None):
+        text: str = df.to_string(index=False, max_rows=pd.get_option("display.max_rows"))
+    return text
+
+
+def plain_tables() -> None:
+    """Every frame a cell shows in this kernel (a cell's value, ``display(df)``) renders
+    without the index, in the notebook and in its HTML export."""
+    try:
+        import pandas as pd
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - both ship with the kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(pd.DataFrame, frame_html)
+    formatters["text/plain"].for_type(
+        pd.DataFrame, lambda df, printer, cycle: printer.text(frame_text(df))
+    )
 
 
 def table(df: Any, title: str, limit: int = 40) -> Any:

@@ -145,8 +145,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ("md", "## Step 3 (R7, X1): confirm the changes of this phase"),
             (
                 "code",
-                'ok = run.confirm(f"Make the DMS on {primary} active for {len(switch)} '
-                'domain(s) {switch}, back up every MDS, start the change freeze")',
+                "ok = run.confirm(prepare.confirm_question(switch, primary))",
             ),
             ("md", "## Step 4 (R7, R1): make the primary's DMS active where it is not"),
             ("code", "run.decided(ok)\nprepare.make_active_on_primary(run, switch)"),
@@ -211,7 +210,10 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "primary's DMSs may now be set Active and managed while the others are "
                 "upgraded; synchronization waits until every MDS is upgraded (phase 07).",
             ),
-            ("code", "print('continuous management:', run.params['continuous_management'])"),
+            (
+                "code",
+                'print("continuous management:", run.carried_text("continuous_management"))',
+            ),
         ],
     ),
     "04": (
@@ -266,7 +268,8 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "run.gate(upgrade.processes_after(outcomes), stop=False)\n"
                 "versions = common.versions_all(run)\n"
                 "run.gate(checks.versions_on_target(versions, run.inventory.target_version))\n"
-                "versions",
+                "import pandas as pd\n"
+                'pd.DataFrame(sorted(versions.items()), columns=["server", "version"])',
             ),
         ],
     ),
@@ -328,7 +331,8 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "code",
                 "collisions = sync.collided(snap)\nrun.gate(checks.no_collision("
-                '{d.name: d.sync_status for d in snap.domains}), stop=False, severity="warning")\n'
+                "{d.name: d.sync_status for d in snap.domains}, "
+                '"no collision before resolution"), stop=False, severity="warning")\n'
                 "found = [freeze.forensics(run, d, sorted(dom.sync_status)) for d in collisions "
                 "for dom in snap.domains if dom.name == d]\n"
                 "for f in found:\n"
@@ -345,16 +349,16 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "code",
                 "mdss = [m.name for m in run.inventory.mdss]\n"
                 "pending = [f.domain for f in found if f.lossless_choice is None]\n"
-                'choice = (run.choose_each("retain_database_on", "Database to retain for each '
-                'domain", pending, mdss, "retain_database_on", '
+                'choice = (run.choose_each("retain_database_on", freeze.choice_question(found), '
+                'pending, mdss, "retain_database_on", '
                 "recommended={f.domain: f.recommended for f in found}) if pending else None)",
             ),
             ("md", "## Step 4 (R15, R10): the decision, and confirm"),
             (
                 "code",
                 "retain = freeze.retained(run, found, choice, mdss)\n"
-                "ok = run.confirm(f\"Retain {retain or 'nothing (no collision)'}; one active "
-                'per domain; full sync of the standbys")\nretain',
+                'ok = run.confirm(f"{freeze.retain_words(found, retain)}; one active per '
+                'domain; full sync of the standbys")\nfreeze.retain_frame(found, retain)',
             ),
             (
                 "md",
@@ -411,12 +415,18 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "md",
                 "## Step 4 (R5, X5): the campaign timeline\nWhich server was upgraded "
-                "when, how long its domains were down, and when each decision was made.",
+                "when, how long its domains were down, and when each decision was made "
+                "(D1, D2, ...: what, by whom, how). Phase time is the run of each phase "
+                "whose verdict is on record; abandoned, superseded and dry runs are left out.",
             ),
             (
                 "code",
-                "ui.html_block(timeline.svg(run.report_dir))\n"
-                "import pandas as pd\npd.DataFrame(timeline.downtime(run.report_dir))",
+                "ui.html_block(timeline.svg(run.report_dir, run.run_id))\n"
+                "import pandas as pd\n"
+                "ui.display(pd.DataFrame(timeline.decisions(run.report_dir, run.run_id), "
+                'columns=["label", "time", "phase", "decision", "value", "by", "how"]))\n'
+                "pd.DataFrame(timeline.downtime(run.report_dir), "
+                'columns=["server", "down from", "seconds"])',
             ),
             ("md", "## Step 5 (X5): record the final state"),
             ("code", "discover.save(run, snap, discover.FINAL)"),
@@ -460,7 +470,9 @@ def build(pid: str) -> nbformat.NotebookNode:
                 "published since phase 02, per domain and MDS (who, when, which objects): "
                 "*safe* when made on the DMS whose database is kept, else a *collision "
                 "risk*. A risk stops this phase unless `continuous_management=True` "
-                "(then it is carried forward to phase 07).",
+                "(then it is carried forward to phase 07). Set in one phase, "
+                "`continuous_management` holds for the later phases of this ticket that "
+                "leave it `None`; the header says where it came from.",
             ),
             (
                 "code",

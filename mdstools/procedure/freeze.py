@@ -41,6 +41,7 @@ from mdstools.procedure.common import wait_task
 from mdstools.procedure.prepare import FREEZE
 from mdstools.records import ChangeRecord, PublishedSession
 from mdstools.run import Run
+from mdstools.words import plural
 
 CHANGE_COLUMNS = ["domain", "server", "admin", "time", "operation", "type", "object", "risk"]
 
@@ -231,7 +232,7 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
         return CheckResult(
             "change freeze",
             True,
-            f"{len(df)} change(s) since the freeze, none at risk"
+            f"{plural(len(df), 'change')} since the freeze, none at risk"
             if len(df)
             else "no change since the freeze",
             "R6",
@@ -240,14 +241,16 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
     return CheckResult(
         "change freeze",
         False,
-        f"{len(items)} change(s) at risk of being lost: " + "; ".join(items[:3]),
+        f"{plural(len(items), 'change')} at risk of being lost: " + "; ".join(items[:3]),
         "R6",
         "warning" if carried else "error",
         items,
         "continuous management: carried forward to phase 07"
         if carried
-        else "stop the changes; if they must continue, rerun with continuous_management=True "
-        "(R13) and decide in phase 07 which database to retain",
+        else "stop the changes; if they must continue, set continuous_management = True in "
+        f"the parameters cell of phase {run.phase.id} (headless: -p "
+        "continuous_management=true) and run it again: it holds for the later phases of this "
+        "ticket (R13); phase 07 decides which database to retain",
     )
 
 
@@ -277,9 +280,10 @@ def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
     best = min(losses.values())
     candidates = [s for s in servers if losses[s] == best]
     rec = primary if primary in candidates else candidates[0]
-    counts = ", ".join(f"{s}: {len(v)}" for s, v in sides.items())
-    reason = f"retaining {rec} loses {best} change(s) ({counts} changes since the freeze)" + (
-        "; the primary's when equal" if len(candidates) > 1 else ""
+    counts = ", ".join(f"{s} {len(v)}" for s, v in sides.items())
+    reason = (
+        f"retaining {rec} loses {plural(best, 'change')}; changes since the freeze: {counts}"
+        + ("; the primary's when equal" if len(candidates) > 1 else "")
     )
     return Forensics(domain, sides, rec, reason)
 
@@ -287,9 +291,61 @@ def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
 def heading(f: Forensics) -> str:
     """The Markdown heading of one collided domain: the recommendation and why."""
     return (
-        f"### {markdown_text(f.domain)}: recommended {markdown_text(f.recommended)} "
-        f"({markdown_text(f.reason)})"
+        f"### {markdown_text(f.domain)}: recommended {markdown_text(f.recommended)} \u2014 "
+        f"{markdown_text(f.reason)}"
     )
+
+
+def _how(f: Forensics, server: str) -> str:
+    """Why ``server``'s database is kept for ``f.domain``: decided, or automatic (lossless)."""
+    if f.lossless_choice != server:
+        return "decided"
+    if any(f.sides.values()):
+        return "automatic: changed on one side only, nothing lost"
+    return "automatic: no change on either side"
+
+
+def choice_question(found: list[Forensics]) -> str:
+    """The question of the retain decision: the domains it decides, and the ones that are
+    decided automatically (changed on one side only, or on neither: nothing is lost)."""
+    pending = [f.domain for f in found if f.lossless_choice is None]
+    auto = [f"{f.domain} keeps {f.lossless_choice}'s" for f in found if f.lossless_choice]
+    text = f"Database to retain for {', '.join(pending) or 'no domain'}"
+    if auto:
+        text += f" ({'; '.join(auto)} automatically: nothing is lost there)"
+    return text
+
+
+def retain_words(found: list[Forensics], retain: dict[str, str]) -> str:
+    """The retained databases in words, e.g. "retain mds1's database for dom1; dom3 keeps
+    mds2's (changed on one side only, nothing lost)"."""
+    by_server: dict[str, list[str]] = {}
+    auto: list[str] = []
+    for f in found:
+        server = retain.get(f.domain)
+        if server is None:
+            continue
+        how = _how(f, server)
+        if how == "decided":
+            by_server.setdefault(server, []).append(f.domain)
+        else:
+            auto.append(f"{f.domain} keeps {server}'s ({how.removeprefix('automatic: ')})")
+    parts = [f"retain {s}'s database for {', '.join(ds)}" for s, ds in by_server.items()]
+    return "; ".join(parts + auto) or "no domain is in Collision: nothing to retain"
+
+
+def retain_frame(found: list[Forensics], retain: dict[str, str]) -> pd.DataFrame:
+    """One row per collided domain: the database kept, how it was decided, what is lost."""
+    rows = [
+        {
+            "domain": f.domain,
+            "retained": retain.get(f.domain, ""),
+            "how": _how(f, retain.get(f.domain, "")),
+            "changes lost": sum(len(cs) for s, cs in f.sides.items() if s != retain.get(f.domain)),
+        }
+        for f in found
+    ]
+    return pd.DataFrame(rows, columns=["domain", "retained", "how", "changes lost"])
 
 
 def sides_frame(f: Forensics) -> pd.DataFrame:
@@ -362,6 +418,15 @@ def retained(run: Run, found: list[Forensics], choice: Any, servers: list[str]) 
     given = run.params.get("retain_database_on")
     if isinstance(given, str) and "=" in given:
         explicit = parse_retain(given, [f.domain for f in found], servers)
+        for f in found:
+            if f.domain in explicit:
+                run.journal.write(
+                    "decision",
+                    name=f"retain {f.domain}",
+                    value=explicit[f.domain],
+                    operator=run.operator,
+                    how="parameter",
+                )
     if pending and not all(d in explicit for d in pending):
         try:
             value = choice.value() if choice is not None else None

@@ -52,6 +52,16 @@ def to_switch(entries: list[HaStateEntry], primary: str) -> list[str]:
     )
 
 
+def confirm_question(switch: list[str], primary: str) -> str:
+    """The confirmation of phase 02 in words: what is switched (or that nothing is)."""
+    ha = (
+        f"make {primary}'s DMS active for {', '.join(switch)}"
+        if switch
+        else f"every DMS is already active on {primary}: nothing to switch"
+    )
+    return f"{ha}; back up every MDS, start the change freeze"
+
+
 @dataclass(frozen=True)
 class Switch:
     domain: str

@@ -254,7 +254,12 @@ def on_target(run: Run, outcomes: list[UpgradeOutcome]) -> CheckResult:
     return CheckResult(
         "upgraded servers on target",
         not bad,
-        f"{', '.join(o.server for o in outcomes)} run {run.inventory.target_version}"
+        (
+            f"{', '.join(o.server for o in outcomes)} "
+            f"{'runs' if len(outcomes) == 1 else 'run'} {run.inventory.target_version}"
+            if outcomes
+            else "no server to upgrade"
+        )
         if not bad
         else "not on target: " + ", ".join(bad),
         "R4",
