@@ -1,7 +1,7 @@
 """The gates of the upgrade procedure, as pure functions of records.
 
 Each returns a :class:`CheckResult` naming the requirement (R-id of
-``reference/upgrade-procedure.md``) it enforces, why it passed or failed, the evidence
+``docs/requirements.md``) it enforces, why it passed or failed, the evidence
 (the rows that fail), and what to do next. No I/O here: the runbooks and the status
 command collect records and call these.
 """

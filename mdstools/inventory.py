@@ -1,6 +1,6 @@
 """The inventory: which servers make up the deployment and how to reach them.
 
-Loaded from YAML (format in README.md / DESIGN.md) and validated: every error names the
+Loaded from YAML (format in ``README.md#the-inventory``) and validated: every error names the
 file, the field and what is allowed. Secrets are references (``env:NAME`` /
 ``file:PATH``), resolved only when a connection needs them; relative paths are relative to
 the inventory file.

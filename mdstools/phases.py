@@ -3,7 +3,7 @@ the runbooks' parameters (:data:`PARAMS`: type, default, help, allowed values, p
 
 One table used by the CLI (``run``, ``campaign``, ``plan``), by the notebooks' headers and
 footers, and by the tests that check that every requirement of
-``reference/upgrade-procedure.md`` is carried out somewhere.
+``docs/requirements.md`` is carried out somewhere.
 """
 
 from __future__ import annotations

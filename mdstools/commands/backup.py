@@ -1,7 +1,7 @@
 """``mds_backup`` and the checks around it: the backup files, their SHA-256, free space.
 
-``mds_backup`` prints thousands of lines in an unknown format (management-api.md
-section 10): its text is kept, not parsed; the result is judged from the files it leaves
+``mds_backup`` prints thousands of lines in an unknown format (``docs/formats.md#mds_backup``):
+its text is kept, not parsed; the result is judged from the files it leaves
 (``*.mdsbk.tar`` on R81, ``*.mdsbk.tgz`` earlier).
 """
 

@@ -1,7 +1,7 @@
 """What changed in a DMS database since a moment: the change freeze (R6) and Collision (R14).
 
 Management API, per domain (``mgmt_cli -r true -d <domain>`` acts on the LOCAL DMS of the
-server it runs on), as ``reference/management-api.md`` section 3 documents:
+server it runs on), as ``docs/formats.md#show-changes`` describes:
 
 * ``show-last-published-session`` (v1.1, R80.10+): the newest published session; its
   ``publish-time`` {posix, iso-8601} is the freeze marker (``ha.show_last_published_session``);

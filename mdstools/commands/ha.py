@@ -1,7 +1,7 @@
 """Domains, MDSs and High Availability through the Management API on the box:
 ``mgmt_cli -r true [-d <domain>] <command> ... --format json``.
 
-Shapes: management-api.md sections 1-7 and checkpoint-cli.md 5.2 (official examples).
+Shapes: ``docs/formats.md#mgmt_cli`` and the sections after it (official examples).
 Every parser goes through :func:`load_json`: an error body ``{code, message}`` raises
 ApiError, text that is not JSON raises ParseError with the raw text. ``mgmt_cli`` exits
 non-zero with an error body, so exit status 1 counts as "ran" and the body decides.
@@ -499,8 +499,8 @@ def sync_status(
 ) -> dict[str, str]:
     """SmartConsole's synchronization word per MDS for one ``domain``. INFERRED.
 
-    The API has no such words (management-api.md section 1); this is the one client-side
-    mapping, following that section's table, and can be replaced once a real MDS is seen:
+    The API has no such words (``docs/formats.md#synchronization-words``); this is the one
+    client-side mapping, and can be replaced once a real MDS is seen:
 
     * two or more ``active`` servers in ``show-ha-state`` -> ``Collision`` for each active;
     * a ``standby`` peer (in ``show-ha-status`` of the domain, preferably as seen from the

@@ -1,6 +1,6 @@
 """``mdsstat``: process status of the MDS (or MLM) and of every Domain Server on it.
 
-The table is read the way the real-world parsers read it (checkpoint-cli.md 1.1): split
+The table is read the way the real-world parsers read it (``docs/formats.md#mdsstat``): split
 every row on ``|``, strip the cells, find the columns by their header names. Column widths,
 borders and the footer wording are not relied on.
 """

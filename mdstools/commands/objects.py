@@ -1,9 +1,10 @@
 """``$MDSDIR/scripts/mds_fix_cmas_clms_version``: set the version attribute of the DMS
 (CMA) and Domain Log Server (CLM) objects to the installed release after an upgrade (sk121718).
 
-Its output text is unknown on real servers (checkpoint-cli.md section 3; the lab's text is
-simulated). The parser reads ``Updating <name> ... Done|Failed`` lines when it finds them
-and always keeps the raw text; it never fails on text it does not understand.
+Its output text is unknown on real servers (``docs/formats.md#mds_fix_cmas_clms_version``;
+the lab's text is simulated). The parser reads ``Updating <name> ... Done|Failed`` lines
+when it finds them and always keeps the raw text; it never fails on text it does not
+understand.
 """
 
 from __future__ import annotations

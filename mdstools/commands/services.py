@@ -1,10 +1,10 @@
 """Starting and stopping the MDS and its Domain Servers: ``mdsstart``, ``mdsstop``,
 ``mdsstart_customer``, ``mdsstop_customer``.
 
-Their console text and exit codes are not known from any real capture (checkpoint-cli.md
-section 2, INFERRED), so the parser only records the text. Robust automation polls
-``mdsstat`` (:func:`mdstools.commands.mdsstat.mdsstat`) until the processes are up or
-down; it does not trust what these commands print.
+Their console text and exit codes are not known from any real capture
+(``docs/formats.md#mdsstart-and-mdsstop``, INFERRED), so the parser only records the text.
+Robust automation polls ``mdsstat`` (:func:`mdstools.commands.mdsstat.mdsstat`) until the
+processes are up or down; it does not trust what these commands print.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """CPUSE (Deployment Agent) in clish: import, list, inspect and upgrade packages.
 
-Formats: management-api.md section 8. The two ``show installer packages`` layouts of
+Formats: ``docs/formats.md#cpuse-installer``. The two ``show installer packages`` layouts of
 R82.10 are verbatim; the numbered layout of older releases is INFERRED. Columns are
 separated by two or more spaces (display names contain single spaces), never by the
 header's column positions. The console text of ``installer import`` / ``upgrade`` is not

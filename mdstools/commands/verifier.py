@@ -2,7 +2,7 @@
 ``installer verify``, all read by ONE report parser.
 
 The report text was never seen verbatim apart from the historic one-line finding
-``Title: X * Description: Y`` (checkpoint-cli.md 4.1, management-api.md 9), so the parser
+``Title: X * Description: Y`` (``docs/formats.md#pre-upgrade-verifier-report``), so the parser
 keys on the few things every known variant has:
 
 * findings: ``Title:`` then ``Description:`` lines (or both on one line, joined by `` * ``);
@@ -11,7 +11,8 @@ keys on the few things every known variant has:
   before any such header counts as an error, so that an unknown layout blocks rather than
   passes;
 * the ``Summary:`` line, and a line that names a report and holds an absolute path;
-* CPUSE verdicts: any line with ``is allowed`` / ``is not allowed`` (management-api.md 8.3),
+* CPUSE verdicts: any line with ``is allowed`` / ``is not allowed``
+  (``docs/formats.md#installer-verify``),
   and ``Result: Verification ended successfully`` / ``failed``.
 
 An output with no finding, no summary and no verdict raises ParseError.

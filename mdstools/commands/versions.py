@@ -1,7 +1,9 @@
 """Versions and inventory: ``fw ver``, ``/etc/cp-release``, ``show version all``,
 ``cpinfo -y all``, ``mdsquerydb MDSs`` and ``$MDSVERUTIL AllCMAs``.
 
-Formats: checkpoint-cli.md sections 2 and 4.3.
+Formats: ``docs/formats.md#fw-ver``, ``docs/formats.md#cp-release``,
+``docs/formats.md#show-version-all``, ``docs/formats.md#cpinfo``,
+``docs/formats.md#mdsquerydb-mdss`` and ``docs/formats.md#mdsverutil-allcmas``.
 """
 
 from __future__ import annotations

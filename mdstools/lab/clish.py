@@ -4,7 +4,7 @@
 shell's exec channel, or ``clish -c`` in bash). Unknown commands print
 ``CLINFR0329  Invalid command:'<cmd>'.`` and fail, as Gaia does.
 
-CPUSE (``reference/management-api.md`` section 8, ``reference/checkpoint-cli.md`` 4.2):
+CPUSE (``docs/formats.md#cpuse-installer``):
 
 * ``installer import local <path>`` returns at once; the package is ``Importing`` for
   ``Timings.import_package`` and then ``Imported`` (a copy lands in :data:`REPOSITORY`).
@@ -30,7 +30,7 @@ CPUSE (``reference/management-api.md`` section 8, ``reference/checkpoint-cli.md`
   ``CLINFR0519``. When nobody holds it, the command's own session takes it (as a fresh
   clish session does on Gaia).
 
-Texts marked INFERRED in the references are module constants, so that captures from a
+Texts marked INFERRED in ``docs/formats.md`` are module constants, so that captures from a
 real box can replace them.
 """
 
@@ -225,7 +225,7 @@ NO_PACKAGES = {
 }
 STATUS_BUILD = "Build number: {build}"
 
-# -- show installer packages layout (VERBATIM R82.10 shapes, management-api.md 8.1) ------------
+# -- show installer packages layout (VERBATIM R82.10, docs/formats.md#show-installer-packages) -
 # Scopes with a Status column ("all" and the like) and the "imported" scope (Type column)
 # print different banner widths on the real box; the known lines are copied as they are.
 _CONNECTION = "Connection error. Packages list might be incomplete"

@@ -1,6 +1,6 @@
 """Check Point MDS programs of the lab: ``mdsstat``, ``mdsenv``, ``mdsstart``/``mdsstop``, ...
 
-Output formats follow ``reference/checkpoint-cli.md``. Where the reference marks a format
+Output formats follow ``docs/formats.md``. Where that page marks a format
 [INFERRED] (the ``mdsstat`` border widths, the ``Tip:`` line, mdsstart/mdsstop console
 lines, ``mds_fix_cmas_clms_version`` messages, ``mds_backup`` lines) the text is the lab's
 reconstruction; clients must parse by structure, never by these exact layouts.

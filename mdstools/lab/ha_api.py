@@ -7,8 +7,8 @@ use those words: ``show-ha-status`` gives each peer a ``sync-state`` (``Ok``,
 ``Communication Error`` or ``Sync Error``), a ``last-successful-sync`` that is left out when
 the peer has not synced successfully, and a domain-wide ``successfully-synced`` boolean.
 
-This module follows the suggested mapping of ``reference/management-api.md`` section 1
-("How per-peer sync status is expressed"), which is INFERRED, not captured:
+This module follows the mapping of ``docs/formats.md#synchronization-words``, which is
+INFERRED, not captured:
 
 | situation (checked in this order)                     | sync-state            | last sync |
 |-------------------------------------------------------|-----------------------|-----------|

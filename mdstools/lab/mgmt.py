@@ -1,10 +1,10 @@
 """``mgmt_cli`` as the lab simulates it: the Management API from the server's own shell.
 
 Installed at ``$CPDIR/bin/mgmt_cli`` (on ``PATH`` once ``/etc/profile.d/CP.sh`` is sourced).
-Shapes follow ``reference/management-api.md``; every shape that no source shows is marked
+Shapes follow ``docs/formats.md#mgmt_cli``; every shape that no source shows is marked
 INFERRED in the docstring of the command that prints it.
 
-Invocation (management-api.md 6.1):
+Invocation (``docs/formats.md#mgmt_cli``):
 
 * flags anywhere on the line: ``-r``/``--root true``, ``-d``/``--domain X`` (domain name,
   uid, or the IP of one of its domain servers; ``System Data`` or none = System Data),
@@ -21,7 +21,7 @@ implicit session (login, command, publish, logout); with ``-s`` the session is t
 
 Errors print the failure body (``code``, ``message``) in the requested format on stdout
 and exit with :data:`ERROR_EXIT_STATUS`; both are unconfirmed on a real ``mgmt_cli``
-(management-api.md 6.3) and kept as module constants. Errors chosen here:
+(``docs/formats.md#error-bodies``) and kept as module constants. Errors chosen here:
 
 | condition | code |
 |---|---|
@@ -1017,7 +1017,7 @@ def _show_ha_state(ctx: Ctx) -> JsonObj:
     """``show-ha-state``: every domain (Global first) from System Data; the session's domain
     from a domain session (same ``domains[]`` shape, one entry: INFERRED).
 
-    Shape of checkpoint-cli.md 5.2: ``uid``, ``name``, ``domain-type``, ``servers[]``
+    Shape of ``docs/formats.md#show-ha-state``: ``uid``, ``name``, ``domain-type``, ``servers[]``
     (``name`` for a user domain only, ``ip-address``, ``ha-state``,
     ``multi-domain-server``). In a Collision the domain lists two ``active`` servers.
     """

@@ -2,7 +2,7 @@
 
 ``DIR`` after ``mdstools lab up --dir DIR``::
 
-    inventory.yml        the inventory (DESIGN.md format) of the simulated servers
+    inventory.yml        the inventory of the simulated servers (README.md#the-inventory)
     known_hosts          their host keys, as OpenSSH writes them ([127.0.0.1]:PORT ...)
     id_ed25519(.pub)     the client key the lab accepts for user admin
     secrets/mds_password, secrets/expert_password   the secret files the inventory names

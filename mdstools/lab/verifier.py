@@ -2,8 +2,8 @@
 
 The findings come from ``SimServer.findings`` (scenarios ``verifier-error`` and
 ``verifier-warnings`` add them; ``mdstools lab fix`` clears them). Neither the report nor
-the ``mds_setup`` menu was ever seen verbatim (``reference/management-api.md`` section 9,
-``reference/checkpoint-cli.md`` section 4.1): every text below is INFERRED and kept in a
+the ``mds_setup`` menu was ever seen verbatim (``docs/formats.md#pre-upgrade-verifier-report``,
+``docs/formats.md#mds_setup``): every text below is INFERRED and kept in a
 module constant so that a capture from a real MDS can replace it.
 
 * :func:`report` renders the report: a title with the current and target release, the
@@ -27,7 +27,7 @@ from mdstools.lab.model import Deployment, LabError, SimServer
 from mdstools.lab.shell import IO, Shell, program
 from mdstools.lab.versions import VERSIONS, profile
 
-# -- report texts (INFERRED, management-api.md section 9) -----------------------------------
+# -- report texts (INFERRED, docs/formats.md#pre-upgrade-verifier-report) -------------------
 REPORT_TITLE = "Pre-Upgrade Verification Results  (current: {current}  target: {target})"
 REPORT_RULE = "="
 ERRORS_HEADING = "Errors (must be fixed before upgrade):"
@@ -37,7 +37,7 @@ FINDING_TITLE = "  Title: {title}"
 FINDING_DESCRIPTION = "  Description: {description}"
 SUMMARY = "Summary: {errors}, {warnings}"
 
-# -- pre_upgrade_verifier (INFERRED options, management-api.md section 9) -------------------
+# -- pre_upgrade_verifier (INFERRED options, docs/formats.md#pre_upgrade_verifier) ----------
 VERIFIER_USAGE = """\
 Usage: pre_upgrade_verifier -p <SmartCenter/Domain database dir> -c <current version> \
 -t <target version> [-f <output file>] [-w]
@@ -54,7 +54,7 @@ INSPECT_ONLY_TEXT = (
     "Checking originality of INSPECT files...\nNo modified INSPECT files were found."
 )
 
-# -- mds_setup (INFERRED, checkpoint-cli.md section 4.1) -------------------------------------
+# -- mds_setup (INFERRED, docs/formats.md#mds_setup) -----------------------------------------
 MDS_SETUP_REPORT = "/var/log/mds_setup_pre_upgrade_verification.txt"
 MDS_SETUP_BANNER = """\
 ===============================================================================

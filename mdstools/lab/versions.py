@@ -1,6 +1,6 @@
 """What each simulated Check Point release prints and supports.
 
-Everything here that is not marked verbatim in ``reference/checkpoint-cli.md`` is a
+Everything here that is not marked VERBATIM in ``docs/formats.md`` is a
 reconstruction; it lives in one table so that a capture from a real MDS can replace it.
 """
 

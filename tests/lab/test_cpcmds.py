@@ -1,4 +1,4 @@
-"""MDS programs of the lab against the formats of reference/checkpoint-cli.md."""
+"""MDS programs of the lab against the formats of docs/formats.md."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_mdsstat_is_a_pipe_table_with_the_reference_layout(run: Runner) -> None:
     assert all(STATUS.match(cell) for row in rows for cell in row[3:])
     assert "| Total Domain Management Servers checked: 5    5 up   0 down" in r.out
     assert "| Tip: Run mdsstat -h for legend" in r.out
-    # the awk field numbers of the scripts in checkpoint-cli.md 1.1(a)
+    # the awk field numbers of the public scripts in docs/formats.md#mdsstat
     cma = [line for line in r.out.splitlines() if re.search(r"\|\s+CMA\s+\|", line)]
     assert next(line.split()[3] for line in cma) == "dom1_Server"
     assert next(line.split()[5] for line in cma) == "10.1.0.1"

@@ -1,4 +1,4 @@
-"""``mgmt_cli`` in the lab: the shapes of management-api.md, HA flows, sessions and errors.
+"""``mgmt_cli`` in the lab: the shapes of docs/formats.md, HA flows, sessions and errors.
 
 The default lab: mds1 primary, mds2 secondary, mlm1, domains dom1..dom5, R81.10, every DMS
 active on mds1; time scale 0.001 (a set-ha-state task finishes in 0.01 s).
