@@ -13,8 +13,15 @@ from mdstools.phases import PHASES
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = ROOT / "runbooks"
-PROCEDURE = ROOT.parent / "shared" / "reference" / "upgrade-procedure.md"
-IDS = [f"R{i}" for i in range(1, 17)] + [f"X{i}" for i in range(1, 7)]
+REQUIREMENTS = ROOT / "docs" / "requirements.md"
+
+
+def requirement_ids() -> list[str]:
+    """The ids of the requirement tables of ``docs/requirements.md``, in their order."""
+    return re.findall(r"^\| (R\d+|X\d+) \|", REQUIREMENTS.read_text(encoding="utf-8"), re.M)
+
+
+IDS = requirement_ids()
 
 
 def notebooks() -> list[Path]:
@@ -61,11 +68,14 @@ def test_every_requirement_appears_in_a_runbook_and_in_a_test() -> None:
         assert pattern.search(tests), f"{rid} is named by no test"
 
 
-def test_the_procedure_document_lists_the_same_ids() -> None:
-    if not PROCEDURE.exists():
-        pytest.skip("shared/reference is not beside the checkout")
-    ids = set(re.findall(r"^\| (R\d+|X\d+) \|", PROCEDURE.read_text(), re.M))
-    assert ids == set(IDS)
+def test_the_requirements_document_lists_every_id_once() -> None:
+    expected = [f"R{i}" for i in range(1, 17)] + [f"X{i}" for i in range(1, 7)]
+    assert expected == IDS
+
+
+def test_every_phase_names_documented_requirements() -> None:
+    named = {rid for ph in PHASES for rid in ph.requirements}
+    assert named <= set(IDS), sorted(named - set(IDS))
 
 
 def test_notebooks_match_their_generator() -> None:
