@@ -190,3 +190,11 @@ def test_the_lab_and_the_client_never_import_each_other() -> None:
         if rel.parts[0] not in ("transport", "lab"):
             ssh = {m for m in modules if m.split(".")[0] == "paramiko"}
             assert not ssh, f"{rel} imports paramiko outside mdstools/transport/"
+
+
+def test_commands_are_data_and_pure_parsers() -> None:
+    allowed = ("mdstools.commands", "mdstools.records", "mdstools.errors")
+    for path in sorted((ROOT / "mdstools" / "commands").glob("*.py")):
+        modules = {m for m in imported_modules(path) if m.startswith("mdstools")}
+        other = {m for m in modules if not m.startswith(allowed)}
+        assert not other, f"mdstools/commands/{path.name} imports {sorted(other)}"
