@@ -8,9 +8,19 @@ version, run id, start time) and gives the cells:
   in a dry run, mutating commands are shown and recorded, never sent;
 * ``run.gate(check)``: records and shows a check; a blocking failure stops the runbook with
   the reason and the next step (and the reason goes to the top of the executed notebook);
-* ``run.acknowledge(...)`` / ``run.confirm(...)`` / ``run.choose(...)``: decisions (ui.py);
+* ``run.acknowledge(...)`` / ``run.confirm(...)`` / ``run.choose(...)``: decisions (ui.py),
+  read by the next cell with ``run.decided(await decision)``: interactively the await waits
+  for the button (Run All included), headless it returns the parameter at once; a missing,
+  declined or timed-out decision stops the phase naming it;
 * ``run.require_phases()``: the entry gate on earlier phases of the same ticket+inventory;
-* ``run.finish()``: the verdict table; writes the phase result to ``state.json``.
+* ``run.finish()``: the verdict table; writes the phase result to ``state.json`` (once: a
+  phase that already stopped shows its recorded verdict again).
+
+In an interactive kernel, ``start`` makes every ``MdstoolsError`` of a cell a red banner
+(the cause, the next step, then the phase's verdict and checks) instead of a traceback;
+the cell still ends in error. A ``LockHeld`` there says how to break a stale lock from the
+notebook: ``break_lock = True`` in the parameters cell (journaled like ``--break-lock``).
+Headless the errors are raised as they are (the CLI reads their names for its exit code).
 """
 
 from __future__ import annotations
@@ -98,6 +108,8 @@ class Run:
         self.decisions: dict[str, Any] = {}
         self.cause: str | None = None
         self.finished = False
+        self.begun = False
+        self.ended = False
         self.lock: lock.Lock | None = None
         self.remote_lock: lock.RemoteLock | None = None
         self._progress = ui.Progress(interactive)
@@ -172,17 +184,35 @@ class Run:
         self._progress.update(key, text, elapsed)
 
     # -- the lock ---------------------------------------------------------------------
-    def take_lock(self, token: str | None, break_remote: bool = False) -> None:
+    def take_lock(
+        self, token: str | None, break_remote: bool = False, break_stale: bool = False
+    ) -> None:
         """Hold both locks of this environment for this phase: the host-wide one (unless
         ``token`` already holds it: a CLI run) and the lock file on the primary MDS.
-        LockHeld names the holder; nothing is left held when it is raised."""
+        LockHeld names the holder; nothing is left held when it is raised.
+
+        ``break_stale`` breaks a STALE host-wide lock (its process is gone) and
+        ``break_remote`` the lock on the primary MDS unless its process is alive on this
+        host: what ``--break-lock`` allows. Each break is journaled with the operator, the
+        holder and its age."""
         env = self.inventory.environment
         try:
             if token and lock.held_by_token(env, token):
                 held_token = token
             else:
-                self.lock = lock.acquire(env, self.ticket, self.phase.id, self.operator)
+                self.lock = lock.acquire(
+                    env, self.ticket, self.phase.id, self.operator, break_stale=break_stale
+                )
                 held_token = self.lock.token
+                if self.lock.broken is not None:
+                    self._journal_break(str(self.lock.path), holder=self.lock.broken, stale=True)
+                    print(
+                        terminal_text(
+                            f"lock: broke the stale lock {self.lock.path} of "
+                            f"{lock.describe(self.lock.broken)}"
+                        ),
+                        flush=True,
+                    )
             local = lock.holder(env)
             info = lock.new_info(
                 env,
@@ -194,7 +224,7 @@ class Run:
             info["token"] = held_token
             primary = self.inventory.primary.name
             self.remote_lock = lock.take_remote(
-                self.session(primary), info, break_remote, self.journal.write
+                self.session(primary), info, break_remote, self._journal_remote_break
             )
         except BaseException as exc:
             if isinstance(exc, lock.LockHeld):
@@ -203,6 +233,22 @@ class Run:
             self.fleet.close()
             raise
         self.journal.write("lock", event="held", where=self.remote_lock.where, holder=info)
+
+    def _journal_break(self, where: str, holder: dict[str, Any], **fields: Any) -> None:
+        """Journal a broken lock: where, whose (the holder and its age), by whom."""
+        self.journal.write(
+            "lock",
+            event="broken",
+            where=where,
+            holder=holder,
+            age=lock.age(holder.get("started")),
+            operator=self.operator,
+            **fields,
+        )
+
+    def _journal_remote_break(self, kind: str, **fields: Any) -> None:
+        fields.pop("event", None)
+        self._journal_break(str(fields.pop("where")), dict(fields.pop("holder")), **fields)
 
     def _drop_local_lock(self) -> None:
         if self.lock is not None:
@@ -260,9 +306,15 @@ class Run:
 
     def fail(self, reason: str, next_step: str = "") -> None:
         """Stop the runbook: record the cause (it goes on top of the notebook) and raise."""
+        self.stop(reason, next_step)
+        raise GateFailed(reason, next_step)
+
+    def stop(self, reason: str, next_step: str = "") -> None:
+        """Record this phase as failed with ``reason`` (once) and release its locks."""
+        if self.ended:
+            return
         self.cause = reason + (f" -- next: {next_step}" if next_step else "")
         self._write_result("failed")
-        raise GateFailed(reason, next_step)
 
     def _decided(self, name: str, value: Any, how: str) -> None:
         self.decisions[name] = value
@@ -344,8 +396,21 @@ class Run:
         env = os.environ.get("MDSTOOLS_DECISION_TIMEOUT_S")
         return float(env) if env else ui.DEFAULT_DECISION_TIMEOUT_S
 
+    async def wait(self, decision: ui.Decision | None) -> ui.Decision | None:
+        """``decision`` once made (or timed out); None stays None (no decision was needed).
+        Interactively it waits for the button, headless it returns at once."""
+        return None if decision is None else await decision
+
     def decided(self, decision: ui.Decision) -> Any:
-        """The value of ``decision``; a missing decision stops the runbook, naming it."""
+        """The value of ``decision`` (awaited first: ``run.decided(await ok)``); a missing,
+        declined or timed-out decision stops the runbook, naming it. A phase that has
+        already ended goes no further."""
+        if self.ended:
+            raise GateFailed(
+                f"phase {self.phase.id} has already ended ({self.verdict}: "
+                f"{self.cause or 'see the verdict'}); nothing more runs in this run",
+                "run the runbook again from the top",
+            )
         try:
             return decision.value()
         except ui.DecisionMissing as exc:
@@ -422,24 +487,47 @@ class Run:
         self.journal.write(
             "phase", event="end", verdict=verdict, cause=self.cause, dry_run=self.dry_run
         )
+        self.ended = True
         self.release_lock()
 
     def finish(self) -> Any:
         """The verdict table of this phase (coloured, failing rows first, next steps linked);
-        records the result for later phases' gates."""
-        verdict = self.verdict
-        self._write_result(verdict)
+        records the result for later phases' gates. A phase that already stopped (a failed
+        gate, a decision not made) is not recorded twice: its verdict is shown again."""
+        if not self.ended:
+            self._write_result(self.verdict)
         self.finished = True
         self.fleet.close()
+        return self.show_verdict()
+
+    def show_verdict(self) -> Any:
+        """The verdict banner of this phase, and its checks table (returned)."""
+        verdict = self.verdict
         ui.banner(
             f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
             [
                 f"{sum(c.passed for c in self.checks)} of {len(self.checks)} checks passed",
                 f"requirements: {', '.join(self.phase.requirements)}",
-            ],
+            ]
+            + ([f"cause: {self.cause}"] if self.cause else []),
             verdict == "passed",
         )
         return ui.checks_table(self.checks)
+
+    def show_error(self, exc: MdstoolsError) -> None:
+        """A cell's failure in a kernel: a red banner with the cause and the next step, then
+        the phase's verdict (recorded as failed here when the failure did not record it)."""
+        hint = exc.hint
+        if isinstance(exc, lock.LockHeld):
+            title = f"Phase {self.phase.id} LOCKED: nothing was changed"
+            hint = notebook_lock_hint(exc)
+        else:
+            title = f"Phase {self.phase.id} stopped"
+            if self.begun and not self.ended:
+                self.stop(f"{type(exc).__name__}: {exc.message}", exc.hint)
+        ui.banner(title, [exc.message] + ([f"next: {hint}"] if hint else []), False)
+        if self.ended:
+            ui.display(self.show_verdict())
 
 
 def injected_names() -> list[str]:
@@ -476,6 +564,29 @@ def time_scale(given: float | None, inv: Inventory) -> float:
     return inv.time_scale
 
 
+def notebook_lock_hint(exc: lock.LockHeld) -> str:
+    """What to do about ``exc`` in a notebook: break a stale or foreign lock with the
+    ``break_lock`` parameter (what ``--break-lock`` breaks), else wait for its holder."""
+    if exc.stale or exc.foreign or not exc.holder:
+        return (
+            "check that nothing runs (ask its operator), then set break_lock = True in the "
+            "parameters cell and run the runbook again (the break is journaled)"
+        )
+    return exc.hint
+
+
+_current: Run | None = None
+
+
+def _show_error(exc: MdstoolsError) -> None:
+    """The banner of a failure in a kernel, for the run this kernel started last."""
+    if _current is not None:
+        _current.show_error(exc)
+        return
+    hint = notebook_lock_hint(exc) if isinstance(exc, lock.LockHeld) else exc.hint
+    ui.banner("Stopped", [exc.message] + ([f"next: {hint}"] if hint else []), False)
+
+
 def start(
     inventory: str | Path,
     ticket: str,
@@ -485,9 +596,21 @@ def start(
     dry_run: bool = False,
     reports_dir: str | Path = "reports",
     params: dict[str, Any] | None = None,
+    break_lock: bool = False,
     **extra: Any,
 ) -> Run:
-    """Open the run of one phase; shows its header. ``phase`` may be passed as ``phase=``."""
+    """Open the run of one phase; shows its header. ``phase`` may be passed as ``phase=``.
+
+    Interactively (in a kernel) failures of the cells show as banners from here on; a run
+    this kernel started before and did not finish is ended first (failed, its locks
+    released). ``break_lock`` breaks a stale lock as ``--break-lock`` does.
+    """
+    global _current
+    if interactive is True:
+        ui.install_error_banners(_show_error)
+    if _current is not None and _current.begun and not _current.ended:
+        _current.stop("the runbook was started again in the same kernel before this run ended")
+    _current = None
     key = phase_id or str(extra.pop("phase", ""))
     ph = phase(key)
     inventory = inventory or os.environ.get("MDSTOOLS_INVENTORY", "")
@@ -499,19 +622,27 @@ def start(
         )
     ticket = audit.validate_ticket(ticket or os.environ.get("MDSTOOLS_TICKET", ""))
     given = {"operator": operator, "interactive": interactive, "dry_run": dry_run}
+    if break_lock is not False:
+        given["break_lock"] = break_lock
     own = {p.name for p in phase_params(ph)}
     unknown = [n for n in injected_names() if n not in own]
     if unknown:
         check_params({unknown[0]: None}, [ph], from_cli=False)
     params = check_params({**given, **(params or {})}, [ph], from_cli=False)
-    operator, interactive, dry_run = (params.pop(k) for k in given)
+    operator, interactive, dry_run = (params.pop(k) for k in ("operator", "interactive", "dry_run"))
+    break_lock = bool(params.pop("break_lock", False))
     inv = load(inventory)
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
     audit.check_before_write(reports / ticket)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
+    _current = run
     if ph.mutating and not dry_run:
-        run.take_lock(os.environ.get(lock.ENV_TOKEN), os.environ.get(lock.ENV_BREAK) == "1")
+        run.take_lock(
+            os.environ.get(lock.ENV_TOKEN),
+            break_remote=break_lock or os.environ.get(lock.ENV_BREAK) == "1",
+            break_stale=break_lock,
+        )
     run.journal.write(
         "phase",
         event="start",
@@ -520,7 +651,8 @@ def start(
         dry_run=dry_run,
         inventory_sha256=inv.sha256,
         toolkit=__version__,
-        params={k: v for k, v in run.params.items()},
+        params={**run.params, **({"break_lock": True} if break_lock else {})},
     )
+    run.begun = True
     run.show_header()
     return run
