@@ -59,6 +59,28 @@ class GateFailed(MdstoolsError):
     """A blocking check failed: the runbook stops here."""
 
 
+class PhaseEnded(MdstoolsError):
+    """A cell used a run that has ended (or never started): nothing more runs in it.
+
+    Under "Run All" a cell queued behind the one that failed may still reach the kernel;
+    it stops here, before any command, and the queue behind it is dropped."""
+
+
+class NotStarted:
+    """What ``run`` is in a kernel while ``mdstools.start`` has not returned: every use
+    raises :class:`PhaseEnded` (the header cell's banner says why it did not start)."""
+
+    def __init__(self, phase_id: str) -> None:
+        self._phase_id = phase_id
+
+    def __getattr__(self, name: str) -> Any:
+        raise PhaseEnded(
+            f"phase {self._phase_id} did not start (the banner of the header cell says why); "
+            "nothing more runs",
+            "fix that, then run the runbook again from the top",
+        )
+
+
 def read_state(report_dir: Path) -> dict[str, Any]:
     """The phases' results of this ticket; none yet when ``state.json`` does not exist.
 
@@ -103,7 +125,7 @@ class Run:
         self.run_id = os.environ.get(ENV_RUN_ID) or uuid.uuid4().hex[:12]
         self.started = datetime.now(timezone.utc)
         self.journal = audit.Journal(self.report_dir / audit.JOURNAL, self.run_id, phase_.id)
-        self.fleet = Fleet(inventory, hooks=[self._record])
+        self._fleet = Fleet(inventory, hooks=[self._record])
         self.checks: list[CheckResult] = []
         self.decisions: dict[str, Any] = {}
         self.cause: str | None = None
@@ -113,6 +135,22 @@ class Run:
         self.lock: lock.Lock | None = None
         self.remote_lock: lock.RemoteLock | None = None
         self._progress = ui.Progress(interactive)
+
+    @property
+    def fleet(self) -> Fleet:
+        """The connections of this run; refused once the run has ended."""
+        self.check_open()
+        return self._fleet
+
+    def check_open(self) -> None:
+        """Raise PhaseEnded when this run has ended: a cell after the end runs nothing."""
+        if self.ended:
+            raise PhaseEnded(
+                f"phase {self.phase.id} has already ended ({self.verdict}"
+                + (f": {self.cause}" if self.cause else "")
+                + "); nothing more runs in this run",
+                "run the runbook again from the top",
+            )
 
     # -- header ----------------------------------------------------------------------
     def header(self) -> dict[str, str]:
@@ -230,7 +268,7 @@ class Run:
             if isinstance(exc, lock.LockHeld):
                 self.cause = str(exc)
             self._drop_local_lock()
-            self.fleet.close()
+            self._fleet.close()
             raise
         self.journal.write("lock", event="held", where=self.remote_lock.where, holder=info)
 
@@ -276,6 +314,7 @@ class Run:
         ``severity="warning"`` records a failure that must not fail the phase (a finding
         that a later step of the same phase deals with, e.g. a Collision in 07).
         """
+        self.check_open()
         if severity is not None and not check.passed:
             check = replace(check, severity=severity)
         self.checks.append(check)
@@ -405,12 +444,7 @@ class Run:
         """The value of ``decision`` (awaited first: ``run.decided(await ok)``); a missing,
         declined or timed-out decision stops the runbook, naming it. A phase that has
         already ended goes no further."""
-        if self.ended:
-            raise GateFailed(
-                f"phase {self.phase.id} has already ended ({self.verdict}: "
-                f"{self.cause or 'see the verdict'}); nothing more runs in this run",
-                "run the runbook again from the top",
-            )
+        self.check_open()
         try:
             return decision.value()
         except ui.DecisionMissing as exc:
@@ -419,6 +453,7 @@ class Run:
 
     def require_phases(self) -> None:
         """Entry gate: the phases this one needs passed for this ticket and inventory."""
+        self.check_open()
         state = read_state(self.report_dir)
         missing = []
         for pid in self.phase.needs:
@@ -446,6 +481,7 @@ class Run:
     def write_file(self, name: str, text: str) -> Path:
         """Write ``reports/<ticket>/<name>`` whole (atomically), journaled with its SHA-256
         so that the record accounts for it until the next seal; returns its path."""
+        self.check_open()
         path = self.report_dir / name
         self.journal.write_file(path, text)
         return path
@@ -497,7 +533,7 @@ class Run:
         if not self.ended:
             self._write_result(self.verdict)
         self.finished = True
-        self.fleet.close()
+        self._fleet.close()
         return self.show_verdict()
 
     def show_verdict(self) -> Any:
@@ -514,9 +550,10 @@ class Run:
         )
         return ui.checks_table(self.checks)
 
-    def show_error(self, exc: MdstoolsError) -> None:
+    def show_error(self, exc: MdstoolsError) -> str:
         """A cell's failure in a kernel: a red banner with the cause and the next step, then
-        the phase's verdict (recorded as failed here when the failure did not record it)."""
+        the phase's verdict (recorded as failed here when the failure did not record it).
+        Returns the next step as shown."""
         hint = exc.hint
         if isinstance(exc, lock.LockHeld):
             title = f"Phase {self.phase.id} LOCKED: nothing was changed"
@@ -526,8 +563,9 @@ class Run:
             if self.begun and not self.ended:
                 self.stop(f"{type(exc).__name__}: {exc.message}", exc.hint)
         ui.banner(title, [exc.message] + ([f"next: {hint}"] if hint else []), False)
-        if self.ended:
+        if self.ended and not isinstance(exc, PhaseEnded):
             ui.display(self.show_verdict())
+        return hint
 
 
 def injected_names() -> list[str]:
@@ -578,13 +616,14 @@ def notebook_lock_hint(exc: lock.LockHeld) -> str:
 _current: Run | None = None
 
 
-def _show_error(exc: MdstoolsError) -> None:
-    """The banner of a failure in a kernel, for the run this kernel started last."""
+def _show_error(exc: MdstoolsError) -> str:
+    """The banner of a failure in a kernel, for the run this kernel started last; returns
+    the next step shown."""
     if _current is not None:
-        _current.show_error(exc)
-        return
+        return _current.show_error(exc)
     hint = notebook_lock_hint(exc) if isinstance(exc, lock.LockHeld) else exc.hint
     ui.banner("Stopped", [exc.message] + ([f"next: {hint}"] if hint else []), False)
+    return hint
 
 
 def start(
@@ -606,12 +645,14 @@ def start(
     released). ``break_lock`` breaks a stale lock as ``--break-lock`` does.
     """
     global _current
-    if interactive is True:
-        ui.install_error_banners(_show_error)
+    key = phase_id or str(extra.pop("phase", ""))
+    if interactive is True and ui.install_error_banners(_show_error):
+        from IPython import get_ipython
+
+        get_ipython().user_ns["run"] = NotStarted(key)
     if _current is not None and _current.begun and not _current.ended:
         _current.stop("the runbook was started again in the same kernel before this run ended")
     _current = None
-    key = phase_id or str(extra.pop("phase", ""))
     ph = phase(key)
     inventory = inventory or os.environ.get("MDSTOOLS_INVENTORY", "")
     if not str(inventory):

@@ -604,11 +604,12 @@ class Progress:
 
 
 # -- failures --------------------------------------------------------------------------------
-def install_error_banners(show: Callable[[MdstoolsError], None]) -> bool:
+def install_error_banners(show: Callable[[MdstoolsError], str]) -> bool:
     """In an interactive kernel, an :class:`MdstoolsError` raised by a cell calls ``show``
-    (which draws the banner: the cause and the next step) instead of printing a traceback;
-    the cell still ends in error, as one line (the error's name and message: the record
-    keeps it, and "Run All" stops there). False outside a kernel."""
+    (which draws the banner: the cause and the next step, and returns that next step)
+    instead of printing a traceback; the cell still ends in error, as one line (the
+    error's name, message and next step: the record keeps it, and "Run All" stops there).
+    False outside a kernel."""
     if not in_kernel():
         return False
     from IPython import get_ipython
@@ -618,8 +619,8 @@ def install_error_banners(show: Callable[[MdstoolsError], None]) -> bool:
     ) -> list[str]:
         assert isinstance(value, MdstoolsError)
         try:
-            show(value)
-            stb = [f"{etype.__name__}: {value}"]
+            hint = show(value)
+            stb = [f"{etype.__name__}: {value.message}" + (f". {hint}" if hint else "")]
         except Exception as exc:  # the failure itself must still be shown
             stb = [f"{etype.__name__}: {value}", f"(no banner: {type(exc).__name__}: {exc})"]
         shell._showtraceback(etype, value, stb)

@@ -114,7 +114,7 @@ def test_declined_in_run_all_stops_there_with_a_banner_and_the_queued_cell_never
     frames); the kernel aborts the queued cell."""
     install = kernel.execute(
         "from mdstools import ui\nui.install_error_banners("
-        "lambda exc: ui.banner('Stopped', [exc.message, 'next: ' + exc.hint], False))"
+        "lambda exc: ui.banner('Stopped', [exc.message, 'next: ' + exc.hint], False) or exc.hint)"
     )
     collect(kernel, install)
     model = show_confirm(kernel, "Decline")
