@@ -442,11 +442,14 @@ class Run:
 
     def decided(self, decision: ui.Decision) -> Any:
         """The value of ``decision`` (awaited first: ``run.decided(await ok)``); a missing,
-        declined or timed-out decision stops the runbook, naming it. A phase that has
-        already ended goes no further."""
+        declined or timed-out decision stops the runbook, naming it (one that is only
+        pending, in a kernel that cannot wait, does not: click, then run the cell again).
+        A phase that has already ended goes no further."""
         self.check_open()
         try:
             return decision.value()
+        except ui.DecisionPending:
+            raise
         except ui.DecisionMissing as exc:
             self.fail(exc.message, exc.hint)
             raise  # unreachable: fail raises
@@ -558,11 +561,16 @@ class Run:
         if isinstance(exc, lock.LockHeld):
             title = f"Phase {self.phase.id} LOCKED: nothing was changed"
             hint = notebook_lock_hint(exc)
+        elif isinstance(exc, ui.DecisionPending):
+            title = f"Phase {self.phase.id} waits for a decision"
         else:
             title = f"Phase {self.phase.id} stopped"
             if self.begun and not self.ended:
                 self.stop(f"{type(exc).__name__}: {exc.message}", exc.hint)
-        ui.banner(title, [exc.message] + ([f"next: {hint}"] if hint else []), False)
+        pending = isinstance(exc, ui.DecisionPending)
+        ui.banner(
+            title, [exc.message] + ([f"next: {hint}"] if hint else []), None if pending else False
+        )
         if self.ended and not isinstance(exc, PhaseEnded):
             ui.display(self.show_verdict())
         return hint

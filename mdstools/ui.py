@@ -46,6 +46,11 @@ class DecisionMissing(MdstoolsError):
     """A decision the runbook needs was not given (parameter unset, button not clicked)."""
 
 
+class DecisionPending(DecisionMissing):
+    """The button was not clicked yet and this cell cannot wait for it: the phase goes on
+    once it is clicked and the cell is run again."""
+
+
 def display(obj: Any) -> None:
     """Show ``obj`` in the notebook (rich), or print it outside Jupyter."""
     try:
@@ -213,7 +218,7 @@ class Decision:
         if not self.waits:
             return self
         if in_kernel() and not kernel_receives_clicks():
-            raise DecisionMissing(
+            raise DecisionPending(
                 f"decision '{self.name}' cannot be awaited: this kernel (ipykernel "
                 f"{ipykernel_version()}) cannot receive a click while a cell runs",
                 f"click {self.button} above, then run this cell again (or use "
@@ -258,7 +263,7 @@ class Decision:
                         f"run the runbook again and click {self.button} in time, or raise "
                         "decision_timeout_s in the parameters cell",
                     )
-                raise DecisionMissing(
+                raise DecisionPending(
                     f"decision '{self.name}' was not made",
                     f"click {self.button} above, then run this cell again "
                     "(it reads the decision with: run.decided(await ...))",

@@ -15,19 +15,21 @@ import json
 import os
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from mdstools import audit, lock
 from mdstools.lab import runtime, scenarios
-from mdstools.runbook import runbooks_dir
+from mdstools.runbook import ensure_kernel, runbooks_dir
 from tests.reliability.conftest import changed, tree_digest
 from tests.runbooks.conftest import SCALE, Lab
 from tests.runbooks.test_interactive import step_through
@@ -179,3 +181,48 @@ def test_break_lock_in_a_notebook_breaks_a_stale_lock_on_record(
     assert r.returncode == 2, r.stderr
     assert "-p break_lock: set by the command line. use --break-lock" in r.stderr, r.stderr
     assert verify(lab).returncode == 0
+
+
+def test_a_kernel_that_cannot_wait_says_click_then_run_again_and_the_phase_goes_on(
+    lab: Lab, runbooks_unchanged: None
+) -> None:
+    """ipykernel older than 7.4 (told by its version): the awaiting cell fails at once
+    (no wait of decision_timeout_s) saying to click and run the cell again, the phase is
+    not ended by it; after the click the same cell goes on and 02 passes."""
+    nb = notebook02(lab)
+    client = NotebookClient(
+        nb, kernel_name=ensure_kernel(), timeout=240, resources={"metadata": {"path": str(lab.dir)}}
+    )
+    with client.setup_kernel():
+        index = {
+            key: next(i for i, c in enumerate(nb.cells) if key in c.source)
+            for key in ("ok = run.confirm(", "run.decided(await ok)")
+        }
+        for i, cell in enumerate(nb.cells[: index["run.decided(await ok)"]]):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, i)
+        patch = nbformat.v4.new_code_cell(
+            "from mdstools import ui\nui.ipykernel_version = lambda: '6.29.5'"
+        )
+        client.execute_cell(patch, index["ok = run.confirm("])
+        waiting = nb.cells[index["run.decided(await ok)"]]
+        t0 = time.monotonic()
+        with pytest.raises(CellExecutionError) as exc:
+            client.execute_cell(waiting, index["run.decided(await ok)"])
+        assert time.monotonic() - t0 < 10, "no wait for decision_timeout_s"
+        message = str(exc.value)
+        assert "this kernel (ipykernel 6.29.5) cannot receive a click while a cell runs" in message
+        assert "click Confirm above, then run this cell again" in message
+        assert not [e for e in events_of_last_02(lab) if e.get("event") == "end"], "not ended"
+        click = nbformat.v4.new_code_cell(
+            "[b for b in ok.widget.children[1].children if b.description == 'Confirm'][0].click()"
+        )
+        client.execute_cell(click, index["ok = run.confirm("])
+        for i, cell in enumerate(nb.cells):
+            if i >= index["run.decided(await ok)"] and cell.cell_type == "code":
+                client.execute_cell(cell, i)
+    assert "PASSED" in json.dumps(nb.cells[-1].outputs)
+    decisions = [e for e in events_of_last_02(lab) if e["kind"] == "decision"]
+    assert [(d["value"], d["how"]) for d in decisions] == [(True, "widget")]
+    state = json.loads((lab.reports / TICKET / "state.json").read_text())["phases"]["02"]
+    assert state["verdict"] == "passed"
