@@ -213,7 +213,8 @@ class Decision:
 
         Headless, or once clicked, it returns at once. The waiting line counts down in the
         decision's control and in the waiting cell. A kernel that cannot deliver a click
-        while a cell runs raises DecisionMissing at once instead of waiting in vain.
+        while a cell runs raises DecisionPending at once instead of waiting in vain; so does
+        an interrupted wait (Kernel > Interrupt): the decision can still be made.
         """
         if not self.waits:
             return self
@@ -239,7 +240,16 @@ class Decision:
                     f"<b>waiting for your decision</b>: click {html_text(self.button)} "
                     f"above ({shown_left} s left)"
                 )
-            await asyncio.sleep(min(tick_s, left))
+            try:
+                await asyncio.sleep(min(tick_s, left))
+            except asyncio.CancelledError:
+                if self.line is not None:
+                    self.line.value = "<b>the wait was interrupted</b>"
+                raise DecisionPending(
+                    f"the wait for decision '{self.name}' was interrupted",
+                    f"click {self.button} above (or run the cell that shows it again), "
+                    "then run this cell again",
+                ) from None
         if not self.clicked:
             self.timed_out = True
             if self.line is not None:

@@ -31,18 +31,26 @@ print(buttons["{label}"])
 
 
 @pytest.fixture
-def kernel() -> Iterator[BlockingKernelClient]:
-    """A fresh kernel of the runbooks' kernelspec and a client on it."""
+def manager() -> Iterator[KernelManager]:
+    """A fresh kernel of the runbooks' kernelspec."""
     km = KernelManager(kernel_name=ensure_kernel())
     km.start_kernel()
-    kc = km.client()
+    try:
+        yield km
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel(manager: KernelManager) -> Iterator[BlockingKernelClient]:
+    """A client on the fresh kernel."""
+    kc = manager.client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
         yield kc
     finally:
         kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def collect(kc: BlockingKernelClient, msg_id: str, timeout: float = 30) -> list[dict[str, Any]]:
@@ -155,3 +163,29 @@ def test_an_unclicked_decision_times_out_without_blocking_the_kernel(
     assert 1.4 < time.monotonic() - t0 < 6
     shown = text(b)
     assert "True" in shown and "was not made within 1.5 s" in shown, shown
+
+
+def test_an_interrupted_wait_leaves_the_decision_open(
+    manager: KernelManager, kernel: BlockingKernelClient
+) -> None:
+    """Kernel > Interrupt while a cell awaits the decision: one line saying to click and
+    run the cell again (no frames); after the click the same cell returns at once."""
+    install = kernel.execute(
+        "from mdstools import ui\nui.install_error_banners(lambda exc: exc.hint)"
+    )
+    collect(kernel, install)
+    model = show_confirm(kernel, "Confirm")
+    waiting = kernel.execute("await d\nd.value()")
+    time.sleep(1.0)
+    manager.interrupt_kernel()
+    errors = [m["content"] for m in collect(kernel, waiting) if m["msg_type"] == "error"]
+    assert [e["traceback"] for e in errors] == [
+        [
+            "DecisionPending: the wait for decision 'confirm' was interrupted. click Confirm "
+            "above (or run the cell that shows it again), then run this cell again"
+        ]
+    ]
+    click(kernel, model)
+    time.sleep(0.5)
+    again = kernel.execute("await d\nprint(d.value(), seen)")
+    assert "True [('confirm', True, 'widget')]" in text(collect(kernel, again))
