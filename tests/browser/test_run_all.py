@@ -62,6 +62,11 @@ def assert_no_traceback(page: Any) -> None:
     assert "Traceback" not in text and 'File "' not in text, text[-3000:]
 
 
+def show(page: Any, text: str) -> None:
+    """Scroll the last output containing ``text`` into view (for the screenshot)."""
+    page.locator(f"{PANEL} .jp-OutputArea-output", has_text=text).last.scroll_into_view_if_needed()
+
+
 def run_all(page: Any) -> None:
     """Run > Run All Cells, from the notebook (not from an editor)."""
     page.keyboard.press("Escape")
@@ -156,6 +161,7 @@ def test_02_gate_failure_stale_lock_decline_and_confirm_under_run_all(
     failed_at = next(i for i, e in enumerate(events) if e["kind"] == "gate")
     after = [e["command"] for e in events[failed_at:] if e["kind"] == "command"]
     assert all("lock.json" in c for c in after), f"nothing but the lock's release: {after}"
+    show(page, "Phase 02 stopped")
     shots.take(page, "gate-failed")
     page.locator(CELLS).last.click()
     page.keyboard.press("Escape")
@@ -179,6 +185,7 @@ def test_02_gate_failure_stale_lock_decline_and_confirm_under_run_all(
     assert "--break-lock" not in text.split("## Step 1")[0], "no CLI flag in the notebook"
     assert_no_traceback(page)
     assert len([e for e in journal(session) if e.get("event") == "start"]) == starts_before
+    show(page, "Phase 02 LOCKED")
     shots.take(page, "locked")
 
     append_to_parameters(page, "break_lock = True")
@@ -189,6 +196,7 @@ def test_02_gate_failure_stale_lock_decline_and_confirm_under_run_all(
     assert "decision 'confirm' was declined (Decline)" in text, text[-2000:]
     assert "Phase 02 FAILED" in text
     assert_no_traceback(page)
+    show(page, "Phase 02 stopped")
     shots.take(page, "declined")
     events = this_run(session, "02")
     broken = [e for e in events if e["kind"] == "lock" and e.get("event") == "broken"]
