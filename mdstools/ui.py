@@ -194,10 +194,13 @@ class Decision:
         self.clicked = True
         self.declined = declined
         self.label = label or self.button
+        at = f"{html_text(self.label)} at {datetime.now(timezone.utc):%H:%M:%S} UTC"
         if self.line is not None:
             self.line.value = (
-                f"<i>{html_text(self.label)} at {datetime.now(timezone.utc):%H:%M:%S} UTC; "
-                "the next cell reads it</i>"
+                f"<i>{at}: too late, the phase stopped after {self.timeout_s:g} s; run the "
+                "runbook again</i>"
+                if self.timed_out
+                else f"<i>{at}; the next cell reads it</i>"
             )
 
     @property
@@ -262,7 +265,8 @@ class Decision:
         """The decision now: the widget's state interactively, else the parameter.
 
         Raises DecisionMissing (naming the parameter, or the button) when nothing was
-        decided or the decision was declined; a declined decision is recorded first.
+        decided in time or the decision was declined (a declined decision is recorded
+        first); DecisionPending when the control can still be used and the cell run again.
         """
         if self.interactive and self.widget is not None:
             if not self.clicked:
@@ -287,14 +291,16 @@ class Decision:
                 f"decision '{self.name}' was declined ({self.label}); nothing after it ran",
                 "run the runbook again when the change is approved",
             )
-        if self._missing(value):
-            where = (
-                f"use the control above, click {self.button}, then run this cell again"
-                if how == "widget"
-                else f"set the runbook parameter {self.param} (mdstools run ... -p "
-                f"{self.param}=...)"
+        if self._missing(value) and how == "widget":
+            raise DecisionPending(
+                f"decision '{self.name}' has no value in the control",
+                f"choose in the control above, click {self.button}, then run this cell again",
             )
-            raise DecisionMissing(f"decision '{self.name}' was not made", where)
+        if self._missing(value):
+            raise DecisionMissing(
+                f"decision '{self.name}' was not made",
+                f"set the runbook parameter {self.param} (mdstools run ... -p {self.param}=...)",
+            )
         self._remember(value, how)
         return value
 

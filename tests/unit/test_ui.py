@@ -183,3 +183,22 @@ def test_an_old_kernel_fails_at_once_instead_of_waiting(monkeypatch: pytest.Monk
         asyncio.run(asyncio.wait_for(d.wait(), 1))
     assert "cannot receive a click while a cell runs" in str(exc.value)
     assert "click Confirm above, then run this cell again" in str(exc.value)
+
+
+def test_a_click_after_the_timeout_says_it_came_too_late() -> None:
+    _, rec = recorder()
+    d = ui.confirm("confirm", "go?", "confirm", None, True, rec, timeout_s=0.2)
+    asyncio.run(d.wait(tick_s=0.05))
+    button(d, "Confirm").click()
+    assert "too late, the phase stopped after 0.2 s" in d.line.value
+
+
+def test_a_choice_without_a_value_stays_pending_in_the_control() -> None:
+    """Decide clicked with nothing chosen: the cell can be run again after choosing."""
+    seen, rec = recorder()
+    d = ui.choose("db", "which?", ["mds1", "mds2"], "p", None, True, rec, None, timeout_s=5)
+    button(d, "Decide").click()
+    with pytest.raises(ui.DecisionPending, match="no value in the control"):
+        d.value()
+    d.widget.children[1].value = "mds2"
+    assert d.value() == "mds2" and seen == [("db", "mds2", "widget")]
