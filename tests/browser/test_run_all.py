@@ -9,8 +9,8 @@ with ``break_lock = True``, and that a page opened while a decision waits can ma
 * 02 on ``default``: a gate failure (01 has not passed), then (01 run headless) a stale
   lock, broken with ``break_lock``; Decline (the phase stops, nothing changed on the lab);
   Confirm (the phase passes).
-* 01 on ``verifier-warnings``: the notebook reopened in a second page while the
-  acknowledgement waits; the warnings ticked and acknowledged there.
+* 01 on ``verifier-warnings``: the warnings ticked and acknowledged while the gate cell
+  waits; then again in a second page, the notebook reopened while it waits.
 * 07 on ``collision``: 00..06 headless with the CLI into the same record, then Run All;
   Decide (the database to retain) and Confirm.
 """
@@ -73,15 +73,23 @@ def run_all(page: Any) -> None:
     run_menu(page, "Run All Cells")
 
 
-def click_when_waiting(page: Any, label: str, shots: Shots | None = None) -> float:
+def click_when_waiting(
+    page: Any,
+    label: str,
+    shots: Shots | None = None,
+    before: Callable[[], None] | None = None,
+) -> float:
     """Wait for the decision's button and its countdown line, click ``label`` about a
-    second later; the seconds from the widget appearing to the click."""
+    second later (after ``before``: ticking boxes); the seconds from the widget appearing
+    to the click."""
     button = page.locator(PANEL).get_by_role("button", name=label, exact=True).last
     button.wait_for(timeout=90_000)
     seen = time.monotonic()
     line = page.locator(f"{PANEL} .widget-html-content", has_text="waiting for your decision")
     line.first.wait_for()
     assert re.search(r"click \w+ above \(\d+ s left\)", line.first.inner_text())
+    if before is not None:
+        before()
     if shots is not None:
         button.scroll_into_view_if_needed()
         shots.take(page, f"waiting-{label.lower()}")
@@ -235,12 +243,23 @@ def test_02_gate_failure_stale_lock_decline_and_confirm_under_run_all(
 def test_01_reopened_page_acknowledges_while_run_all_waits(
     page: Any, jupyterlab: Callable[[str], Session], shots: Shots
 ) -> None:
-    """01 on verifier-warnings: Run All; while the gate cell waits, the notebook is
+    """01 on verifier-warnings, Run All twice. First the warnings are ticked and
+    acknowledged while the gate cell waits. Then, while it waits again, the notebook is
     saved and opened in a second page; its widget is restored from the kernel, the
     warnings are ticked and acknowledged there, and the first page's run completes."""
     t0 = time.monotonic()
     session = jupyterlab("verifier-warnings")
     open_notebook(page, session, NB01)
+    run_all(page)
+    ticks = page.locator(f"{PANEL} .jp-OutputArea-output input[type=checkbox]")
+    click_when_waiting(
+        page, "Acknowledge", None, lambda: [ticks.nth(i).check() for i in range(ticks.count())]
+    )
+    wait_settled(page, 120_000)
+    assert "Phase 01 PASSED" in cells(page)[-1]["output"]
+    decisions = [e for e in this_run(session, "01") if e["kind"] == "decision"]
+    assert [(d["how"], len(d["value"])) for d in decisions] == [("widget", ticks.count())]
+
     run_all(page)
     page.locator(PANEL).get_by_role("button", name="Acknowledge", exact=True).wait_for()
     page.locator(PANEL).get_by_text("waiting for your decision").first.wait_for()
