@@ -1,4 +1,4 @@
-"""Decisions that are not made, and locks broken from a notebook.
+"""Decisions that are not made, failures in a kernel, and locks broken from a notebook.
 
 * Run All with nobody at the keyboard: the decision times out; the phase stops before its
   changes; the journal and ``state.json`` say which decision and what to do; the locks are
@@ -226,3 +226,37 @@ def test_a_kernel_that_cannot_wait_says_click_then_run_again_and_the_phase_goes_
     assert [(d["value"], d["how"]) for d in decisions] == [(True, "widget")]
     state = json.loads((lab.reports / TICKET / "state.json").read_text())["phases"]["02"]
     assert state["verdict"] == "passed"
+
+
+def test_a_server_lost_in_a_kernel_is_a_banner_and_the_phase_is_recorded_failed_once(
+    lab: Lab, runbooks_unchanged: None
+) -> None:
+    """The lab stops while interactive 02 runs: the cell that meets it ends in a line
+    (no frames), the phase is recorded failed with that cause and the host-wide lock is
+    released; the Verdict cell run afterwards shows FAILED without a second result."""
+    nb = notebook02(lab)
+    client = NotebookClient(
+        nb, kernel_name=ensure_kernel(), timeout=240, resources={"metadata": {"path": str(lab.dir)}}
+    )
+    with client.setup_kernel():
+        stop_at = next(i for i, c in enumerate(nb.cells) if "common.ha_state(run)" in c.source)
+        for i, cell in enumerate(nb.cells[:stop_at]):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, i)
+        assert runtime.down(lab.dir / "lab")
+        with pytest.raises(CellExecutionError) as exc:
+            client.execute_cell(nb.cells[stop_at], stop_at)
+        message = str(exc.value)
+        assert "Traceback" not in message and 'File "' not in message, message
+        assert "MdstoolsError: no MDS answered show-ha-state" in message, message
+        assert "refused the connection" in message
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+    shown = json.dumps(nb.cells[-1].outputs)
+    assert "Phase 02 FAILED" in shown and "no MDS answered show-ha-state" in shown
+    events = events_of_last_02(lab)
+    ends = [e for e in events if e["kind"] == "phase" and e.get("event") == "end"]
+    assert len(ends) == 1 and ends[0]["verdict"] == "failed", ends
+    state = json.loads((lab.reports / TICKET / "state.json").read_text())["phases"]["02"]
+    assert state["verdict"] == "failed" and "no MDS answered" in state["cause"]
+    assert not lock_file(lab).exists(), "the host-wide lock is released"
+    assert verify(lab).returncode == 0
