@@ -7,6 +7,9 @@
   a lock whose process is alive on this host is refused; a stale one is broken and the
   journal says whose, how old and by whom. ``-p break_lock`` is refused by the CLI, which
   has ``--break-lock`` for it.
+* A kernel that cannot receive a click during a cell: the decision stays pending.
+* The lab stopped while a phase runs in a kernel: one line, no frames; the phase recorded
+  failed once; the Verdict cell shows it.
 """
 
 from __future__ import annotations
