@@ -164,6 +164,7 @@ CLI_OPTIONS: dict[str, str] = {
     "interactive": "nothing (headless runs are never interactive)",
     "dry_run": "--dry-run",
     "reports_dir": "--reports",
+    "break_lock": "--break-lock",
 }
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}"
@@ -408,6 +409,15 @@ PARAMS: tuple[Param, ...] = (
             ("06", "headless: confirm mds_fix_cmas_clms_version and the restart"),
             ("07", "headless: confirm set-ha-state and ha-full-sync"),
         ),
+    ),
+    Param(
+        "break_lock",
+        "bool",
+        False,
+        "True: break a STALE lock, or one on the primary MDS of a run that is over (journaled)",
+        "True or False",
+        MUTATING_PHASES,
+        _bool,
     ),
     Param(
         "backup_min_free_mb",

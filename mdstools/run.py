@@ -8,9 +8,19 @@ version, run id, start time) and gives the cells:
   in a dry run, mutating commands are shown and recorded, never sent;
 * ``run.gate(check)``: records and shows a check; a blocking failure stops the runbook with
   the reason and the next step (and the reason goes to the top of the executed notebook);
-* ``run.acknowledge(...)`` / ``run.confirm(...)`` / ``run.choose(...)``: decisions (ui.py);
+* ``run.acknowledge(...)`` / ``run.confirm(...)`` / ``run.choose(...)``: decisions (ui.py),
+  read by the next cell with ``run.decided(await decision)``: interactively the await waits
+  for the button (Run All included), headless it returns the parameter at once; a missing,
+  declined or timed-out decision stops the phase naming it;
 * ``run.require_phases()``: the entry gate on earlier phases of the same ticket+inventory;
-* ``run.finish()``: the verdict table; writes the phase result to ``state.json``.
+* ``run.finish()``: the verdict table; writes the phase result to ``state.json`` (once: a
+  phase that already stopped shows its recorded verdict again).
+
+In an interactive kernel, ``start`` makes every ``MdstoolsError`` of a cell a red banner
+(the cause, the next step, then the phase's verdict and checks) instead of a traceback;
+the cell still ends in error. A ``LockHeld`` there says how to break a stale lock from the
+notebook: ``break_lock = True`` in the parameters cell (journaled like ``--break-lock``).
+Headless the errors are raised as they are (the CLI reads their names for its exit code).
 """
 
 from __future__ import annotations
@@ -48,6 +58,28 @@ ENV_TIME_SCALE = "MDSTOOLS_TIME_SCALE"
 
 class GateFailed(MdstoolsError):
     """A blocking check failed: the runbook stops here."""
+
+
+class PhaseEnded(MdstoolsError):
+    """A cell used a run that has ended (or never started): nothing more runs in it.
+
+    Under "Run All" a cell queued behind the one that failed may still reach the kernel;
+    it stops here, before any command, and the queue behind it is dropped."""
+
+
+class NotStarted:
+    """What ``run`` is in a kernel while ``mdstools.start`` has not returned: every use
+    raises :class:`PhaseEnded` (the header cell's banner says why it did not start)."""
+
+    def __init__(self, phase_id: str) -> None:
+        self._phase_id = phase_id
+
+    def __getattr__(self, name: str) -> Any:
+        raise PhaseEnded(
+            f"phase {self._phase_id} did not start (the banner of the header cell says why); "
+            "nothing more runs",
+            "fix that, then run the runbook again from the top",
+        )
 
 
 def read_state(report_dir: Path) -> dict[str, Any]:
@@ -94,16 +126,34 @@ class Run:
         self.run_id = os.environ.get(ENV_RUN_ID) or uuid.uuid4().hex[:12]
         self.started = datetime.now(timezone.utc)
         self.journal = audit.Journal(self.report_dir / audit.JOURNAL, self.run_id, phase_.id)
-        self.fleet = Fleet(inventory, hooks=[self._record])
+        self._fleet = Fleet(inventory, hooks=[self._record])
         self.checks: list[CheckResult] = []
         self.decisions: dict[str, Any] = {}
         self.cause: str | None = None
         self.finished = False
+        self.begun = False
+        self.ended = False
         self.lock: lock.Lock | None = None
         self.remote_lock: lock.RemoteLock | None = None
         self._progress = ui.Progress(interactive)
         self.carried: dict[str, dict[str, Any]] = {}
         self.explicit: set[str] = set()
+
+    @property
+    def fleet(self) -> Fleet:
+        """The connections of this run; refused once the run has ended."""
+        self.check_open()
+        return self._fleet
+
+    def check_open(self) -> None:
+        """Raise PhaseEnded when this run has ended: a cell after the end runs nothing."""
+        if self.ended:
+            raise PhaseEnded(
+                f"phase {self.phase.id} has already ended ({self.verdict}"
+                + (f": {self.cause}" if self.cause else "")
+                + "); nothing more runs in this run",
+                "run the runbook again from the top",
+            )
 
     # -- header ----------------------------------------------------------------------
     def header(self) -> dict[str, str]:
@@ -195,17 +245,35 @@ class Run:
         self._progress.update(key, text, elapsed)
 
     # -- the lock ---------------------------------------------------------------------
-    def take_lock(self, token: str | None, break_remote: bool = False) -> None:
+    def take_lock(
+        self, token: str | None, break_remote: bool = False, break_stale: bool = False
+    ) -> None:
         """Hold both locks of this environment for this phase: the host-wide one (unless
         ``token`` already holds it: a CLI run) and the lock file on the primary MDS.
-        LockHeld names the holder; nothing is left held when it is raised."""
+        LockHeld names the holder; nothing is left held when it is raised.
+
+        ``break_stale`` breaks a STALE host-wide lock (its process is gone) and
+        ``break_remote`` the lock on the primary MDS unless its process is alive on this
+        host: what ``--break-lock`` allows. Each break is journaled with the operator, the
+        holder and its age."""
         env = self.inventory.environment
         try:
             if token and lock.held_by_token(env, token):
                 held_token = token
             else:
-                self.lock = lock.acquire(env, self.ticket, self.phase.id, self.operator)
+                self.lock = lock.acquire(
+                    env, self.ticket, self.phase.id, self.operator, break_stale=break_stale
+                )
                 held_token = self.lock.token
+                if self.lock.broken is not None:
+                    self._journal_break(str(self.lock.path), holder=self.lock.broken, stale=True)
+                    print(
+                        terminal_text(
+                            f"lock: broke the stale lock {self.lock.path} of "
+                            f"{lock.describe(self.lock.broken)}"
+                        ),
+                        flush=True,
+                    )
             local = lock.holder(env)
             info = lock.new_info(
                 env,
@@ -217,15 +285,31 @@ class Run:
             info["token"] = held_token
             primary = self.inventory.primary.name
             self.remote_lock = lock.take_remote(
-                self.session(primary), info, break_remote, self.journal.write
+                self.session(primary), info, break_remote, self._journal_remote_break
             )
         except BaseException as exc:
             if isinstance(exc, lock.LockHeld):
                 self.cause = str(exc)
             self._drop_local_lock()
-            self.fleet.close()
+            self._fleet.close()
             raise
         self.journal.write("lock", event="held", where=self.remote_lock.where, holder=info)
+
+    def _journal_break(self, where: str, holder: dict[str, Any], **fields: Any) -> None:
+        """Journal a broken lock: where, whose (the holder and its age), by whom."""
+        self.journal.write(
+            "lock",
+            event="broken",
+            where=where,
+            holder=holder,
+            age=lock.age(holder.get("started")),
+            operator=self.operator,
+            **fields,
+        )
+
+    def _journal_remote_break(self, kind: str, **fields: Any) -> None:
+        fields.pop("event", None)
+        self._journal_break(str(fields.pop("where")), dict(fields.pop("holder")), **fields)
 
     def _drop_local_lock(self) -> None:
         if self.lock is not None:
@@ -253,6 +337,7 @@ class Run:
         ``severity="warning"`` records a failure that must not fail the phase (a finding
         that a later step of the same phase deals with, e.g. a Collision in 07).
         """
+        self.check_open()
         if severity is not None and not check.passed:
             check = replace(check, severity=severity)
         self.checks.append(check)
@@ -285,9 +370,15 @@ class Run:
 
     def fail(self, reason: str, next_step: str = "") -> None:
         """Stop the runbook: record the cause (it goes on top of the notebook) and raise."""
+        self.stop(reason, next_step)
+        raise GateFailed(reason, next_step)
+
+    def stop(self, reason: str, next_step: str = "") -> None:
+        """Record this phase as failed with ``reason`` (once) and release its locks."""
+        if self.ended:
+            return
         self.cause = reason + (f" -- next: {next_step}" if next_step else "")
         self._write_result("failed")
-        raise GateFailed(reason, next_step)
 
     def _decided(self, name: str, value: Any, how: str) -> None:
         self.decisions[name] = value
@@ -374,16 +465,28 @@ class Run:
         env = os.environ.get("MDSTOOLS_DECISION_TIMEOUT_S")
         return float(env) if env else ui.DEFAULT_DECISION_TIMEOUT_S
 
+    async def wait(self, decision: ui.Decision | None) -> ui.Decision | None:
+        """``decision`` once made (or timed out); None stays None (no decision was needed).
+        Interactively it waits for the button, headless it returns at once."""
+        return None if decision is None else await decision
+
     def decided(self, decision: ui.Decision) -> Any:
-        """The value of ``decision``; a missing decision stops the runbook, naming it."""
+        """The value of ``decision`` (awaited first: ``run.decided(await ok)``); a missing,
+        declined or timed-out decision stops the runbook, naming it (one that is only
+        pending, in a kernel that cannot wait, does not: click, then run the cell again).
+        A phase that has already ended goes no further."""
+        self.check_open()
         try:
             return decision.value()
+        except ui.DecisionPending:
+            raise
         except ui.DecisionMissing as exc:
             self.fail(exc.message, exc.hint)
             raise  # unreachable: fail raises
 
     def require_phases(self) -> None:
         """Entry gate: the phases this one needs passed for this ticket and inventory."""
+        self.check_open()
         state = read_state(self.report_dir)
         missing = []
         for pid in self.phase.needs:
@@ -411,6 +514,7 @@ class Run:
     def write_file(self, name: str, text: str) -> Path:
         """Write ``reports/<ticket>/<name>`` whole (atomically), journaled with its SHA-256
         so that the record accounts for it until the next seal; returns its path."""
+        self.check_open()
         path = self.report_dir / name
         self.journal.write_file(path, text)
         return path
@@ -464,24 +568,54 @@ class Run:
         self.journal.write(
             "phase", event="end", verdict=verdict, cause=self.cause, dry_run=self.dry_run
         )
+        self.ended = True
         self.release_lock()
 
     def finish(self) -> Any:
         """The verdict table of this phase (coloured, failing rows first, next steps linked);
-        records the result for later phases' gates."""
-        verdict = self.verdict
-        self._write_result(verdict)
+        records the result for later phases' gates. A phase that already stopped (a failed
+        gate, a decision not made) is not recorded twice: its verdict is shown again."""
+        if not self.ended:
+            self._write_result(self.verdict)
         self.finished = True
-        self.fleet.close()
+        self._fleet.close()
+        return self.show_verdict()
+
+    def show_verdict(self) -> Any:
+        """The verdict banner of this phase, and its checks table (returned)."""
+        verdict = self.verdict
         ui.banner(
             f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
             [
                 label_summary(c.label for c in self.checks),
                 f"requirements: {', '.join(self.phase.requirements)}",
-            ],
+            ]
+            + ([f"cause: {self.cause}"] if self.cause else []),
             verdict == "passed",
         )
         return ui.checks_table(self.checks)
+
+    def show_error(self, exc: MdstoolsError) -> str:
+        """A cell's failure in a kernel: a red banner with the cause and the next step, then
+        the phase's verdict (recorded as failed here when the failure did not record it).
+        Returns the next step as shown."""
+        hint = exc.hint
+        if isinstance(exc, lock.LockHeld):
+            title = f"Phase {self.phase.id} LOCKED: nothing was changed"
+            hint = notebook_lock_hint(exc)
+        elif isinstance(exc, ui.DecisionPending):
+            title = f"Phase {self.phase.id} waits for a decision"
+        else:
+            title = f"Phase {self.phase.id} stopped"
+            if self.begun and not self.ended:
+                self.stop(f"{type(exc).__name__}: {exc.message}", exc.hint)
+        pending = isinstance(exc, ui.DecisionPending)
+        ui.banner(
+            title, [exc.message] + ([f"next: {hint}"] if hint else []), None if pending else False
+        )
+        if self.ended and not isinstance(exc, PhaseEnded):
+            ui.display(self.show_verdict())
+        return hint
 
 
 def injected_names() -> list[str]:
@@ -544,6 +678,30 @@ def carry_forward(
     return applied
 
 
+def notebook_lock_hint(exc: lock.LockHeld) -> str:
+    """What to do about ``exc`` in a notebook: break a stale or foreign lock with the
+    ``break_lock`` parameter (what ``--break-lock`` breaks), else wait for its holder."""
+    if exc.stale or exc.foreign or not exc.holder:
+        return (
+            "check that nothing runs (ask its operator), then set break_lock = True in the "
+            "parameters cell and run the runbook again (the break is journaled)"
+        )
+    return exc.hint
+
+
+_current: Run | None = None
+
+
+def _show_error(exc: MdstoolsError) -> str:
+    """The banner of a failure in a kernel, for the run this kernel started last; returns
+    the next step shown."""
+    if _current is not None:
+        return _current.show_error(exc)
+    hint = notebook_lock_hint(exc) if isinstance(exc, lock.LockHeld) else exc.hint
+    ui.banner("Stopped", [exc.message] + ([f"next: {hint}"] if hint else []), False)
+    return hint
+
+
 def start(
     inventory: str | Path,
     ticket: str,
@@ -553,10 +711,24 @@ def start(
     dry_run: bool = False,
     reports_dir: str | Path = "reports",
     params: dict[str, Any] | None = None,
+    break_lock: bool = False,
     **extra: Any,
 ) -> Run:
-    """Open the run of one phase; shows its header. ``phase`` may be passed as ``phase=``."""
+    """Open the run of one phase; shows its header. ``phase`` may be passed as ``phase=``.
+
+    Interactively (in a kernel) failures of the cells show as banners from here on; a run
+    this kernel started before and did not finish is ended first (failed, its locks
+    released). ``break_lock`` breaks a stale lock as ``--break-lock`` does.
+    """
+    global _current
     key = phase_id or str(extra.pop("phase", ""))
+    if interactive is True and ui.install_error_banners(_show_error):
+        from IPython import get_ipython
+
+        get_ipython().user_ns["run"] = NotStarted(key)
+    if _current is not None and _current.begun and not _current.ended:
+        _current.stop("the runbook was started again in the same kernel before this run ended")
+    _current = None
     ph = phase(key)
     inventory = inventory or os.environ.get("MDSTOOLS_INVENTORY", "")
     if not str(inventory):
@@ -567,12 +739,15 @@ def start(
         )
     ticket = audit.validate_ticket(ticket or os.environ.get("MDSTOOLS_TICKET", ""))
     given = {"operator": operator, "interactive": interactive, "dry_run": dry_run}
+    if break_lock is not False:
+        given["break_lock"] = break_lock
     own = {p.name for p in phase_params(ph)}
     unknown = [n for n in injected_names() if n not in own]
     if unknown:
         check_params({unknown[0]: None}, [ph], from_cli=False)
     params = check_params({**given, **(params or {})}, [ph], from_cli=False)
-    operator, interactive, dry_run = (params.pop(k) for k in given)
+    operator, interactive, dry_run = (params.pop(k) for k in ("operator", "interactive", "dry_run"))
+    break_lock = bool(params.pop("break_lock", False))
     inv = load(inventory)
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
@@ -584,8 +759,13 @@ def start(
     carried = carry_forward(params, ph, reports / ticket, inv.sha256)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
     run.carried, run.explicit = carried, explicit
+    _current = run
     if ph.mutating and not dry_run:
-        run.take_lock(os.environ.get(lock.ENV_TOKEN), os.environ.get(lock.ENV_BREAK) == "1")
+        run.take_lock(
+            os.environ.get(lock.ENV_TOKEN),
+            break_remote=break_lock or os.environ.get(lock.ENV_BREAK) == "1",
+            break_stale=break_lock,
+        )
     run.journal.write(
         "phase",
         event="start",
@@ -594,7 +774,7 @@ def start(
         dry_run=dry_run,
         inventory_sha256=inv.sha256,
         toolkit=__version__,
-        params={k: v for k, v in run.params.items()},
+        params={**run.params, **({"break_lock": True} if break_lock else {})},
     )
     for name, entry in carried.items():
         run.journal.write(
@@ -609,5 +789,6 @@ def start(
     for name in changed:
         run._decided(name, run.params[name], "parameter")
     ui.plain_tables()
+    run.begun = True
     run.show_header()
     return run

@@ -2,12 +2,22 @@
 
 Decisions: one call per decision. Interactively it shows an ipywidgets control with a
 button (``Acknowledge``, ``Confirm``/``Decline``, ``Decide``) and returns a
-:class:`Decision`; the NEXT cell reads ``decision.value()``. Stepping cell by cell, the
-button was clicked before; with "Run All" the next cell WAITS for the click (the widget stays
-live while the cell runs, through jupyter-ui-poll), up to ``decision_timeout_s``, then fails
-with a clear message: a run never races past a decision. Headless (``interactive=False``)
-the value is the runbook parameter; when it is missing the gate fails naming the parameter.
-Every decision goes to the journal: who, when, how (widget or parameter).
+:class:`Decision`; the NEXT cell awaits it: ``run.decided(await ok)``. Stepping cell by
+cell, the button was clicked before and the await returns at once; with "Run All" that
+cell waits for the click, showing "waiting for your decision: click Confirm (N s left)",
+up to ``decision_timeout_s``, then the phase stops naming the decision: a run never races
+past a decision. The wait is an ``await``: while it lasts, the kernel (ipykernel 7.4 or
+later) delivers the widgets' messages, so the click arrives while the cells queued behind
+it keep waiting their turn. An older kernel cannot deliver a click during a cell: the wait
+then fails at once, saying to click first and run the cell again. Headless
+(``interactive=False``) the value is the runbook parameter, the await returns at once, and
+a missing value fails the gate naming the parameter. Every decision goes to the journal:
+who, when, how (widget or parameter); a declined one too.
+
+Failures: in an interactive kernel, :func:`install_error_banners` makes an
+:class:`~mdstools.errors.MdstoolsError` raised by a cell show as a red banner (the cause
+and the next step, no Python frames); the cell still ends in error, so "Run All" stops
+there.
 
 Progress: interactively one live line per long step (current state and elapsed time);
 headless one log line per state change. Never a redrawing progress bar.
@@ -17,8 +27,10 @@ This is the only module that imports ipywidgets (lazily, interactive runs only).
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,10 +38,17 @@ from mdstools.errors import MdstoolsError
 from mdstools.escape import html_text
 
 DEFAULT_DECISION_TIMEOUT_S = 900.0
+#: The first ipykernel that delivers widget messages while an async cell runs.
+MIN_IPYKERNEL = (7, 4)
 
 
 class DecisionMissing(MdstoolsError):
     """A decision the runbook needs was not given (parameter unset, button not clicked)."""
+
+
+class DecisionPending(DecisionMissing):
+    """The button was not clicked yet and this cell cannot wait for it: the phase goes on
+    once it is clicked and the cell is run again."""
 
 
 def display(obj: Any) -> None:
@@ -189,7 +208,8 @@ Recorder = Callable[[str, Any, str], None]
 
 
 class Decision:
-    """A decision whose value is read later (by the next cell)."""
+    """A decision whose value is read later: ``run.decided(await decision)`` in the next
+    cell waits (interactively) for its button."""
 
     def __init__(
         self,
@@ -218,57 +238,158 @@ class Decision:
         self.timeout_s = timeout_s
         self.clicked = False
         self.declined = False
+        self.label = ""
+        self.timed_out = False
+        self.line: Any = None
         self._recorded: Any = object()
 
-    def click(self, declined: bool = False) -> None:
+    def click(self, declined: bool = False, label: str = "") -> None:
         """What the button does (tests call it from the kernel side)."""
         self.clicked = True
         self.declined = declined
+        self.label = label or self.button
+        at = f"{html_text(self.label)} at {datetime.now(timezone.utc):%H:%M:%S} UTC"
+        if self.line is not None:
+            self.line.value = (
+                f"<i>{at}: too late, the phase stopped after {self.timeout_s:g} s; run the "
+                "runbook again</i>"
+                if self.timed_out
+                else f"<i>{at}; the next cell reads it</i>"
+            )
 
-    def _wait_for_click(self) -> None:
-        """Block this cell until the button is clicked, keeping the widgets live."""
-        deadline = time.monotonic() + self.timeout_s
-        try:
-            from IPython import get_ipython
-            from jupyter_ui_poll import ui_events
-        except ImportError:  # pragma: no cover - dependencies of the project
-            return
-        if get_ipython() is None:  # not in a kernel: no button can be clicked meanwhile
-            return
-        with ui_events() as poll:
-            while not self.clicked and time.monotonic() < deadline:
-                poll(20)
-                time.sleep(0.1)
+    @property
+    def waits(self) -> bool:
+        """True when the value comes from a widget that has not been clicked yet."""
+        return self.interactive and self.widget is not None and not self.clicked
+
+    def __await__(self) -> Generator[Any, None, Decision]:
+        return self.wait().__await__()
+
+    async def wait(self, tick_s: float = 0.1) -> Decision:
+        """Until the button is clicked or ``timeout_s`` has passed; returns the decision.
+
+        Headless, or once clicked, it returns at once. The waiting line counts down in the
+        decision's control and in the waiting cell. A kernel that cannot deliver a click
+        while a cell runs raises DecisionPending at once instead of waiting in vain; so does
+        an interrupted wait (Kernel > Interrupt): the decision can still be made.
+        """
+        if not self.waits:
+            return self
+        if in_kernel() and not kernel_receives_clicks():
+            raise DecisionPending(
+                f"decision '{self.name}' cannot be awaited: this kernel (ipykernel "
+                f"{ipykernel_version()}) cannot receive a click while a cell runs",
+                f"click {self.button} above, then run this cell again (or use "
+                "ipykernel 7.4 or later)",
+            )
+        if self.line is not None:
+            display(self.line)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        shown_left = -1
+        while not self.clicked:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            if self.line is not None and math.ceil(left) != shown_left:
+                shown_left = math.ceil(left)
+                self.line.value = (
+                    f"<b>waiting for your decision</b>: click {html_text(self.button)} "
+                    f"above ({shown_left} s left)"
+                )
+            try:
+                await asyncio.sleep(min(tick_s, left))
+            except asyncio.CancelledError:
+                if self.line is not None:
+                    self.line.value = "<b>the wait was interrupted</b>"
+                raise DecisionPending(
+                    f"the wait for decision '{self.name}' was interrupted",
+                    f"click {self.button} above (or run the cell that shows it again), "
+                    "then run this cell again",
+                ) from None
+        if not self.clicked:
+            self.timed_out = True
+            if self.line is not None:
+                self.line.value = (
+                    f"<b>no decision within {self.timeout_s:g} s</b>: the phase stops here"
+                )
+        return self
 
     def value(self) -> Any:
         """The decision now: the widget's state interactively, else the parameter.
 
-        Raises DecisionMissing (naming the parameter, or the button) when nothing was decided.
+        Raises DecisionMissing (naming the parameter, or the button) when nothing was
+        decided in time or the decision was declined (a declined decision is recorded
+        first); DecisionPending when the control can still be used and the cell run again.
         """
         if self.interactive and self.widget is not None:
             if not self.clicked:
-                self._wait_for_click()
-            if not self.clicked:
-                raise DecisionMissing(
-                    f"decision '{self.name}' was not made within {self.timeout_s:g} s",
-                    f"use the control above (then click {self.button}) and run this cell again",
+                if self.timed_out:
+                    raise DecisionMissing(
+                        f"decision '{self.name}' was not made within {self.timeout_s:g} s "
+                        "(decision_timeout_s); nothing after it ran",
+                        f"run the runbook again and click {self.button} in time, or raise "
+                        "decision_timeout_s in the parameters cell",
+                    )
+                raise DecisionPending(
+                    f"decision '{self.name}' was not made",
+                    f"click {self.button} above, then run this cell again "
+                    "(it reads the decision with: run.decided(await ...))",
                 )
             value, how = (False if self.declined else self._read(self.widget)), "widget"
         else:
             value, how = self._param_value, "parameter"
-        if self._missing(value):
-            where = (
-                f"use the control above, click {self.button}, then run this cell again"
-                if how == "widget"
-                else f"set the runbook parameter {self.param} (mdstools run ... -p "
-                f"{self.param}=...)"
+        if self.declined:
+            self._remember(value, how)
+            raise DecisionMissing(
+                f"decision '{self.name}' was declined ({self.label}); nothing after it ran",
+                "run the runbook again when the change is approved",
             )
-            what = "declined" if self.declined else "not made"
-            raise DecisionMissing(f"decision '{self.name}' was {what}", where)
+        if self._missing(value) and how == "widget":
+            raise DecisionPending(
+                f"decision '{self.name}' has no value in the control",
+                f"choose in the control above, click {self.button}, then run this cell again",
+            )
+        if self._missing(value):
+            raise DecisionMissing(
+                f"decision '{self.name}' was not made",
+                f"set the runbook parameter {self.param} (mdstools run ... -p {self.param}=...)",
+            )
+        self._remember(value, how)
+        return value
+
+    def _remember(self, value: Any, how: str) -> None:
         if value != self._recorded:
             self._record(self.name, value, how)
             self._recorded = value
-        return value
+
+
+def in_kernel() -> bool:
+    """True inside an IPython kernel (where a widget can be clicked)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the kernel
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def ipykernel_version() -> str:
+    """The running ipykernel's version ("unknown" when it cannot be told)."""
+    try:
+        import ipykernel
+    except ImportError:  # pragma: no cover - the kernel of the runbooks
+        return "unknown"
+    return str(getattr(ipykernel, "__version__", "unknown"))
+
+
+def kernel_receives_clicks(version: str | None = None) -> bool:
+    """True when ipykernel ``version`` (default: the running one) delivers widget
+    messages while an async cell runs (7.4 and later)."""
+    import re
+
+    m = re.match(r"(\d+)\.(\d+)", ipykernel_version() if version is None else version)
+    return m is not None and (int(m.group(1)), int(m.group(2))) >= MIN_IPYKERNEL
 
 
 def _widgets() -> Any:
@@ -277,7 +398,7 @@ def _widgets() -> Any:
     return ipywidgets
 
 
-def _buttons(decision: Decision, labels: Sequence[tuple[str, bool]], status: Any) -> list[Any]:
+def _buttons(decision: Decision, labels: Sequence[tuple[str, bool]]) -> list[Any]:
     w = _widgets()
     out = []
     for label, declines in labels:
@@ -288,16 +409,17 @@ def _buttons(decision: Decision, labels: Sequence[tuple[str, bool]], status: Any
         )
 
         def on_click(_: Any, declines: bool = declines, label: str = label) -> None:
-            decision.click(declined=declines)
-            status.value = (
-                f"<i>{html_text(label)} at "
-                f"{datetime.now(timezone.utc):%H:%M:%S} UTC; the next cell "
-                "reads it</i>"
-            )
+            decision.click(declined=declines, label=label)
 
         b.on_click(on_click)
         out.append(b)
     return out
+
+
+def _line(decision: Decision) -> Any:
+    """The decision's status line: the countdown while a cell waits, then the click."""
+    decision.line = _widgets().HTML("")
+    return decision.line
 
 
 def acknowledge(
@@ -336,7 +458,6 @@ def acknowledge(
         ]
         for box, item_id in zip(boxes, ids, strict=True):
             box.item_id = item_id
-        status = w.HTML("")
         d.widget = w.VBox(
             [
                 w.HTML(
@@ -344,8 +465,8 @@ def acknowledge(
                     "reviewed, then click <b>Acknowledge</b>"
                 ),
                 *boxes,
-                *_buttons(d, [("Acknowledge", False)], status),
-                status,
+                *_buttons(d, [("Acknowledge", False)]),
+                _line(d),
             ]
         )
         display(d.widget)
@@ -377,12 +498,11 @@ def confirm(
     )
     if interactive:
         w = _widgets()
-        status = w.HTML("")
         d.widget = w.VBox(
             [
                 w.HTML(f"<b>{html_text(question)}</b>"),
-                w.HBox(_buttons(d, [("Confirm", False), ("Decline", True)], status)),
-                status,
+                w.HBox(_buttons(d, [("Confirm", False), ("Decline", True)])),
+                _line(d),
             ]
         )
         display(d.widget)
@@ -429,7 +549,6 @@ def choose(
         radio = w.RadioButtons(
             options=list(options), value=recommended, description="", layout=w.Layout(width="auto")
         )
-        status = w.HTML("")
         d.widget = w.VBox(
             [
                 w.HTML(
@@ -437,8 +556,8 @@ def choose(
                     + (f" (recommended: {html_text(recommended)})" if recommended else "")
                 ),
                 radio,
-                *_buttons(d, [("Decide", False)], status),
-                status,
+                *_buttons(d, [("Decide", False)]),
+                _line(d),
             ]
         )
         display(d.widget)
@@ -502,13 +621,12 @@ def choose_each(
             )
             row.is_choice = True
             rows.append(row)
-        status = w.HTML("")
         d.widget = w.VBox(
             [
                 w.HTML(f"<b>{html_text(question)}</b> (preset: the recommendation)"),
                 *rows,
-                *_buttons(d, [("Decide", False)], status),
-                status,
+                *_buttons(d, [("Decide", False)]),
+                _line(d),
             ]
         )
         display(d.widget)
@@ -558,3 +676,30 @@ class Progress:
             f"<code>{html_text(datetime.now(timezone.utc).strftime('%H:%M:%S'))}"
             f"</code> {html_text(line)}"
         )
+
+
+# -- failures --------------------------------------------------------------------------------
+def install_error_banners(show: Callable[[MdstoolsError], str]) -> bool:
+    """In an interactive kernel, an :class:`MdstoolsError` raised by a cell calls ``show``
+    (which draws the banner: the cause and the next step, and returns that next step)
+    instead of printing a traceback; the cell still ends in error, as one line (the
+    error's name, message and next step: the record keeps it, and "Run All" stops there).
+    False outside a kernel."""
+    if not in_kernel():
+        return False
+    from IPython import get_ipython
+
+    def handler(
+        shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> list[str]:
+        assert isinstance(value, MdstoolsError)
+        try:
+            hint = show(value)
+            stb = [f"{etype.__name__}: {value.message}" + (f". {hint}" if hint else "")]
+        except Exception as exc:  # the failure itself must still be shown
+            stb = [f"{etype.__name__}: {value}", f"(no banner: {type(exc).__name__}: {exc})"]
+        shell._showtraceback(etype, value, stb)
+        return stb
+
+    get_ipython().set_custom_exc((MdstoolsError,), handler)
+    return True

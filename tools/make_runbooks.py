@@ -31,12 +31,13 @@ def params_dict(pid: str) -> str:
 
 
 def header(pid: str, imports: str) -> str:
+    breaks = "break_lock=break_lock,\n                     " if BY_ID[pid].mutating else ""
     return (
         f"import mdstools\n{imports}\n\n"
         f'run = mdstools.start(inventory, ticket=ticket, operator=operator, phase="{pid}",\n'
         f"                     interactive=interactive, dry_run=dry_run, "
         f"reports_dir=reports_dir,\n"
-        f"                     params={params_dict(pid)})"
+        f"                     {breaks}params={params_dict(pid)})"
     )
 
 
@@ -121,7 +122,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "## Step 4 (R3): gate: no error on any server, every warning acknowledged\n"
                 "Phase 03 refuses to start unless this passed for this ticket and inventory.",
             ),
-            ("code", "run.gate(checks.verifier_clean(reports, run.decided(ack)))"),
+            ("code", "run.gate(checks.verifier_clean(reports, run.decided(await ack)))"),
         ],
     ),
     "02": (
@@ -148,7 +149,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
                 "ok = run.confirm(prepare.confirm_question(switch, primary))",
             ),
             ("md", "## Step 4 (R7, R1): make the primary's DMS active where it is not"),
-            ("code", "run.decided(ok)\nprepare.make_active_on_primary(run, switch)"),
+            ("code", "run.decided(await ok)\nprepare.make_active_on_primary(run, switch)"),
             ("md", "## Step 5 (R7): gate: every DMS active on the primary"),
             ("code", "run.gate(checks.dms_active_on_primary(common.ha_state(run), primary))"),
             ("md", "## Step 6 (X1): free space for the backups"),
@@ -194,7 +195,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
             (
                 "code",
-                "run.decided(ok)\noutcomes = [upgrade.upgrade_server(run, primary)]\n"
+                "run.decided(await ok)\noutcomes = [upgrade.upgrade_server(run, primary)]\n"
                 "upgrade.outcomes_frame(outcomes)",
             ),
             ("md", "## Step 4 (R4): its version and its processes"),
@@ -232,7 +233,8 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ("md", "## Step 3 (R5): upgrade each secondary, one at a time"),
             (
                 "code",
-                "run.decided(ok)\noutcomes = [upgrade.upgrade_server(run, n) for n in names]\n"
+                "run.decided(await ok)\n"
+                "outcomes = [upgrade.upgrade_server(run, n) for n in names]\n"
                 "upgrade.outcomes_frame(outcomes)",
             ),
             ("md", "## Step 4 (R4): versions and processes"),
@@ -259,7 +261,8 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ("md", "## Step 3 (R8): upgrade each log server"),
             (
                 "code",
-                "run.decided(ok)\noutcomes = [upgrade.upgrade_server(run, n) for n in names]\n"
+                "run.decided(await ok)\n"
+                "outcomes = [upgrade.upgrade_server(run, n) for n in names]\n"
                 "upgrade.outcomes_frame(outcomes)",
             ),
             ("md", "## Step 4 (R4, R8): every server now runs the target version"),
@@ -297,7 +300,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
             (
                 "code",
-                "run.decided(ok)\nsteps = [objects.on_mds(run, n) for n in names]\n"
+                "run.decided(await ok)\nsteps = [objects.on_mds(run, n) for n in names]\n"
                 "run.gate(objects.steps_check(steps))\n"
                 "import pandas as pd\npd.concat(steps, ignore_index=True)",
             ),
@@ -356,7 +359,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ("md", "## Step 4 (R15, R10): the decision, and confirm"),
             (
                 "code",
-                "retain = freeze.retained(run, found, choice, mdss)\n"
+                "retain = freeze.retained(run, found, await run.wait(choice), mdss)\n"
                 'ok = run.confirm(f"{freeze.retain_words(found, retain)}; one active per '
                 'domain; full sync of the standbys")\nfreeze.retain_frame(found, retain)',
             ),
@@ -367,7 +370,7 @@ CELLS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
             (
                 "code",
-                "run.decided(ok)\nimport pandas as pd\n"
+                "run.decided(await ok)\nimport pandas as pd\n"
                 "actions = [sync.resolve(run, snap, retain)]\n"
                 "actions.append(sync.one_active(run, sync.view(run)))\n"
                 "actions.append(sync.synchronize_standbys(run, sync.view(run)))\n"

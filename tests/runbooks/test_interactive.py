@@ -120,5 +120,10 @@ def test_unclicked_decision_waits_then_stops_with_a_clear_message(
         with pytest.raises(CellExecutionError) as exc:
             step_through(nb, tmp_path, {})
         assert "was not made within 2 s" in str(exc.value) and "Acknowledge" in str(exc.value)
+        assert "Traceback" not in str(exc.value) and 'File "' not in str(exc.value)
+        phase = json.loads((tmp_path / "r" / "CHG-UI2" / "state.json").read_text())["phases"]
+        assert phase["01"]["verdict"] == "failed"
+        assert "decision 'warnings reviewed' was not made within 2 s" in phase["01"]["cause"]
+        assert "decision_timeout_s" in phase["01"]["cause"]
     finally:
         runtime.down(lab_dir)
