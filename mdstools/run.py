@@ -19,6 +19,7 @@ import getpass
 import json
 import os
 import re
+import shlex
 import socket
 import uuid
 from collections.abc import Sequence
@@ -121,10 +122,20 @@ class Run:
             "host": socket.gethostname(),
         }
 
+    def marker(self, **fields: Any) -> dict[str, Any]:
+        """Output metadata by which the record finds this run in a saved notebook."""
+        return {"mdstools": {"run_id": self.run_id, **fields}}
+
     def show_header(self) -> None:
+        """The header table, marked with this run (run id, phase, ticket, inventory)."""
         import pandas as pd
 
-        ui.display(pd.DataFrame(list(self.header().items()), columns=["", "value"]))
+        ui.display(
+            pd.DataFrame(list(self.header().items()), columns=["", "value"]),
+            metadata=self.marker(
+                phase=self.phase.id, ticket=self.ticket, inventory=str(self.inventory.path)
+            ),
+        )
 
     # -- commands --------------------------------------------------------------------
     def _record(self, result: Result[Any]) -> None:
@@ -423,14 +434,21 @@ class Run:
             "phase", event="end", verdict=verdict, cause=self.cause, dry_run=self.dry_run
         )
         self.release_lock()
+        if not self.interactive and not os.environ.get(ENV_RUN_ID):
+            print(seal_hint(self.report_dir), flush=True)
 
-    def finish(self) -> Any:
-        """The verdict table of this phase (coloured, failing rows first, next steps linked);
-        records the result for later phases' gates."""
+    def finish(self) -> None:
+        """The verdict of this phase and its checks (coloured, failing rows first, next
+        steps linked); records the result for later phases' gates."""
         verdict = self.verdict
         self._write_result(verdict)
         self.finished = True
         self.fleet.close()
+        self.show_verdict(verdict)
+
+    def show_verdict(self, verdict: str) -> None:
+        """The verdict banner and the checks table; the table, the phase's last output,
+        carries the verdict marker that tells the record this run has ended."""
         ui.banner(
             f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
             [
@@ -439,7 +457,21 @@ class Run:
             ],
             verdict == "passed",
         )
-        return ui.checks_table(self.checks)
+        ui.display(
+            ui.checks_table(self.checks),
+            metadata=self.marker(
+                verdict=f"dry-run {verdict}" if self.dry_run else verdict, cause=self.cause
+            ),
+        )
+
+
+def seal_hint(report_dir: Path) -> str:
+    """The line a run outside ``mdstools run``/``mdstools jupyter`` (plain papermill, a
+    scheduler) prints: the command that puts its executed notebook into the record."""
+    return (
+        "record: this run is journaled but its notebook is not in the record yet; seal it "
+        f"with: mdstools seal {shlex.quote(str(report_dir))} <the executed notebook>"
+    )
 
 
 def injected_names() -> list[str]:
