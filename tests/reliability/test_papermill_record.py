@@ -105,7 +105,8 @@ def test_papermill_runs_are_sealed_afterwards_like_headless_runs(
     and verify says NOT SEALED YET (never a change); each run's output tells the seal
     command; ``mdstools seal`` with both outputs writes 00_discover and
     01_pre_upgrade_verification (.ipynb and .html), the verdict cell on top, no secret;
-    verify then passes with every run sealed; sealing again changes nothing."""
+    verify then passes with every run sealed; sealing again changes nothing; a rerun is
+    00_discover.r2, sealed once when two seals of it race."""
     out00, out01 = lab.dir / "out" / "00.ipynb", lab.dir / "out" / "01.ipynb"
     out00.parent.mkdir()
     t0 = time.monotonic()
@@ -162,9 +163,18 @@ def test_papermill_runs_are_sealed_afterwards_like_headless_runs(
 
     rerun = lab.dir / "out" / "00-again.ipynb"
     papermill(lab, "00_discover.ipynb", rerun)
-    assert seal(lab, rerun).returncode == 0
+    argv = [sys.executable, "-m", "mdstools", "seal", str(report), str(rerun)]
+    racers = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=lab.env(), cwd=lab.dir)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in racers]
+    assert [p.returncode for p in racers] == [0, 0], outs
+    assert sorted("already sealed" in o for o in outs) == [False, True], "one seals, once"
     assert (report / "00_discover.r2.ipynb").is_file(), "a rerun is named like a headless rerun"
     assert (report / "00_discover.r2.html").is_file()
+    assert not (report / "00_discover.r3.ipynb").exists()
+    assert len([e for e in audit.read_journal(report / audit.JOURNAL) if e["kind"] == "run"]) == 3
     assert verify(lab).returncode == 0
     print(f"timings: papermill 00+01 {t_papermill:.1f} s, seal of both {t_seal:.1f} s")
 
