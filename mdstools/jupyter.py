@@ -104,7 +104,7 @@ def default_ticket() -> str:
 
 
 def runbooks_dir() -> Path:
-    """The runbooks JupyterLab opens (``MDSTOOLS_RUNBOOKS`` or the project's ``runbooks/``)."""
+    """The runbooks the working copies are made from (``MDSTOOLS_RUNBOOKS`` or ``runbooks/``)."""
     from mdstools.runbook import runbooks_dir as configured
 
     return configured().resolve()
