@@ -43,13 +43,16 @@ def seal_if_ended(path: Path, log: logging.Logger | logging.LoggerAdapter[Any] =
     """Seal the run of the working copy ``path`` when it has ended and is not sealed yet;
     log what happened (never raise)."""
     from mdstools.errors import MdstoolsError
-    from mdstools.notebook_record import seal_notebook
+    from mdstools.notebook_record import NotebookRefused, seal_notebook
 
     report_dir = path.parent.parent
     try:
         result = seal_notebook(report_dir, path, require_verdict=True)
+    except NotebookRefused as exc:  # e.g. a copy saved before its first run
+        log.debug("mdstools: %s not sealed: %s", path.name, exc)
+        return
     except MdstoolsError as exc:
-        log.info("mdstools: %s not sealed: %s", path.name, exc)
+        log.warning("mdstools: %s not sealed: %s", path.name, exc)
         return
     except Exception:
         log.exception("mdstools: sealing %s failed", path.name)

@@ -446,9 +446,11 @@ class Run:
         self.fleet.close()
         self.show_verdict(verdict)
 
-    def show_verdict(self, verdict: str) -> None:
-        """The verdict banner and the checks table; the table, the phase's last output,
-        carries the verdict marker that tells the record this run has ended."""
+    def show_verdict(self, verdict: str | None = None) -> None:
+        """The verdict banner (default: this run's verdict) and the checks table; the
+        table, the phase's last output, carries the verdict marker that tells the record
+        this run has ended (a saved working copy is then sealed)."""
+        verdict = verdict or self.verdict
         ui.banner(
             f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
             [

@@ -56,6 +56,12 @@ NEWS = "official Jupyter news"
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     """The lab and ``mdstools jupyter``'s JupyterLab on the ticket's working copies."""
     base = tmp_path_factory.mktemp("record")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_DATA_DIR", str(base / "jupyter" / "data"))  # the notary's too
+        yield from _session(base)
+
+
+def _session(base: Path) -> Iterator[Session]:
     lab_dir = base / "lab"
     runtime.up(lab_dir, scenarios.LabOptions(scenario="verifier-warnings", time_scale=float(SCALE)))
     ensure_kernel()
