@@ -666,6 +666,13 @@ def cmd_seal(args: argparse.Namespace) -> int:
     if not result.ok:
         for p in result.problems:
             print(f"MISMATCH {p}", file=sys.stderr)
+        inside = [n for n in args.notebooks if report.resolve() in Path(n).resolve().parents]
+        if inside:
+            print(
+                f"mdstools seal: {inside[0]} is inside the record: write papermill's output "
+                "file outside reports/<ticket>/ (the seal puts the notebook there itself)",
+                file=sys.stderr,
+            )
         print(f"mdstools seal: {args.report} does not verify; nothing sealed", file=sys.stderr)
         return EXIT_FAILED
     if args.notebooks:

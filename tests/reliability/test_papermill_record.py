@@ -185,7 +185,9 @@ def test_foreign_or_plain_notebooks_are_refused_and_nothing_is_sealed(
     """A clean runbook (no run in it), a file that is no notebook, a run of another ticket
     and a run whose journal is elsewhere (another reports folder) are each refused with exit
     2 and one line naming the file and what is wrong; a good notebook given with a bad one
-    is not sealed either: the record is byte for byte as before."""
+    is not sealed either: the record is byte for byte as before. papermill's output written
+    into the record itself makes it fail to verify: the seal refuses (exit 1) and says to
+    write it elsewhere."""
     out = lab.dir / "out.ipynb"
     other = lab.dir / "other.ipynb"
     papermill(lab, "00_discover.ipynb", out)
@@ -232,6 +234,15 @@ def test_foreign_or_plain_notebooks_are_refused_and_nothing_is_sealed(
         refused.stderr
     )
     assert changed(record, snapshot()) == ["elsewhere.ipynb"], "only the edited copy changed"
+
+    inside = report / "out.ipynb"
+    shutil.copy(out, inside)
+    refused = seal(lab, inside)
+    assert refused.returncode == 1, refused.stderr
+    assert "is inside the record: write papermill's output file outside" in refused.stderr
+    assert not (report / "manifest.json").exists() and not (report / "00_discover.ipynb").exists()
+    told = verify(lab)
+    assert told.returncode == 1 and "out.ipynb: not in the manifest" in told.stdout + told.stderr
 
 
 def test_a_killed_run_is_sealed_as_incomplete(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -131,3 +133,20 @@ def test_the_post_save_hook_ignores_other_files_and_never_raises(
             worker.join(10)
     assert "00_discover.ipynb not sealed" in caplog.text
     assert not (tmp_path / "T" / "00_discover.ipynb").exists()
+
+
+def test_jupyter_with_an_inventory_needs_a_ticket(tmp_path: Path) -> None:
+    """``mdstools jupyter -i INV`` without ``--ticket``: exit 2, one line saying what to give;
+    no working copy, no reports folder."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("environment: x\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mdstools", "jupyter", "-i", str(inventory), "--no-browser"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "give the change ticket with --ticket" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yml"]
