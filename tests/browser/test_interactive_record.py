@@ -9,13 +9,15 @@ user settings directory is empty: what the test sees is what a first-time user s
 00, 01 (warnings ticked and acknowledged in the widget) and 02 (Confirm) run cell by cell;
 autosave saves each working copy and the hook seals each ended run; 03 then runs headless
 with the CLI into the same ticket; ``mdstools verify`` passes with all four runs sealed, and
-the repository's ``runbooks/`` is byte for byte as before.
+the repository's ``runbooks/`` is byte for byte as before. A second test runs the
+``mdstools jupyter`` command itself: Ctrl-C seals an ended run that no save hook saw.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -271,3 +273,62 @@ def test_interactive_runs_are_sealed_and_the_repository_stays_clean(
         f"timings: 00 {t00 - t0:.1f} s, 01 {t01 - t00:.1f} s, 02 {t02 - t01:.1f} s, "
         f"03 headless {t03 - t02:.1f} s (each interactive one up to its seal)"
     )
+
+
+@pytest.mark.timeout(240)
+def test_ctrl_c_seals_the_ended_runs_left_unsealed(tmp_path: Path) -> None:
+    """``mdstools jupyter`` on a ticket; a working copy executed and saved in place outside
+    JupyterLab's save (here by papermill), so that the save hook never saw it; Ctrl-C
+    seals it (named, verdict on top, HTML), stops JupyterLab, and verify passes."""
+    lab_dir = tmp_path / "lab"
+    runtime.up(lab_dir, scenarios.LabOptions(time_scale=float(SCALE)))
+    reports = tmp_path / "reports"
+    env = {
+        **jupyter.environment(None, None, None),
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter" / "data"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "jupyter" / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter" / "runtime"),
+        "MDSTOOLS_LOCK_DIR": str(tmp_path / "locks"),
+    }
+    argv = [sys.executable, "-m", "mdstools", "jupyter", "-i", str(lab_dir / "inventory.yml")]
+    argv += ["--ticket", "CHG-CC", "--reports", str(reports), "--no-browser"]
+    argv += ["--port", str(jupyter.free_port())]
+    out = tmp_path / "jupyter.out"
+    with out.open("w") as stdout:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while "Ctrl-C stops" not in out.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.3)
+        copy = reports / "CHG-CC" / ".work" / "00_discover.ipynb"
+        executed_copy = subprocess.run(
+            [str(Path(sys.executable).parent / "papermill"), str(copy), str(copy)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert executed_copy.returncode == 0, executed_copy.stderr[-2000:]
+        assert not (reports / "CHG-CC" / "00_discover.ipynb").exists()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, out.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        runtime.down(lab_dir)
+    text = out.read_text()
+    assert re.search(r"sealed: run \w+ of phase 00 \(passed\)", text), text
+    nb = nbformat.read(str(reports / "CHG-CC" / "00_discover.ipynb"), as_version=4)
+    assert "Phase 00" in nb.cells[0].source and "PASSED" in nb.cells[0].source
+    assert (reports / "CHG-CC" / "00_discover.html").is_file()
+    verified = subprocess.run(
+        [sys.executable, "-m", "mdstools", "verify", str(reports / "CHG-CC")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verified.returncode == 0 and "OK: 1 runs sealed" in verified.stdout, verified.stdout
