@@ -8,11 +8,13 @@ against the lab, on the repository's runbooks.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -292,3 +294,40 @@ def test_a_killed_run_is_sealed_as_incomplete(tmp_path: Path) -> None:
         assert_no_secrets(lab)
     finally:
         runtime.down(tmp_path / "lab")
+
+
+def test_a_seal_while_the_next_phase_journals_interleaves_nothing(lab: Lab) -> None:
+    """A notebook sealed while another run of the ticket journals commands and writes record
+    files at full speed (as the next phase's kernel does while JupyterLab's hook seals the
+    last one): verify passes after it, and again once that run's lines are sealed too; every
+    file the writer wrote is accounted for."""
+    out = lab.dir / "00.ipynb"
+    papermill(lab, "00_discover.ipynb", out)
+    report = lab.reports / TICKET
+    journal = audit.Journal(report / audit.JOURNAL, "nextrun00001", "01")
+    stop = threading.Event()
+    written: list[int] = []
+
+    def next_phase() -> None:
+        while not stop.is_set():
+            n = len(written)
+            journal.write("command", server="mds1", command=f"step {n}", exit_status=0)
+            journal.write_file(report / f"step_{n % 5}.json", json.dumps({"n": n}) + "\n")
+            written.append(n)
+
+    writer = threading.Thread(target=next_phase)
+    writer.start()
+    try:
+        time.sleep(0.3)
+        sealed = seal(lab, out)
+    finally:
+        stop.set()
+        writer.join(30)
+    assert sealed.returncode == 0 and "sealed: run " in sealed.stdout, sealed.stderr
+    assert len(written) > 10, "the writer ran during the seal"
+    mid = verify(lab)
+    assert mid.returncode == 0, mid.stdout + mid.stderr
+    assert "run nextrun00001 of phase 01" in mid.stdout or "OK: 1 runs sealed" in mid.stdout
+    assert lab.cli("seal", str(report)).returncode == 0
+    final = verify(lab)
+    assert final.returncode == 0 and "NOT SEALED YET" not in final.stdout, final.stdout
