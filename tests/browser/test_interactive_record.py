@@ -50,7 +50,7 @@ from tests.reliability.conftest import changed, tree_digest
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.timeout(480)]
 
 TICKET = "LAB-REC-1"
-SEAL_TIMEOUT_S = 45.0
+SEAL_TIMEOUT_S = 90.0
 NEWS = "official Jupyter news"
 
 
@@ -126,6 +126,13 @@ def open_alone(page: Any, session: Session, name: str) -> None:
     """Open ``name`` as the only notebook of the workspace (``reset``: the notebooks of
     the phases before are closed, their kernels keep running)."""
     page.goto(session.url(name) + "&reset")
+    page.wait_for_function(
+        "(name) => Array.from(document.querySelectorAll("
+        "'#jp-main-dock-panel .lm-TabBar-tab .lm-TabBar-tabLabel')).map((t) => t.textContent)"
+        ".join('|') === name",
+        arg=name,
+        timeout=60_000,
+    )
     page.wait_for_selector(CELLS)
     wait_kernel_idle(page, 60_000)
 
