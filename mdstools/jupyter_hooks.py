@@ -2,10 +2,11 @@
 
 * :func:`post_save`, JupyterLab's post-save hook: a saved working copy
   (``reports/<ticket>/.work/NN_*.ipynb``) whose run has ended (its phase end in the journal
-  and the verdict marker in the notebook) is sealed into the record. The seal runs in a
-  worker thread of the server, so that a save returns at once; the hook never fails a save
-  (a refusal or an error goes to the server's log). The worker is not a daemon: a server
-  stopping meanwhile finishes the seal first.
+  and the verdict marker in the notebook) is sealed into the record. A worker thread of the
+  server checks that (so that a save returns at once) and runs the seal in a process of its
+  own (``python -m mdstools.jupyter_hooks COPY``), so that the HTML export never holds up
+  the server; the hook never fails a save (a refusal or an error goes to the server's
+  log). The worker is not a daemon: a server stopping meanwhile finishes the seal first.
 * :class:`IpcKernelManager`: kernels over Unix sockets in a private directory, reachable by
   this user only, instead of TCP ports on 127.0.0.1.
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -26,7 +29,11 @@ from typing import Any
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 from traitlets import default
 
+from mdstools.audit import read_journal
+
 WORK_DIR = ".work"
+JOURNAL = "journal.jsonl"
+SEAL_TIMEOUT_S = 600
 
 _pending: queue.Queue[Path] = queue.Queue()
 _worker_lock = threading.Lock()
@@ -37,6 +44,22 @@ _log = logging.getLogger("mdstools.jupyter")
 def is_working_copy(path: Path) -> bool:
     """A runbook's working copy: ``<reports>/<ticket>/.work/NN_<slug>.ipynb``."""
     return path.suffix == ".ipynb" and path.parent.name == WORK_DIR and path.name[:2].isdigit()
+
+
+def ready_to_seal(path: Path) -> bool:
+    """The working copy ``path`` shows the verdict of its run, whose phase end is in the
+    journal and which is not sealed yet (cheap: no inventory, no export)."""
+    from mdstools.errors import MdstoolsError
+    from mdstools.notebook_record import ended, find_run, read_notebook, sealed_notebook
+
+    try:
+        run = find_run(read_notebook(path))
+        if run is None or run.verdict is None:
+            return False
+        events = read_journal(path.parent.parent / JOURNAL)
+    except (MdstoolsError, OSError, ValueError):
+        return False
+    return ended(events, run.run_id) is not None and sealed_notebook(events, run.run_id) is None
 
 
 def seal_if_ended(path: Path, log: logging.Logger | logging.LoggerAdapter[Any] = _log) -> None:
@@ -67,6 +90,22 @@ def seal_if_ended(path: Path, log: logging.Logger | logging.LoggerAdapter[Any] =
         )
 
 
+def _seal_apart(path: Path, log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+    """:func:`seal_if_ended` in a process of its own, so that the export never holds up
+    the server (its kernels' messages, the next save); its log lines go to the server's."""
+    if not ready_to_seal(path):
+        return
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "mdstools.jupyter_hooks", str(path)],
+            stdin=subprocess.DEVNULL,
+            timeout=SEAL_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("mdstools: sealing %s failed: %s", path.name, exc)
+
+
 def _work(log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
     global _worker
     while True:
@@ -78,7 +117,7 @@ def _work(log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
                     _worker = None
                     return
             continue
-        seal_if_ended(path, log)
+        _seal_apart(path, log)
 
 
 def post_save(model: Any = None, os_path: str = "", contents_manager: Any = None) -> None:
@@ -119,3 +158,11 @@ class IpcKernelManager(ServerKernelManager):  # type: ignore[misc]
     @default("ip")
     def _ip_default(self) -> str:
         return str(socket_dir() / f"jl-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.INFO, format="[%(levelname).1s %(asctime)s mdstools] %(message)s"
+    )
+    for arg in sys.argv[1:]:
+        seal_if_ended(Path(arg))

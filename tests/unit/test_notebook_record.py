@@ -117,8 +117,8 @@ def test_the_post_save_hook_ignores_other_files_and_never_raises(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Only ``<report>/.work/NN_*.ipynb`` is a working copy; a working copy that cannot be
-    sealed (here: not even a notebook, in a folder that is no record) is logged and the
-    save goes on."""
+    sealed (here: not even a notebook, in a folder that is no record) is not taken for an
+    ended run, the save goes on, and sealing it directly is logged as refused."""
     assert not jupyter_hooks.is_working_copy(tmp_path / "00_discover.ipynb")
     assert not jupyter_hooks.is_working_copy(tmp_path / ".work" / "notes.ipynb")
     assert jupyter_hooks.is_working_copy(tmp_path / "T" / ".work" / "00_discover.ipynb")
@@ -126,13 +126,17 @@ def test_the_post_save_hook_ignores_other_files_and_never_raises(
     copy.parent.mkdir(parents=True)
     copy.write_text("{not json")
     jupyter_hooks.post_save(os_path=str(tmp_path / "elsewhere.ipynb"))
+    jupyter_hooks.post_save(os_path=str(copy))
+    worker = jupyter_hooks._worker
+    if worker is not None:
+        worker.join(10)
+    assert not jupyter_hooks.ready_to_seal(copy)
     with caplog.at_level(logging.DEBUG, logger="mdstools.jupyter"):
-        jupyter_hooks.post_save(os_path=str(copy))
-        worker = jupyter_hooks._worker
-        if worker is not None:
-            worker.join(10)
-    assert "00_discover.ipynb not sealed" in caplog.text
-    assert not (tmp_path / "T" / "00_discover.ipynb").exists()
+        jupyter_hooks.seal_if_ended(copy)
+    assert "00_discover.ipynb not sealed" in caplog.text and "not a readable notebook" in (
+        caplog.text
+    )
+    assert sorted(p.name for p in (tmp_path / "T").iterdir()) == [".work"]
 
 
 def test_jupyter_with_an_inventory_needs_a_ticket(tmp_path: Path) -> None:
