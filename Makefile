@@ -24,7 +24,7 @@ help:  ## list the targets
 	@echo "mdstools make targets:"
 	@echo "  make test      set up (Debian packages, .venv), lint, then run the test suite"
 	@echo "  make demo      set up .venv, then lab up, the whole upgrade campaign, verify, lab down"
-	@echo "  make jupyter   the lab, then JupyterLab on runbooks/ (127.0.0.1, token); Ctrl-C stops both"
+	@echo "  make jupyter   the lab, then JupyterLab on the ticket's copies of the runbooks; Ctrl-C stops both"
 	@echo "  make lint      ruff check, ruff format --check, mypy"
 	@echo "  make venv      create .venv and install mdstools[dev] (editable) and its kernel"
 	@echo "  make sysdeps   install OpenSSH and Chromium (browser tests) with apt-get if missing"
@@ -70,8 +70,9 @@ test: sysdeps $(STAMP) lint
 demo: $(STAMP)
 	$(BIN)/mdstools demo
 
-# mdstools jupyter: the lab in lab-data/ (reused when running), JupyterLab on runbooks/ with
-# the inventory filled in, token-protected on 127.0.0.1; Ctrl-C stops both.
+# mdstools jupyter: the lab in lab-data/ (reused when running), JupyterLab on the ticket's
+# working copies of the runbooks (reports/<ticket>/.work/) with the inventory filled in,
+# token-protected on 127.0.0.1; ended runs are sealed into the record; Ctrl-C stops both.
 jupyter: $(STAMP)
 	$(BIN)/mdstools jupyter $(JUPYTER_ARGS)
 

@@ -490,14 +490,22 @@ def _analyse(report_dir: Path) -> Verification:
 
 def verify(report_dir: Path) -> Verification:
     """Recompute every file hash, the chain and the journal's sealed part; ``problems``
-    names what does not match, ``unsealed`` the runs journaled since the last seal."""
-    return _analyse(report_dir)
+    names what does not match, ``unsealed`` the runs journaled since the last seal.
+
+    Runs that are writing meanwhile wait (a journal line and its file are read together,
+    never one without the other)."""
+    with _writers_held(report_dir):
+        return _analyse(report_dir)
 
 
 def check_before_write(report_dir: Path) -> Verification:
     """Refuse (:class:`RecordDamaged`) to write into ``report_dir`` unless its record
     verifies; an entirely new folder passes. Returns what :func:`verify` found."""
-    result = _analyse(report_dir)
+    with _writers_held(report_dir):
+        return _refuse_damaged(report_dir, _analyse(report_dir))
+
+
+def _refuse_damaged(report_dir: Path, result: Verification) -> Verification:
     if result.problems:
         first = result.problems[0]
         path, _, what = first.partition(": ")
@@ -507,6 +515,25 @@ def check_before_write(report_dir: Path) -> Verification:
             what + (f" (and {more} more: mdstools verify {report_dir} lists them)" if more else ""),
         )
     return result
+
+
+@contextlib.contextmanager
+def _writers_held(report_dir: Path) -> Iterator[None]:
+    """The lock of :func:`_sealing`, taken exclusively while the record is read, where the
+    folder can be opened (a folder that does not exist has nothing to read)."""
+    try:
+        fd: int | None = os.open(report_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        fd = None
+    if fd is None:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -530,7 +557,7 @@ def seal(report_dir: Path, run: dict[str, Any], journal: Journal | None = None) 
     files, the journal so far and the phases of ``state.json``; it covers the runs journaled
     since the last seal. Refuses (:class:`RecordDamaged`) when the record does not verify."""
     with _sealing(report_dir):
-        check_before_write(report_dir)
+        _refuse_damaged(report_dir, _analyse(report_dir))
         path = report_dir / MANIFEST
         runs: list[dict[str, Any]] = json.loads(path.read_text())["runs"] if path.exists() else []
         journal_path = report_dir / JOURNAL

@@ -594,8 +594,9 @@ def _not_a_report(command: str, report: str) -> int:
 
 def _unsealed_lines(result: Any, report: str) -> list[str]:
     return [
-        f"NOT SEALED YET: {u.describe()}; the next headless run of this ticket "
-        f"(mdstools run/campaign) or `mdstools seal {report}` seals it"
+        f"NOT SEALED YET: {u.describe()}; `mdstools seal {report} NOTEBOOK` seals it with "
+        "its executed notebook (plain papermill's output file); the next headless run of "
+        f"this ticket (mdstools run/campaign) or `mdstools seal {report}` seals it without"
         for u in result.unsealed
     ]
 
@@ -639,11 +640,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_seal(args: argparse.Namespace) -> int:
-    """Seal the runs journaled since the last seal (notebooks run in JupyterLab) into the
-    manifest, so that the report verifies as a whole and can be bundled.
+    """Seal runs into the record of a ticket, so that it verifies as a whole and can be
+    bundled.
 
-    Refuses (exit 1) a report that does not verify, and (exit 2) a folder that is not a
-    report. Nothing to seal is not an error.
+    With executed notebooks (plain papermill's output files, a scheduler's, or JupyterLab's
+    working copies): each run is put into the record like a headless run's: NN_<phase>.ipynb
+    (reruns .r2 ...) with the verdict from the journal on top, every secret masked, its HTML,
+    a manifest entry. A run sealed before is left as it is; a run without a phase end in the
+    journal (its kernel was killed) is sealed as incomplete. A notebook that holds no
+    mdstools run, or a run of another ticket, is refused (exit 2) and nothing is sealed.
+    Without notebooks: the runs journaled since the last seal. Refuses (exit 1) a report that
+    does not verify, and (exit 2) a folder that is not a report. Nothing to seal is not an
+    error.
     """
     import uuid
 
@@ -658,8 +666,17 @@ def cmd_seal(args: argparse.Namespace) -> int:
     if not result.ok:
         for p in result.problems:
             print(f"MISMATCH {p}", file=sys.stderr)
+        inside = [n for n in args.notebooks if report.resolve() in Path(n).resolve().parents]
+        if inside:
+            print(
+                f"mdstools seal: {inside[0]} is inside the record: write papermill's output "
+                "file outside reports/<ticket>/ (the seal puts the notebook there itself)",
+                file=sys.stderr,
+            )
         print(f"mdstools seal: {args.report} does not verify; nothing sealed", file=sys.stderr)
         return EXIT_FAILED
+    if args.notebooks:
+        return _seal_notebooks(report, args)
     if not result.unsealed:
         print(f"nothing to seal: {result.runs} runs sealed; head {result.head}")
         return EXIT_OK
@@ -680,6 +697,42 @@ def cmd_seal(args: argparse.Namespace) -> int:
     for u in result.unsealed:
         print(f"sealed: {u.describe()}")
     print(f"OK: {result.runs + 1} runs sealed; head {entry['hash']}")
+    return EXIT_OK
+
+
+def _seal_notebooks(report: Path, args: argparse.Namespace) -> int:
+    """``mdstools seal REPORT NOTEBOOK...``: every notebook checked first, then sealed."""
+    from mdstools import audit, notebook_record
+    from mdstools.errors import MdstoolsError
+
+    report = report.resolve()
+    paths = [Path(n) for n in args.notebooks]
+    inventory = Path(args.inventory) if args.inventory else None
+    try:
+        for path in paths:
+            notebook_record.inspect(report, path, inventory)
+        results = [
+            notebook_record.seal_notebook(
+                report,
+                path,
+                allow_incomplete=True,
+                inventory=inventory,
+                operator=args.operator or _user(),
+            )
+            for path in paths
+        ]
+    except (MdstoolsError, OSError) as exc:
+        return _error_code("seal", exc)
+    for path, done in zip(paths, results, strict=True):
+        if done is None:  # pragma: no cover - allow_incomplete seals every run
+            continue
+        what = f"run {done.run_id} of phase {done.phase.id} ({done.verdict})"
+        if done.already:
+            print(f"already sealed: {what} -> {done.notebook or 'no notebook'} ({path})")
+        else:
+            print(f"sealed: {what} from {path} -> {report / (done.notebook or '')}")
+    after = audit.verify(report)
+    print(f"OK: {after.runs} runs sealed; head {after.head}")
     return EXIT_OK
 
 
@@ -798,11 +851,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_jupyter(args: argparse.Namespace) -> int:
-    """JupyterLab on runbooks/ with the inventory filled in, bound to 127.0.0.1.
+    """JupyterLab on the ticket's working copies of the runbooks, bound to 127.0.0.1.
 
-    Without -i it starts the embedded lab in --lab-dir (or reuses the one running there) and
-    stops it again on Ctrl-C. The runbooks read MDSTOOLS_INVENTORY, MDSTOOLS_TICKET and
-    MDSTOOLS_TIME_SCALE when their parameters are empty. Prints the URL (with its token).
+    The runbooks are copied once into <reports>/<ticket>/.work/ with this ticket's parameters
+    (inventory, ticket, reports folder, the lab's time scale); the repository's runbooks/
+    are never opened. A saved working copy whose run has ended is sealed into the record
+    (notebook, HTML, manifest); Ctrl-C seals the ended runs not sealed yet. Without -i it
+    starts the embedded lab in --lab-dir (or reuses the one running there) and stops it
+    again on Ctrl-C; with -i, --ticket is needed. Prints the URL (with its token).
     """
     from mdstools import jupyter
 
@@ -815,6 +871,7 @@ def cmd_jupyter(args: argparse.Namespace) -> int:
         port=args.port,
         ticket=args.ticket or None,
         open_browser=not args.no_browser,
+        reports=Path(args.reports),
     )
 
 
@@ -936,6 +993,18 @@ def build_parser() -> argparse.ArgumentParser:
         description=(cmd_seal.__doc__ or "").strip(),
     )
     p.add_argument("report", help="reports/<ticket>")
+    p.add_argument(
+        "notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="executed notebooks of runs of this ticket (papermill's output files)",
+    )
+    p.add_argument(
+        "-i",
+        "--inventory",
+        default=None,
+        help="the runs' inventory, for masking its secrets (default: the one each run names)",
+    )
     p.add_argument("--operator", default="", help="who seals it (default: login name)")
     p.set_defaults(func=cmd_seal)
 
@@ -959,7 +1028,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenario", default=None, help="lab scenario when it starts the lab (default default)"
     )
     p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
-    p.add_argument("--ticket", default="", help="change ticket (default on the lab: LAB-<date>)")
+    p.add_argument(
+        "--ticket", default="", help="change ticket (needed with -i; on the lab: LAB-<date>)"
+    )
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
     p.add_argument(
         "--no-browser", action="store_true", help="only print the URL; do not open a browser"
     )

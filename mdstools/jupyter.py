@@ -1,18 +1,29 @@
-"""JupyterLab on the runbooks with the inventory filled in (``mdstools jupyter``, ``make jupyter``).
+"""JupyterLab on a ticket's working copies of the runbooks (``mdstools jupyter``, ``make jupyter``).
 
 ``mdstools jupyter`` starts the embedded lab when no inventory is given (or reuses the one
-already running from ``--lab-dir``), then runs JupyterLab on ``runbooks/``, bound to
-127.0.0.1 and protected by a random token, and prints the URL to open. The runbook kernels
-inherit three environment variables that ``mdstools.start()`` reads when the notebook's
-parameters leave them empty:
+already running from ``--lab-dir``), copies the runbooks for the ticket into
+``<reports>/<ticket>/.work/`` (once: reopening the ticket keeps them; the repository's
+``runbooks/`` is never opened, so it is never saved over), fills their parameters cells with
+this ticket's values (inventory, ticket, reports folder, the lab's time scale), signs them as
+trusted, and runs JupyterLab there, bound to 127.0.0.1 and protected by a random token. The
+kernels also inherit the values as environment variables, which ``mdstools.start()`` reads
+when a parameter is left empty:
 
 * ``MDSTOOLS_INVENTORY``: the absolute path of the inventory;
 * ``MDSTOOLS_TICKET``: the change ticket (``LAB-<date>`` on the lab);
 * ``MDSTOOLS_TIME_SCALE``: the lab's time scale (only for a lab deployment).
 
-Ctrl-C (or SIGTERM) stops JupyterLab, and the lab when this command started it.
+JupyterLab is started with :mod:`mdstools.jupyter_hooks`: a saved working copy whose run has
+ended is sealed into the record (the executed notebook, its HTML, a manifest entry), kernels
+talk over Unix sockets, and its settings (on top of the environment's own overrides; the
+user's settings still win) turn off the news and update pop-ups and autosave every
+:data:`AUTOSAVE_S` seconds, so that an ended run reaches the record soon.
 
-The pieces (:func:`command`, :func:`environment`, :class:`JupyterLab`) are public so that the
+Ctrl-C (or SIGTERM) stops JupyterLab, seals the ended runs of the saved working copies that
+are not sealed yet, and stops the lab when this command started it.
+
+The pieces (:func:`command`, :func:`environment`, :func:`working_copies`,
+:func:`app_settings_dir`, :func:`server_args`, :class:`JupyterLab`) are public so that the
 browser tests drive the same launcher a user runs.
 """
 
@@ -31,7 +42,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -39,6 +50,14 @@ from typing import Any, TextIO
 ENV_INVENTORY = "MDSTOOLS_INVENTORY"
 ENV_TICKET = "MDSTOOLS_TICKET"
 ENV_TIME_SCALE = "MDSTOOLS_TIME_SCALE"
+
+WORK_DIR = ".work"
+AUTOSAVE_S = 5
+SETTINGS_OVERRIDES: dict[str, dict[str, Any]] = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension:plugin": {"autosaveInterval": AUTOSAVE_S},
+}
+"""JupyterLab settings of ``mdstools jupyter``: no news or update pop-up, autosave often."""
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -85,7 +104,7 @@ def default_ticket() -> str:
 
 
 def runbooks_dir() -> Path:
-    """The runbooks JupyterLab opens (``MDSTOOLS_RUNBOOKS`` or the project's ``runbooks/``)."""
+    """The runbooks the working copies are made from (``MDSTOOLS_RUNBOOKS`` or ``runbooks/``)."""
     from mdstools.runbook import runbooks_dir as configured
 
     return configured().resolve()
@@ -139,6 +158,109 @@ def environment(
         else:
             env[key] = value
     return env
+
+
+def _set_parameters(nb: Any, phase_id: str, values: Mapping[str, Any]) -> None:
+    """The lines of ``values`` in the parameters cell, written as the PARAMS table writes them."""
+    from mdstools.phases import BY_NAME
+
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return
+    lines = []
+    for line in cell.source.splitlines():
+        name = line.split(":", 1)[0].strip()
+        if name in values and name in BY_NAME:
+            line = replace(BY_NAME[name], default=values[name]).line(phase_id)
+        lines.append(line)
+    cell.source = "\n".join(lines) + ("\n" if cell.source.endswith("\n") else "")
+
+
+def _trust(path: Path) -> None:
+    """Sign ``path`` with the user's notebook notary (the toolkit's own notebooks are
+    trusted); a notary that cannot be written only costs the trust."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    try:
+        NotebookNotary().sign(nbformat.read(str(path), as_version=4))
+    except Exception as exc:
+        print(f"mdstools jupyter: cannot mark {path.name} as trusted: {exc}", file=sys.stderr)
+
+
+def working_copies(report_dir: Path, values: Mapping[str, Any], source: Path | None = None) -> Path:
+    """``report_dir/.work/`` with a working copy of every runbook of ``source`` (default
+    :func:`runbooks_dir`): copied once, then kept (outputs and edits included); the
+    parameters cell of each holds ``values`` (inventory, ticket, reports_dir, time_scale).
+    Every copy is signed as trusted. Returns the directory."""
+    import nbformat
+
+    from mdstools import fsio
+
+    work = fsio.ensure_dir(report_dir / WORK_DIR)
+    for src in sorted((source or runbooks_dir()).glob("[0-9][0-9]_*.ipynb")):
+        target = work / src.name
+        before = target.read_text() if target.exists() else None
+        nb = nbformat.reads(before, as_version=4) if before else nbformat.read(str(src), 4)
+        _set_parameters(nb, src.name[:2], values)
+        text = nbformat.writes(nb) + "\n"
+        if text != before:
+            fsio.atomic_write_text(target, text)
+        _trust(target)
+    return work
+
+
+def app_settings_dir(target: Path) -> Path:
+    """JupyterLab's application settings for ``mdstools jupyter`` in ``target``: those of
+    this environment (overrides, page config) with :data:`SETTINGS_OVERRIDES` on top."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    overrides: dict[str, Any] = {}
+    try:
+        from jupyterlab.commands import get_app_dir
+
+        base: Path | None = Path(get_app_dir()) / "settings"
+    except Exception:
+        base = None
+    if base is not None and base.is_dir():
+        for name in ("page_config.json", "page_config.json5"):
+            if (base / name).is_file():
+                shutil.copy2(base / name, target / name)
+        if (base / "overrides.d").is_dir():
+            shutil.copytree(base / "overrides.d", target / "overrides.d", dirs_exist_ok=True)
+        try:
+            loaded = json.loads((base / "overrides.json").read_text())
+            overrides = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            overrides = {}
+    for plugin, values in SETTINGS_OVERRIDES.items():
+        current = overrides.get(plugin)
+        overrides[plugin] = {**(current if isinstance(current, dict) else {}), **values}
+    (target / "overrides.json").write_text(json.dumps(overrides, indent=2) + "\n")
+    return target
+
+
+def server_args(settings_dir: Path) -> list[str]:
+    """JupyterLab options of ``mdstools jupyter``: its settings, no update check, the
+    post-save hook that seals ended runs, kernels over Unix sockets."""
+    return [
+        f"--LabApp.app_settings_dir={settings_dir}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--FileContentsManager.post_save_hook=mdstools.jupyter_hooks.post_save",
+        "--MappingKernelManager.kernel_manager_class=mdstools.jupyter_hooks.IpcKernelManager",
+    ]
+
+
+def seal_working_copies(report_dir: Path) -> list[Any]:
+    """Seal the ended runs of the saved working copies of ``report_dir`` that are not
+    sealed yet (what Ctrl-C does); returns what was sealed."""
+    from mdstools.notebook_record import seal_ended
+
+    work = report_dir / WORK_DIR
+    if not (report_dir / "journal.jsonl").exists() or not work.is_dir():
+        return []
+    return seal_ended(report_dir, sorted(work.glob("[0-9][0-9]_*.ipynb")))
 
 
 def url(port: int, token: str, path: str = "lab", host: str = HOST) -> str:
@@ -381,6 +503,40 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def launcher(
+    inventory: Path,
+    ticket: str,
+    time_scale: float | None,
+    reports: Path,
+    config_dir: Path,
+    port: int = 0,
+    base_env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> JupyterLab:
+    """The JupyterLab of ``mdstools jupyter`` for ``ticket`` (not started yet): the ticket's
+    working copies (made, or kept from an earlier session), the settings in
+    ``config_dir``, the environment and the options. Raises MdstoolsError for a bad ticket."""
+    from mdstools import audit
+
+    reports = reports.expanduser().resolve()
+    report_dir = reports / audit.validate_ticket(ticket)
+    values: dict[str, Any] = {
+        "inventory": str(inventory.resolve()),
+        "ticket": ticket,
+        "reports_dir": str(reports),
+    }
+    if time_scale is not None:
+        values["time_scale"] = float(time_scale)
+    work = working_copies(report_dir, values)
+    return JupyterLab(
+        work,
+        port=port,
+        env=environment(inventory, ticket, time_scale, base_env),
+        log=log,
+        extra_args=server_args(app_settings_dir(config_dir / "settings")),
+    )
+
+
 def serve(
     inventory: Path | None = None,
     lab_dir: Path = Path("lab-data"),
@@ -388,24 +544,35 @@ def serve(
     port: int = DEFAULT_PORT,
     ticket: str | None = None,
     open_browser: bool = True,
-    notebook_dir: Path | None = None,
+    reports: Path = Path("reports"),
     out: TextIO | None = None,
 ) -> int:
-    """``mdstools jupyter``: the lab (unless ``inventory``), JupyterLab, until Ctrl-C.
+    """``mdstools jupyter``: the lab (unless ``inventory``), JupyterLab on the ticket's
+    working copies, until Ctrl-C; then the ended runs not sealed yet are sealed.
 
     Returns the exit code: 0 after Ctrl-C, 1 when something could not start, 2 bad input.
     """
+    import shutil
+    import tempfile
+
+    from mdstools.errors import MdstoolsError
     from mdstools.runbook import ensure_kernel
 
     def say(text: str = "") -> None:
         print(text, file=out or sys.stdout, flush=True)
 
-    nb_dir = (notebook_dir or runbooks_dir()).resolve()
     if inventory is not None and scenario is not None:
         print("mdstools jupyter: --scenario is for the lab; not with -i", file=sys.stderr)
         return 2
     if inventory is not None and not inventory.is_file():
         print(f"mdstools jupyter: no inventory file {inventory}", file=sys.stderr)
+        return 2
+    if inventory is not None and not ticket:
+        print(
+            "mdstools jupyter: no ticket: give the change ticket with --ticket (the working "
+            "copies and the record are per ticket: reports/<ticket>/)",
+            file=sys.stderr,
+        )
         return 2
     if not 0 < port < 65536:
         print(f"mdstools jupyter: --port {port}: use 1..65535", file=sys.stderr)
@@ -419,6 +586,8 @@ def serve(
         return 1
     target: LabTarget | None = None
     lab: JupyterLab | None = None
+    report_dir: Path | None = None
+    config_dir = Path(tempfile.mkdtemp(prefix="mdstools-jupyter-"))
     lab_was_running = inventory is None and running_lab(lab_dir.resolve()) is not None
     with _sigterm_as_interrupt():
         try:
@@ -433,24 +602,25 @@ def serve(
                 inv_path = inventory.resolve()
                 time_scale = None
             kernel = ensure_kernel()  # may extend JUPYTER_PATH in os.environ: read env after
-            env = environment(inv_path, ticket, time_scale)
-            lab = JupyterLab(nb_dir, port=port, env=env)
-            say(f"JupyterLab: starting on {HOST}:{port} ({nb_dir}, kernel {kernel}) ...")
+            try:
+                lab = launcher(inv_path, str(ticket), time_scale, reports, config_dir, port)
+            except (MdstoolsError, OSError) as exc:
+                print(f"mdstools jupyter: {exc}", file=sys.stderr)
+                return 2
+            report_dir = lab.notebook_dir.parent
+            say(f"JupyterLab: starting on {HOST}:{port} ({lab.notebook_dir}, kernel {kernel}) ...")
             lab.start()
             say("")
-            say(f"JupyterLab is running on {nb_dir}")
+            say(f"JupyterLab is running on the working copies of ticket {ticket}")
             say(f"  open:       {lab.url}")
             say(f"  first:      {lab.notebook_url(FIRST_RUNBOOK)}")
             say("              (00 discover; then 01..08 in order, cell by cell)")
+            say(f"  copies:     {lab.notebook_dir} (the repository's runbooks/ stay clean)")
+            say(f"  record:     {report_dir} (each ended run is sealed when its notebook is saved)")
             say(f"  inventory:  {inv_path}")
-            say(
-                f"  ticket:     {ticket}"
-                if ticket
-                else "  ticket:     set `ticket` in each runbook's parameters cell (or --ticket)"
-            )
+            say(f"  ticket:     {ticket}")
             if time_scale is not None:
                 say(f"  time scale: {time_scale:g} (the lab's)")
-            say("  The runbooks use these when their `inventory`/`ticket` parameters are empty.")
             stop_what = "JupyterLab and the lab" if target and target.started else "JupyterLab"
             say(f"Ctrl-C stops {stop_what}.")
             if open_browser and _can_open_browser():
@@ -471,6 +641,9 @@ def serve(
                 if lab is not None:
                     lab.stop()
                     say("JupyterLab stopped")
+                if report_dir is not None:
+                    _seal_on_exit(report_dir, say)
+                shutil.rmtree(config_dir, ignore_errors=True)
                 lab_dir = lab_dir.resolve()
                 started = target.started if target is not None else not lab_was_running
                 if inventory is None and started and running_lab(lab_dir) is not None:
@@ -478,3 +651,19 @@ def serve(
 
                     runtime.down(lab_dir)
                     say(f"lab down ({lab_dir})")
+
+
+def _seal_on_exit(report_dir: Path, say: Any) -> None:
+    """Seal what the session left unsealed; a record that refuses is reported, not raised."""
+    from mdstools.errors import MdstoolsError
+
+    try:
+        sealed = seal_working_copies(report_dir)
+    except (MdstoolsError, OSError) as exc:
+        print(f"mdstools jupyter: not sealed: {exc}", file=sys.stderr)
+        return
+    for s in sealed:
+        say(
+            f"sealed: run {s.run_id} of phase {s.phase.id} ({s.verdict}) -> "
+            f"{report_dir / (s.notebook or '')}"
+        )

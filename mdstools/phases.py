@@ -8,6 +8,7 @@ footers, and by the tests that check that every requirement of
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -202,7 +203,7 @@ class Param:
 
     def line(self, phase_id: str = "") -> str:
         """The line of ``phase_id``'s parameters cell: ``name: type = default  # help``."""
-        default = f'"{self.default}"' if isinstance(self.default, str) else repr(self.default)
+        default = json.dumps(self.default) if isinstance(self.default, str) else repr(self.default)
         kind = self.type if self.type.isidentifier() else f'"{self.type}"'
         code = f"{self.name}: {kind} = {default}"
         return f"{code:<40} # {dict(self.per_phase).get(phase_id, self.help)}"

@@ -29,6 +29,7 @@ import getpass
 import json
 import os
 import re
+import shlex
 import socket
 import uuid
 from collections.abc import Sequence
@@ -194,10 +195,20 @@ class Run:
             return f"{value}, set in this phase (carried forward to the later phases)"
         return f"{value} (not set in this phase nor in an earlier phase of this ticket)"
 
+    def marker(self, **fields: Any) -> dict[str, Any]:
+        """Output metadata by which the record finds this run in a saved notebook."""
+        return {"mdstools": {"run_id": self.run_id, **fields}}
+
     def show_header(self) -> None:
+        """The header table, marked with this run (run id, phase, ticket, inventory)."""
         import pandas as pd
 
-        ui.display(pd.DataFrame(list(self.header().items()), columns=["", "value"]))
+        ui.display(
+            pd.DataFrame(list(self.header().items()), columns=["", "value"]),
+            metadata=self.marker(
+                phase=self.phase.id, ticket=self.ticket, inventory=str(self.inventory.path)
+            ),
+        )
 
     # -- commands --------------------------------------------------------------------
     def _record(self, result: Result[Any]) -> None:
@@ -570,20 +581,25 @@ class Run:
         )
         self.ended = True
         self.release_lock()
+        if not self.interactive and not os.environ.get(ENV_RUN_ID):
+            print(seal_hint(self.report_dir), flush=True)
 
-    def finish(self) -> Any:
-        """The verdict table of this phase (coloured, failing rows first, next steps linked);
-        records the result for later phases' gates. A phase that already stopped (a failed
-        gate, a decision not made) is not recorded twice: its verdict is shown again."""
+    def finish(self) -> None:
+        """The verdict of this phase and its checks (coloured, failing rows first, next
+        steps linked); records the result for later phases' gates. A phase that already
+        stopped (a failed gate, a decision not made) is not recorded twice: its verdict is
+        shown again."""
         if not self.ended:
             self._write_result(self.verdict)
         self.finished = True
         self._fleet.close()
-        return self.show_verdict()
+        self.show_verdict()
 
-    def show_verdict(self) -> Any:
-        """The verdict banner of this phase, and its checks table (returned)."""
-        verdict = self.verdict
+    def show_verdict(self, verdict: str | None = None) -> None:
+        """The verdict banner (default: this run's verdict) and the checks table; the
+        table, the phase's last output, carries the verdict marker that tells the record
+        this run has ended (a saved working copy is then sealed)."""
+        verdict = verdict or self.verdict
         ui.banner(
             f"Phase {self.phase.id} {verdict.upper()}" + (" (dry run)" if self.dry_run else ""),
             [
@@ -593,7 +609,12 @@ class Run:
             + ([f"cause: {self.cause}"] if self.cause else []),
             verdict == "passed",
         )
-        return ui.checks_table(self.checks)
+        ui.display(
+            ui.checks_table(self.checks),
+            metadata=self.marker(
+                verdict=f"dry-run {verdict}" if self.dry_run else verdict, cause=self.cause
+            ),
+        )
 
     def show_error(self, exc: MdstoolsError) -> str:
         """A cell's failure in a kernel: a red banner with the cause and the next step, then
@@ -614,8 +635,17 @@ class Run:
             title, [exc.message] + ([f"next: {hint}"] if hint else []), None if pending else False
         )
         if self.ended and not isinstance(exc, PhaseEnded):
-            ui.display(self.show_verdict())
+            self.show_verdict()
         return hint
+
+
+def seal_hint(report_dir: Path) -> str:
+    """The line a run outside ``mdstools run``/``mdstools jupyter`` (plain papermill, a
+    scheduler) prints: the command that puts its executed notebook into the record."""
+    return (
+        "record: this run is journaled but its notebook is not in the record yet; seal it "
+        f"with: mdstools seal {shlex.quote(str(report_dir))} <the executed notebook>"
+    )
 
 
 def injected_names() -> list[str]:

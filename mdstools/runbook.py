@@ -28,7 +28,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -38,17 +38,22 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 from mdstools import __version__, audit, fsio, lock
-from mdstools.checks import label_summary, outcome_label
 from mdstools.errors import MdstoolsError, RecordDamaged
-from mdstools.escape import html_text, terminal_text
+from mdstools.escape import terminal_text
 from mdstools.inventory import Inventory, register_secrets
+from mdstools.notebook_record import (
+    checks_line,
+    output_name,
+    redact_notebook,
+    verdict_cell,
+    write_notebook,
+)
 from mdstools.phases import PHASES, Phase, phase, phase_params
 from mdstools.run import ENV_RUN_ID, read_state
 from mdstools.secrets import redact
 
 RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 KERNEL = "mdstools"
-VERDICT_TAG = "mdstools-verdict"
 
 
 CONNECT_ERRORS = frozenset(
@@ -159,16 +164,6 @@ def _ipc_kernel_manager() -> type:
     return IpcKernelManager
 
 
-def output_name(report_dir: Path, ph: Phase, dry_run: bool) -> str:
-    stem = f"{ph.id}_{ph.slug}" + (".dry-run" if dry_run else "")
-    name = f"{stem}.ipynb"
-    n = 2
-    while (report_dir / name).exists():
-        name = f"{stem}.r{n}.ipynb"
-        n += 1
-    return name
-
-
 @contextlib.contextmanager
 def _abort_on_signals() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -208,87 +203,6 @@ class _Prefixed:
 
     def flush(self) -> None:
         pass
-
-
-def _redact_notebook(nb: Any) -> None:
-    """Mask every known secret in sources, outputs and metadata of ``nb`` (in place)."""
-    for cell in nb.cells:
-        cell.source = redact(cell.source)
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                out["text"] = redact(
-                    out["text"] if isinstance(out["text"], str) else "".join(out["text"])
-                )
-            for key in ("evalue", "ename"):
-                if key in out:
-                    out[key] = redact(out[key])
-            if "traceback" in out:
-                out["traceback"] = [redact(t) for t in out["traceback"]]
-            data = out.get("data", {})
-            for mime, value in list(data.items()):
-                if isinstance(value, str):
-                    data[mime] = redact(value)
-                elif isinstance(value, list):
-                    data[mime] = [redact(v) if isinstance(v, str) else v for v in value]
-    pm = nb.metadata.get("papermill", {})
-    if "parameters" in pm:
-        pm["parameters"] = json.loads(redact(json.dumps(pm["parameters"])))
-
-
-def _verdict_cell(
-    nb: Any,
-    ph: Phase,
-    verdict: str,
-    cause: str | None,
-    run_id: str,
-    ticket: str,
-    checks: str = "",
-) -> None:
-    nb.cells = [c for c in nb.cells if VERDICT_TAG not in c.get("metadata", {}).get("tags", [])]
-    colour = "#1b7f3b" if verdict.endswith("passed") else "#b00020"
-    title = html_text(f"Phase {ph.id} {ph.title}: {verdict.upper()}")
-    lines = [
-        f'<div style="border:3px solid {colour};padding:8px">',
-        f'<h2 style="color:{colour};margin:0">{title}</h2>',
-        "<p>"
-        + html_text(
-            redact(
-                f"ticket {ticket}, run {run_id}, mdstools {__version__}, "
-                f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}"
-            )
-        )
-        + "</p>",
-    ]
-    if checks:
-        lines.append(f"<p>{html_text(checks)}</p>")
-    if cause:
-        lines.append(f"<p><b>Cause:</b> {html_text(redact(cause))}</p>")
-    lines.append("</div>")
-    cell = nbformat.v4.new_markdown_cell("\n".join(lines))
-    cell.metadata["tags"] = [VERDICT_TAG]
-    nb.cells.insert(0, cell)
-
-
-def _write_notebook(
-    nb: Any, target: Path, journal: audit.Journal, html: bool, prefix: str
-) -> tuple[Path, Path | None]:
-    """``nb`` into the record (journaled, atomically), and its HTML next to it."""
-    import nbformat
-
-    text = nbformat.writes(nb)
-    journal.write_file(target, text if text.endswith("\n") else text + "\n")
-    if not html:
-        return target, None
-    from mdstools import report
-
-    try:
-        body = report.render_html(target)
-    except Exception as exc:  # the notebook is the record; HTML is a convenience
-        print(f"{prefix} HTML export failed: {exc}", file=sys.stderr)
-        return target, None
-    html_path = target.with_suffix(".html")
-    journal.write_file(html_path, body)
-    return target, html_path
 
 
 def execute(
@@ -407,16 +321,9 @@ def execute(
         nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    checks = ""
-    if state.get("run_id") == run_id and isinstance(state.get("checks"), list):
-        checks = label_summary(
-            outcome_label(bool(c.get("passed")), str(c.get("severity", "error")))
-            for c in state["checks"]
-            if isinstance(c, dict)
-        )
-    _verdict_cell(nb, ph, verdict, cause, run_id, ticket, checks)
-    _redact_notebook(nb)
-    target, html_path = _write_notebook(nb, report_dir / name, journal, html, f"[{ticket} {ph.id}]")
+    verdict_cell(nb, ph, verdict, cause, run_id, ticket, checks_line(state, run_id))
+    redact_notebook(nb)
+    target, html_path = write_notebook(nb, report_dir / name, journal, html, f"[{ticket} {ph.id}]")
     journal.write(
         "run", verdict=verdict, cause=cause, notebook=name, operator=operator, dry_run=dry_run
     )

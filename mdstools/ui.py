@@ -51,14 +51,15 @@ class DecisionPending(DecisionMissing):
     once it is clicked and the cell is run again."""
 
 
-def display(obj: Any) -> None:
-    """Show ``obj`` in the notebook (rich), or print it outside Jupyter."""
+def display(obj: Any, metadata: dict[str, Any] | None = None) -> None:
+    """Show ``obj`` in the notebook (rich), or print it outside Jupyter; ``metadata`` goes
+    into the output's metadata (where the record finds the run's markers)."""
     try:
         from IPython.display import display as ipy_display
     except ImportError:  # pragma: no cover - IPython ships with the kernel
         print(obj)
         return
-    ipy_display(obj)
+    ipy_display(obj, metadata=metadata)
 
 
 def _rich(kind: str, text: str) -> None:

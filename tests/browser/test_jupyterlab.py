@@ -316,6 +316,7 @@ def test_mdstools_jupyter_starts_the_lab_and_ctrl_c_stops_both(tmp_path: Path) -
     )
     argv = [sys.executable, "-m", "mdstools", "jupyter", "--lab-dir", str(lab_dir)]
     argv += ["--port", str(port), "--no-browser", "--ticket", "CHG-J"]
+    argv += ["--reports", str(tmp_path / "reports")]
     with (tmp_path / "jupyter.err").open("wb") as err:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env, text=True

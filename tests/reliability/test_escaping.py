@@ -42,10 +42,11 @@ from mdstools.escape import (
     visible,
 )
 from mdstools.lab import runtime
+from mdstools.notebook_record import verdict_cell
 from mdstools.phases import phase
 from mdstools.procedure import freeze, timeline
 from mdstools.records import ChangeRecord
-from mdstools.runbook import RUNBOOKS, _verdict_cell
+from mdstools.runbook import RUNBOOKS
 from tests.browser.conftest import CHROMIUM_ARGS, chromium_or_skip
 from tests.reliability.conftest import changed, tree_digest
 from tests.runbooks.conftest import Lab, assert_no_secrets, start
@@ -390,7 +391,7 @@ def test_decision_widgets_show_hostile_labels_as_text() -> None:
 def test_verdict_cell_shows_a_hostile_ticket_and_cause_as_text() -> None:
     nb = nbformat.v4.new_notebook()
     for h in HOSTILE:
-        _verdict_cell(nb, phase("04"), "failed", f"cause {h}", "r1", h)
+        verdict_cell(nb, phase("04"), "failed", f"cause {h}", "r1", h)
         rendered = Tags(markdown2html(nb.cells[0].source))
         only(rendered, {"div", "h2", "p", "b"})
         assert f"ticket {visible(h, keep=chr(10) + chr(13))}" in rendered.data
@@ -561,7 +562,7 @@ def test_verdict_of_a_hostile_ticket_runs_no_script_in_chromium(
 ) -> None:
     nb = nbformat.read(str(RUNBOOKS / phase("04").notebook), as_version=4)
     ticket = "<img src=x onerror=alert(1)>"
-    _verdict_cell(
+    verdict_cell(
         nb,
         phase("04"),
         "failed",
