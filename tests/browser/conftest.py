@@ -45,12 +45,15 @@ VIEWPORT = {"width": 1400, "height": 1000}
 SCALE = 0.002
 SCREENSHOTS_ENV = "MDSTOOLS_SCREENSHOTS"
 
-# JupyterLab user settings for the tests: no news/update pop-up over the notebook.
+# JupyterLab user settings for the tests: no news/update pop-up over the notebook; every cell
+# rendered (JupyterLab's default windowing leaves cells outside the viewport out of the page,
+# so their outputs could not be read).
 SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 
 
