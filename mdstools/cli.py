@@ -369,7 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     record does not verify; the record is sealed at the end (with any run journaled
     since the last seal).
     """
-    from mdstools import lock, runbook
+    from mdstools import lock
     from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
     from mdstools.phases import phase
 
@@ -402,6 +402,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_report(reports, args.ticket)
     except (MdstoolsError, OSError) as exc:
         return _error_code("run", exc)
+    from mdstools import runbook  # papermill: loaded for a run that goes ahead, before the lock
+
     if ph.mutating and not args.dry_run:
         code, held = _take_lock(inv, args.ticket, ph.id, operator, args.break_lock, "run")
         if held is None:
@@ -464,7 +466,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     Exit 2 when --from comes after --to, for an invalid ticket id, or when the ticket's
     record (state.json, journal, manifest, notebooks) does not verify.
     """
-    from mdstools import lock, runbook
+    from mdstools import lock
     from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
     from mdstools.phases import between
 
@@ -493,6 +495,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     if not _check_ticket("campaign", args.ticket):
         return EXIT_USAGE
     reports = _reports(args)
+    from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
+
     try:
         phases = runbook.next_phases(
             reports / args.ticket, args.from_phase, args.to_phase, args.resume
@@ -773,7 +777,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
     import time
 
-    from mdstools import audit, inventory, lock, runbook
+    from mdstools import audit, inventory, lock
     from mdstools.errors import MdstoolsError
     from mdstools.lab import runtime
     from mdstools.lab.scenarios import SCENARIOS, LabOptions
@@ -797,6 +801,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _check_report(reports, ticket)
     except (MdstoolsError, OSError) as exc:
         return _error_code("demo", exc)
+    from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
+
     lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
     print(
         f"demo: starting the lab (scenario {args.scenario}, {args.domains} domains) in {lab_dir}",

@@ -8,22 +8,35 @@ with the manifest's head hash in the archive's name and comment.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from mdstools import audit, fsio
+
+_EXPORT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _html_exporter() -> Any:
+    """One HTML exporter per process: its templates are compiled once, not per notebook
+    (used under ``_EXPORT_LOCK``: an exporter keeps state while it converts)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="lab")
 
 
 def render_html(notebook: Path) -> str:
     """The HTML page of an executed notebook."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
+    with _EXPORT_LOCK:
+        body, _ = _html_exporter().from_notebook_node(nb)
     return str(body)
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import nbformat
 import papermill
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
 from mdstools import __version__, audit, fsio, lock
@@ -102,6 +103,59 @@ class Outcome:
         if self.unreachable:
             return 4
         return 0 if self.verdict == "dry-run failed" and self.cause is None else 1
+
+
+class _SavedOnceManager(NotebookExecutionManager):  # type: ignore[misc]
+    """Papermill's bookkeeping of an execution, writing the output notebook once, when the
+    execution ends (passed, failed, timed out or aborted), instead of after every cell: the
+    output is a private temporary file that only :func:`execute` reads, after the end, and
+    each intermediate save serialized and validated the whole notebook again."""
+
+    final = False
+
+    def save(self, **kwargs: Any) -> None:
+        if self.final:
+            super().save(**kwargs)
+        else:
+            self.last_save_time = self.now()
+
+    def notebook_complete(self, **kwargs: Any) -> None:
+        self.final = True
+        super().notebook_complete(**kwargs)
+
+
+class _Engine(NBClientEngine):  # type: ignore[misc]
+    """Papermill's nbclient engine with :class:`_SavedOnceManager`."""
+
+    @classmethod
+    def execute_notebook(
+        cls,
+        nb: Any,
+        kernel_name: str,
+        output_path: str | None = None,
+        progress_bar: bool = True,
+        log_output: bool = False,
+        autosave_cell_every: int = 30,
+        **kwargs: Any,
+    ) -> Any:
+        nb_man = _SavedOnceManager(
+            nb,
+            output_path=output_path,
+            progress_bar=progress_bar,
+            log_output=log_output,
+            autosave_cell_every=autosave_cell_every,
+        )
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
+
+
+ENGINE = "mdstools"
+papermill_engines.register(ENGINE, _Engine)
 
 
 def runbooks_dir() -> Path:
@@ -276,6 +330,7 @@ def execute(
                 str(tmp_out),
                 parameters=parameters,
                 kernel_name=ensure_kernel(),
+                engine_name=ENGINE,
                 progress_bar=False,
                 log_output=False,
                 stdout_file=stream,

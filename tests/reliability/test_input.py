@@ -522,6 +522,8 @@ def test_the_lab_survives_hostile_ssh_input(lab: Path) -> None:
     assert rc == 0 and b"Processes status checking" in out
 
 
+@pytest.mark.lab
+@pytest.mark.slow
 def test_a_lab_campaign_without_time_scale_runs_at_the_labs_scale(tmp_path: Path) -> None:
     """dms-wont-start on 3 MDSs, no `-p time_scale`: phase 04 waits for the DMS that never
     starts at the lab's scale (seconds, not 30 real minutes), then reports it; every phase

@@ -193,6 +193,10 @@ json_value = st.recursive(
 )
 
 _HUGE = ("9" * 5000, "99999999999999999999999", "\u0663\u0663", "\u00b2", "-7", "1e400")
+MAX_REPEATED_LINE = 200_000
+"""A repeated line is cut there: repeated again by a later mutation it would grow to
+gigabytes (one example of 973 million characters took a worker's memory)."""
+
 _ODD = ("\x00", "\x1b[31m", "\x1b[0m", "\t", "\r", "\u00e9\u00e8", "\u2026", "\ufeff", "|", "  ")
 
 
@@ -239,7 +243,7 @@ def mutated_text(draw: st.DrawFn, seeds: list[str]) -> str:
                 run = draw(st.sampled_from(runs))
                 lines[i] = line[: run.start()] + draw(st.sampled_from(_HUGE)) + line[run.end() :]
         elif op == 10:
-            lines[i] = line * draw(st.integers(50, 400))
+            lines[i] = (line * draw(st.integers(50, 400)))[:MAX_REPEATED_LINE]
         elif op == 11:
             lines[i] = line + draw(st.sampled_from(["x", ".", " ", "|", ":"])) * 20000
         elif op == 12:
