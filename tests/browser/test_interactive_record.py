@@ -47,7 +47,7 @@ from tests.browser.test_jupyterlab import (
 )
 from tests.reliability.conftest import changed, tree_digest
 
-pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(480)]
 
 TICKET = "LAB-REC-1"
 SEAL_TIMEOUT_S = 90.0

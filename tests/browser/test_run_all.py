@@ -43,7 +43,7 @@ from tests.browser.test_jupyterlab import (
     wait_settled,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(400)]
 
 NB01 = "01_pre_upgrade_verification.ipynb"
 NB02 = "02_prepare_ha.ipynb"
