@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import sys
@@ -61,29 +60,29 @@ def output_name(report_dir: Path, ph: Phase, dry_run: bool) -> str:
     return name
 
 
+def _masked(value: Any) -> Any:
+    """``value`` (parsed JSON) with every known secret masked in its strings and its keys."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _masked(v) for k, v in value.items()}
+    return value
+
+
 def redact_notebook(nb: Any) -> None:
-    """Mask every known secret in sources, outputs and metadata of ``nb`` (in place)."""
+    """Mask every known secret in ``nb`` (in place): sources, outputs, attachments and the
+    metadata of the notebook, its cells and their outputs (names of attachments and keys of
+    metadata included; the notebook format's own keys are kept)."""
+    cells = []
     for cell in nb.cells:
-        cell.source = redact(cell.source)
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                out["text"] = redact(
-                    out["text"] if isinstance(out["text"], str) else "".join(out["text"])
-                )
-            for key in ("evalue", "ename"):
-                if key in out:
-                    out[key] = redact(out[key])
-            if "traceback" in out:
-                out["traceback"] = [redact(t) for t in out["traceback"]]
-            data = out.get("data", {})
-            for mime, value in list(data.items()):
-                if isinstance(value, str):
-                    data[mime] = redact(value)
-                elif isinstance(value, list):
-                    data[mime] = [redact(v) if isinstance(v, str) else v for v in value]
-                elif isinstance(value, dict):
-                    data[mime] = json.loads(redact(json.dumps(value)))
-    nb.metadata = nbformat.from_dict(json.loads(redact(json.dumps(nb.metadata))))
+        masked = {k: _masked(v) for k, v in cell.items() if k != "outputs"}
+        if "outputs" in cell:
+            masked["outputs"] = [{k: _masked(v) for k, v in out.items()} for out in cell.outputs]
+        cells.append(nbformat.from_dict(masked))
+    nb.cells = cells
+    nb.metadata = nbformat.from_dict(_masked(nb.metadata))
 
 
 def checks_line(entry: Any, run_id: str) -> str:
@@ -308,14 +307,27 @@ def _register(run: NotebookRun, inventory: Path | None) -> None:
 def _journal_has(report_dir: Path, run: NotebookRun, path: Path) -> list[dict[str, Any]]:
     """The journal; NotebookRefused when it has no start of ``run``."""
     events = _journal_of(report_dir)
-    if not any(
-        e.get("run_id") == run.run_id and e.get("kind") == "phase" and e.get("event") == "start"
-        for e in events
-    ):
+    start = next(
+        (
+            e
+            for e in events
+            if e.get("run_id") == run.run_id
+            and e.get("kind") == "phase"
+            and e.get("event") == "start"
+        ),
+        None,
+    )
+    if start is None:
         raise NotebookRefused(
             f"{path} holds run {run.run_id} of phase {run.phase.id}, which the journal "
             f"of {report_dir.name} does not have",
             f"give the notebook of a run of this record (its reports_dir: {report_dir.parent})",
+        )
+    if start.get("phase") != run.phase.id:
+        raise NotebookRefused(
+            f"{path} shows run {run.run_id} as phase {run.phase.id}, but the journal of "
+            f"{report_dir.name} has it as phase {start.get('phase')}",
+            "give the notebook as the run wrote it (its header was edited)",
         )
     return events
 

@@ -1,0 +1,113 @@
+"""Executed notebooks that try to make the record lie: a run header edited to claim another
+phase, secrets pasted where a user or a kernel can put them (cell and output metadata, an
+attachment). The notebooks are papermill's outputs of the repository's runbooks against the
+lab, edited as a user would edit them, and sealed with ``mdstools seal``.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mdstools import audit
+from tests.reliability.conftest import changed, tree_digest
+from tests.reliability.test_papermill_record import TICKET, papermill, seal, verify
+from tests.runbooks.conftest import Lab, assert_no_secrets, start, top_cell
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    lb = start(tmp_path, "default")
+    try:
+        yield lb
+    finally:
+        from mdstools.lab import runtime
+
+        runtime.down(tmp_path / "lab")
+
+
+def _headers(nb: nbformat.NotebookNode) -> Iterator[dict[str, object]]:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            marker = out.get("metadata", {}).get("mdstools")
+            if isinstance(marker, dict) and "phase" in marker:
+                yield marker
+
+
+def test_a_header_forged_to_another_phase_is_refused(lab: Lab, runbooks_unchanged: None) -> None:
+    """The header of a passed 00 run edited to say phase 05 (same run id, same ticket): the
+    seal refuses it (exit 2, one line naming the run's phase in the journal) and writes
+    nothing, so no ``05_upgrade_log_servers`` notebook claims a pass the journal never had;
+    the genuine notebook is then sealed as 00_discover and verify passes."""
+    out = lab.dir / "out" / "00.ipynb"
+    out.parent.mkdir()
+    papermill(lab, "00_discover.ipynb", out)
+    forged = lab.dir / "out" / "forged.ipynb"
+    nb = nbformat.read(str(out), as_version=4)
+    headers = list(_headers(nb))
+    assert headers, "the run shows its header"
+    for marker in headers:
+        marker["phase"] = "05"
+    nbformat.write(nb, str(forged))
+    report = lab.reports / TICKET
+
+    before = tree_digest(lab.dir, exclude=[lab.dir / "lab"])
+    refused = seal(lab, forged)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "phase 00" in lines[0] and "05" in lines[0], refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert changed(before, tree_digest(lab.dir, exclude=[lab.dir / "lab"])) == []
+    assert not list(report.glob("05_*")), "no notebook of phase 05 in the record"
+
+    sealed = seal(lab, out)
+    assert sealed.returncode == 0, sealed.stderr
+    nb00 = lab.notebook(TICKET, "00_discover.ipynb")
+    assert "Phase 00" in top_cell(nb00) and "PASSED" in top_cell(nb00)
+    runs = [e for e in audit.read_journal(report / audit.JOURNAL) if e["kind"] == "run"]
+    assert [r["notebook"] for r in runs] == ["00_discover.ipynb"]
+    told = verify(lab)
+    assert told.returncode == 0 and "NOT SEALED YET" not in told.stdout, told.stdout
+
+
+def test_secrets_pasted_into_metadata_are_masked_when_sealed(
+    lab: Lab, runbooks_unchanged: None
+) -> None:
+    """The lab's MDS password pasted by the user into a cell's metadata, a markdown cell's
+    attachment name, and an output's metadata of an executed 00: the
+    sealed notebook and its HTML hold none of it (nor anything else in reports/), and
+    verify passes."""
+    out = lab.dir / "out" / "00.ipynb"
+    out.parent.mkdir()
+    papermill(lab, "00_discover.ipynb", out)
+    secret = lab.secrets[0]
+    nb = nbformat.read(str(out), as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
+    code.metadata["note"] = f"password is {secret}"
+    code.metadata["tags"] = [*code.metadata.get("tags", []), secret]
+    code.outputs[0].setdefault("metadata", {})["pasted"] = secret
+    md = nbformat.v4.new_markdown_cell(f"![{secret}](attachment:{secret}.txt)")
+    md.attachments = {
+        f"{secret}.txt": {"text/plain": base64.b64encode(b"pasted").decode()},
+    }
+    nb.cells.append(md)
+    pasted = lab.dir / "out" / "pasted.ipynb"
+    nbformat.write(nb, str(pasted))
+    shutil.copy(pasted, out)
+
+    sealed = seal(lab, out)
+    assert sealed.returncode == 0, sealed.stderr
+    report = lab.reports / TICKET
+    assert (report / "00_discover.html").is_file(), sealed.stdout + sealed.stderr
+    raw = (report / "00_discover.ipynb").read_text()
+    assert secret not in raw, "the secret is masked in the sealed notebook"
+    assert_no_secrets(lab)
+    told = verify(lab)
+    assert told.returncode == 0, told.stdout + told.stderr
