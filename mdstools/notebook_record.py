@@ -285,8 +285,10 @@ def ended(events: list[dict[str, Any]], run_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _register(run: NotebookRun, inventory: Path | None) -> None:
-    """Resolve the inventory's secrets so that :func:`redact_notebook` masks them."""
+def _register(run: NotebookRun, inventory: Path | None, start: dict[str, Any]) -> None:
+    """Resolve the secrets of the inventory the run used (``start``, its phase start, names
+    its SHA-256) so that :func:`redact_notebook` masks them; NotebookRefused for another
+    inventory, whose secrets would not be the run's."""
     from mdstools.inventory import load, register_secrets
 
     path = inventory or (Path(run.inventory) if run.inventory else None)
@@ -296,16 +298,25 @@ def _register(run: NotebookRun, inventory: Path | None) -> None:
             "pass it with -i so that its secrets are masked in the record",
         )
     try:
-        register_secrets(load(path))
+        inv = load(path)
     except MdstoolsError as exc:
         raise NotebookRefused(
             f"cannot load the inventory of run {run.run_id} to mask its secrets: {exc.message}",
             "pass the inventory with -i",
         ) from None
+    used = start.get("inventory_sha256")
+    if used and inv.sha256 != used:
+        raise NotebookRefused(
+            f"{path} is not the inventory run {run.run_id} used (its SHA-256 differs from "
+            "the journal's), so the run's secrets could not be masked",
+            "pass the inventory the run used with -i",
+        )
+    register_secrets(inv)
 
 
 def _journal_has(report_dir: Path, run: NotebookRun, path: Path) -> list[dict[str, Any]]:
-    """The journal; NotebookRefused when it has no start of ``run``."""
+    """The journal; NotebookRefused when it has no start of ``run``, or has it as a run of
+    another phase than the notebook's header shows."""
     events = _journal_of(report_dir)
     start = next(
         (
@@ -332,13 +343,21 @@ def _journal_has(report_dir: Path, run: NotebookRun, path: Path) -> list[dict[st
     return events
 
 
+def _start_of(events: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    return next(
+        e
+        for e in events
+        if e.get("run_id") == run_id and e.get("kind") == "phase" and e.get("event") == "start"
+    )
+
+
 def inspect(report_dir: Path, path: Path, inventory: Path | None = None) -> NotebookRun:
     """Everything :func:`seal_notebook` checks before it writes: ``path`` holds a run of
     this record, which its journal has, and whose inventory can be loaded to mask its
     secrets. NotebookRefused names what is wrong."""
     run = run_of(report_dir, path, read_notebook(path))
-    _journal_has(report_dir, run, path)
-    _register(run, inventory)
+    events = _journal_has(report_dir, run, path)
+    _register(run, inventory, _start_of(events, run.run_id))
     return run
 
 
@@ -366,10 +385,9 @@ def seal_notebook(
         return None
     with _one_sealer(report_dir):
         events = _journal_has(report_dir, run, path)
-        mine = [e for e in events if e.get("run_id") == run.run_id]
         done = sealed_notebook(events, run.run_id)
         end = ended(events, run.run_id)
-        start = next(e for e in mine if e.get("kind") == "phase" and e.get("event") == "start")
+        start = _start_of(events, run.run_id)
         dry_run = bool(start.get("dry_run"))
         if done is not None:
             verdict = str(end.get("verdict")) if end else "sealed"
@@ -378,7 +396,7 @@ def seal_notebook(
             return None
         audit.check_before_write(report_dir)
         verdict, cause = _verdict(report_dir, run, end, dry_run)
-        _register(run, inventory)
+        _register(run, inventory, start)
         try:
             entry = audit.load_state(report_dir / audit.STATE).get("phases", {}).get(run.phase.id)
         except RecordDamaged:

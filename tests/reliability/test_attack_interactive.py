@@ -7,7 +7,6 @@ lab, edited as a user would edit them, and sealed with ``mdstools seal``.
 from __future__ import annotations
 
 import base64
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,34 +79,55 @@ def test_a_header_forged_to_another_phase_is_refused(lab: Lab, runbooks_unchange
 def test_secrets_pasted_into_metadata_are_masked_when_sealed(
     lab: Lab, runbooks_unchanged: None
 ) -> None:
-    """The lab's MDS password pasted by the user into a cell's metadata, a markdown cell's
-    attachment name, and an output's metadata of an executed 00: the
-    sealed notebook and its HTML hold none of it (nor anything else in reports/), and
-    verify passes."""
+    """The lab's MDS password pasted by the user into a markdown cell of an executed 00 whose
+    header names another inventory (same servers, other secret files): the seal refuses it
+    (exit 2, one line: not the inventory the run used) and writes nothing. The password
+    pasted into a cell's metadata, a markdown cell's attachment name and an output's
+    metadata: the sealed notebook and its HTML (exported) hold none of it, nor anything
+    else in reports/, and verify passes."""
     out = lab.dir / "out" / "00.ipynb"
     out.parent.mkdir()
     papermill(lab, "00_discover.ipynb", out)
     secret = lab.secrets[0]
+    report = lab.reports / TICKET
+
+    other = lab.dir / "other"
+    other.mkdir()
+    (other / "pw").write_text("not-the-password\n")
+    (other / "pw").chmod(0o600)
+    text = lab.inventory.read_text()
+    for name in ("mds_password", "expert_password"):
+        text = text.replace(f"file:./secrets/{name}", f"file:{other / 'pw'}")
+    for name in ("id_ed25519", "known_hosts"):
+        text = text.replace(f"./{name}", str(lab.inventory.parent / name))
+    (other / "inventory.yml").write_text(text)
+    nb = nbformat.read(str(out), as_version=4)
+    for marker in _headers(nb):
+        marker["inventory"] = str(other / "inventory.yml")
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"password: {secret}"))
+    redirected = lab.dir / "out" / "redirected.ipynb"
+    nbformat.write(nb, str(redirected))
+    before = tree_digest(lab.dir, exclude=[lab.dir / "lab"])
+    refused = seal(lab, redirected)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not the inventory run" in lines[0], refused.stderr
+    assert changed(before, tree_digest(lab.dir, exclude=[lab.dir / "lab"])) == []
+
     nb = nbformat.read(str(out), as_version=4)
     code = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
     code.metadata["note"] = f"password is {secret}"
     code.metadata["tags"] = [*code.metadata.get("tags", []), secret]
     code.outputs[0].setdefault("metadata", {})["pasted"] = secret
     md = nbformat.v4.new_markdown_cell(f"![{secret}](attachment:{secret}.txt)")
-    md.attachments = {
-        f"{secret}.txt": {"text/plain": base64.b64encode(b"pasted").decode()},
-    }
+    md.attachments = {f"{secret}.txt": {"text/plain": base64.b64encode(b"pasted").decode()}}
     nb.cells.append(md)
-    pasted = lab.dir / "out" / "pasted.ipynb"
-    nbformat.write(nb, str(pasted))
-    shutil.copy(pasted, out)
+    nbformat.write(nb, str(out))
 
     sealed = seal(lab, out)
     assert sealed.returncode == 0, sealed.stderr
-    report = lab.reports / TICKET
     assert (report / "00_discover.html").is_file(), sealed.stdout + sealed.stderr
-    raw = (report / "00_discover.ipynb").read_text()
-    assert secret not in raw, "the secret is masked in the sealed notebook"
+    assert secret not in (report / "00_discover.ipynb").read_text()
     assert_no_secrets(lab)
     told = verify(lab)
     assert told.returncode == 0, told.stdout + told.stderr
