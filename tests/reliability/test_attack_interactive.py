@@ -7,6 +7,7 @@ lab, edited as a user would edit them, and sealed with ``mdstools seal``.
 from __future__ import annotations
 
 import base64
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +15,15 @@ import nbformat
 import pytest
 
 from mdstools import audit
+from mdstools.runbook import RUNBOOKS
 from tests.reliability.conftest import changed, tree_digest
-from tests.reliability.test_papermill_record import TICKET, papermill, seal, verify
+from tests.reliability.test_papermill_record import (
+    TICKET,
+    papermill,
+    papermill_argv,
+    seal,
+    verify,
+)
 from tests.runbooks.conftest import Lab, assert_no_secrets, start, top_cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
@@ -129,5 +137,64 @@ def test_secrets_pasted_into_metadata_are_masked_when_sealed(
     assert (report / "00_discover.html").is_file(), sealed.stdout + sealed.stderr
     assert secret not in (report / "00_discover.ipynb").read_text()
     assert_no_secrets(lab)
+    told = verify(lab)
+    assert told.returncode == 0, told.stdout + told.stderr
+
+
+def test_a_papermill_kernel_that_exits_mid_phase_leaves_no_lock(
+    lab: Lab, runbooks_unchanged: None
+) -> None:
+    """A copy of 02 with a cell the user added after the start (a typo: NameError), run by
+    plain papermill headless: papermill fails, and the kernel's exit records the phase
+    failed naming the NameError, and releases both locks (this host's and the primary
+    MDS's). The genuine 02 then runs at once without break_lock and passes; the failed
+    run's notebook seals and verify passes."""
+    out = lab.dir / "out"
+    out.mkdir()
+    papermill(lab, "00_discover.ipynb", out / "00.ipynb")
+    papermill(lab, "01_pre_upgrade_verification.ipynb", out / "01.ipynb")
+    nb = nbformat.read(str(RUNBOOKS / "02_prepare_ha.ipynb"), as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "mdstools.start(" in c.source)
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell("typo_in_a_cell"))
+    typo = lab.dir / "02_typo.ipynb"
+    nbformat.write(nb, str(typo))
+    argv = papermill_argv(lab, "02_prepare_ha.ipynb", out / "02.ipynb", TICKET)
+    argv[1] = str(typo)
+    failed = subprocess.run(
+        [*argv, "-p", "confirm", "True"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+        env=lab.env(),
+        cwd=lab.dir,
+    )
+    assert failed.returncode != 0 and "typo_in_a_cell" in failed.stderr, failed.stderr[-2000:]
+    report = lab.reports / TICKET
+    events = audit.read_journal(report / audit.JOURNAL)
+    end = [e for e in events if e["kind"] == "phase" and e["event"] == "end"][-1]
+    assert end["phase"] == "02" and end["verdict"] == "failed", end
+    assert "NameError: name 'typo_in_a_cell' is not defined" in end["cause"], end
+    assert [e["event"] for e in events if e["kind"] == "lock"][-1] == "released"
+    assert not list(lab.locks.glob("*.lock")), "no lock left on this host"
+
+    again = subprocess.run(
+        [
+            *papermill_argv(lab, "02_prepare_ha.ipynb", out / "02b.ipynb", TICKET),
+            "-p",
+            "confirm",
+            "True",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+        env=lab.env(),
+        cwd=lab.dir,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    sealed = seal(lab, out / "02.ipynb", out / "02b.ipynb")
+    assert sealed.returncode == 0, sealed.stderr
+    assert "phase 02 (failed)" in sealed.stdout and "phase 02 (passed)" in sealed.stdout
     told = verify(lab)
     assert told.returncode == 0, told.stdout + told.stderr
