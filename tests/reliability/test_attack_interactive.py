@@ -6,15 +6,17 @@ lab, edited as a user would edit them, and sealed with ``mdstools seal``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 
-from mdstools import audit
+from mdstools import audit, ui
 from mdstools.runbook import RUNBOOKS
 from tests.reliability.conftest import changed, tree_digest
 from tests.reliability.test_papermill_record import (
@@ -198,3 +200,35 @@ def test_a_papermill_kernel_that_exits_mid_phase_leaves_no_lock(
     assert "phase 02 (failed)" in sealed.stdout and "phase 02 (passed)" in sealed.stdout
     told = verify(lab)
     assert told.returncode == 0, told.stdout + told.stderr
+
+
+def test_a_click_after_the_decision_was_read_changes_nothing() -> None:
+    """Confirm clicked and read by the next cell (the change goes ahead), then Decline
+    clicked (a second tab, a late second thought): the decision stays confirmed, the
+    journal keeps the one confirmation, and the control says that the click changed
+    nothing (not "the next cell reads it"). Before it is read, the last click counts: a
+    Decline corrected to Confirm is read as Confirm."""
+    seen: list[tuple[str, object, str]] = []
+
+    def record(name: str, value: object, how: str) -> None:
+        seen.append((name, value, how))
+
+    def button(d: ui.Decision, label: str) -> Any:
+        found = list(d.widget.children)
+        for w in list(found):
+            found.extend(getattr(w, "children", ()))
+        return next(w for w in found if getattr(w, "description", "") == label)
+
+    ok = ui.confirm("confirm", "switch?", "confirm", None, True, record, timeout_s=5)
+    button(ok, "Confirm").click()
+    assert asyncio.run(ok.wait()) is ok and ok.value() is True
+    button(ok, "Decline").click()
+    assert ok.value() is True and not ok.declined
+    assert seen == [("confirm", True, "widget")]
+    assert "Decline" in ok.line.value and "changes nothing" in ok.line.value, ok.line.value
+    assert "the next cell reads it" not in ok.line.value
+
+    fixed = ui.confirm("confirm", "switch?", "confirm", None, True, record, timeout_s=5)
+    button(fixed, "Decline").click()
+    button(fixed, "Confirm").click()
+    assert fixed.value() is True and seen[-1] == ("confirm", True, "widget")
