@@ -476,7 +476,16 @@ class Run:
         if param and float(param) != ui.DEFAULT_DECISION_TIMEOUT_S:
             return float(param)
         env = os.environ.get("MDSTOOLS_DECISION_TIMEOUT_S")
-        return float(env) if env else ui.DEFAULT_DECISION_TIMEOUT_S
+        if not env:
+            return ui.DEFAULT_DECISION_TIMEOUT_S
+        spec = BY_NAME["decision_timeout_s"]
+        try:
+            return float(spec.validate(env))
+        except ParameterError:
+            raise ParameterError(
+                f"MDSTOOLS_DECISION_TIMEOUT_S={shown(env)} is not a decision timeout",
+                f"set it to {spec.allowed}, or unset it",
+            ) from None
 
     async def wait(self, decision: ui.Decision | None) -> ui.Decision | None:
         """``decision`` once made (or timed out); None stays None (no decision was needed).
@@ -817,6 +826,7 @@ def start(
     carried = carry_forward(params, ph, reports / ticket, inv.sha256)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
     run.carried, run.explicit = carried, explicit
+    run._decision_timeout()
     _current = run
     global _exit_hook
     if not _exit_hook and ui.in_kernel() and not os.environ.get(ENV_RUN_ID):

@@ -232,3 +232,30 @@ def test_a_click_after_the_decision_was_read_changes_nothing() -> None:
     button(fixed, "Decline").click()
     button(fixed, "Confirm").click()
     assert fixed.value() is True and seen[-1] == ("confirm", True, "widget")
+
+
+@pytest.mark.parametrize("value", ["nan", "soon"])
+def test_a_bad_decision_timeout_in_the_environment_stops_before_the_lock(
+    lab: Lab, value: str
+) -> None:
+    """$MDSTOOLS_DECISION_TIMEOUT_S=nan (or a word) for a papermill run of 02: it stops at
+    the start with one line naming the variable, its value and what is allowed (no Python
+    frames of mdstools), before any lock is taken or the phase journaled."""
+    out = lab.dir / "02.ipynb"
+    failed = subprocess.run(
+        papermill_argv(lab, "02_prepare_ha.ipynb", out, TICKET),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+        env={**lab.env(), "MDSTOOLS_DECISION_TIMEOUT_S": value},
+        cwd=lab.dir,
+    )
+    assert failed.returncode != 0
+    said = f"ParameterError: MDSTOOLS_DECISION_TIMEOUT_S='{value}' is not a decision timeout"
+    assert said in failed.stderr, failed.stderr[-2000:]
+    assert "set it to seconds, above 0" in failed.stderr
+    assert not list(lab.locks.glob("*.lock"))
+    journal = lab.reports / TICKET / audit.JOURNAL
+    events = audit.read_journal(journal) if journal.exists() else []
+    assert not [e for e in events if e.get("kind") in ("lock", "phase")], events
