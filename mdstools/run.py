@@ -480,8 +480,8 @@ class Run:
             return ui.DEFAULT_DECISION_TIMEOUT_S
         spec = BY_NAME["decision_timeout_s"]
         try:
-            return float(spec.validate(env))
-        except ParameterError:
+            return float(spec.validate(float(env)))
+        except (ValueError, ParameterError):
             raise ParameterError(
                 f"MDSTOOLS_DECISION_TIMEOUT_S={shown(env)} is not a decision timeout",
                 f"set it to {spec.allowed}, or unset it",
