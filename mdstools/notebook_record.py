@@ -40,6 +40,7 @@ MARKER = "mdstools"
 VERDICT_TAG = "mdstools-verdict"
 INCOMPLETE = "incomplete: no phase end in the journal"
 SEAL_LOCK = ".lock-seal"
+MAX_NOTEBOOK_BYTES = 256 * 1024 * 1024
 _RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -203,8 +204,21 @@ def find_run(nb: Any) -> NotebookRun | None:
 
 
 def read_notebook(path: Path) -> Any:
-    """``path`` read as a notebook; NotebookRefused when it is none."""
+    """``path`` read as a notebook; NotebookRefused when it is none (also a device, a pipe
+    or a file larger than any executed runbook, which would never end or fill the memory)."""
     try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise NotebookRefused(
+                f"{path} is not a regular file",
+                "give the executed notebook (papermill's output file)",
+            )
+        if size > MAX_NOTEBOOK_BYTES:
+            raise NotebookRefused(
+                f"{path} is too large for an executed runbook ({size} bytes, at most "
+                f"{MAX_NOTEBOOK_BYTES})",
+                "give the executed notebook (papermill's output file)",
+            )
         return nbformat.read(str(path), as_version=4)
     except FileNotFoundError:
         raise NotebookRefused(

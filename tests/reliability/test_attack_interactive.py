@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import nbformat
 import pytest
 
 from mdstools import audit, ui
+from mdstools.notebook_record import MAX_NOTEBOOK_BYTES
 from mdstools.runbook import RUNBOOKS
 from tests.reliability.conftest import changed, tree_digest
 from tests.reliability.test_papermill_record import (
@@ -54,7 +56,9 @@ def test_a_header_forged_to_another_phase_is_refused(lab: Lab, runbooks_unchange
     """The header of a passed 00 run edited to say phase 05 (same run id, same ticket): the
     seal refuses it (exit 2, one line naming the run's phase in the journal) and writes
     nothing, so no ``05_upgrade_log_servers`` notebook claims a pass the journal never had;
-    the genuine notebook is then sealed as 00_discover and verify passes."""
+    the genuine notebook is then sealed as 00_discover and verify passes. A device that
+    never ends (/dev/zero), a pipe nobody writes to and a sparse file larger than any
+    executed runbook are refused at once (exit 2, one line), the record unchanged."""
     out = lab.dir / "out" / "00.ipynb"
     out.parent.mkdir()
     papermill(lab, "00_discover.ipynb", out)
@@ -84,6 +88,24 @@ def test_a_header_forged_to_another_phase_is_refused(lab: Lab, runbooks_unchange
     assert [r["notebook"] for r in runs] == ["00_discover.ipynb"]
     told = verify(lab)
     assert told.returncode == 0 and "NOT SEALED YET" not in told.stdout, told.stdout
+
+    fifo = lab.dir / "out" / "fifo.ipynb"
+    os.mkfifo(fifo)
+    huge = lab.dir / "out" / "huge.ipynb"
+    with huge.open("wb") as f:
+        f.truncate(MAX_NOTEBOOK_BYTES + 1)
+    before = tree_digest(lab.dir, exclude=[lab.dir / "lab", fifo])
+    for bad, said in (
+        (Path("/dev/zero"), "is not a regular file"),
+        (fifo, "is not a regular file"),
+        (huge, "is too large for an executed runbook"),
+    ):
+        refused = lab.cli("seal", str(report), str(bad), timeout=60)
+        assert refused.returncode == 2, (bad, refused.stderr)
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and said in lines[0], refused.stderr
+    assert changed(before, tree_digest(lab.dir, exclude=[lab.dir / "lab", fifo])) == []
+    assert verify(lab).returncode == 0
 
 
 def test_secrets_pasted_into_metadata_are_masked_when_sealed(
