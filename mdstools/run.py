@@ -743,7 +743,7 @@ def _end_at_exit() -> None:
     if run is None or not run.begun or run.ended:
         return
     last = getattr(sys, "last_value", None)
-    after = f": {type(last).__name__}: {last}" if last is not None else " (it was shut down)"
+    after = f" (its last error: {type(last).__name__}: {last})" if last is not None else ""
     held, run.remote_lock = run.remote_lock, None
     try:
         run.stop(

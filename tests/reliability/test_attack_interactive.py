@@ -198,7 +198,7 @@ def test_a_papermill_kernel_that_exits_mid_phase_leaves_no_lock(
     events = audit.read_journal(report / audit.JOURNAL)
     end = [e for e in events if e["kind"] == "phase" and e["event"] == "end"][-1]
     assert end["phase"] == "02" and end["verdict"] == "failed", end
-    assert "NameError: name 'typo_in_a_cell' is not defined" in end["cause"], end
+    assert "its last error: NameError: name 'typo_in_a_cell' is not defined" in end["cause"]
     assert [e["event"] for e in events if e["kind"] == "lock"][-1] == "released"
     assert not list(lab.locks.glob("*.lock")), "no lock left on this host"
 
@@ -281,3 +281,37 @@ def test_a_bad_decision_timeout_in_the_environment_stops_before_the_lock(
     journal = lab.reports / TICKET / audit.JOURNAL
     events = audit.read_journal(journal) if journal.exists() else []
     assert not [e for e in events if e.get("kind") in ("lock", "phase")], events
+
+
+def test_a_kernel_restarted_during_a_phase_releases_its_locks(lab: Lab) -> None:
+    """02 started in a real kernel (as JupyterLab runs it), the decision shown and not
+    clicked, then Kernel > Restart: the phase is recorded failed (the kernel exited before
+    it ended) and both locks are released, so the next run needs no break_lock."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="mdstools")
+    km.start_kernel(env={**os.environ, **lab.env()})
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(
+            "import mdstools\n"
+            f"run = mdstools.start({str(lab.inventory)!r}, ticket={TICKET!r}, phase='02', "
+            f"reports_dir={str(lab.reports)!r}, params={{'time_scale': 0.002}})\n"
+            "ok = run.confirm('go?')\n",
+            timeout=60,
+            output_hook=lambda msg: None,
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert list(lab.locks.glob("*.lock")), "the phase holds this host's lock"
+        km.restart_kernel()
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert not list(lab.locks.glob("*.lock")), "no lock left on this host"
+    events = audit.read_journal(lab.reports / TICKET / audit.JOURNAL)
+    end = [e for e in events if e["kind"] == "phase" and e["event"] == "end"]
+    assert len(end) == 1 and end[0]["verdict"] == "failed", end
+    assert "the kernel exited before the phase ended" in end[0]["cause"]
+    assert [e["event"] for e in events if e["kind"] == "lock"] == ["held", "released"]
