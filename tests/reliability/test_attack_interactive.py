@@ -1,7 +1,15 @@
-"""Executed notebooks that try to make the record lie: a run header edited to claim another
-phase, secrets pasted where a user or a kernel can put them (cell and output metadata, an
-attachment). The notebooks are papermill's outputs of the repository's runbooks against the
-lab, edited as a user would edit them, and sealed with ``mdstools seal``.
+"""Notebooks and kernels used against the toolkit as a careless user or an attacker would.
+
+* The record must not lie: a run header edited to claim another phase, another inventory
+  named in the header (its secrets would not be masked), secrets pasted into cell and output
+  metadata and attachment names, a device, a pipe or a huge file given to ``mdstools seal``.
+* Locks: a papermill kernel that exits after an unexpected error in a cell, and a kernel
+  restarted during a phase, leave no lock and record the phase failed.
+* Decisions: a click after the decision was read changes nothing; a bad
+  $MDSTOOLS_DECISION_TIMEOUT_S stops the run at its start.
+
+The notebooks are papermill's outputs of the repository's runbooks against the lab, edited
+as a user would edit them; kernels are real (papermill's, jupyter_client's).
 """
 
 from __future__ import annotations
