@@ -652,7 +652,9 @@ def cmd_seal(args: argparse.Namespace) -> int:
     (reruns .r2 ...) with the verdict from the journal on top, every secret masked, its HTML,
     a manifest entry. A run sealed before is left as it is; a run without a phase end in the
     journal (its kernel was killed) is sealed as incomplete. A notebook that holds no
-    mdstools run, or a run of another ticket, is refused (exit 2) and nothing is sealed.
+    mdstools run, a run of another ticket, a run header that does not match the journal's
+    phase, an inventory other than the run's, or a path that is no regular file is refused
+    (exit 2) and nothing is sealed.
     Without notebooks: the runs journaled since the last seal. Refuses (exit 1) a report that
     does not verify, and (exit 2) a folder that is not a report. Nothing to seal is not an
     error.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import sys
@@ -41,6 +40,7 @@ MARKER = "mdstools"
 VERDICT_TAG = "mdstools-verdict"
 INCOMPLETE = "incomplete: no phase end in the journal"
 SEAL_LOCK = ".lock-seal"
+MAX_NOTEBOOK_BYTES = 256 * 1024 * 1024
 _RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -61,29 +61,29 @@ def output_name(report_dir: Path, ph: Phase, dry_run: bool) -> str:
     return name
 
 
+def _masked(value: Any) -> Any:
+    """``value`` (parsed JSON) with every known secret masked in its strings and its keys."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _masked(v) for k, v in value.items()}
+    return value
+
+
 def redact_notebook(nb: Any) -> None:
-    """Mask every known secret in sources, outputs and metadata of ``nb`` (in place)."""
+    """Mask every known secret in ``nb`` (in place): sources, outputs, attachments and the
+    metadata of the notebook, its cells and their outputs (names of attachments and keys of
+    metadata included; the notebook format's own keys are kept)."""
+    cells = []
     for cell in nb.cells:
-        cell.source = redact(cell.source)
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                out["text"] = redact(
-                    out["text"] if isinstance(out["text"], str) else "".join(out["text"])
-                )
-            for key in ("evalue", "ename"):
-                if key in out:
-                    out[key] = redact(out[key])
-            if "traceback" in out:
-                out["traceback"] = [redact(t) for t in out["traceback"]]
-            data = out.get("data", {})
-            for mime, value in list(data.items()):
-                if isinstance(value, str):
-                    data[mime] = redact(value)
-                elif isinstance(value, list):
-                    data[mime] = [redact(v) if isinstance(v, str) else v for v in value]
-                elif isinstance(value, dict):
-                    data[mime] = json.loads(redact(json.dumps(value)))
-    nb.metadata = nbformat.from_dict(json.loads(redact(json.dumps(nb.metadata))))
+        masked = {k: _masked(v) for k, v in cell.items() if k != "outputs"}
+        if "outputs" in cell:
+            masked["outputs"] = [{k: _masked(v) for k, v in out.items()} for out in cell.outputs]
+        cells.append(nbformat.from_dict(masked))
+    nb.cells = cells
+    nb.metadata = nbformat.from_dict(_masked(nb.metadata))
 
 
 def checks_line(entry: Any, run_id: str) -> str:
@@ -204,8 +204,21 @@ def find_run(nb: Any) -> NotebookRun | None:
 
 
 def read_notebook(path: Path) -> Any:
-    """``path`` read as a notebook; NotebookRefused when it is none."""
+    """``path`` read as a notebook; NotebookRefused when it is none (also a device, a pipe
+    or a file larger than any executed runbook, which would never end or fill the memory)."""
     try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise NotebookRefused(
+                f"{path} is not a regular file",
+                "give the executed notebook (papermill's output file)",
+            )
+        if size > MAX_NOTEBOOK_BYTES:
+            raise NotebookRefused(
+                f"{path} is too large for an executed runbook ({size} bytes, at most "
+                f"{MAX_NOTEBOOK_BYTES})",
+                "give the executed notebook (papermill's output file)",
+            )
         return nbformat.read(str(path), as_version=4)
     except FileNotFoundError:
         raise NotebookRefused(
@@ -286,8 +299,10 @@ def ended(events: list[dict[str, Any]], run_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _register(run: NotebookRun, inventory: Path | None) -> None:
-    """Resolve the inventory's secrets so that :func:`redact_notebook` masks them."""
+def _register(run: NotebookRun, inventory: Path | None, start: dict[str, Any]) -> None:
+    """Resolve the secrets of the inventory the run used (``start``, its phase start, names
+    its SHA-256) so that :func:`redact_notebook` masks them; NotebookRefused for another
+    inventory, whose secrets would not be the run's."""
     from mdstools.inventory import load, register_secrets
 
     path = inventory or (Path(run.inventory) if run.inventory else None)
@@ -297,27 +312,57 @@ def _register(run: NotebookRun, inventory: Path | None) -> None:
             "pass it with -i so that its secrets are masked in the record",
         )
     try:
-        register_secrets(load(path))
+        inv = load(path)
     except MdstoolsError as exc:
         raise NotebookRefused(
             f"cannot load the inventory of run {run.run_id} to mask its secrets: {exc.message}",
             "pass the inventory with -i",
         ) from None
+    used = start.get("inventory_sha256")
+    if used and inv.sha256 != used:
+        raise NotebookRefused(
+            f"{path} is not the inventory run {run.run_id} used (its SHA-256 differs from "
+            "the journal's), so the run's secrets could not be masked",
+            "pass the inventory the run used with -i",
+        )
+    register_secrets(inv)
 
 
 def _journal_has(report_dir: Path, run: NotebookRun, path: Path) -> list[dict[str, Any]]:
-    """The journal; NotebookRefused when it has no start of ``run``."""
+    """The journal; NotebookRefused when it has no start of ``run``, or has it as a run of
+    another phase than the notebook's header shows."""
     events = _journal_of(report_dir)
-    if not any(
-        e.get("run_id") == run.run_id and e.get("kind") == "phase" and e.get("event") == "start"
-        for e in events
-    ):
+    start = next(
+        (
+            e
+            for e in events
+            if e.get("run_id") == run.run_id
+            and e.get("kind") == "phase"
+            and e.get("event") == "start"
+        ),
+        None,
+    )
+    if start is None:
         raise NotebookRefused(
             f"{path} holds run {run.run_id} of phase {run.phase.id}, which the journal "
             f"of {report_dir.name} does not have",
             f"give the notebook of a run of this record (its reports_dir: {report_dir.parent})",
         )
+    if start.get("phase") != run.phase.id:
+        raise NotebookRefused(
+            f"{path} shows run {run.run_id} as phase {run.phase.id}, but the journal of "
+            f"{report_dir.name} has it as phase {start.get('phase')}",
+            "give the notebook as the run wrote it (its header was edited)",
+        )
     return events
+
+
+def _start_of(events: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    return next(
+        e
+        for e in events
+        if e.get("run_id") == run_id and e.get("kind") == "phase" and e.get("event") == "start"
+    )
 
 
 def inspect(report_dir: Path, path: Path, inventory: Path | None = None) -> NotebookRun:
@@ -325,8 +370,8 @@ def inspect(report_dir: Path, path: Path, inventory: Path | None = None) -> Note
     this record, which its journal has, and whose inventory can be loaded to mask its
     secrets. NotebookRefused names what is wrong."""
     run = run_of(report_dir, path, read_notebook(path))
-    _journal_has(report_dir, run, path)
-    _register(run, inventory)
+    events = _journal_has(report_dir, run, path)
+    _register(run, inventory, _start_of(events, run.run_id))
     return run
 
 
@@ -354,10 +399,9 @@ def seal_notebook(
         return None
     with _one_sealer(report_dir):
         events = _journal_has(report_dir, run, path)
-        mine = [e for e in events if e.get("run_id") == run.run_id]
         done = sealed_notebook(events, run.run_id)
         end = ended(events, run.run_id)
-        start = next(e for e in mine if e.get("kind") == "phase" and e.get("event") == "start")
+        start = _start_of(events, run.run_id)
         dry_run = bool(start.get("dry_run"))
         if done is not None:
             verdict = str(end.get("verdict")) if end else "sealed"
@@ -366,7 +410,7 @@ def seal_notebook(
             return None
         audit.check_before_write(report_dir)
         verdict, cause = _verdict(report_dir, run, end, dry_run)
-        _register(run, inventory)
+        _register(run, inventory, start)
         try:
             entry = audit.load_state(report_dir / audit.STATE).get("phases", {}).get(run.phase.id)
         except RecordDamaged:

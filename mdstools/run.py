@@ -25,12 +25,14 @@ Headless the errors are raised as they are (the CLI reads their names for its ex
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import json
 import os
 import re
 import shlex
 import socket
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -474,7 +476,16 @@ class Run:
         if param and float(param) != ui.DEFAULT_DECISION_TIMEOUT_S:
             return float(param)
         env = os.environ.get("MDSTOOLS_DECISION_TIMEOUT_S")
-        return float(env) if env else ui.DEFAULT_DECISION_TIMEOUT_S
+        if not env:
+            return ui.DEFAULT_DECISION_TIMEOUT_S
+        spec = BY_NAME["decision_timeout_s"]
+        try:
+            return float(spec.validate(float(env)))
+        except (ValueError, ParameterError):
+            raise ParameterError(
+                f"MDSTOOLS_DECISION_TIMEOUT_S={shown(env)} is not a decision timeout",
+                f"set it to {spec.allowed}, or unset it",
+            ) from None
 
     async def wait(self, decision: ui.Decision | None) -> ui.Decision | None:
         """``decision`` once made (or timed out); None stays None (no decision was needed).
@@ -720,6 +731,32 @@ def notebook_lock_hint(exc: lock.LockHeld) -> str:
 
 
 _current: Run | None = None
+_exit_hook = False
+
+
+def _end_at_exit() -> None:
+    """The run of a kernel that exits before its phase ended (papermill shuts the kernel
+    down after a cell failed with an unexpected error; a kernel shut down or restarted in
+    JupyterLab) is recorded failed and its locks released, so that no stale lock and no
+    phase without an end are left behind."""
+    run = _current
+    if run is None or not run.begun or run.ended:
+        return
+    last = getattr(sys, "last_value", None)
+    after = f" (its last error: {type(last).__name__}: {last})" if last is not None else ""
+    held, run.remote_lock = run.remote_lock, None
+    try:
+        run.stop(
+            f"the kernel exited before the phase ended{after}",
+            "see the last executed cell of the notebook, then run the runbook again",
+        )
+        if held is not None:  # the run's own connection is gone by now
+            released = lock.release_remote_of(run.inventory, held.token)
+            run.journal.write(
+                "lock", event="released" if released else "not released", where=held.where
+            )
+    except (MdstoolsError, OSError) as exc:
+        print(f"[{run.ticket} {run.phase.id}] not recorded at exit: {exc}", flush=True)
 
 
 def _show_error(exc: MdstoolsError) -> str:
@@ -789,7 +826,12 @@ def start(
     carried = carry_forward(params, ph, reports / ticket, inv.sha256)
     run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
     run.carried, run.explicit = carried, explicit
+    run._decision_timeout()
     _current = run
+    global _exit_hook
+    if not _exit_hook and ui.in_kernel() and not os.environ.get(ENV_RUN_ID):
+        atexit.register(_end_at_exit)
+        _exit_hook = True
     if ph.mutating and not dry_run:
         run.take_lock(
             os.environ.get(lock.ENV_TOKEN),

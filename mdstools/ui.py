@@ -38,6 +38,7 @@ from mdstools.errors import MdstoolsError
 from mdstools.escape import html_text
 
 DEFAULT_DECISION_TIMEOUT_S = 900.0
+_UNREAD = object()
 #: The first ipykernel that delivers widget messages while an async cell runs.
 MIN_IPYKERNEL = (7, 4)
 
@@ -242,10 +243,20 @@ class Decision:
         self.label = ""
         self.timed_out = False
         self.line: Any = None
-        self._recorded: Any = object()
+        self._recorded: Any = _UNREAD
 
     def click(self, declined: bool = False, label: str = "") -> None:
-        """What the button does (tests call it from the kernel side)."""
+        """What the button does (tests call it from the kernel side). Until the decision is
+        read the last click counts; once read, a click (another tab, a late second thought)
+        changes nothing and says so."""
+        if self.read:
+            if self.line is not None:
+                self.line.value = (
+                    f"<i>{html_text(label or self.button)} at "
+                    f"{datetime.now(timezone.utc):%H:%M:%S} UTC changes nothing: the decision "
+                    f"was already read ({html_text(self.label)})</i>"
+                )
+            return
         self.clicked = True
         self.declined = declined
         self.label = label or self.button
@@ -257,6 +268,11 @@ class Decision:
                 if self.timed_out
                 else f"<i>{at}; the next cell reads it</i>"
             )
+
+    @property
+    def read(self) -> bool:
+        """True once the decision's value was read (and journaled)."""
+        return self._recorded is not _UNREAD
 
     @property
     def waits(self) -> bool:
