@@ -188,20 +188,59 @@ def _trust(path: Path) -> None:
         print(f"mdstools jupyter: cannot mark {path.name} as trusted: {exc}", file=sys.stderr)
 
 
-def working_copies(report_dir: Path, values: Mapping[str, Any], source: Path | None = None) -> Path:
+def runbook_digest(nb: Any) -> str:
+    """SHA-256 of what a runbook does: the type and source of every cell but the parameters
+    cell (whose values are the ticket's in a working copy)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            continue
+        h.update(f"{cell.cell_type}\0{cell.source}\0".encode())
+    return h.hexdigest()
+
+
+def working_copies(
+    report_dir: Path,
+    values: Mapping[str, Any],
+    source: Path | None = None,
+    stale: list[str] | None = None,
+) -> Path:
     """``report_dir/.work/`` with a working copy of every runbook of ``source`` (default
     :func:`runbooks_dir`): copied once, then kept (outputs and edits included); the
     parameters cell of each holds ``values`` (inventory, ticket, reports_dir, time_scale).
-    Every copy is signed as trusted. Returns the directory."""
+    Every copy is signed as trusted and remembers the digest of the runbook it was made
+    from; the names of kept copies made from another version of their runbook (a toolkit
+    upgraded since) are appended to ``stale``. Returns the directory.
+
+    Raises MdstoolsError when ``.work`` is a symbolic link (the copies stay inside the
+    ticket's folder)."""
     import nbformat
 
     from mdstools import fsio
+    from mdstools.errors import MdstoolsError
 
-    work = fsio.ensure_dir(report_dir / WORK_DIR)
+    link = report_dir / WORK_DIR
+    if link.is_symlink():
+        raise MdstoolsError(
+            f"{link} is a symbolic link; the working copies stay inside the ticket's folder",
+            f"remove the link (rm {link}) and start again",
+        )
+    work = fsio.ensure_dir(link)
     for src in sorted((source or runbooks_dir()).glob("[0-9][0-9]_*.ipynb")):
         target = work / src.name
         before = target.read_text() if target.exists() else None
-        nb = nbformat.reads(before, as_version=4) if before else nbformat.read(str(src), 4)
+        current = nbformat.read(str(src), 4)
+        nb = nbformat.reads(before, as_version=4) if before else current
+        digest = runbook_digest(current)
+        meta = nb.metadata.setdefault("mdstools", {})
+        made_from = meta.get("runbook_sha256") if before else digest
+        if before and made_from is None:
+            made_from = runbook_digest(nb)
+        if made_from != digest and stale is not None:
+            stale.append(src.name)
+        meta["runbook_sha256"] = made_from
         _set_parameters(nb, src.name[:2], values)
         text = nbformat.writes(nb) + "\n"
         if text != before:
@@ -527,7 +566,16 @@ def launcher(
     }
     if time_scale is not None:
         values["time_scale"] = float(time_scale)
-    work = working_copies(report_dir, values)
+    stale: list[str] = []
+    work = working_copies(report_dir, values, stale=stale)
+    for name in stale:
+        print(
+            f"mdstools jupyter: WARNING: {work / name} was made from another version of the "
+            f"runbook {name} (the toolkit changed since); it runs the cells it holds. To start "
+            "this phase from the current runbook, delete that copy and start mdstools "
+            "jupyter again",
+            file=sys.stderr,
+        )
     return JupyterLab(
         work,
         port=port,

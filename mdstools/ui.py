@@ -346,7 +346,9 @@ class Decision:
                         f"decision '{self.name}' was not made within {self.timeout_s:g} s "
                         "(decision_timeout_s); nothing after it ran",
                         f"run the runbook again and click {self.button} in time, or raise "
-                        "decision_timeout_s in the parameters cell",
+                        "decision_timeout_s in the parameters cell; without a browser "
+                        "(papermill, a scheduler) pass interactive=False and the parameter "
+                        f"{self.param} instead",
                     )
                 raise DecisionPending(
                     f"decision '{self.name}' was not made",

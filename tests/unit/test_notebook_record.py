@@ -154,3 +154,46 @@ def test_jupyter_with_an_inventory_needs_a_ticket(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "give the change ticket with --ticket" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yml"]
+
+
+def test_a_copy_made_from_another_runbook_version_is_named_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A working copy remembers the runbook it was made from: reopened after the toolkit's
+    runbook changed, it is kept as it is (outputs, the engineer's edits) and named as made
+    from another version; a copy whose runbook did not change, or edited by the engineer
+    only, is not."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    source = tmp_path / "runbooks"
+    source.mkdir()
+    for name in ("00_discover.ipynb", "02_prepare_ha.ipynb"):
+        (source / name).write_bytes((RUNBOOKS / name).read_bytes())
+    values = {"inventory": str(tmp_path / "inv.yml"), "ticket": "T-2"}
+    stale: list[str] = []
+    work = jupyter.working_copies(tmp_path / "T-2", values, source=source, stale=stale)
+    assert stale == []
+    mine = nbformat.read(str(work / "00_discover.ipynb"), as_version=4)
+    mine.cells.append(nbformat.v4.new_code_cell("print('my own check')"))
+    nbformat.write(mine, str(work / "00_discover.ipynb"))
+    changed = nbformat.read(str(source / "02_prepare_ha.ipynb"), as_version=4)
+    changed.cells[-1].source += "\nprint('a newer toolkit')"
+    nbformat.write(changed, str(source / "02_prepare_ha.ipynb"))
+    jupyter.working_copies(tmp_path / "T-2", values, source=source, stale=stale)
+    assert stale == ["02_prepare_ha.ipynb"]
+    kept = nbformat.read(str(work / "02_prepare_ha.ipynb"), as_version=4)
+    assert "a newer toolkit" not in kept.cells[-1].source
+    assert "my own check" in nbformat.read(str(work / "00_discover.ipynb"), 4).cells[-1].source
+
+
+def test_a_work_folder_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    """``.work`` linked elsewhere: refused with what to do; nothing is written there."""
+    from mdstools.errors import MdstoolsError
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "T-3").mkdir()
+    (tmp_path / "T-3" / ".work").symlink_to(elsewhere)
+    with pytest.raises(MdstoolsError, match="symbolic link") as exc:
+        jupyter.working_copies(tmp_path / "T-3", {"ticket": "T-3"}, source=RUNBOOKS)
+    assert "remove the link" in exc.value.hint
+    assert list(elsewhere.iterdir()) == []
