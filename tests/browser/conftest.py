@@ -70,9 +70,11 @@ def chromium_or_skip() -> str:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium per test process."""
+    """One headless Chromium per test module: Playwright's sync API marks an event loop as
+    running in this thread while it is open, which would break later tests of the process
+    that use asyncio or Playwright themselves."""
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 

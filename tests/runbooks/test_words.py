@@ -77,7 +77,10 @@ def verdict_table(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     last = next(c for c in reversed(nb.cells) if c.cell_type == "code")
     assert last.source.strip() == "run.finish()"
     text = next(
-        str(o["data"]["text/html"]) for o in last.outputs if o.output_type == "execute_result"
+        str(o["data"]["text/html"])
+        for o in last.outputs
+        if o.output_type in ("execute_result", "display_data")
+        and "verdict" in o.get("metadata", {}).get("mdstools", {})
     )
     cells: dict[tuple[int, int], str] = {
         (int(r), int(c)): html.unescape(v.strip()) for r, c, v in CELL.findall(text)
