@@ -73,6 +73,23 @@ def test_the_requirements_document_lists_every_id_once() -> None:
     assert expected == IDS
 
 
+def test_every_requirement_is_tested_where_the_document_says() -> None:
+    """Each row's "tested in" names test files that exist and name the requirement's id."""
+    rows = re.findall(
+        r"^\| (R\d+|X\d+) \|.*\|([^|]*)\|$", REQUIREMENTS.read_text(encoding="utf-8"), re.M
+    )
+    assert [rid for rid, _ in rows] == IDS
+    for rid, cell in rows:
+        files = re.findall(r"`(tests/[^`]+\.py)`", cell)
+        assert files, f"{rid}: no test file named"
+        for rel in files:
+            path = ROOT / rel
+            assert path.is_file(), f"{rid}: {rel} does not exist"
+            assert re.search(rf"\b{rid}\b", path.read_text(encoding="utf-8")), (
+                f"{rid}: {rel} does not name it"
+            )
+
+
 def test_every_phase_names_documented_requirements() -> None:
     named = {rid for ph in PHASES for rid in ph.requirements}
     assert named <= set(IDS), sorted(named - set(IDS))
