@@ -19,6 +19,7 @@ from typing import Any, Union
 import pytest
 
 from mdstools import audit
+from mdstools.errors import ConnectionLostError
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, Server, parse
 from mdstools.phases import phase
@@ -30,7 +31,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TICKET = "CHG-PROC-1"
 PACKAGE = "Check_Point_R81.20_T631_Fresh_install_and_Upgrade.tgz"
 
-Reply = Union[str, tuple[str, str, int]]  # noqa: UP007
+Reply = Union[str, tuple[str, str, int], ConnectionLostError]  # noqa: UP007
 Answer = Union[Reply, list[Reply]]  # noqa: UP007
 Answers = Mapping[str, Mapping[str, Answer]]
 
@@ -58,10 +59,11 @@ def inventory_data(method: str = "cpuse") -> dict[str, Any]:
 
 
 def responder(
-    server: str, answers: Mapping[str, Answer], seen: list[str]
+    server: str, answers: Mapping[str, Answer], seen: list[str], lost: list[str]
 ) -> Callable[[str, str | None], tuple[str, str, int]]:
     """Answers one server's commands from its table; records each command without the
-    prologue. A command no pattern matches gets bash's ``command not found`` (127)."""
+    prologue. A command no pattern matches gets bash's ``command not found`` (127); a
+    :class:`ConnectionLostError` as the answer drops the connection (a reboot) instead."""
     table = [(re.compile(k), list(v) if isinstance(v, list) else [v]) for k, v in answers.items()]
 
     def respond(command: str, stdin: str | None) -> tuple[str, str, int]:
@@ -71,6 +73,9 @@ def responder(
         for rx, replies in table:
             if rx.search(line):
                 reply = replies.pop(0) if len(replies) > 1 else replies[0]
+                if isinstance(reply, ConnectionLostError):
+                    lost.append(line)
+                    raise reply
                 return (reply, "", 0) if isinstance(reply, str) else reply
         return "", f"bash: {line.split()[0] if line.split() else ''}: command not found\n", 127
 
@@ -84,6 +89,7 @@ class Scripted:
     run: Run
     transports: dict[str, FakeTransport]
     sent: dict[str, list[str]] = field(default_factory=dict)
+    lost: dict[str, list[str]] = field(default_factory=dict)
 
     def events(self, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """The journal of the run (only ``kinds`` when given), in order."""
@@ -119,10 +125,11 @@ def scripted(
         params={"time_scale": 1.0, **(params or {})},
     )
     sent: dict[str, list[str]] = {s.name: [] for s in inv.servers}
+    lost: dict[str, list[str]] = {s.name: [] for s in inv.servers}
     transports = {
         s.name: FakeTransport(
             s.name,
-            responder(s.name, answers.get(s.name, {}), sent[s.name]),
+            responder(s.name, answers.get(s.name, {}), sent[s.name], lost[s.name]),
             unreachable=s.name in down,
         )
         for s in inv.servers
@@ -133,7 +140,7 @@ def scripted(
         return transports[server.name]
 
     run._fleet = Fleet(inv, hooks=[run._record], transport=transport)
-    return Scripted(run, transports, sent)
+    return Scripted(run, transports, sent, lost)
 
 
 def matches(expected: Sequence[str], actual: Sequence[str]) -> bool:
@@ -157,12 +164,13 @@ def assert_events(s: Scripted, expected: Sequence[tuple[str, Mapping[str, Any]]]
 
 
 def assert_journal_accounts(s: Scripted) -> None:
-    """Every command a server received is journaled (one ``command`` event each), and a
-    dry run journals no mutating command as sent."""
+    """Every command a server answered is journaled (one ``command`` event each; one
+    that lost the connection is not), and a dry run journals no mutating command as sent."""
     for name, lines in s.sent.items():
         journaled = [e for e in s.events(["command"]) if e.get("server") == name]
-        assert len(journaled) == len(lines), (
-            f"{name}: {len(journaled)} journaled, {len(lines)} sent"
+        answered = len(lines) - len(s.lost.get(name, []))
+        assert len(journaled) == answered, (
+            f"{name}: {len(journaled)} journaled, {answered} answered"
         )
     if s.run.dry_run:
         assert not [e for e in s.events(["command"]) if e.get("mutating")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mdstools.errors import MdstoolsError
+from mdstools.errors import ConnectionLostError, MdstoolsError
 from mdstools.procedure import upgrade
 from mdstools.procedure.upgrade import ServerState
 from mdstools.run import Run
@@ -77,6 +77,27 @@ UPGRADED = {
     }
 }
 
+REBOOT = {
+    "mds2": {
+        **UPGRADED["mds2"],
+        "show installer package ": [
+            fixture("show_installer_package/lab_r81.10_imported.txt"),
+            fixture("show_installer_package/lab_r81.10_installing.txt"),
+            ConnectionLostError("mds2", "the server rebooted (fake)"),
+            ConnectionLostError("mds2", "the server rebooted (fake)"),
+            fixture("show_installer_package/lab_r81.20_installed.txt"),
+        ],
+    }
+}
+
+
+def _reconnects(run: Run) -> tuple[tuple[str, str | None, str | None, str], int]:
+    """The outcome, and how often mds2's connection was opened again."""
+    outcome = _outcome(run)
+    transport = run.session("mds2").transport
+    return outcome, getattr(transport, "reconnects", -1)
+
+
 CASES = [
     Case(
         "CPUSE: the upgrade is sent once, then polled until the server runs the target",
@@ -101,6 +122,33 @@ CASES = [
         events=[
             ("step", {"event": "upgrade-start", "server": "mds2", "target": "R81.20"}),
             ("step", {"event": "upgrade-end", "server": "mds2", "after": "R81.20", "not_up": []}),
+        ],
+    ),
+    Case(
+        "CPUSE: the wait goes on through the reboot that drops the connection",
+        _reconnects,
+        answers=REBOOT,
+        phase_id="04",
+        sent={
+            "mds2": [
+                "fw ver",
+                DETAIL,
+                LISTED,
+                "clish -c 'lock database override'",
+                f"clish -c 'installer upgrade {PACKAGE} not-interactive'",
+                DETAIL,
+                DETAIL,
+                DETAIL,
+                DETAIL,
+                "fw ver",
+                "mdsstat",
+                "fw ver",
+            ]
+        },
+        result=(("mds2", "R81.10", "R81.20", "upgraded"), 2),
+        events=[
+            ("step", {"event": "upgrade-start", "server": "mds2"}),
+            ("step", {"event": "upgrade-end", "server": "mds2", "after": "R81.20"}),
         ],
     ),
     Case(
