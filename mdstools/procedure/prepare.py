@@ -125,9 +125,11 @@ def free_space(run: Run) -> pd.DataFrame:
 
 def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
     short = [
-        f"{r['server']} ({r['available MB']} MB)"
+        f"{r['server']} (free space unknown)"
+        if pd.isna(r["available MB"])
+        else f"{r['server']} ({r['available MB']} MB)"
         for _, r in space.iterrows()
-        if r["available MB"] is None or r["available MB"] < min_free_mb
+        if pd.isna(r["available MB"]) or r["available MB"] < min_free_mb
     ]
     return CheckResult(
         "backup space",

@@ -252,9 +252,7 @@ CASES = [
             "mds1": [f"mkdir -p {DIR}", f"df -P -k {DIR}"],
             "mds2": [f"mkdir -p {DIR}", f"df -P -k {DIR}"],
         },
-        result=(["mds1", "mds2"], False, "less than 1024 MB free: mds2 (None MB)"),
-        known_failure="space_check reads the free space that could not be read (NaN in the "
-        "frame, not None) as enough: the check passes without mds2's free space",
+        result=(["mds1", "mds2"], False, "less than 1024 MB free: mds2 (free space unknown)"),
     ),
     Case(
         "the freeze markers of every DMS; one DMS that cannot be asked",
