@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from mdstools import __version__
-from mdstools.errors import shown
+from mdstools.errors import ExitCode, shown
 from mdstools.escape import terminal_text
 from mdstools.phases import MAX_TIME_SCALE
 
 DEFAULT_LAB_DIR = Path("lab-data")
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
 
 def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
@@ -99,13 +97,13 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
     problem = _validate_lab_options(args)
     if problem:
         print(f"mdstools lab up: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     lab_dir = Path(args.dir).resolve()
     try:
         state = runtime.up(lab_dir, _lab_options(args))
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab up: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     print(f"lab up: scenario {args.scenario}, pid {state['pid']}, directory {lab_dir}")
     for name, port in state["ports"].items():
         print(f"  {name:6} 127.0.0.1:{port}")
@@ -117,7 +115,7 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
         f"-p {first} admin@127.0.0.1 'source /etc/profile.d/CP.sh; mdsstat'"
     )
     print(f"stop it with: mdstools lab down --dir {args.dir}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_lab_serve(args: argparse.Namespace) -> int:
@@ -127,9 +125,9 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
     problem = _validate_lab_options(args)
     if problem:
         print(f"mdstools lab serve: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     runtime.serve(Path(args.dir).resolve(), _lab_options(args))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_lab_down(args: argparse.Namespace) -> int:
@@ -140,20 +138,20 @@ def cmd_lab_down(args: argparse.Namespace) -> int:
         print(f"lab down ({args.dir})")
     else:
         print(f"no lab was running from {args.dir}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _control(args: argparse.Namespace, request: dict[str, Any]) -> tuple[int, Any]:
     from mdstools.lab import runtime
 
     try:
-        return EXIT_OK, runtime.control(Path(args.dir).resolve(), request)
+        return ExitCode.OK, runtime.control(Path(args.dir).resolve(), request)
     except (runtime.LabRequestError, runtime.LabNotRunning) as exc:
         print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE, None
+        return ExitCode.USAGE, None
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab {args.lab_command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED, None
+        return ExitCode.FAILED, None
 
 
 def cmd_lab_status(args: argparse.Namespace) -> int:
@@ -163,7 +161,7 @@ def cmd_lab_status(args: argparse.Namespace) -> int:
         return rc
     if args.format == "json":
         print(json.dumps(result, indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     print(f"{'server':8} {'kind':4} {'role':10} {'version':8} {'port':6} state")
     for s in result["servers"]:
         state = "upgrading" if s["upgrading"] else s["state"]
@@ -176,7 +174,7 @@ def cmd_lab_status(args: argparse.Namespace) -> int:
             f"{srv}: {v.get('ha', '')}/{v['sync']}/{v['state']}" for srv, v in d["servers"].items()
         )
         print(f"{d['name']:10} {cells}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_lab_change(args: argparse.Namespace) -> int:
@@ -199,7 +197,7 @@ def cmd_lab_change(args: argparse.Namespace) -> int:
             f"at {result['server']} (session {result['session']})"
         )
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_lab_fix(args: argparse.Namespace) -> int:
@@ -208,7 +206,7 @@ def cmd_lab_fix(args: argparse.Namespace) -> int:
     if rc:
         return rc
     print("\n".join(result) if result else "nothing to fix")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_lab_reboot(args: argparse.Namespace) -> int:
@@ -245,13 +243,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         inv = inventory.load(args.inventory)
     except MdstoolsError as exc:
         print(f"mdstools status: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     with Fleet(inv) as fleet:
         try:
             snap = status.collect(fleet)
         except MdstoolsError as exc:
             print(f"mdstools status: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            return ExitCode.FAILED
     print(
         status.render_json(snap, pretty=sys.stdout.isatty())
         if args.format == "json"
@@ -334,8 +332,8 @@ def _error_code(command: str, exc: Exception, where: Path | None = None) -> int:
     if isinstance(exc, RecordWriteError):
         return exc.exit_code
     if isinstance(exc, LockHeld):
-        return EXIT_LOCKED
-    return EXIT_USAGE
+        return ExitCode.LOCKED
+    return ExitCode.USAGE
 
 
 def _check_ticket(command: str, ticket: str) -> bool:
@@ -382,19 +380,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             "upgrade_primary",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except ValueError as exc:
         print(f"mdstools run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     checked = check_params(params, [ph], "run", args.operator)
     if checked is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     params = checked
     if not _check_ticket("run", args.ticket):
-        return EXIT_USAGE
+        return ExitCode.USAGE
     inv = _load_inventory(args.inventory, "run")
     if inv is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     reports = _reports(args)
     operator = args.operator or _user()
     held: lock.Lock | None = None
@@ -442,16 +440,16 @@ def _take_lock(
         held = lock.acquire(inv.environment, ticket, phase_id, operator, break_stale=break_stale)
     except lock.LockHeld as exc:
         print(f"mdstools {command}: {exc}", file=sys.stderr)
-        return EXIT_LOCKED, None
+        return ExitCode.LOCKED, None
     except lock.LockDirError as exc:
         print(f"mdstools {command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE, None
+        return ExitCode.USAGE, None
     if held.broken is not None:
         print(
             f"mdstools {command}: broke the stale lock {held.path} of {lock.describe(held.broken)}",
             file=sys.stderr,
         )
-    return EXIT_OK, held
+    return ExitCode.OK, held
 
 
 def _user() -> str:
@@ -475,25 +473,25 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         span = between(args.from_phase, args.to_phase)
     except ValueError as exc:
         print(f"mdstools campaign: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyError as exc:
         print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if not span:
         print(
             f"mdstools campaign: --from {shown(args.from_phase)} comes after "
             f"--to {shown(args.to_phase)}; use --from 00 --to 08 or a part of it in order",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return ExitCode.USAGE
     checked = check_params(params, span, "campaign", args.operator)
     if checked is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     params = checked
     if args.confirm:
         params.setdefault("confirm", True)
     if not _check_ticket("campaign", args.ticket):
-        return EXIT_USAGE
+        return ExitCode.USAGE
     reports = _reports(args)
     from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
 
@@ -504,19 +502,19 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         _check_report(reports, args.ticket)
     except KeyError as exc:
         print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except (MdstoolsError, OSError) as exc:
         return _error_code("campaign", exc)
     inv = _load_inventory(args.inventory, "campaign")
     if inv is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if not phases:
         print(
             f"mdstools campaign: every phase from {args.from_phase} to {args.to_phase} has "
             f"passed for ticket {args.ticket}; nothing to resume",
             file=sys.stderr,
         )
-        return EXIT_OK
+        return ExitCode.OK
     operator = args.operator or _user()
     held: lock.Lock | None = None
     if not args.dry_run:
@@ -553,13 +551,13 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
             + (f"  cause: {terminal_text(o.cause)}" if o.cause else "")
         )
     print(f"report: {reports / ticket}")
-    failed = [o for o in outcomes if o.exit_code != 0]
+    failed = [o for o in outcomes if o.exit_code != ExitCode.OK]
     if failed and failed[0].unreachable:
         print(
             f"mdstools campaign: stopped at phase {failed[0].phase.id}: {failed[0].cause}",
             file=sys.stderr,
         )
-        return EXIT_UNREACHABLE
+        return ExitCode.UNREACHABLE
     if failed:
         why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
         then = (
@@ -573,7 +571,7 @@ def _campaign_summary(outcomes: list[Any], environment: str, ticket: str, report
             file=sys.stderr,
         )
         return int(failed[0].exit_code)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -582,9 +580,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     inv = _load_inventory(args.inventory, "plan")
     if inv is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     print(plan.render(inv))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _not_a_report(command: str, report: str) -> int:
@@ -593,7 +591,7 @@ def _not_a_report(command: str, report: str) -> int:
         "(give the folder reports/<ticket> of a run)",
         file=sys.stderr,
     )
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def _unsealed_lines(result: Any, report: str) -> list[str]:
@@ -632,7 +630,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             )
             for line in _unsealed_lines(result, args.report):
                 print(line)
-        return EXIT_OK
+        return ExitCode.OK
     for p in result.problems:
         print(f"MISMATCH {p}", file=sys.stderr)
     print(
@@ -640,7 +638,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "was changed after it was sealed or journaled",
         file=sys.stderr,
     )
-    return EXIT_FAILED
+    return ExitCode.FAILED
 
 
 def cmd_seal(args: argparse.Namespace) -> int:
@@ -680,12 +678,12 @@ def cmd_seal(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         print(f"mdstools seal: {args.report} does not verify; nothing sealed", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     if args.notebooks:
         return _seal_notebooks(report, args)
     if not result.unsealed:
         print(f"nothing to seal: {result.runs} runs sealed; head {result.head}")
-        return EXIT_OK
+        return ExitCode.OK
     try:
         entry = audit.seal(
             report,
@@ -703,7 +701,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     for u in result.unsealed:
         print(f"sealed: {u.describe()}")
     print(f"OK: {result.runs + 1} runs sealed; head {entry['hash']}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _seal_notebooks(report: Path, args: argparse.Namespace) -> int:
@@ -739,7 +737,7 @@ def _seal_notebooks(report: Path, args: argparse.Namespace) -> int:
             print(f"sealed: {what} from {path} -> {report / (done.notebook or '')}")
     after = audit.verify(report)
     print(f"OK: {after.runs} runs sealed; head {after.head}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
@@ -761,14 +759,14 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             f"(mdstools seal {args.report})",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return ExitCode.FAILED
     try:
         target = report.bundle(Path(args.report), Path(args.output) if args.output else None)
     except (ValueError, OSError) as exc:
         print(f"mdstools bundle: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     print(target)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -794,10 +792,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         problem = f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g}"
     if problem:
         print(f"mdstools demo: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
     if not _check_ticket("demo", ticket):
-        return EXIT_USAGE
+        return ExitCode.USAGE
     reports = Path(args.reports).resolve()
     try:
         _check_report(reports, ticket)
@@ -817,7 +815,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     except runtime.LabRuntimeError as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     started = time.monotonic()
     try:
         inv = inventory.load(lab_dir / "inventory.yml")
@@ -842,17 +840,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"head {(result.head or '')[:16]})"
         )
         if not result.ok:
-            rc = EXIT_FAILED
+            rc = ExitCode.FAILED
     except lock.LockDirError as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
-        rc = EXIT_USAGE
+        rc = ExitCode.USAGE
     except MdstoolsError as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
-        rc = EXIT_FAILED
+        rc = ExitCode.FAILED
     finally:
         runtime.down(lab_dir)
+    outcome = "passed" if rc == ExitCode.OK else "FAILED"
     print(
-        f"demo {'passed' if rc == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s; "
+        f"demo {outcome} in {time.monotonic() - started:.0f} s; "
         f"open {reports / ticket} (HTML next to each notebook); lab files in {lab_dir}"
     )
     return rc
@@ -871,7 +870,7 @@ def cmd_jupyter(args: argparse.Namespace) -> int:
     from mdstools import jupyter
 
     if args.ticket and not _check_ticket("jupyter", args.ticket):
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return jupyter.serve(
         inventory=Path(args.inventory) if args.inventory else None,
         lab_dir=Path(args.lab_dir),
@@ -1107,17 +1106,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_USAGE
+        return int(exc.code or 0) and ExitCode.USAGE
     try:
         rc: int = args.func(args)
     except (RecordDamaged, RecordWriteError) as exc:
         return _error_code(args.command, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         sys.stderr.close()
-        return rc if "rc" in locals() else EXIT_OK
+        return rc if "rc" in locals() else ExitCode.OK
     except OSError as exc:
         if exc.filename is None:
             raise

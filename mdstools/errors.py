@@ -1,26 +1,50 @@
 """One exception tree for mdstools; every error says what went wrong and what to do.
 
+Every exception of the client is a :class:`MdstoolsError`; the lab (``mdstools.lab``) is a
+separate program with its own. ``where`` is the module of ``mdstools`` that defines the
+class; ``exit`` is the exit code (:class:`ExitCode`) of a command or headless run that it
+ends. A plain ``MdstoolsError`` is 2 where the command line checks its input (ticket id,
+report folder) and 1 in a run; ``RecordWriteError`` is 2 for a folder the operator gave
+that cannot be written, 1 otherwise; Ctrl-C is 130.
+
 ::
 
-    MdstoolsError                      base; ``hint`` says what to do next
-    ├── BadInput                       refused input; a notebook shows the message alone    exit 2
-    │   ├── InventoryError             the inventory file is wrong (file, field, allowed)
-    │   ├── ParameterError             a runbook parameter is unknown or out of range
-    │   └── SecretError                an env:/file: secret reference cannot be resolved
-    ├── ConnectError                   a server cannot be reached or logged in to           exit 4
-    │   ├── HostKeyError               unknown or changed host key (shows the fingerprint)
-    │   ├── AuthenticationError        key/password refused
-    │   └── UnreachableError           refused, timed out, name not resolved
-    │       └── ServerDown             stopped answering during a step, did not come back
-    ├── ConnectionLostError            an open connection dropped (reboot, network)
-    ├── CommandTimeout                 a command did not finish within its timeout
-    ├── ModeError                      clish -> expert failed (e.g. wrong expert password)
-    ├── CommandFailed                  a command exited non-zero (carries the Result)
-    ├── ParseError                     output not understood (carries the raw text)
-    ├── ApiError                       mgmt_cli answered with an error body (code, message)
-    ├── JobError                       a detached job failed, timed out or was lost
-    ├── RecordDamaged                  the ticket's record was changed or cut; refused      exit 2
-    └── RecordWriteError               a record file cannot be written (full, read-only)  exit 1/2
+    class                          where            meaning                              exit
+    MdstoolsError                  errors           base; ``hint`` says what to do next   1/2
+    ├── BadInput                   errors           refused input; a notebook shows it      2
+    │   ├── InventoryError         errors           the inventory file is wrong             2
+    │   ├── ParameterError         errors           a parameter is unknown or out of range  2
+    │   ├── SecretError            errors           an env:/file: reference does not work   2
+    │   └── NotebookRefused        notebook_record  a notebook this record cannot take      2
+    ├── TransportError             errors           a server is out of reach (base)         4
+    │   ├── ConnectError           errors           cannot reach or log in to a server      4
+    │   │   ├── HostKeyError       errors           unknown or changed host key             4
+    │   │   ├── AuthenticationError  errors         key and password refused                4
+    │   │   └── UnreachableError   errors           refused, timed out, name not resolved   4
+    │   │       └── ServerDown     errors           stopped answering during a step         4
+    │   └── ConnectionLostError    errors           an open connection dropped              4
+    ├── CommandTimeout             errors           a command did not finish in time        1
+    ├── ModeError                  errors           clish -> expert failed                  1
+    ├── CommandFailed              errors           a command failed (carries the Result)   1
+    ├── ParseError                 errors           output not understood (keeps the text)  1
+    ├── ApiError                   errors           mgmt_cli answered with an error body    1
+    ├── JobError                   errors           a detached job failed or was lost       1
+    ├── GateFailed                 run              a blocking check failed                 1
+    ├── PhaseEnded                 run              a cell used a run that has ended        1
+    ├── DecisionMissing            ui               a decision the runbook needs is unset   1
+    │   └── DecisionPending        ui               its button was not clicked yet          1
+    ├── LockHeld                   lock             another run holds the lock              3
+    ├── LockDirError               lock             the lock directory cannot be used       2
+    ├── RecordDamaged              errors           the record was changed or cut           2
+    ├── RecordWriteError           errors           a record file cannot be written       1/2
+    ├── JupyterError               jupyter          JupyterLab (or its lab) did not start   1
+    │   └── UsageError             jupyter          bad input to mdstools jupyter           2
+    └── Aborted                    runbook          SIGTERM/SIGINT during a headless run    1
+
+``TransportError`` itself is never raised; the names of its subclasses are what
+:data:`mdstools.runbook.CONNECT_ERRORS` matches in a kernel's error (exit 4). ``Aborted`` is
+a signal turned into an exception by :func:`mdstools.runbook.run`, which catches it: the
+notebook is written with the verdict "aborted" and the locks are released.
 
 Third-party errors (paramiko, socket) are translated once, in ``mdstools.transport``.
 """
@@ -29,10 +53,43 @@ from __future__ import annotations
 
 import errno
 from datetime import datetime
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mdstools.session import Result
+
+
+class ExitCode(IntEnum):
+    """The exit codes of ``mdstools``: every command, headless run and ``mdstools jupyter``."""
+
+    OK = 0
+    """Done (a dry run that ran to its end too)."""
+    FAILED = 1
+    """A gate or a step failed, or something could not start or be written."""
+    USAGE = 2
+    """Bad input: arguments, inventory, parameters, ticket id, a record that does not verify."""
+    LOCKED = 3
+    """Another run holds the lock of the environment."""
+    UNREACHABLE = 4
+    """A server could not be reached, or stopped answering and did not come back."""
+    INTERRUPTED = 130
+    """Ctrl-C (SIGINT) outside a run, as a shell reports it."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def subclass_names(cls: type[BaseException]) -> frozenset[str]:
+    """The names of every subclass of ``cls`` (at any depth), without ``cls`` itself: what a
+    kernel's error name is matched against."""
+    names: set[str] = set()
+    todo = list(cls.__subclasses__())
+    while todo:
+        sub = todo.pop()
+        names.add(sub.__name__)
+        todo.extend(sub.__subclasses__())
+    return frozenset(names)
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -86,7 +143,12 @@ class SecretError(BadInput):
     """A secret reference (``env:NAME`` / ``file:PATH``) cannot be resolved."""
 
 
-class ConnectError(MdstoolsError):
+class TransportError(MdstoolsError):
+    """A server is out of reach: it could not be connected to, or its connection dropped.
+    Only its subclasses are raised."""
+
+
+class ConnectError(TransportError):
     """A server could not be reached or logged in to."""
 
     def __init__(self, server: str, message: str, hint: str = "") -> None:
@@ -132,7 +194,7 @@ class ServerDown(UnreachableError):
         return f"{self.message}; {self.hint}"
 
 
-class ConnectionLostError(MdstoolsError):
+class ConnectionLostError(TransportError):
     """An established connection dropped (the server rebooted or the network failed)."""
 
     def __init__(self, server: str, message: str = "the connection dropped") -> None:
@@ -274,6 +336,6 @@ class RecordWriteError(_OneLineInNotebooks, MdstoolsError):
         super().__init__(f"cannot write {path}: {reason}", hint)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """2 for a folder the operator gave that cannot be written, 1 for any other failure."""
-        return 2 if self.errno in self.OPERATOR_ERRNOS else 1
+        return ExitCode.USAGE if self.errno in self.OPERATOR_ERRNOS else ExitCode.FAILED

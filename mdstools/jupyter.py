@@ -47,6 +47,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from mdstools.errors import ExitCode, MdstoolsError
+
 ENV_INVENTORY = "MDSTOOLS_INVENTORY"
 ENV_TICKET = "MDSTOOLS_TICKET"
 ENV_TIME_SCALE = "MDSTOOLS_TIME_SCALE"
@@ -66,7 +68,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
 
-class JupyterError(Exception):
+class JupyterError(MdstoolsError):
     """JupyterLab (or the lab it needs) could not start; the message says what to do."""
 
 
@@ -219,7 +221,6 @@ def working_copies(
     import nbformat
 
     from mdstools import fsio
-    from mdstools.errors import MdstoolsError
 
     link = report_dir / WORK_DIR
     if link.is_symlink():
@@ -603,7 +604,6 @@ def serve(
     import shutil
     import tempfile
 
-    from mdstools.errors import MdstoolsError
     from mdstools.runbook import ensure_kernel
 
     def say(text: str = "") -> None:
@@ -611,27 +611,27 @@ def serve(
 
     if inventory is not None and scenario is not None:
         print("mdstools jupyter: --scenario is for the lab; not with -i", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if inventory is not None and not inventory.is_file():
         print(f"mdstools jupyter: no inventory file {inventory}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if inventory is not None and not ticket:
         print(
             "mdstools jupyter: no ticket: give the change ticket with --ticket (the working "
             "copies and the record are per ticket: reports/<ticket>/)",
             file=sys.stderr,
         )
-        return 2
+        return ExitCode.USAGE
     if not 0 < port < 65536:
         print(f"mdstools jupyter: --port {port}: use 1..65535", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if not port_free(port):
         print(
             f"mdstools jupyter: port {port} on {HOST} is in use (another JupyterLab?); "
             "choose another with --port N",
             file=sys.stderr,
         )
-        return 1
+        return ExitCode.FAILED
     target: LabTarget | None = None
     lab: JupyterLab | None = None
     report_dir: Path | None = None
@@ -654,7 +654,7 @@ def serve(
                 lab = launcher(inv_path, str(ticket), time_scale, reports, config_dir, port)
             except (MdstoolsError, OSError) as exc:
                 print(f"mdstools jupyter: {exc}", file=sys.stderr)
-                return 2
+                return ExitCode.USAGE
             report_dir = lab.notebook_dir.parent
             say(f"JupyterLab: starting on {HOST}:{port} ({lab.notebook_dir}, kernel {kernel}) ...")
             lab.start()
@@ -677,13 +677,14 @@ def serve(
                 webbrowser.open(lab.notebook_url(FIRST_RUNBOOK))
             rc = lab.wait()
             say(f"JupyterLab exited (code {rc})")
-            return 0 if rc in (0, -signal.SIGTERM, -signal.SIGINT) else 1
+            stopped = rc in (0, -signal.SIGTERM, -signal.SIGINT)
+            return ExitCode.OK if stopped else ExitCode.FAILED
         except KeyboardInterrupt:
             say("\nstopping ...")
-            return 0
+            return ExitCode.OK
         except JupyterError as exc:
             print(f"mdstools jupyter: {exc}", file=sys.stderr)
-            return 2 if isinstance(exc, UsageError) else 1
+            return ExitCode.USAGE if isinstance(exc, UsageError) else ExitCode.FAILED
         finally:
             with _signals_ignored():
                 if lab is not None:
@@ -703,8 +704,6 @@ def serve(
 
 def _seal_on_exit(report_dir: Path, say: Any) -> None:
     """Seal what the session left unsealed; a record that refuses is reported, not raised."""
-    from mdstools.errors import MdstoolsError
-
     try:
         sealed = seal_working_copies(report_dir)
     except (MdstoolsError, OSError) as exc:

@@ -196,7 +196,7 @@ class Param:
         """``value`` normalized (``"yes"`` -> True); ParameterError when it is not allowed."""
         try:
             return self.check(value) if self.check else value
-        except _Bad as exc:
+        except ParameterError as exc:
             raise ParameterError(
                 f"parameter {self.name}: {exc}", f"allowed: {self.allowed}"
             ) from None
@@ -209,10 +209,6 @@ class Param:
         return f"{code:<40} # {dict(self.per_phase).get(phase_id, self.help)}"
 
 
-class _Bad(ValueError):
-    """A parameter value outside what the table allows (the message says what it got)."""
-
-
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -220,18 +216,18 @@ def _bool(value: Any) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in ("false", "no", "off"):
         return False
-    raise _Bad(f"{shown(value)} is not true or false")
+    raise ParameterError(f"{shown(value)} is not true or false")
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Bad(f"{shown(value)} is not a number")
+        raise ParameterError(f"{shown(value)} is not a number")
     try:
         number = float(value)
     except OverflowError:
-        raise _Bad(f"{shown(value)} is too large") from None
+        raise ParameterError(f"{shown(value)} is too large") from None
     if not math.isfinite(number):
-        raise _Bad(f"{shown(value)} is not a finite number")
+        raise ParameterError(f"{shown(value)} is not a finite number")
     return number
 
 
@@ -239,7 +235,7 @@ def _positive(high: float) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         number = _number(value)
         if not 0 < number <= high:
-            raise _Bad(f"{shown(value)} is out of range")
+            raise ParameterError(f"{shown(value)} is out of range")
         return number
 
     return check
@@ -259,9 +255,9 @@ def _count(high: int) -> Callable[[Any], int]:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                raise _Bad(f"{shown(value)} is not a whole number")
+                raise ParameterError(f"{shown(value)} is not a whole number")
         if not 0 <= value <= high:
-            raise _Bad(f"{shown(value)} is out of range")
+            raise ParameterError(f"{shown(value)} is out of range")
         return int(value)
 
     return check
@@ -269,9 +265,9 @@ def _count(high: int) -> Callable[[Any], int]:
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
-        raise _Bad(f"{shown(value)} is not text")
+        raise ParameterError(f"{shown(value)} is not text")
     if len(value) > MAX_TEXT or not value.isprintable():
-        raise _Bad(f"{shown(value)} is too long or has control characters")
+        raise ParameterError(f"{shown(value)} is too long or has control characters")
     return value
 
 
@@ -279,13 +275,13 @@ def _acknowledged(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [x.strip() for x in value.split(",") if x.strip()]
     if not isinstance(value, (list, tuple)):
-        raise _Bad(f"{shown(value)} is not a list")
+        raise ParameterError(f"{shown(value)} is not a list")
     if len(value) > MAX_LIST:
-        raise _Bad(f"{len(value)} items; at most {MAX_LIST}")
+        raise ParameterError(f"{len(value)} items; at most {MAX_LIST}")
     out: list[str] = []
     for item in value:
         if not isinstance(item, str) or not _ACK.fullmatch(item.strip()):
-            raise _Bad(f"item {shown(item)} is not <server>:<finding-id>")
+            raise ParameterError(f"item {shown(item)} is not <server>:<finding-id>")
         out.append(item.strip())
     return out
 
@@ -295,11 +291,11 @@ def _retain(value: Any) -> str:
         pairs = []
         for k, v in value.items():
             if not isinstance(k, str) or not isinstance(v, str):
-                raise _Bad(f"{shown(value)} maps something other than names")
+                raise ParameterError(f"{shown(value)} maps something other than names")
             pairs.append(f"{k}={v}")
         value = ",".join(pairs)
     if not isinstance(value, str):
-        raise _Bad(f"{shown(value)} is not text")
+        raise ParameterError(f"{shown(value)} is not text")
     text = value.strip()
     if not text or _NAME.fullmatch(text):
         return text
@@ -309,7 +305,7 @@ def _retain(value: Any) -> str:
         for kv in (p.split("=") for p in parts)
     ):
         return ",".join(parts)
-    raise _Bad(f"{shown(value)} is neither a server name nor domain=server pairs")
+    raise ParameterError(f"{shown(value)} is neither a server name nor domain=server pairs")
 
 
 PARAMS: tuple[Param, ...] = (
@@ -491,7 +487,7 @@ def check_params(
             )
         try:
             out[name] = spec.check(value) if spec.check else value
-        except _Bad as exc:
+        except ParameterError as exc:
             raise ParameterError(f"{where}: {exc}", f"allowed: {spec.allowed}") from None
     return out
 

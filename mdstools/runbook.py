@@ -39,7 +39,13 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager, papermil
 from papermill.exceptions import PapermillExecutionError
 
 from mdstools import __version__, audit, fsio, lock
-from mdstools.errors import MdstoolsError, RecordDamaged
+from mdstools.errors import (
+    ExitCode,
+    MdstoolsError,
+    RecordDamaged,
+    TransportError,
+    subclass_names,
+)
 from mdstools.escape import terminal_text
 from mdstools.inventory import Inventory, register_secrets
 from mdstools.notebook_record import (
@@ -57,21 +63,13 @@ RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 KERNEL = "mdstools"
 
 
-CONNECT_ERRORS = frozenset(
-    {
-        "ConnectError",
-        "HostKeyError",
-        "AuthenticationError",
-        "UnreachableError",
-        "ServerDown",
-        "ConnectionLostError",
-    }
-)
-"""Exceptions of a runbook's kernel that mean a server could not be reached (exit 4)."""
+CONNECT_ERRORS = subclass_names(TransportError)
+"""Names of the exceptions of a runbook's kernel that mean a server could not be reached
+(exit 4): the subclasses of :class:`~mdstools.errors.TransportError`."""
 
 
-class Aborted(Exception):
-    """SIGTERM or SIGINT arrived during a run."""
+class Aborted(MdstoolsError):
+    """SIGTERM or SIGINT arrived during a run (the message is the signal's name)."""
 
 
 @dataclass(frozen=True)
@@ -92,17 +90,19 @@ class Outcome:
         return self.error in CONNECT_ERRORS
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 when passed; a dry run that ran to its end is 0 too (its checks say what would
         fail), unless it stopped on an error. 3 when another run held the lock; 4 when a
         server could not be reached."""
         if self.verdict == "locked":
-            return 3
+            return ExitCode.LOCKED
         if self.verdict == "passed" or self.verdict == "dry-run passed":
-            return 0
+            return ExitCode.OK
         if self.unreachable:
-            return 4
-        return 0 if self.verdict == "dry-run failed" and self.cause is None else 1
+            return ExitCode.UNREACHABLE
+        if self.verdict == "dry-run failed" and self.cause is None:
+            return ExitCode.OK
+        return ExitCode.FAILED
 
 
 class _SavedOnceManager(NotebookExecutionManager):  # type: ignore[misc]
@@ -343,7 +343,7 @@ def execute(
         verdict = "passed"
     except PapermillExecutionError as exc:
         error = str(exc.ename)
-        if error == "LockHeld":
+        if error == lock.LockHeld.__name__:
             verdict, cause = "locked", str(exc.evalue)
         elif error in CONNECT_ERRORS:
             cause = str(exc.evalue)
@@ -453,7 +453,7 @@ def campaign(
             lock_broken=held.broken if held is not None and i == 0 else None,
         )
         outcomes.append(outcome)
-        if outcome.exit_code != 0:
+        if outcome.exit_code != ExitCode.OK:
             break
     return outcomes
 

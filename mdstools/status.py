@@ -23,7 +23,7 @@ from mdstools import checks
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, mdsstat, versions
 from mdstools.commands.base import Command, batch
-from mdstools.errors import ApiError, ConnectError, MdstoolsError, ParseError
+from mdstools.errors import ApiError, ConnectError, ExitCode, MdstoolsError, ParseError
 from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet, run_all
 from mdstools.records import (
@@ -86,11 +86,11 @@ class Snapshot:
     def unreachable(self) -> list[ServerStatus]:
         return [s for s in self.servers if not s.reachable]
 
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """4 when a server is unreachable, 1 when a blocking check fails, else 0."""
         if self.unreachable:
-            return 4
-        return 1 if any(c.blocking for c in self.checks) else 0
+            return ExitCode.UNREACHABLE
+        return ExitCode.FAILED if any(c.blocking for c in self.checks) else ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
         """Plain data in the shape of ``status --format json`` (shallow: the records hold

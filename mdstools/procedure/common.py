@@ -6,7 +6,7 @@ from typing import Any
 
 from mdstools import jobs
 from mdstools.commands import ha, mdsstat, versions
-from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.errors import MdstoolsError, TransportError
 from mdstools.records import HaStateEntry, MdsStat, MgmtTask
 from mdstools.run import Run
 from mdstools.session import Session
@@ -86,7 +86,7 @@ def wait_all_up(run: Run, server: str, timeout_s: float, interval_s: float = 5.0
 
     try:
         jobs.poll_until(sess, check, timeout_s, interval_s, run.progress, label=f"{server} mdsstat")
-    except (ConnectError, ConnectionLostError):
+    except TransportError:
         raise
     except MdstoolsError:
         if "t" not in last:

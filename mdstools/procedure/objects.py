@@ -14,7 +14,7 @@ from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, objects, services
 from mdstools.commands.base import Command, raw
-from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure.common import mdsstat_of, run_job, scaled, wait_all_up
 from mdstools.records import DomainServerInfo
 from mdstools.run import DryResult, Run
@@ -123,7 +123,7 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         fixed_now = result.found != "already done"
         parsed = objects.parse_fix_cmas_clms_version(result.log)
         step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
-    except (ConnectError, ConnectionLostError):
+    except TransportError:
         raise
     except MdstoolsError as exc:
         step(fix.line, f"FAILED: {exc}")
@@ -137,7 +137,7 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
             reuse_finished=not fixed_now,
         )
         step("mdsstop; mdsstart", "done" + _how(result))
-    except (ConnectError, ConnectionLostError):
+    except TransportError:
         raise
     except MdstoolsError as exc:
         step("mdsstop; mdsstart", f"FAILED: {exc}")
@@ -154,7 +154,7 @@ def _outdated_on(run: Run, name: str) -> bool:
     """Some DMS/DLS object of ``name`` is not on the target version (False: cannot tell)."""
     try:
         infos = object_versions(run)
-    except (ConnectError, ConnectionLostError):
+    except TransportError:
         raise
     except MdstoolsError:
         return False

@@ -10,7 +10,7 @@ import pandas as pd
 from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import backup, ha
-from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure.common import found, ha_state, run_job, scaled, wait_task
 from mdstools.records import BackupFile, HaStateEntry, PublishedSession
 from mdstools.run import DryResult, Run
@@ -166,7 +166,7 @@ def run_backups(run: Run) -> pd.DataFrame:
                     run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600, reuse_finished=False
                 )
                 files = _archives_since(sess, d, job)
-        except (ConnectError, ConnectionLostError):
+        except TransportError:
             raise
         except MdstoolsError as exc:
             rows.append({"server": m.name, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""})

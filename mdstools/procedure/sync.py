@@ -16,7 +16,7 @@ import pandas as pd
 from mdstools import audit, status
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
-from mdstools.errors import ConnectError, ConnectionLostError, MdstoolsError
+from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure.common import found, scaled, wait_task
 from mdstools.records import COLLISION, SYNCHRONIZED, DomainServerInfo
 from mdstools.run import DryResult, Run
@@ -105,7 +105,7 @@ def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
         found(run, server, cmd.name, "in progress", f"task {earlier} started by an earlier run")
         try:
             task = wait_task(run, server, domain, earlier)
-        except (ConnectError, ConnectionLostError):
+        except TransportError:
             raise
         except MdstoolsError as exc:
             found(run, server, cmd.name, "not found", f"task {earlier}: {exc}; sending again")
