@@ -107,3 +107,13 @@ def test_a_bad_lock_is_found() -> None:
         "line 7: not an exact pin from an index: local @ file:///tmp/local-1.0-py3-none-any.whl",
         "line 8: not an exact pin from an index: numpy==2.4.6+cpu",
     ]
+
+
+def test_make_venv_installs_the_lock_and_the_wheelhouse_is_not_committed() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^LOCK = constraints\.txt$", makefile, re.M)
+    assert re.search(r"^\$\(STAMP\): .*\$\(LOCK\)", makefile, re.M)
+    assert "install --quiet -e '.[dev]' $$lock" in makefile
+    assert 'lock="-c $(LOCK)"' in makefile
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "wheelhouse/" in ignored
