@@ -14,11 +14,16 @@ APT_INSTALL = $(APT_GET) install -y -qq --no-install-recommends -o Dpkg::Use-Pty
 # Only the directories that exist are linted.
 LINT_DIRS = $(wildcard mdstools tests benchmarks)
 
+# The exact versions of every dependency (`make constraints` writes it, `make venv` installs it).
+LOCK = constraints.txt
+# The wheels a host without internet installs from (`make wheelhouse`).
+WHEELHOUSE = wheelhouse
+
 # Extra options of `make jupyter`, e.g. JUPYTER_ARGS="--scenario verifier-warnings --port 8890"
 JUPYTER_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps lint test demo jupyter clean
+.PHONY: help venv sysdeps lint test demo jupyter clean constraints wheelhouse offline-check
 
 help:  ## list the targets
 	@echo "mdstools make targets:"
@@ -29,19 +34,30 @@ help:  ## list the targets
 	@echo "  make venv      create .venv and install mdstools[dev] (editable) and its kernel"
 	@echo "  make sysdeps   install OpenSSH and Chromium (browser tests) with apt-get if missing"
 	@echo "  make clean     remove .venv, build artifacts and caches (keeps reports/)"
+	@echo "  make constraints    lock the newest versions pyproject.toml allows into $(LOCK)"
+	@echo "  make wheelhouse     wheels of mdstools and its runtime dependencies, at the locked versions"
+	@echo "  make offline-check  install from the wheelhouse alone in a fresh venv, and run mdstools"
 	@echo "Variables: PY=$(PY) (the Python that creates .venv), JUPYTER_ARGS (mdstools jupyter -h)"
 
 venv: $(STAMP)
 
-# The virtual environment, rebuilt when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The virtual environment, rebuilt when pyproject.toml or the lock changes. The lock is for the
+# Python its header names; another Python installs the newest versions pyproject.toml allows.
+$(STAMP): pyproject.toml $(LOCK)
 	@if [ ! -x $(BIN)/python ] && ! $(PY) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
 		echo "$(PY) cannot create a venv (no ensurepip): installing python3-venv with apt-get"; \
 		$(APT_GET) update -qq && $(APT_INSTALL) python3-venv; \
 	fi
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@lock_py=$$(sed -n 's/^# Locked for Python \([0-9][0-9.]*\).*/\1/p' $(LOCK)); \
+	venv_py=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	if [ "$$lock_py" = "$$venv_py" ]; then lock="-c $(LOCK)"; else lock=""; \
+		echo "$(LOCK) is locked for Python $$lock_py, .venv has $$venv_py:" \
+			"installing the newest versions pyproject.toml allows (make constraints locks them)"; \
+	fi; \
+	echo "$(BIN)/python -m pip install --quiet -e '.[dev]' $$lock"; \
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $$lock
 	$(BIN)/python -m ipykernel install --sys-prefix --name mdstools --display-name "mdstools (.venv)"
 	touch $@
 
@@ -77,6 +93,59 @@ demo: $(STAMP)
 # token-protected on 127.0.0.1; ended runs are sealed into the record; Ctrl-C stops both.
 jupyter: $(STAMP)
 	$(BIN)/mdstools jupyter $(JUPYTER_ARGS)
+
+# The lock: a fresh venv in a temporary directory, the newest versions pyproject.toml allows,
+# `pip freeze` without mdstools, sorted. $(LOCK) is replaced only when all of it worked.
+constraints:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PY) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e '.[dev]'; \
+	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable | grep -iv '^mdstools[=@ ]' \
+		| LC_ALL=C sort -f -t = -k 1,1 > "$$tmp/pins"; \
+	if grep -Ev '^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9A-Za-z.!]*$$' "$$tmp/pins"; then \
+		echo "make constraints: the lines above are not plain pins from an index (a local" \
+			"path, a URL or a local version): install those packages from an index"; exit 1; \
+	fi; \
+	py=$$("$$tmp/venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	{ echo "# The exact versions of mdstools[dev] and of everything it pulls in: make venv (and so"; \
+	  echo "# make test and CI) installs with -c $(LOCK), make wheelhouse builds from it."; \
+	  echo "# Written by make constraints: a fresh venv, pip install -e '.[dev]', pip freeze"; \
+	  echo "# --exclude-editable without mdstools, sorted. Regenerate it after changing a dependency"; \
+	  echo "# in pyproject.toml; do not edit it by hand."; \
+	  echo "# Locked for Python $$py"; \
+	  cat "$$tmp/pins"; } > "$$tmp/lock"; \
+	mv "$$tmp/lock" $(LOCK); \
+	echo "$(LOCK): $$(wc -l < "$$tmp/pins") packages locked for Python $$py"
+
+# Wheels of mdstools and of every runtime dependency (not [dev]) at the locked versions, for this
+# OS and Python, in a new $(WHEELHOUSE)/ that holds nothing else.
+wheelhouse: $(STAMP)
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) -c $(LOCK) .
+	@echo "$(WHEELHOUSE)/: $$(ls $(WHEELHOUSE) | wc -l) wheels"
+
+# What a host without internet does with the wheelhouse: a fresh venv in a temporary directory,
+# pip with no index and none of this machine's pip configuration, then the command line and the
+# kernel; every package installed must be at its locked version.
+offline-check: wheelhouse
+	@set -e; tmp=$$(mktemp -d); \
+	trap 'rc=$$?; rm -rf "$$tmp"; [ $$rc = 0 ] || echo "offline-check FAILED (exit $$rc): see above" >&2' EXIT; \
+	$(PY) -m venv "$$tmp/venv"; \
+	env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT \
+		PIP_CONFIG_FILE=/dev/null "$$tmp/venv/bin/python" -m pip install --quiet \
+		--no-index --find-links $(WHEELHOUSE) mdstools; \
+	"$$tmp/venv/bin/mdstools" --version; \
+	"$$tmp/venv/bin/mdstools" plan -h > "$$tmp/plan-help"; \
+	"$$tmp/venv/bin/python" -m ipykernel install --sys-prefix --name mdstools > /dev/null; \
+	norm='!/^#/ { n = tolower($$1); gsub(/[-_.]+/, "-", n); print n "==" $$2 }'; \
+	awk -F'==' "$$norm" $(LOCK) > "$$tmp/locked"; \
+	PIP_CONFIG_FILE=/dev/null "$$tmp/venv/bin/python" -m pip freeze | awk -F'==' "$$norm" \
+		| grep -v '^mdstools==' > "$$tmp/installed"; \
+	if grep -vxF -f "$$tmp/locked" "$$tmp/installed"; then \
+		echo "offline-check: the packages above are not at their locked versions" >&2; exit 1; \
+	fi; \
+	echo "offline-check: OK, $$(wc -l < "$$tmp/installed") packages from $(WHEELHOUSE)/ alone"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
