@@ -1100,7 +1100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mdstools`` console script."""
-    from mdstools.errors import RecordDamaged, RecordWriteError
+    from mdstools.errors import BadInput, RecordDamaged, RecordWriteError
 
     parser = build_parser()
     try:
@@ -1109,7 +1109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) and ExitCode.USAGE
     try:
         rc: int = args.func(args)
-    except (RecordDamaged, RecordWriteError) as exc:
+    except (BadInput, RecordDamaged, RecordWriteError) as exc:
         return _error_code(args.command, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -40,6 +40,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from mdstools import __version__, audit, fsio, lock
 from mdstools.errors import (
+    BadInput,
     ExitCode,
     MdstoolsError,
     RecordDamaged,
@@ -284,6 +285,14 @@ def execute(
     caller broke (journaled here).
     """
     register_secrets(inv)
+    source = runbooks_dir() / ph.notebook
+    if not source.is_file():
+        raise BadInput(
+            f"no runbook {source}",
+            "the runbooks are not beside the package (an install from a wheel): set "
+            "MDSTOOLS_RUNBOOKS to the folder that holds them (a copy of the repository's "
+            "runbooks/)",
+        )
     report_dir = reports / audit.validate_ticket(ticket)
     audit.check_before_write(report_dir)
     fsio.ensure_dir(report_dir)
@@ -292,7 +301,6 @@ def execute(
     work = Path(tempfile.mkdtemp(prefix="mdstools-run-"))
     os.chmod(work, 0o700)
     tmp_out = work / name
-    source = runbooks_dir() / ph.notebook
     parameters = {
         "inventory": str(inv.path),
         "ticket": ticket,

@@ -244,6 +244,21 @@ def test_run_refuses_a_bad_parameter_before_anything_runs(
     assert not (tmp_path / "reports").exists()
 
 
+def test_runbooks_missing_beside_the_package_is_bad_input(tmp_path: Path) -> None:
+    """An install from a wheel has no runbooks/ beside the package: `run` and `campaign`
+    exit 2 naming the runbook and MDSTOOLS_RUNBOOKS; no report, no lock left."""
+    inv = write_inventory(tmp_path, BASE)
+    env = {"MDSTOOLS_RUNBOOKS": str(tmp_path / "nowhere"), "MDSTOOLS_LOCK_DIR": str(tmp_path / "l")}
+    for args in (("run", "02"), ("campaign", "--confirm")):
+        proc = cli(
+            *args, "-i", str(inv), "--ticket", "CHG1", "--reports", str(tmp_path / "r"),
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
+        refused(proc, "no runbook", "nowhere", "MDSTOOLS_RUNBOOKS")
+        assert not (tmp_path / "r" / "CHG1").exists()
+        assert not list((tmp_path / "l").glob("*.lock")), "the host-wide lock was released"
+
+
 def test_campaign_checks_parameters_against_the_phases_of_its_range(tmp_path: Path) -> None:
     """A decision of a phase outside --from..--to is unknown there; inside, it is typed."""
     inv = write_inventory(tmp_path, BASE)
