@@ -509,15 +509,7 @@ def test_a_campaign_killed_during_the_upgrade_resumes_without_a_second_upgrade(
     the campaign passes to 08 and verifies."""
     lab = slow_lab
     before = tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])
-    proc = subprocess.Popen(
-        _campaign(lab, "CHG-KILL", "0.01"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=slow_lab.env(),
-        cwd=lab.dir,
-        start_new_session=True,
-    )
+    proc = lab.spawn(_campaign(lab, "CHG-KILL", "0.01"))
     try:
         _wait_for(proc, lab, "CHG-KILL", "mds1")
         time.sleep(0.5)
@@ -567,15 +559,7 @@ def test_the_lab_killed_during_the_upgrade_wait_ends_the_campaign_with_exit_4(
     notebook has the cause on top and the record verifies. A rerun of 03 while the server
     is still dead stops at once on the lock of the primary, exit 4, naming the server."""
     before = tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])
-    proc = subprocess.Popen(
-        _campaign(lab, "CHG-DEAD", SCALE),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=lab.env(),
-        cwd=lab.dir,
-        start_new_session=True,
-    )
+    proc = lab.spawn(_campaign(lab, "CHG-DEAD", SCALE), capture=True)
     try:
         _wait_for(proc, lab, "CHG-DEAD", "mds1")
         pid = json.loads((lab.dir / "lab" / "lab.json").read_text())["pid"]
@@ -651,15 +635,7 @@ def test_a_campaign_killed_during_a_backup_does_not_take_it_twice(
     """SIGKILL while mds1's mds_backup job runs; the resumed 02 finds the job of this ticket
     (running or done), does not start another, and records its archive."""
     lab = slow_lab
-    proc = subprocess.Popen(
-        _campaign(lab, "CHG-BK", "0.01", "--to", "02"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=slow_lab.env(),
-        cwd=lab.dir,
-        start_new_session=True,
-    )
+    proc = lab.spawn(_campaign(lab, "CHG-BK", "0.01", "--to", "02"))
     try:
         _wait_for(proc, lab, "CHG-BK", "mds1", "mds_backup -b")
     finally:
@@ -701,15 +677,7 @@ def test_a_server_dead_outside_a_reboot_window_is_waited_for_its_budget_only(
     inv.write_text(yaml.safe_dump(data))
     cmd = _campaign(lab, "CHG-BUDGET", "0.01", "--to", "02")
     cmd[cmd.index("-i") + 1] = str(inv)
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=slow_lab.env(),
-        cwd=lab.dir,
-        start_new_session=True,
-    )
+    proc = lab.spawn(cmd, capture=True)
     try:
         _wait_for(proc, lab, "CHG-BUDGET", "mds1", "mds_backup -b")
         os.kill(json.loads((lab.dir / "lab" / "lab.json").read_text())["pid"], signal.SIGKILL)
@@ -740,15 +708,7 @@ def test_a_campaign_killed_during_mdsstop_mdsstart_does_not_restart_twice(
     """SIGKILL while mds1's ``mdsstop; mdsstart`` job of 06 runs; the resumed 06 finds the
     ticket's jobs (the fix done, the restart running or done) and starts neither again."""
     lab = slow_lab
-    proc = subprocess.Popen(
-        _campaign(lab, "CHG-06", "0.01", "--to", "06"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=slow_lab.env(),
-        cwd=lab.dir,
-        start_new_session=True,
-    )
+    proc = lab.spawn(_campaign(lab, "CHG-06", "0.01", "--to", "06"))
     restart = "( mdsstop; mdsstart"
     try:
         _wait_for(proc, lab, "CHG-06", "mds1", restart, limit=600)

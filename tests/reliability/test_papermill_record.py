@@ -259,14 +259,8 @@ def test_a_killed_run_is_sealed_as_incomplete(tmp_path: Path) -> None:
         lab = Lab(tmp_path, "slow")
         out = lab.dir / "killed.ipynb"
         journal = lab.reports / TICKET / "journal.jsonl"
-        proc = subprocess.Popen(
-            papermill_argv(lab, "01_pre_upgrade_verification.ipynb", out, TICKET, "1.0"),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=lab.env(),
-            cwd=lab.dir,
-            start_new_session=True,
+        proc = lab.spawn(
+            papermill_argv(lab, "01_pre_upgrade_verification.ipynb", out, TICKET, "1.0")
         )
         try:
             deadline = time.monotonic() + 90

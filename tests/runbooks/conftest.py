@@ -55,6 +55,21 @@ class Lab:
             cwd=cwd or self.dir,
         )
 
+    def spawn(self, argv: list[str], capture: bool = False) -> subprocess.Popen[bytes]:
+        """``argv`` started as a scheduler starts it (no stdin, the minimal environment, in
+        its own session so that a test can kill the whole tree); its output is discarded
+        unless ``capture`` (then stdout and stderr are pipes of bytes)."""
+        out = subprocess.PIPE if capture else subprocess.DEVNULL
+        return subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            env=self.env(),
+            cwd=self.dir,
+            start_new_session=True,
+        )
+
     def campaign(self, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.cli(
             "campaign",
