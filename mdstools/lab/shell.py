@@ -133,7 +133,7 @@ def program(*names: str) -> Callable[[Program], Program]:
     return deco
 
 
-class UsageError(Exception):
+class ProgramUsageError(Exception):
     """Bad usage of a program: the shell prints ``prog: message`` (and GNU's ``Try 'prog
     --help' for more information.`` when ``hint``) and the program exits with ``rc``."""
 
@@ -635,7 +635,7 @@ class Shell:
             else:
                 io.eprint(f"{prog}: {text}")
             return 1
-        except UsageError as exc:
+        except ProgramUsageError as exc:
             io.eprint(f"{prog}: {exc.message}")
             if exc.hint:
                 io.eprint(f"Try '{prog} --help' for more information.")
