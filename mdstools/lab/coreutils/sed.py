@@ -23,118 +23,173 @@ class _SedCmd:
     also_print: bool = False
 
 
-def _sed_parse(script: str, n: int, extended: bool) -> list[_SedCmd]:
-    out: list[_SedCmd] = []
-    i = 0
+_UNSUPPORTED_COMMANDS = "aicyrwlnNhHgGxDPbt:{}e"
 
-    def fail(msg: str) -> ProgramUsageError:
-        return ProgramUsageError(f"-e expression #{n}, char {i}: {msg}", hint=False)
 
-    def delimited(delim: str) -> str:
-        nonlocal i
-        buf: list[str] = []
-        while i < len(script) and script[i] != delim:
-            if script[i] == "\\" and i + 1 < len(script):
-                buf.append(script[i + 1] if script[i + 1] == delim else script[i : i + 2])
-                i += 2
-                continue
-            buf.append(script[i])
-            i += 1
-        if i >= len(script):
-            raise fail(
-                "unterminated `s' command"
-                if delim != "/" or not out
-                else "unterminated address regex"
-            )
-        i += 1
-        return "".join(buf)
+class _SedParser:
+    """A cursor over one ``-e`` script; each method reads one part of a command.
 
-    while i < len(script):
-        while i < len(script) and script[i] in " \t\n;":
-            i += 1
-        if i >= len(script):
-            break
-        addr: tuple[str, str] | None = None
-        if script[i].isdigit():
-            m = re.match(r"\d+", script[i:])
-            assert m is not None
-            addr = ("line", m.group(0))
-            i += len(m.group(0))
-        elif script[i] == "$":
-            addr = ("last", "")
-            i += 1
-        elif script[i] == "/":
-            i += 1
-            addr = ("re", delimited("/"))
-        if i < len(script) and script[i] == ",":
+    Errors name the expression (``n``) and the character the cursor stands on, as GNU's do.
+    """
+
+    def __init__(self, script: str, n: int, extended: bool) -> None:
+        self.script = script
+        self.n = n
+        self.extended = extended
+        self.i = 0
+        self.out: list[_SedCmd] = []
+
+    def parse(self) -> list[_SedCmd]:
+        """Every command of the script, in order."""
+        while self.more():
+            self.skip(" \t\n;")
+            if not self.more():
+                break
+            self.out.append(self.command())
+            self.skip(" \t")
+            if self.more() and self.peek() not in ";\n}":
+                raise self.fail("extra characters after command")
+        return self.out
+
+    def fail(self, msg: str) -> ProgramUsageError:
+        return ProgramUsageError(f"-e expression #{self.n}, char {self.i}: {msg}", hint=False)
+
+    def more(self) -> bool:
+        return self.i < len(self.script)
+
+    def peek(self) -> str:
+        return self.script[self.i]
+
+    def skip(self, chars: str) -> None:
+        while self.more() and self.peek() in chars:
+            self.i += 1
+
+    def command(self) -> _SedCmd:
+        """``[ADDRESS][!]COMMAND``: the address, the negation, then the command itself."""
+        addr = self.address()
+        if self.more() and self.peek() == ",":
             raise ProgramUsageError(
                 "address ranges (a,b) are not supported by the lab's sed", hint=False
             )
-        negate = False
-        while i < len(script) and script[i] in " !":
-            negate = negate or script[i] == "!"
-            i += 1
-        if i >= len(script):
-            raise fail("missing command")
-        c = script[i]
-        i += 1
+        negate = self.negation()
+        if not self.more():
+            raise self.fail("missing command")
+        c = self.peek()
+        self.i += 1
         cmd = _SedCmd(addr, negate, c)
         if c == "s":
-            if i >= len(script):
-                raise fail("unterminated `s' command")
-            delim = script[i]
-            i += 1
-            pat = delimited(delim)
-            rep = delimited(delim)
-            flags = re.match(r"[gpiI0-9]*", script[i:])
-            assert flags is not None
-            i += len(flags.group(0))
-            fl = flags.group(0)
-            try:
-                cmd.rx = re.compile(posix_regex(pat, extended), re.I if set(fl) & {"i", "I"} else 0)
-            except re.error as exc:
-                raise fail(str(exc)) from None
-            cmd.every, cmd.also_print = "g" in fl, "p" in fl
-            digits = re.sub(r"\D", "", fl)
-            cmd.nth = int(digits) if digits else 1
-            k = 0
-            lit: list[str] = []
-            while k < len(rep):
-                ch = rep[k]
-                if ch == "\\" and k + 1 < len(rep):
-                    nx = rep[k + 1]
-                    if nx.isdigit():
-                        cmd.repl += ["".join(lit), int(nx)]
-                        lit = []
-                    else:
-                        lit.append({"n": "\n", "t": "\t"}.get(nx, nx))
-                    k += 2
-                    continue
-                if ch == "&":
-                    cmd.repl += ["".join(lit), 0]
-                    lit = []
-                else:
-                    lit.append(ch)
-                k += 1
-            cmd.repl.append("".join(lit))
+            self.substitution(cmd)
         elif c in "pdq=":
             pass
-        elif c in "aicyrwlnNhHgGxDPbt:{}e":
+        elif c in _UNSUPPORTED_COMMANDS:
             raise ProgramUsageError(f"the lab's sed does not support the `{c}' command", hint=False)
         else:
-            raise fail(f"unknown command: `{c}'")
+            raise self.fail(f"unknown command: `{c}'")
         if addr is not None and addr[0] == "re":
             try:
-                cmd.addr = ("re", addr[1])
-                re.compile(posix_regex(addr[1], extended))
+                re.compile(posix_regex(addr[1], self.extended))
             except re.error as exc:
-                raise fail(str(exc)) from None
-        out.append(cmd)
-        while i < len(script) and script[i] in " \t":
-            i += 1
-        if i < len(script) and script[i] not in ";\n}":
-            raise fail("extra characters after command")
-    return out
+                raise self.fail(str(exc)) from None
+        return cmd
+
+    def address(self) -> tuple[str, str] | None:
+        """A line number, ``$`` or ``/regex/``; None when the command has no address."""
+        if not self.more():
+            return None
+        if self.peek().isdigit():
+            m = re.match(r"\d+", self.script[self.i :])
+            assert m is not None
+            self.i += len(m.group(0))
+            return ("line", m.group(0))
+        if self.peek() == "$":
+            self.i += 1
+            return ("last", "")
+        if self.peek() == "/":
+            self.i += 1
+            return ("re", self.delimited("/"))
+        return None
+
+    def negation(self) -> bool:
+        """Whether a ``!`` (among spaces) negates the address."""
+        negate = False
+        while self.more() and self.peek() in " !":
+            negate = negate or self.peek() == "!"
+            self.i += 1
+        return negate
+
+    def delimited(self, delim: str) -> str:
+        """The text up to the next unescaped ``delim`` (``\\delim`` stands for ``delim``)."""
+        buf: list[str] = []
+        script = self.script
+        while self.more() and self.peek() != delim:
+            if self.peek() == "\\" and self.i + 1 < len(script):
+                nxt = script[self.i + 1]
+                buf.append(nxt if nxt == delim else script[self.i : self.i + 2])
+                self.i += 2
+                continue
+            buf.append(self.peek())
+            self.i += 1
+        if not self.more():
+            raise self.fail(
+                "unterminated `s' command"
+                if delim != "/" or not self.out
+                else "unterminated address regex"
+            )
+        self.i += 1
+        return "".join(buf)
+
+    def substitution(self, cmd: _SedCmd) -> None:
+        """``s/PATTERN/REPLACEMENT/FLAGS`` (flags ``g``, ``p``, ``i``/``I``, a number)."""
+        if not self.more():
+            raise self.fail("unterminated `s' command")
+        delim = self.peek()
+        self.i += 1
+        pat = self.delimited(delim)
+        rep = self.delimited(delim)
+        flags = re.match(r"[gpiI0-9]*", self.script[self.i :])
+        assert flags is not None
+        self.i += len(flags.group(0))
+        fl = flags.group(0)
+        try:
+            cmd.rx = re.compile(
+                posix_regex(pat, self.extended), re.I if set(fl) & {"i", "I"} else 0
+            )
+        except re.error as exc:
+            raise self.fail(str(exc)) from None
+        cmd.every, cmd.also_print = "g" in fl, "p" in fl
+        digits = re.sub(r"\D", "", fl)
+        cmd.nth = int(digits) if digits else 1
+        cmd.repl = _replacement(rep)
+
+
+def _replacement(rep: str) -> list[str | int]:
+    """The replacement as literal pieces and group numbers (``&`` is group 0)."""
+    parts: list[str | int] = []
+    lit: list[str] = []
+    k = 0
+    while k < len(rep):
+        ch = rep[k]
+        if ch == "\\" and k + 1 < len(rep):
+            nx = rep[k + 1]
+            if nx.isdigit():
+                parts += ["".join(lit), int(nx)]
+                lit = []
+            else:
+                lit.append({"n": "\n", "t": "\t"}.get(nx, nx))
+            k += 2
+            continue
+        if ch == "&":
+            parts += ["".join(lit), 0]
+            lit = []
+        else:
+            lit.append(ch)
+        k += 1
+    parts.append("".join(lit))
+    return parts
+
+
+def _sed_parse(script: str, n: int, extended: bool) -> list[_SedCmd]:
+    return _SedParser(script, n, extended).parse()
 
 
 def _sed_subst(cmd: _SedCmd, line: str) -> tuple[str, bool]:
