@@ -207,7 +207,7 @@ def imported_modules(path: Path, source: str | None = None) -> set[str]:
 def test_imported_modules_resolves_relative_and_dynamic_imports() -> None:
     sample = ROOT / "mdstools" / "lab" / "mgmt" / "__init__.py"
     assert module_name(sample) == "mdstools.lab.mgmt"
-    assert module_name(ROOT / "mdstools" / "lab" / "shell.py") == "mdstools.lab.shell"
+    assert module_name(ROOT / "mdstools" / "lab" / "model.py") == "mdstools.lab.model"
     source = (
         "import importlib\n"
         "from . import shapes\n"
