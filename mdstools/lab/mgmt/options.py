@@ -147,6 +147,3 @@ def api_tuple(text: str) -> tuple[int, ...]:
         return tuple(int(p) for p in text.strip().lstrip("v").split("."))
     except ValueError:
         raise MgmtCliError("err_unknown_api_version", f"Unknown API version: {text}") from None
-
-
-# -- sessions and tasks --------------------------------------------------------------------

@@ -35,9 +35,6 @@ def task_of(entry: dict[str, object] | None) -> Task | None:
     return obj if isinstance(obj, Task) else None
 
 
-# -- the context of one call ---------------------------------------------------------------
-
-
 def start_task(
     ctx: Ctx,
     name: str,
