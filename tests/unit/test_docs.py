@@ -9,6 +9,7 @@ An anchor must be the GitHub anchor of a heading of the cited document.
 from __future__ import annotations
 
 import ast
+import builtins
 import os
 import re
 from collections.abc import Iterator
@@ -163,16 +164,70 @@ def test_every_command_family_cites_its_format() -> None:
         assert "docs/formats.md#" in path.read_text(encoding="utf-8"), path.name
 
 
-def imported_modules(path: Path) -> set[str]:
-    tree_ = ast.parse(path.read_text(encoding="utf-8"))
+def module_name(path: Path) -> str:
+    """The dotted name of a module of the repository (``mdstools.lab.mgmt`` for its
+    ``__init__.py``)."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path, source: str | None = None) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved, and the names it imports
+    from them (``mdstools.lab.runtime`` for ``from mdstools.lab import runtime``), with the
+    modules named in ``importlib.import_module("...")`` and ``__import__("...")``. ``source``
+    stands for the file's text when given."""
+    tree_ = ast.parse(path.read_text(encoding="utf-8") if source is None else source)
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package.pop()
     names: set[str] = set()
     for node in ast.walk(tree_):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, (ast.Name, ast.Attribute))
+            and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr)
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
     return names
+
+
+def test_imported_modules_resolves_relative_and_dynamic_imports() -> None:
+    sample = ROOT / "mdstools" / "lab" / "mgmt" / "__init__.py"
+    assert module_name(sample) == "mdstools.lab.mgmt"
+    assert module_name(ROOT / "mdstools" / "lab" / "model.py") == "mdstools.lab.model"
+    source = (
+        "import importlib\n"
+        "from . import shapes\n"
+        "from ..model import Deployment\n"
+        "from ...errors import ApiError\n"
+        "importlib.import_module('mdstools.session')\n"
+    )
+    found = imported_modules(ROOT / "mdstools" / "lab" / "mgmt" / "probe.py", source)
+    assert {
+        "mdstools.lab.mgmt",
+        "mdstools.lab.mgmt.shapes",
+        "mdstools.lab.model.Deployment",
+        "mdstools.errors.ApiError",
+        "mdstools.session",
+    } <= found
+
+
+LAB_ENTRY_POINTS = ("mdstools.lab.runtime", "mdstools.lab.scenarios", "mdstools.lab.versions")
+"""What the launchers (``cli.py``, ``jupyter.py``) may import from the lab: start and stop
+it, name its scenarios and releases."""
 
 
 def test_the_lab_and_the_client_never_import_each_other() -> None:
@@ -187,9 +242,53 @@ def test_the_lab_and_the_client_never_import_each_other() -> None:
         elif str(rel) not in launchers:
             lab = {m for m in mdstools if m.startswith("mdstools.lab")}
             assert not lab, f"the client module {rel} imports {sorted(lab)}"
+        else:
+            inner = {
+                m
+                for m in mdstools
+                if m.startswith("mdstools.lab.")
+                and not any(m == e or m.startswith(e + ".") for e in LAB_ENTRY_POINTS)
+            }
+            assert not inner, f"the launcher {rel} reaches into the lab: {sorted(inner)}"
         if rel.parts[0] not in ("transport", "lab"):
             ssh = {m for m in modules if m.split(".")[0] == "paramiko"}
             assert not ssh, f"{rel} imports paramiko outside mdstools/transport/"
+
+
+def exception_classes(paths: list[Path]) -> set[str]:
+    """Names of the exception classes defined in ``paths``: subclasses, direct or not, of a
+    built-in exception or of another exception class defined there."""
+    bases: dict[str, set[str]] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                names = {
+                    b.id if isinstance(b, ast.Name) else b.attr
+                    for b in node.bases
+                    if isinstance(b, (ast.Name, ast.Attribute))
+                }
+                bases.setdefault(node.name, set()).update(names)
+    builtin = {
+        name
+        for name, value in vars(builtins).items()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    }
+    found: set[str] = set()
+    while True:
+        more = {c for c, b in bases.items() if c not in found and b & (builtin | found)}
+        if not more:
+            return found
+        found |= more
+
+
+def test_no_exception_name_means_two_things() -> None:
+    sources = sorted((ROOT / "mdstools").rglob("*.py"))
+    lab_dir = ROOT / "mdstools" / "lab"
+    lab = exception_classes([p for p in sources if lab_dir in p.parents])
+    client = exception_classes([p for p in sources if lab_dir not in p.parents])
+    assert "LabError" in lab and "ProgramUsageError" in lab and "MgmtCliError" in lab
+    assert "ApiError" in client and "UsageError" in client
+    assert not lab & client, f"defined both in the lab and in the client: {sorted(lab & client)}"
 
 
 def test_commands_are_data_and_pure_parsers() -> None:
