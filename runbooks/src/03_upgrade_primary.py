@@ -24,8 +24,8 @@ ok = run.confirm(f"Upgrade {primary} to {run.inventory.target_version} (it reboo
 
 # %% [markdown]
 # ## Step 3 (R5): upgrade the primary and wait for it
-# `installer upgrade` returns at once; done when `show installer package` says Installed and `fw
-#   ver` the target. The wait survives the reboot.
+# `installer upgrade` returns at once; done when `show installer package` says Installed and
+#   `fw ver` the target. The wait survives the reboot.
 
 # %%
 run.decided(await ok)
