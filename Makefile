@@ -11,8 +11,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 APT_INSTALL = $(APT_GET) install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0
 
-# Only the directories that exist are linted.
-LINT_DIRS = $(wildcard mdstools tests benchmarks)
+# Only the directories that exist are linted; runbooks/src holds the cells of the runbooks.
+LINT_DIRS = $(wildcard mdstools tests benchmarks runbooks/src)
 
 # The exact versions of every dependency (`make constraints` writes it, `make venv` installs it).
 LOCK = constraints.txt
@@ -79,6 +79,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/mypy mdstools
+	$(BIN)/mypy runbooks/src
 
 # Two workers that take two tests at a time as they finish; tests/conftest.py puts the long
 # ones first, so that neither worker is left running the last campaigns alone.

@@ -1,8 +1,7 @@
-"""The runbooks as files: no stored outputs, parameters, R-ids, in sync with the generator."""
+"""The runbooks as files: no stored outputs, one parameters cell, every requirement id."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -93,19 +92,6 @@ def test_every_requirement_is_tested_where_the_document_says() -> None:
 def test_every_phase_names_documented_requirements() -> None:
     named = {rid for ph in PHASES for rid in ph.requirements}
     assert named <= set(IDS), sorted(named - set(IDS))
-
-
-def test_notebooks_match_their_generator() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "make_runbooks", ROOT / "tools" / "make_runbooks.py"
-    )
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    for ph in PHASES:
-        built = mod.build(ph.id)
-        stored = nbformat.read(str(RUNBOOKS / ph.notebook), as_version=4)
-        assert [c.source for c in built.cells] == [c.source for c in stored.cells], ph.notebook
 
 
 # Requirement ids covered by the tests of this file and the campaign tests (named here so
