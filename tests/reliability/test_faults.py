@@ -65,10 +65,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 def server(budget: float = 60.0) -> Server:
     return Server(
-        "mds2",
-        "192.0.2.12",
-        22,
-        Role.SECONDARY,
+        name="mds2",
+        host="192.0.2.12",
+        port=22,
+        role=Role.SECONDARY,
         connection=Connection(connect_timeout_s=5.0, reconnect_budget_s=budget),
     )
 
