@@ -85,7 +85,7 @@ class JobState:
     log_tail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobResult:
     """A finished job: its exit status and whole (redacted) log.
 
@@ -379,7 +379,13 @@ def wait(
                 outage,
                 t0,
             )
-            result = JobResult(handle, state.rc or 0, log, _clock() - t0, outage.reconnects)
+            result = JobResult(
+                handle=handle,
+                rc=state.rc or 0,
+                log=log,
+                duration_s=_clock() - t0,
+                reconnects=outage.reconnects,
+            )
             if state.rc != 0:
                 raise JobError(
                     handle.server,
@@ -476,7 +482,14 @@ def resume_or_start(
             outage,
             t0,
         )
-        return JobResult(found.handle, 0, log, 0.0, outage.reconnects, "already done")
+        return JobResult(
+            handle=found.handle,
+            rc=0,
+            log=log,
+            duration_s=0.0,
+            reconnects=outage.reconnects,
+            found="already done",
+        )
     handle = start(session, name, command, domain, ticket=ticket)
     return wait(session, handle, timeout_s, interval_s, progress, budget_s)
 

@@ -228,7 +228,17 @@ def run_draft(text: str) -> tuple[subprocess.CompletedProcess[str], list[list[st
 def change(domain: str, name: str, admin: str, op: str, kind: str, value: str) -> ChangeRecord:
     fields = {"host": {"ip-address": value}, "group": {"members": value}}.get(kind, {})
     return ChangeRecord(
-        domain, "s1", admin, "2026-11-26T15:12+0000", 1, op, kind, name, "u1", fields, "mds2"
+        domain=domain,
+        session_uid="s1",
+        admin=admin,
+        publish_time="2026-11-26T15:12+0000",
+        publish_posix=1,
+        operation=op,
+        object_type=kind,
+        object_name=name,
+        object_uid="u1",
+        fields=fields,
+        server="mds2",
     )
 
 
