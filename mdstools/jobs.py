@@ -54,7 +54,7 @@ _clock: Callable[[], float] = time.monotonic
 _sleep: Callable[[float], None] = time.sleep
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobHandle:
     """Where a detached job lives on its server."""
 
@@ -75,7 +75,7 @@ class JobHandle:
         return f"{self.directory}/rc"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobState:
     """One look at a job: running, finished (with rc) or lost."""
 
@@ -159,7 +159,15 @@ def start(
     )
     cmd = Command(line, _started, name=f"start job {name}", mutating=True, timeout_s=30)
     pid, started = session.run(cmd, check=True).value()
-    return JobHandle(session.name, name, job_id, pid, directory, command, _when(started))
+    return JobHandle(
+        server=session.name,
+        name=name,
+        job_id=job_id,
+        pid=pid,
+        directory=directory,
+        command=command,
+        started_at=_when(started),
+    )
 
 
 def _started(text: str) -> tuple[int, float | None]:
@@ -199,7 +207,15 @@ def find(session: Session, ticket: str, name: str, command: str = "") -> Found |
     if seen is None:
         return None
     pid, started = seen
-    handle = JobHandle(session.name, name, d[len(JOB_ROOT) + 1 :], pid, d, command, _when(started))
+    handle = JobHandle(
+        server=session.name,
+        name=name,
+        job_id=d[len(JOB_ROOT) + 1 :],
+        pid=pid,
+        directory=d,
+        command=command,
+        started_at=_when(started),
+    )
     return Found(handle, poll(session, handle))
 
 
@@ -218,11 +234,16 @@ def _parse_poll(text: str) -> JobState:
     tail = "\n".join(lines[2:])
     if head.startswith("rc="):
         value = head[3:].strip()
-        return JobState("finished", int(value) if value.lstrip("-").isdigit() else 255, size, tail)
+        return JobState(
+            state="finished",
+            rc=int(value) if value.lstrip("-").isdigit() else 255,
+            log_size=size,
+            log_tail=tail,
+        )
     if head == "running":
-        return JobState("running", None, size, tail)
+        return JobState(state="running", rc=None, log_size=size, log_tail=tail)
     if head == "lost":
-        return JobState("lost", None, size, tail)
+        return JobState(state="lost", rc=None, log_size=size, log_tail=tail)
     raise ValueError(f"unexpected job poll output {text!r}")
 
 
@@ -261,7 +282,7 @@ def _reason(exc: Exception) -> str:
     return "unreachable"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Outage:
     """Whether, since when and why a server stopped answering during one wait."""
 
@@ -359,9 +380,9 @@ def wait(
     t0 = _clock()
     deadline = t0 + timeout_s
     outage = Outage(
-        session.name,
-        f"{session.name} {handle.name}",
-        _budget(session, budget_s),
+        server=session.name,
+        doing=f"{session.name} {handle.name}",
+        budget_s=_budget(session, budget_s),
     )
     while True:
         state = _resilient(
@@ -451,9 +472,7 @@ def resume_or_start(
     """
     t0 = _clock()
     outage = Outage(
-        session.name,
-        f"{session.name} {name}",
-        _budget(session, budget_s),
+        server=session.name, doing=f"{session.name} {name}", budget_s=_budget(session, budget_s)
     )
     found = _resilient(
         session,
@@ -504,7 +523,7 @@ def call(
 ) -> T:
     """``fn(session)``, once the server answers: waited for as in :func:`poll_until`."""
     t0 = _clock()
-    outage = Outage(session.name, label, _budget(session, budget_s))
+    outage = Outage(server=session.name, doing=label, budget_s=_budget(session, budget_s))
     return _resilient(session, lambda: fn(session), t0 + timeout_s, progress, label, outage, t0)
 
 
@@ -526,11 +545,7 @@ def poll_until(
     """
     t0 = _clock()
     deadline = t0 + timeout_s
-    outage = Outage(
-        session.name,
-        label,
-        _budget(session, budget_s),
-    )
+    outage = Outage(server=session.name, doing=label, budget_s=_budget(session, budget_s))
     detail = ""
     while True:
         done, detail = _resilient(

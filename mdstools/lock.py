@@ -203,7 +203,7 @@ def _ready(directory: Path) -> Path:
     return directory
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Lock:
     """A held host-wide lock; release it with :meth:`release` (idempotent).
 
@@ -303,7 +303,7 @@ def acquire(
         except OSError as exc:
             path.unlink(missing_ok=True)
             raise LockDirError(path.parent, exc.strerror or str(exc)) from None
-        return Lock(path, str(info["token"]), info, broken)
+        return Lock(path=path, token=str(info["token"]), info=info, broken=broken)
     raise LockHeld(str(path), {"environment": environment}, False, environment=environment)
 
 

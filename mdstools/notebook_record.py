@@ -160,7 +160,7 @@ def write_notebook(
 # -- the run in a notebook ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotebookRun:
     """The run whose header a notebook shows, and the verdict it shows for it (if any)."""
 
@@ -200,7 +200,13 @@ def find_run(nb: Any) -> NotebookRun | None:
     except (KeyError, MdstoolsError):
         return None
     rid = str(header["run_id"])
-    return NotebookRun(rid, ph, ticket, str(header.get("inventory") or ""), verdicts.get(rid))
+    return NotebookRun(
+        run_id=rid,
+        phase=ph,
+        ticket=ticket,
+        inventory=str(header.get("inventory") or ""),
+        verdict=verdicts.get(rid),
+    )
 
 
 def read_notebook(path: Path) -> Any:
@@ -251,7 +257,7 @@ def run_of(report_dir: Path, path: Path, nb: Any) -> NotebookRun:
 # -- sealing -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sealed:
     """What :func:`seal_notebook` did: ``notebook`` is the record's name of the run's
     notebook; ``already`` when it had been sealed before (nothing written)."""
@@ -405,7 +411,13 @@ def seal_notebook(
         dry_run = bool(start.get("dry_run"))
         if done is not None:
             verdict = str(end.get("verdict")) if end else "sealed"
-            return Sealed(run.run_id, run.phase, verdict, done or None, True)
+            return Sealed(
+                run_id=run.run_id,
+                phase=run.phase,
+                verdict=verdict,
+                notebook=done or None,
+                already=True,
+            )
         if end is None and not allow_incomplete:
             return None
         audit.check_before_write(report_dir)
@@ -443,7 +455,7 @@ def seal_notebook(
             },
             journal,
         )
-    return Sealed(run.run_id, run.phase, verdict, name, False)
+    return Sealed(run_id=run.run_id, phase=run.phase, verdict=verdict, notebook=name, already=False)
 
 
 def _verdict(

@@ -73,7 +73,7 @@ class Aborted(MdstoolsError):
     """SIGTERM or SIGINT arrived during a run (the message is the signal's name)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """How one phase ended."""
 
@@ -506,7 +506,15 @@ def execute(
         + (f": {terminal_text(cause)}" if cause else "")
         + f" -> {target}"
     )
-    return Outcome(ph, verdict, cause, target, html_path, run_id, error)
+    return Outcome(
+        phase=ph,
+        verdict=verdict,
+        cause=cause,
+        notebook=target,
+        html=html_path,
+        run_id=run_id,
+        error=error,
+    )
 
 
 def _holds_remote_lock(journal: audit.Journal, run_id: str) -> bool:

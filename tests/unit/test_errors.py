@@ -235,7 +235,15 @@ def test_outcome_exit_codes(verdict: str, cause: str | None, error: str | None, 
     from mdstools.phases import PHASES
     from mdstools.runbook import Outcome
 
-    outcome = Outcome(PHASES[0], verdict, cause, Path("00.ipynb"), None, "r1", error)
+    outcome = Outcome(
+        phase=PHASES[0],
+        verdict=verdict,
+        cause=cause,
+        notebook=Path("00.ipynb"),
+        html=None,
+        run_id="r1",
+        error=error,
+    )
     assert outcome.exit_code == code
     assert type(outcome.exit_code) is ExitCode
 
