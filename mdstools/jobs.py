@@ -363,6 +363,44 @@ def _resilient(
         return value
 
 
+def _finished(
+    session: Session,
+    handle: JobHandle,
+    state: JobState,
+    deadline: float,
+    progress: Progress | None,
+    outage: Outage,
+    t0: float,
+) -> JobResult:
+    """A finished job with its whole log (read as the server allows, at least a minute);
+    JobError when its exit status is not 0."""
+    log = _resilient(
+        session,
+        lambda: read_log(session, handle),
+        max(deadline, _clock() + 60),
+        progress,
+        handle.name,
+        outage,
+        t0,
+    )
+    result = JobResult(
+        handle=handle,
+        rc=state.rc or 0,
+        log=log,
+        duration_s=_clock() - t0,
+        reconnects=outage.reconnects,
+    )
+    if state.rc != 0:
+        raise JobError(
+            handle.server,
+            handle.name,
+            f"failed with exit status {state.rc}",
+            state.log_tail,
+            {"rc": state.rc, "log": log},
+        )
+    return result
+
+
 def wait(
     session: Session,
     handle: JobHandle,
@@ -391,31 +429,7 @@ def wait(
         if progress is not None:
             progress(handle.name, state, _clock() - t0)
         if state.state == "finished":
-            log = _resilient(
-                session,
-                lambda: read_log(session, handle),
-                max(deadline, _clock() + 60),
-                progress,
-                handle.name,
-                outage,
-                t0,
-            )
-            result = JobResult(
-                handle=handle,
-                rc=state.rc or 0,
-                log=log,
-                duration_s=_clock() - t0,
-                reconnects=outage.reconnects,
-            )
-            if state.rc != 0:
-                raise JobError(
-                    handle.server,
-                    handle.name,
-                    f"failed with exit status {state.rc}",
-                    state.log_tail,
-                    {"rc": state.rc, "log": log},
-                )
-            return result
+            return _finished(session, handle, state, deadline, progress, outage, t0)
         if state.state == "lost":
             raise JobError(
                 handle.server,
@@ -447,6 +461,35 @@ def run(
     """Start a detached job and wait for it."""
     handle = start(session, name, command, domain)
     return wait(session, handle, timeout_s, interval_s, progress)
+
+
+def _already_done(
+    session: Session,
+    handle: JobHandle,
+    name: str,
+    timeout_s: float,
+    progress: Progress | None,
+    outage: Outage,
+    t0: float,
+) -> JobResult:
+    """A job that finished with rc 0 in an earlier run, with its log: taken as done."""
+    log = _resilient(
+        session,
+        lambda: read_log(session, handle),
+        _clock() + timeout_s,
+        progress,
+        name,
+        outage,
+        t0,
+    )
+    return JobResult(
+        handle=handle,
+        rc=0,
+        log=log,
+        duration_s=0.0,
+        reconnects=outage.reconnects,
+        found="already done",
+    )
 
 
 def resume_or_start(
@@ -492,23 +535,7 @@ def resume_or_start(
     if found is not None and done and reuse_finished:
         if on_found is not None:
             on_found("already done", found.handle)
-        log = _resilient(
-            session,
-            lambda: read_log(session, found.handle),
-            _clock() + timeout_s,
-            progress,
-            name,
-            outage,
-            t0,
-        )
-        return JobResult(
-            handle=found.handle,
-            rc=0,
-            log=log,
-            duration_s=0.0,
-            reconnects=outage.reconnects,
-            found="already done",
-        )
+        return _already_done(session, found.handle, name, timeout_s, progress, outage, t0)
     handle = start(session, name, command, domain, ticket=ticket)
     return wait(session, handle, timeout_s, interval_s, progress, budget_s)
 

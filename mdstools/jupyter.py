@@ -663,13 +663,28 @@ def _open_and_wait(lab: JupyterLab, open_browser: bool, say: Callable[[str], Non
     return ExitCode.OK if stopped else ExitCode.FAILED
 
 
-def _stop_lab_if_started(lab_dir: Path, started: bool, say: Callable[[str], None]) -> None:
-    """Stops the embedded lab in ``lab_dir`` when this command started it and it runs."""
-    if started and running_lab(lab_dir) is not None:
-        from mdstools.lab import runtime
+def _clean_up(
+    lab: JupyterLab | None,
+    config_dir: Path,
+    lab_dir: Path,
+    lab_started: bool,
+    say: Callable[[str], None],
+) -> None:
+    """With signals ignored: JupyterLab stopped and its ended runs sealed, its settings
+    removed, and the embedded lab stopped when this command started it and it runs."""
+    import shutil
 
-        runtime.down(lab_dir)
-        say(f"lab down ({lab_dir})")
+    with _signals_ignored():
+        if lab is not None:
+            lab.stop()
+            say("JupyterLab stopped")
+            _seal_on_exit(lab.notebook_dir.parent, say)
+        shutil.rmtree(config_dir, ignore_errors=True)
+        if lab_started and running_lab(lab_dir) is not None:
+            from mdstools.lab import runtime
+
+            runtime.down(lab_dir)
+            say(f"lab down ({lab_dir})")
 
 
 def serve(
@@ -687,7 +702,6 @@ def serve(
 
     Returns the exit code: 0 after Ctrl-C, 1 when something could not start, 2 bad input.
     """
-    import shutil
     import tempfile
 
     from mdstools.runbook import ensure_kernel
@@ -729,14 +743,8 @@ def serve(
             print(f"mdstools jupyter: {exc}", file=sys.stderr)
             return ExitCode.USAGE if isinstance(exc, UsageError) else ExitCode.FAILED
         finally:
-            with _signals_ignored():
-                if lab is not None:
-                    lab.stop()
-                    say("JupyterLab stopped")
-                    _seal_on_exit(lab.notebook_dir.parent, say)
-                shutil.rmtree(config_dir, ignore_errors=True)
-                started = target.started if target is not None else not lab_was_running
-                _stop_lab_if_started(lab_dir.resolve(), inventory is None and started, say)
+            started = target.started if target is not None else not lab_was_running
+            _clean_up(lab, config_dir, lab_dir.resolve(), inventory is None and started, say)
 
 
 def _seal_on_exit(report_dir: Path, say: Any) -> None:

@@ -805,6 +805,20 @@ def _checked_params(ph: Phase, given: dict[str, Any], params: dict[str, Any]) ->
     return check_params({**given, **params}, [ph], from_cli=False)
 
 
+def _carried_decisions(
+    ph: Phase, params: dict[str, Any], report_dir: Path, inv: Inventory
+) -> tuple[set[str], list[str], dict[str, Any]]:
+    """The decisions given as parameters, those of them that change what an earlier phase
+    decided, and the decisions carried into ``params`` from earlier phases."""
+    own = {p.name for p in phase_params(ph)}
+    explicit = {n for n in CARRIED if n in own and params.get(n) is not None}
+    before: dict[str, Any] = {n: None for n in explicit}
+    carry_forward(before, ph, report_dir, inv.sha256)
+    changed = sorted(n for n in explicit if before[n] != params[n])
+    carried = carry_forward(params, ph, report_dir, inv.sha256)
+    return explicit, changed, carried
+
+
 def _register_exit_hook() -> None:
     """In an interactive kernel, a run still open when the kernel exits is ended then."""
     global _exit_hook
@@ -873,12 +887,7 @@ def start(
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
     audit.check_before_write(reports / ticket)
-    own = {p.name for p in phase_params(ph)}
-    explicit = {n for n in CARRIED if n in own and params.get(n) is not None}
-    before = {n: None for n in explicit}
-    carry_forward(before, ph, reports / ticket, inv.sha256)
-    changed = sorted(n for n in explicit if before[n] != params[n])
-    carried = carry_forward(params, ph, reports / ticket, inv.sha256)
+    explicit, changed, carried = _carried_decisions(ph, params, reports / ticket, inv)
     run = Run(
         inventory=inv,
         ticket=ticket,

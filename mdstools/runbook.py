@@ -379,6 +379,28 @@ def _prepare_record(
     )
 
 
+def _parameters(run: _RunContext, reports: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters papermill injects: the run's context, then the phase's own."""
+    return {
+        "inventory": str(run.inv.path),
+        "ticket": run.ticket,
+        "operator": run.operator,
+        "interactive": False,
+        "dry_run": run.dry_run,
+        "reports_dir": str(reports),
+        **params,
+    }
+
+
+def _executed_notebook(output: Path, source: Path, work: Path) -> Any:
+    """The notebook papermill wrote (the runbook itself when it wrote none); the private
+    folder it was written in is removed."""
+    try:
+        return nbformat.read(str(output if output.exists() else source), as_version=4)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _merge_state(
     run: _RunContext, verdict: str, cause: str | None, lock_token: str | None
 ) -> tuple[str, str | None, dict[str, Any]]:
@@ -477,15 +499,7 @@ def execute(
     work = Path(tempfile.mkdtemp(prefix="mdstools-run-"))
     os.chmod(work, 0o700)
     tmp_out = work / name
-    parameters = {
-        "inventory": str(inv.path),
-        "ticket": ticket,
-        "operator": operator,
-        "interactive": False,
-        "dry_run": dry_run,
-        "reports_dir": str(reports),
-        **params,
-    }
+    parameters = _parameters(run, reports, params)
     if lock_broken is not None:
         run.journal.write(
             "lock", event="broken", where=str(lock.lock_path(inv.environment)), holder=lock_broken
@@ -496,10 +510,7 @@ def execute(
             ph, source, tmp_out, parameters, report_dir, _Prefixed(f"[{ticket} {ph.id}]")
         )
     verdict, cause, state = _merge_state(run, verdict, cause, lock_token)
-    try:
-        nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    nb = _executed_notebook(tmp_out, source, work)
     target, html_path = _write_record(run, nb, verdict, cause, state, html)
     _progress(
         f"[{ticket} {ph.id}] {verdict.upper()}"
