@@ -321,19 +321,19 @@ def _reports(args: argparse.Namespace) -> Path:
 
 
 def _error_code(command: str, exc: Exception, where: Path | None = None) -> int:
-    """One line on stderr for an expected failure; its exit code. ``where`` names the
-    file of an OSError that does not say which."""
-    from mdstools.errors import RecordWriteError
-    from mdstools.lock import LockHeld
+    """One line on stderr for an expected failure; its exit code: the error's own
+    (``MdstoolsError.exit_code``), and 2 for a plain ``MdstoolsError``, which here refused
+    the command's input (a ticket id, a report folder). ``where`` names the file of an
+    OSError that does not say which. The one place the command line turns an error into
+    an exit code."""
+    from mdstools.errors import MdstoolsError, RecordWriteError
 
     if isinstance(exc, OSError):
         exc = RecordWriteError(str(exc.filename or where or "the reports folder"), exc)
     print(f"mdstools {command}: {exc}", file=sys.stderr)
-    if isinstance(exc, RecordWriteError):
-        return exc.exit_code
-    if isinstance(exc, LockHeld):
-        return ExitCode.LOCKED
-    return ExitCode.USAGE
+    if not isinstance(exc, MdstoolsError) or type(exc) is MdstoolsError:
+        return ExitCode.USAGE
+    return exc.exit_code
 
 
 def _check_ticket(command: str, ticket: str) -> bool:
@@ -446,12 +446,8 @@ def _take_lock(
 
     try:
         held = lock.acquire(inv.environment, ticket, phase_id, operator, break_stale=break_stale)
-    except lock.LockHeld as exc:
-        print(f"mdstools {command}: {exc}", file=sys.stderr)
-        return ExitCode.LOCKED, None
-    except lock.LockDirError as exc:
-        print(f"mdstools {command}: {exc}", file=sys.stderr)
-        return ExitCode.USAGE, None
+    except (lock.LockHeld, lock.LockDirError) as exc:
+        return _error_code(command, exc), None
     if held.broken is not None:
         print(
             f"mdstools {command}: broke the stale lock {held.path} of {lock.describe(held.broken)}",

@@ -75,6 +75,8 @@ class JupyterError(MdstoolsError):
 class UsageError(JupyterError):
     """Bad input: an unknown scenario, or one other than the running lab's (exit code 2)."""
 
+    exit = ExitCode.USAGE
+
 
 def free_port(host: str = HOST) -> int:
     """A TCP port on ``host`` that nobody listens on right now."""
@@ -741,7 +743,7 @@ def serve(
             return ExitCode.OK
         except JupyterError as exc:
             print(f"mdstools jupyter: {exc}", file=sys.stderr)
-            return ExitCode.USAGE if isinstance(exc, UsageError) else ExitCode.FAILED
+            return exc.exit_code
         finally:
             started = target.started if target is not None else not lab_was_running
             _clean_up(lab, config_dir, lab_dir.resolve(), inventory is None and started, say)

@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mdstools.errors import MdstoolsError
+from mdstools.errors import ExitCode, MdstoolsError
 
 if TYPE_CHECKING:
     from mdstools.inventory import Inventory
@@ -87,6 +87,8 @@ class LockHeld(MdstoolsError):
     another host (its pid cannot be checked from here).
     """
 
+    exit = ExitCode.LOCKED
+
     def __init__(
         self,
         where: str,
@@ -127,6 +129,8 @@ class LockHeld(MdstoolsError):
 
 class LockDirError(MdstoolsError):
     """The host-wide lock directory cannot be created or written (CLI exit code 2)."""
+
+    exit = ExitCode.USAGE
 
     def __init__(self, directory: Path, reason: str) -> None:
         self.directory = directory
