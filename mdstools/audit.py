@@ -185,7 +185,7 @@ def _entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UnsealedRun:
     """A run whose journal lines came after the last seal."""
 
@@ -201,7 +201,7 @@ class UnsealedRun:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verification:
     """What :func:`verify` found: ``ok`` when nothing differs from what was sealed and
     journaled (unsealed runs are listed in ``unsealed`` and do not make it fail)."""
@@ -341,10 +341,10 @@ def _unsealed_runs(
             continue
         before = unsealed.get(rid)
         unsealed[rid] = UnsealedRun(
-            rid,
-            before.phase if before and before.phase else str(ev.get("phase", "")),
-            before.first_line if before else ln.number,
-            ln.number,
+            run_id=rid,
+            phase=before.phase if before and before.phase else str(ev.get("phase", "")),
+            first_line=before.first_line if before else ln.number,
+            last_line=ln.number,
         )
     return unsealed
 
@@ -449,13 +449,13 @@ def _analyse(report_dir: Path) -> Verification:
     if not report_dir.is_dir() or not (manifest_path.exists() or journal_path.exists()):
         current = report_files(report_dir) if report_dir.is_dir() else {}
         return Verification(
-            not current,
-            tuple(
+            ok=not current,
+            problems=tuple(
                 f"{rel}: present, but there is no {JOURNAL} or {MANIFEST} to account for it"
                 for rel in sorted(current)
             ),
-            None,
-            0,
+            head=None,
+            runs=0,
             is_report=False,
         )
     problems: list[str] = []
@@ -480,11 +480,11 @@ def _analyse(report_dir: Path) -> Verification:
     _check_state(report_dir / STATE, entries, state_changed, unsealed, problems)
     head = entries[-1].get("hash") if entries else None
     return Verification(
-        not problems,
-        tuple(problems),
-        str(head) if head else None,
-        len(entries),
-        tuple(sorted(unsealed.values(), key=lambda u: u.first_line)),
+        ok=not problems,
+        problems=tuple(problems),
+        head=str(head) if head else None,
+        runs=len(entries),
+        unsealed=tuple(sorted(unsealed.values(), key=lambda u: u.first_line)),
     )
 
 

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -321,19 +321,19 @@ def _reports(args: argparse.Namespace) -> Path:
 
 
 def _error_code(command: str, exc: Exception, where: Path | None = None) -> int:
-    """One line on stderr for an expected failure; its exit code. ``where`` names the
-    file of an OSError that does not say which."""
-    from mdstools.errors import RecordWriteError
-    from mdstools.lock import LockHeld
+    """One line on stderr for an expected failure; its exit code: the error's own
+    (``MdstoolsError.exit_code``), and 2 for a plain ``MdstoolsError``, which here refused
+    the command's input (a ticket id, a report folder). ``where`` names the file of an
+    OSError that does not say which. The one place the command line turns an error into
+    an exit code."""
+    from mdstools.errors import MdstoolsError, RecordWriteError
 
     if isinstance(exc, OSError):
         exc = RecordWriteError(str(exc.filename or where or "the reports folder"), exc)
     print(f"mdstools {command}: {exc}", file=sys.stderr)
-    if isinstance(exc, RecordWriteError):
-        return exc.exit_code
-    if isinstance(exc, LockHeld):
-        return ExitCode.LOCKED
-    return ExitCode.USAGE
+    if not isinstance(exc, MdstoolsError) or type(exc) is MdstoolsError:
+        return ExitCode.USAGE
+    return exc.exit_code
 
 
 def _check_ticket(command: str, ticket: str) -> bool:
@@ -360,15 +360,9 @@ def _check_report(reports: Path, ticket: str) -> None:
     audit.check_before_write(reports / ticket)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Execute one runbook headless with papermill into reports/<ticket>/.
-
-    Refuses (exit 2) a ticket id that is not a plain folder name, and a ticket whose
-    record does not verify; the record is sealed at the end (with any run journaled
-    since the last seal).
-    """
-    from mdstools import lock
-    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
+def _run_phase_params(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | None:
+    """``run``'s phase and checked parameters, or None when the phase, the parameters or the
+    ticket id are refused (the message is printed)."""
     from mdstools.phases import phase
 
     try:
@@ -380,16 +374,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             "upgrade_primary",
             file=sys.stderr,
         )
-        return ExitCode.USAGE
+        return None
     except ValueError as exc:
         print(f"mdstools run: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        return None
     checked = check_params(params, [ph], "run", args.operator)
-    if checked is None:
+    if checked is None or not _check_ticket("run", args.ticket):
+        return None
+    return ph, checked
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Execute one runbook headless with papermill into reports/<ticket>/.
+
+    Refuses (exit 2) a ticket id that is not a plain folder name, and a ticket whose
+    record does not verify; the record is sealed at the end (with any run journaled
+    since the last seal).
+    """
+    from mdstools import lock
+    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
+
+    chosen = _run_phase_params(args)
+    if chosen is None:
         return ExitCode.USAGE
-    params = checked
-    if not _check_ticket("run", args.ticket):
-        return ExitCode.USAGE
+    ph, params = chosen
     inv = _load_inventory(args.inventory, "run")
     if inv is None:
         return ExitCode.USAGE
@@ -438,12 +446,8 @@ def _take_lock(
 
     try:
         held = lock.acquire(inv.environment, ticket, phase_id, operator, break_stale=break_stale)
-    except lock.LockHeld as exc:
-        print(f"mdstools {command}: {exc}", file=sys.stderr)
-        return ExitCode.LOCKED, None
-    except lock.LockDirError as exc:
-        print(f"mdstools {command}: {exc}", file=sys.stderr)
-        return ExitCode.USAGE, None
+    except (lock.LockHeld, lock.LockDirError) as exc:
+        return _error_code(command, exc), None
     if held.broken is not None:
         print(
             f"mdstools {command}: broke the stale lock {held.path} of {lock.describe(held.broken)}",
@@ -458,14 +462,9 @@ def _user() -> str:
     return getpass.getuser()
 
 
-def cmd_campaign(args: argparse.Namespace) -> int:
-    """Run the phases in order and stop at the first failure (--resume: after the last pass).
-
-    Exit 2 when --from comes after --to, for an invalid ticket id, or when the ticket's
-    record (state.json, journal, manifest, notebooks) does not verify.
-    """
-    from mdstools import lock
-    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
+def _campaign_params(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The campaign's checked parameters (``--confirm`` included), or None when the phases,
+    the parameters or the ticket id are refused (the message is printed)."""
     from mdstools.phases import between
 
     try:
@@ -473,27 +472,32 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         span = between(args.from_phase, args.to_phase)
     except ValueError as exc:
         print(f"mdstools campaign: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        return None
     except KeyError as exc:
         print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
-        return ExitCode.USAGE
+        return None
     if not span:
         print(
             f"mdstools campaign: --from {shown(args.from_phase)} comes after "
             f"--to {shown(args.to_phase)}; use --from 00 --to 08 or a part of it in order",
             file=sys.stderr,
         )
-        return ExitCode.USAGE
+        return None
     checked = check_params(params, span, "campaign", args.operator)
     if checked is None:
-        return ExitCode.USAGE
-    params = checked
+        return None
     if args.confirm:
-        params.setdefault("confirm", True)
+        checked.setdefault("confirm", True)
     if not _check_ticket("campaign", args.ticket):
-        return ExitCode.USAGE
-    reports = _reports(args)
-    from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
+        return None
+    return checked
+
+
+def _campaign_phases(args: argparse.Namespace, reports: Path) -> list[Any] | int:
+    """The phases still to run for this ticket, or the exit code when they cannot be
+    chosen or the record does not take them (the message is printed)."""
+    from mdstools import runbook
+    from mdstools.errors import MdstoolsError
 
     try:
         phases = runbook.next_phases(
@@ -505,6 +509,27 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     except (MdstoolsError, OSError) as exc:
         return _error_code("campaign", exc)
+    return phases
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """Run the phases in order and stop at the first failure (--resume: after the last pass).
+
+    Exit 2 when --from comes after --to, for an invalid ticket id, or when the ticket's
+    record (state.json, journal, manifest, notebooks) does not verify.
+    """
+    from mdstools import lock
+    from mdstools.errors import RecordDamaged, RecordWriteError
+
+    params = _campaign_params(args)
+    if params is None:
+        return ExitCode.USAGE
+    reports = _reports(args)
+    from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
+
+    phases = _campaign_phases(args, reports)
+    if isinstance(phases, int):
+        return phases
     inv = _load_inventory(args.inventory, "campaign")
     if inv is None:
         return ExitCode.USAGE
@@ -641,6 +666,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return ExitCode.FAILED
 
 
+def _refuse_seal(report: Path, result: Any, args: argparse.Namespace) -> None:
+    """Why ``seal`` refuses a report that does not verify: each mismatch, a notebook given
+    from inside the record, and that nothing was sealed."""
+    for p in result.problems:
+        print(f"MISMATCH {p}", file=sys.stderr)
+    inside = [n for n in args.notebooks if report.resolve() in Path(n).resolve().parents]
+    if inside:
+        print(
+            f"mdstools seal: {inside[0]} is inside the record: write papermill's output "
+            "file outside reports/<ticket>/ (the seal puts the notebook there itself)",
+            file=sys.stderr,
+        )
+    print(f"mdstools seal: {args.report} does not verify; nothing sealed", file=sys.stderr)
+
+
 def cmd_seal(args: argparse.Namespace) -> int:
     """Seal runs into the record of a ticket, so that it verifies as a whole and can be
     bundled.
@@ -668,16 +708,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     if not result.is_report:
         return _not_a_report("seal", args.report)
     if not result.ok:
-        for p in result.problems:
-            print(f"MISMATCH {p}", file=sys.stderr)
-        inside = [n for n in args.notebooks if report.resolve() in Path(n).resolve().parents]
-        if inside:
-            print(
-                f"mdstools seal: {inside[0]} is inside the record: write papermill's output "
-                "file outside reports/<ticket>/ (the seal puts the notebook there itself)",
-                file=sys.stderr,
-            )
-        print(f"mdstools seal: {args.report} does not verify; nothing sealed", file=sys.stderr)
+        _refuse_seal(report, result, args)
         return ExitCode.FAILED
     if args.notebooks:
         return _seal_notebooks(report, args)
@@ -769,54 +800,26 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole job on the embedded lab: lab up, the campaign 00..08 headless, verify, lab down.
+def _demo_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``demo``'s scenario, domains or time scale, if anything."""
+    from mdstools.lab.scenarios import SCENARIOS
 
-    Prints where the report is. Takes about a minute once .venv exists.
-    """
-    import tempfile
-    import time
+    if args.scenario not in SCENARIOS:
+        return f"unknown scenario {shown(args.scenario)}; choose one of: {', '.join(SCENARIOS)}"
+    if not 1 <= args.domains <= 500:
+        return "--domains must be between 1 and 500"
+    if not (math.isfinite(args.time_scale) and 0 < args.time_scale <= MAX_TIME_SCALE):
+        return f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g}"
+    return None
 
-    from mdstools import audit, inventory, lock
+
+def _demo_campaign(lab_dir: Path, ticket: str, reports: Path) -> int:
+    """The whole campaign on the running lab, its summary and the record verified; the exit
+    code (the message of a failure is printed)."""
+    from mdstools import audit, inventory, lock, runbook
     from mdstools.errors import MdstoolsError
-    from mdstools.lab import runtime
-    from mdstools.lab.scenarios import SCENARIOS, LabOptions
     from mdstools.phases import PHASES
 
-    problem = None
-    if args.scenario not in SCENARIOS:
-        problem = f"unknown scenario {shown(args.scenario)}; choose one of: {', '.join(SCENARIOS)}"
-    elif not 1 <= args.domains <= 500:
-        problem = "--domains must be between 1 and 500"
-    elif not (math.isfinite(args.time_scale) and 0 < args.time_scale <= MAX_TIME_SCALE):
-        problem = f"--time-scale must be a number above 0 and at most {MAX_TIME_SCALE:g}"
-    if problem:
-        print(f"mdstools demo: {problem}", file=sys.stderr)
-        return ExitCode.USAGE
-    ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not _check_ticket("demo", ticket):
-        return ExitCode.USAGE
-    reports = Path(args.reports).resolve()
-    try:
-        _check_report(reports, ticket)
-    except (MdstoolsError, OSError) as exc:
-        return _error_code("demo", exc)
-    from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
-
-    lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
-    print(
-        f"demo: starting the lab (scenario {args.scenario}, {args.domains} domains) in {lab_dir}",
-        file=sys.stderr,
-    )
-    try:
-        runtime.up(
-            lab_dir,
-            LabOptions(scenario=args.scenario, domains=args.domains, time_scale=args.time_scale),
-        )
-    except runtime.LabRuntimeError as exc:
-        print(f"mdstools demo: {exc}", file=sys.stderr)
-        return ExitCode.FAILED
-    started = time.monotonic()
     try:
         inv = inventory.load(lab_dir / "inventory.yml")
         held = lock.acquire(inv.environment, ticket, "00", _user(), break_stale=True)
@@ -847,6 +850,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except MdstoolsError as exc:
         print(f"mdstools demo: {exc}", file=sys.stderr)
         rc = ExitCode.FAILED
+    return rc
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole job on the embedded lab: lab up, the campaign 00..08 headless, verify, lab down.
+
+    Prints where the report is. Takes about a minute once .venv exists.
+    """
+    import tempfile
+    import time
+
+    from mdstools.errors import MdstoolsError
+    from mdstools.lab import runtime
+    from mdstools.lab.scenarios import LabOptions
+
+    problem = _demo_problem(args)
+    if problem:
+        print(f"mdstools demo: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
+    ticket = args.ticket or f"DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
+    if not _check_ticket("demo", ticket):
+        return ExitCode.USAGE
+    reports = Path(args.reports).resolve()
+    try:
+        _check_report(reports, ticket)
+    except (MdstoolsError, OSError) as exc:
+        return _error_code("demo", exc)
+    from mdstools import runbook  # noqa: F401  papermill: loaded once the arguments hold
+
+    lab_dir = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="mdst-lab-"))
+    print(
+        f"demo: starting the lab (scenario {args.scenario}, {args.domains} domains) in {lab_dir}",
+        file=sys.stderr,
+    )
+    try:
+        runtime.up(
+            lab_dir,
+            LabOptions(scenario=args.scenario, domains=args.domains, time_scale=args.time_scale),
+        )
+    except runtime.LabRuntimeError as exc:
+        print(f"mdstools demo: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    started = time.monotonic()
+    try:
+        rc = _demo_campaign(lab_dir, ticket, reports)
     finally:
         runtime.down(lab_dir)
     outcome = "passed" if rc == ExitCode.OK else "FAILED"
@@ -910,14 +958,7 @@ def _add_lab_shape(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mdstools",
-        description="Check Point MDS High Availability upgrade runbooks, and their lab.",
-    )
-    parser.add_argument("--version", action="version", version=f"mdstools {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_status(sub: Any) -> None:
     p = sub.add_parser(
         "status",
         help="live health snapshot of the deployment",
@@ -927,6 +968,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_status)
 
+
+def _run_options() -> argparse.ArgumentParser:
+    """The options ``run`` and ``campaign`` share, as a parent parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-i", "--inventory", required=True, help="inventory YAML file")
     common.add_argument("--reports", default="reports", help="reports folder (default reports)")
@@ -946,7 +990,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="break a STALE lock left by a dead run on this host, or the lock on the primary "
         "MDS left by a run from another host (journaled)",
     )
+    return common
 
+
+def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "run",
         parents=[common],
@@ -957,6 +1004,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ticket", required=True, help="change ticket id (names reports/<ticket>)")
     p.set_defaults(func=cmd_run)
 
+
+def _add_campaign(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "campaign",
         parents=[common],
@@ -978,6 +1027,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_campaign)
 
+
+def _add_plan(sub: Any) -> None:
     p = sub.add_parser(
         "plan",
         help="the campaign as it would run; nothing is executed",
@@ -986,6 +1037,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--inventory", required=True)
     p.set_defaults(func=cmd_plan)
 
+
+def _add_verify(sub: Any) -> None:
     p = sub.add_parser(
         "verify",
         help="check a report's manifest and hash chain",
@@ -994,6 +1047,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("report", help="reports/<ticket>")
     p.set_defaults(func=cmd_verify)
 
+
+def _add_seal(sub: Any) -> None:
     p = sub.add_parser(
         "seal",
         help="seal runs journaled since the last seal (JupyterLab runs)",
@@ -1015,6 +1070,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--operator", default="", help="who seals it (default: login name)")
     p.set_defaults(func=cmd_seal)
 
+
+def _add_bundle(sub: Any) -> None:
     p = sub.add_parser(
         "bundle", help="zip a ticket's report", description=(cmd_bundle.__doc__ or "").strip()
     )
@@ -1022,6 +1079,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="zip file (default next to the report)")
     p.set_defaults(func=cmd_bundle)
 
+
+def _add_jupyter(sub: Any) -> None:
     p = sub.add_parser(
         "jupyter",
         help="JupyterLab on the runbooks (the lab unless -i)",
@@ -1044,6 +1103,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_jupyter)
 
+
+def _add_demo(sub: Any) -> None:
     p = sub.add_parser(
         "demo", help="the embedded lab end to end", description=(cmd_demo.__doc__ or "").strip()
     )
@@ -1060,6 +1121,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ticket", default="", help="ticket id (default DEMO-<timestamp>)")
     p.set_defaults(func=cmd_demo)
 
+
+_LAB_CONTROL_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int], str], ...] = (
+    ("down", cmd_lab_down, "stop the lab"),
+    ("status", cmd_lab_status, "servers, versions, HA per domain"),
+    ("change", cmd_lab_change, "an admin publishes a change on a DMS"),
+    ("fix", cmd_lab_fix, "clear injected faults"),
+    ("reboot", cmd_lab_reboot, "reboot one simulated server"),
+    ("drop", cmd_lab_drop, "drop a server's connections for a while"),
+    ("events", cmd_lab_events, "what the lab did lately"),
+)
+
+
+def _add_lab_control_options(p: argparse.ArgumentParser, name: str) -> None:
+    """The options of one ``lab`` command after ``serve``, besides ``--dir``."""
+    if name == "status":
+        p.add_argument("--format", choices=("table", "json"), default="table")
+    if name == "change":
+        p.add_argument("--domain", required=True, help="domain name, e.g. dom1")
+        p.add_argument("--on", required=True, help="server whose DMS gets the change")
+        p.add_argument("--admin", default="lab-admin", help="who publishes")
+        p.add_argument("--object", default=None, help="object name (default generated)")
+    if name == "fix":
+        p.add_argument("--server", default=None, help="only this server")
+    if name in ("reboot", "drop"):
+        p.add_argument("server", help="server name, e.g. mds2")
+    if name == "drop":
+        p.add_argument("--seconds", type=float, default=5.0)
+    if name == "events":
+        p.add_argument("--last", type=int, default=50)
+
+
+def _add_lab(sub: Any) -> None:
     lab = sub.add_parser("lab", help="the embedded MDS HA lab (simulated servers over SSH)")
     labsub = lab.add_subparsers(dest="lab_command", required=True)
     p = labsub.add_parser("up", help="start the lab in the background")
@@ -1068,33 +1161,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = labsub.add_parser("serve", help="run the lab in the foreground")
     _add_lab_shape(p)
     p.set_defaults(func=cmd_lab_serve)
-    for name, func, help_ in (
-        ("down", cmd_lab_down, "stop the lab"),
-        ("status", cmd_lab_status, "servers, versions, HA per domain"),
-        ("change", cmd_lab_change, "an admin publishes a change on a DMS"),
-        ("fix", cmd_lab_fix, "clear injected faults"),
-        ("reboot", cmd_lab_reboot, "reboot one simulated server"),
-        ("drop", cmd_lab_drop, "drop a server's connections for a while"),
-        ("events", cmd_lab_events, "what the lab did lately"),
-    ):
+    for name, func, help_ in _LAB_CONTROL_COMMANDS:
         p = labsub.add_parser(name, help=help_, description=(func.__doc__ or "").strip())
         p.add_argument("--dir", default=str(DEFAULT_LAB_DIR), help="lab directory")
         p.set_defaults(func=func)
-        if name == "status":
-            p.add_argument("--format", choices=("table", "json"), default="table")
-        if name == "change":
-            p.add_argument("--domain", required=True, help="domain name, e.g. dom1")
-            p.add_argument("--on", required=True, help="server whose DMS gets the change")
-            p.add_argument("--admin", default="lab-admin", help="who publishes")
-            p.add_argument("--object", default=None, help="object name (default generated)")
-        if name == "fix":
-            p.add_argument("--server", default=None, help="only this server")
-        if name in ("reboot", "drop"):
-            p.add_argument("server", help="server name, e.g. mds2")
-        if name == "drop":
-            p.add_argument("--seconds", type=float, default=5.0)
-        if name == "events":
-            p.add_argument("--last", type=int, default=50)
+        _add_lab_control_options(p, name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mdstools`` argument parser: one subcommand per command of the README's table."""
+    parser = argparse.ArgumentParser(
+        prog="mdstools",
+        description="Check Point MDS High Availability upgrade runbooks, and their lab.",
+    )
+    parser.add_argument("--version", action="version", version=f"mdstools {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_status(sub)
+    common = _run_options()
+    _add_run(sub, common)
+    _add_campaign(sub, common)
+    _add_plan(sub)
+    _add_verify(sub)
+    _add_seal(sub)
+    _add_bundle(sub)
+    _add_jupyter(sub)
+    _add_demo(sub)
+    _add_lab(sub)
     return parser
 
 

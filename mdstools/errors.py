@@ -3,9 +3,11 @@
 Every exception of the client is a :class:`MdstoolsError`; the lab (``mdstools.lab``) is a
 separate program with its own. ``where`` is the module of ``mdstools`` that defines the
 class; ``exit`` is the exit code (:class:`ExitCode`) of a command or headless run that it
-ends. A plain ``MdstoolsError`` is 2 where the command line checks its input (ticket id,
-report folder) and 1 in a run; ``RecordWriteError`` is 2 for a folder the operator gave
-that cannot be written, 1 otherwise; Ctrl-C is 130.
+ends, which is also the class's ``exit`` attribute (an error's ``exit_code``, which the
+command line reads in one place, ``cli._error_code``, and ``mdstools jupyter``). A plain
+``MdstoolsError`` is 2 where the command line checks its input (ticket id, report folder)
+and 1 in a run; ``RecordWriteError`` is 2 for a folder the operator gave that cannot be
+written, 1 otherwise; Ctrl-C is 130.
 
 ::
 
@@ -54,7 +56,7 @@ from __future__ import annotations
 import errno
 from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from mdstools.session import Result
@@ -102,9 +104,15 @@ def shown(value: Any, limit: int = 60) -> str:
 
 
 class MdstoolsError(Exception):
-    """Base class; ``str()`` is one line: the cause, then what to do."""
+    """Base class; ``str()`` is one line: the cause, then what to do.
+
+    ``exit_code`` is the exit code of the table above; each class that differs from its
+    parent sets ``exit``. Where the command line checks its input, a plain
+    ``MdstoolsError`` ends the command with 2 instead (``mdstools.cli``).
+    """
 
     hint: str = ""
+    exit: ClassVar[ExitCode] = ExitCode.FAILED
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -115,10 +123,17 @@ class MdstoolsError(Exception):
     def __str__(self) -> str:
         return f"{self.message}. {self.hint}" if self.hint else self.message
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code of a command or headless run that this error ends."""
+        return self.exit
+
 
 class BadInput(MdstoolsError):
     """Input that was refused (inventory, parameter, secret reference): a notebook shows the
     message alone, since a traceback would only point at mdstools' own checks."""
+
+    exit = ExitCode.USAGE
 
     def _render_traceback_(self) -> list[str]:
         """IPython shows this line instead of a traceback."""
@@ -146,6 +161,8 @@ class SecretError(BadInput):
 class TransportError(MdstoolsError):
     """A server is out of reach: it could not be connected to, or its connection dropped.
     Only its subclasses are raised."""
+
+    exit = ExitCode.UNREACHABLE
 
 
 class ConnectError(TransportError):
@@ -301,6 +318,8 @@ class _OneLineInNotebooks:
 class RecordDamaged(_OneLineInNotebooks, MdstoolsError):
     """The record of a ticket does not match what was sealed and journaled; ``path`` names
     the file. A run refuses to write on top of it (CLI exit code 2)."""
+
+    exit = ExitCode.USAGE
 
     def __init__(self, path: str, message: str, hint: str = "") -> None:
         self.path = path

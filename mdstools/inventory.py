@@ -86,7 +86,7 @@ class Connection:
     reconnect_budget_s: float = 180.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Server:
     """One MDS or Multi-Domain Log Server."""
 
@@ -110,7 +110,7 @@ class Server:
         return f"{self.host}:{self.port}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inventory:
     """A validated inventory."""
 
@@ -364,21 +364,8 @@ def load(path: str | Path) -> Inventory:
     return parse(data, p.resolve(), hashlib.sha256(raw).hexdigest())
 
 
-def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
-    """Validate already-loaded inventory data (``path`` anchors relative paths).
-
-    Every field that ends up in a command line, a file name or a lock name is checked
-    against a strict pattern; an error names the field path, the value and what is allowed.
-    """
-    c = _Check(path)
-    top = c.mapping(data, "", TOP_KEYS)
-    for required in ("environment", "target_version", "servers"):
-        if required not in top:
-            raise c.fail(required, "is required")
-    environment = c.string(top["environment"], "environment", NAME_RE, NAME_WHAT)
-    target = c.string(
-        top["target_version"], "target_version", VERSION_RE, "a release such as R81.20"
-    )
+def _upgrade(c: _Check, top: dict[str, Any]) -> tuple[str, str]:
+    """The upgrade's method and package (the package's path checked for that method)."""
     upgrade = c.mapping(top.get("upgrade", {"method": "cpuse"}), "upgrade", {"method", "package"})
     method = c.choice(upgrade.get("method", "cpuse"), "upgrade.method", ("cpuse", "mds_setup"))
     package = upgrade.get("package", "")
@@ -397,34 +384,37 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
                 "the package path on the servers, e.g. /var/log/upload/...tgz",
             )
         )
-    backup_dir = c.remote_path(
-        top.get("backup_dir", "/var/log/mds_backups"), "backup_dir", "a directory on the servers"
+    return method, package
+
+
+def _server(c: _Check, entry: Any, f: str, defaults: Connection) -> Server:
+    """One entry of ``servers`` (``f`` is its field path)."""
+    s = c.mapping(entry, f, SERVER_KEYS)
+    for required in ("name", "host", "role"):
+        if required not in s:
+            raise c.fail(f"{f}.{required}", "is required")
+    return Server(
+        name=c.string(s["name"], f"{f}.name", NAME_RE, NAME_WHAT),
+        host=c.host(s["host"], f"{f}.host"),
+        port=c.whole(s.get("port", 22), f"{f}.port", 1, 65535),
+        role=Role(c.choice(s["role"], f"{f}.role", tuple(r.value for r in Role))),
+        shell=c.choice(s.get("shell", "bash"), f"{f}.shell", ("bash", "clish")),
+        connection=c.connection(s, f, defaults),
     )
-    scale = c.number(top.get("time_scale", 1.0), "time_scale", 0, MAX_TIME_SCALE, low_open=True)
-    defaults = c.connection(
-        c.mapping(top.get("connection", {}), "connection", CONNECTION_KEYS),
-        "connection",
-        Connection(),
-    )
-    servers_raw = top["servers"]
+
+
+def _servers(c: _Check, servers_raw: Any, defaults: Connection) -> list[Server]:
+    """The list ``servers``, each entry checked, at most 64."""
     if not isinstance(servers_raw, list) or not servers_raw:
         raise c.fail("servers", f"must be a non-empty list of servers, got {shown(servers_raw)}")
     if len(servers_raw) > 64:
         raise c.fail("servers", f"{len(servers_raw)} servers; at most 64")
-    servers: list[Server] = []
-    for i, entry in enumerate(servers_raw):
-        f = f"servers[{i}]"
-        s = c.mapping(entry, f, SERVER_KEYS)
-        for required in ("name", "host", "role"):
-            if required not in s:
-                raise c.fail(f"{f}.{required}", "is required")
-        name = c.string(s["name"], f"{f}.name", NAME_RE, NAME_WHAT)
-        host = c.host(s["host"], f"{f}.host")
-        port = c.whole(s.get("port", 22), f"{f}.port", 1, 65535)
-        role = Role(c.choice(s["role"], f"{f}.role", tuple(r.value for r in Role)))
-        shell = c.choice(s.get("shell", "bash"), f"{f}.shell", ("bash", "clish"))
-        conn = c.connection(s, f, defaults)
-        servers.append(Server(name, host, port, role, shell, conn))
+    return [_server(c, entry, f"servers[{i}]", defaults) for i, entry in enumerate(servers_raw)]
+
+
+def _check_fleet(c: _Check, servers: list[Server]) -> None:
+    """The servers together: names and addresses unique, one primary, a way to log in to
+    each (and to expert mode from a clish login)."""
     names = [srv.name for srv in servers]
     for i, srv in enumerate(servers):
         if names.index(srv.name) != i:
@@ -451,6 +441,43 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
             )
         if not srv.connection.key_file and not srv.connection.password:
             raise c.fail(f"servers[{i}]", f"{srv.name} has neither key_file nor password")
+
+
+def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
+    """Validate already-loaded inventory data (``path`` anchors relative paths).
+
+    Every field that ends up in a command line, a file name or a lock name is checked
+    against a strict pattern; an error names the field path, the value and what is allowed.
+    """
+    c = _Check(path)
+    top = c.mapping(data, "", TOP_KEYS)
+    for required in ("environment", "target_version", "servers"):
+        if required not in top:
+            raise c.fail(required, "is required")
+    environment = c.string(top["environment"], "environment", NAME_RE, NAME_WHAT)
+    target = c.string(
+        top["target_version"], "target_version", VERSION_RE, "a release such as R81.20"
+    )
+    method, package = _upgrade(c, top)
+    backup_dir = c.remote_path(
+        top.get("backup_dir", "/var/log/mds_backups"), "backup_dir", "a directory on the servers"
+    )
+    scale = c.number(top.get("time_scale", 1.0), "time_scale", 0, MAX_TIME_SCALE, low_open=True)
+    defaults = c.connection(
+        c.mapping(top.get("connection", {}), "connection", CONNECTION_KEYS),
+        "connection",
+        Connection(),
+    )
+    servers = _servers(c, top["servers"], defaults)
+    _check_fleet(c, servers)
     return Inventory(
-        path, environment, target, method, package, backup_dir, tuple(servers), sha256, scale
+        path=path,
+        environment=environment,
+        target_version=target,
+        upgrade_method=method,
+        upgrade_package=package,
+        backup_dir=backup_dir,
+        servers=tuple(servers),
+        sha256=sha256,
+        time_scale=scale,
     )

@@ -54,7 +54,7 @@ _clock: Callable[[], float] = time.monotonic
 _sleep: Callable[[float], None] = time.sleep
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobHandle:
     """Where a detached job lives on its server."""
 
@@ -75,7 +75,7 @@ class JobHandle:
         return f"{self.directory}/rc"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobState:
     """One look at a job: running, finished (with rc) or lost."""
 
@@ -85,7 +85,7 @@ class JobState:
     log_tail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobResult:
     """A finished job: its exit status and whole (redacted) log.
 
@@ -159,7 +159,15 @@ def start(
     )
     cmd = Command(line, _started, name=f"start job {name}", mutating=True, timeout_s=30)
     pid, started = session.run(cmd, check=True).value()
-    return JobHandle(session.name, name, job_id, pid, directory, command, _when(started))
+    return JobHandle(
+        server=session.name,
+        name=name,
+        job_id=job_id,
+        pid=pid,
+        directory=directory,
+        command=command,
+        started_at=_when(started),
+    )
 
 
 def _started(text: str) -> tuple[int, float | None]:
@@ -199,7 +207,15 @@ def find(session: Session, ticket: str, name: str, command: str = "") -> Found |
     if seen is None:
         return None
     pid, started = seen
-    handle = JobHandle(session.name, name, d[len(JOB_ROOT) + 1 :], pid, d, command, _when(started))
+    handle = JobHandle(
+        server=session.name,
+        name=name,
+        job_id=d[len(JOB_ROOT) + 1 :],
+        pid=pid,
+        directory=d,
+        command=command,
+        started_at=_when(started),
+    )
     return Found(handle, poll(session, handle))
 
 
@@ -218,11 +234,16 @@ def _parse_poll(text: str) -> JobState:
     tail = "\n".join(lines[2:])
     if head.startswith("rc="):
         value = head[3:].strip()
-        return JobState("finished", int(value) if value.lstrip("-").isdigit() else 255, size, tail)
+        return JobState(
+            state="finished",
+            rc=int(value) if value.lstrip("-").isdigit() else 255,
+            log_size=size,
+            log_tail=tail,
+        )
     if head == "running":
-        return JobState("running", None, size, tail)
+        return JobState(state="running", rc=None, log_size=size, log_tail=tail)
     if head == "lost":
-        return JobState("lost", None, size, tail)
+        return JobState(state="lost", rc=None, log_size=size, log_tail=tail)
     raise ValueError(f"unexpected job poll output {text!r}")
 
 
@@ -261,7 +282,7 @@ def _reason(exc: Exception) -> str:
     return "unreachable"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Outage:
     """Whether, since when and why a server stopped answering during one wait."""
 
@@ -342,6 +363,44 @@ def _resilient(
         return value
 
 
+def _finished(
+    session: Session,
+    handle: JobHandle,
+    state: JobState,
+    deadline: float,
+    progress: Progress | None,
+    outage: Outage,
+    t0: float,
+) -> JobResult:
+    """A finished job with its whole log (read as the server allows, at least a minute);
+    JobError when its exit status is not 0."""
+    log = _resilient(
+        session,
+        lambda: read_log(session, handle),
+        max(deadline, _clock() + 60),
+        progress,
+        handle.name,
+        outage,
+        t0,
+    )
+    result = JobResult(
+        handle=handle,
+        rc=state.rc or 0,
+        log=log,
+        duration_s=_clock() - t0,
+        reconnects=outage.reconnects,
+    )
+    if state.rc != 0:
+        raise JobError(
+            handle.server,
+            handle.name,
+            f"failed with exit status {state.rc}",
+            state.log_tail,
+            {"rc": state.rc, "log": log},
+        )
+    return result
+
+
 def wait(
     session: Session,
     handle: JobHandle,
@@ -359,9 +418,9 @@ def wait(
     t0 = _clock()
     deadline = t0 + timeout_s
     outage = Outage(
-        session.name,
-        f"{session.name} {handle.name}",
-        _budget(session, budget_s),
+        server=session.name,
+        doing=f"{session.name} {handle.name}",
+        budget_s=_budget(session, budget_s),
     )
     while True:
         state = _resilient(
@@ -370,25 +429,7 @@ def wait(
         if progress is not None:
             progress(handle.name, state, _clock() - t0)
         if state.state == "finished":
-            log = _resilient(
-                session,
-                lambda: read_log(session, handle),
-                max(deadline, _clock() + 60),
-                progress,
-                handle.name,
-                outage,
-                t0,
-            )
-            result = JobResult(handle, state.rc or 0, log, _clock() - t0, outage.reconnects)
-            if state.rc != 0:
-                raise JobError(
-                    handle.server,
-                    handle.name,
-                    f"failed with exit status {state.rc}",
-                    state.log_tail,
-                    {"rc": state.rc, "log": log},
-                )
-            return result
+            return _finished(session, handle, state, deadline, progress, outage, t0)
         if state.state == "lost":
             raise JobError(
                 handle.server,
@@ -422,6 +463,35 @@ def run(
     return wait(session, handle, timeout_s, interval_s, progress)
 
 
+def _already_done(
+    session: Session,
+    handle: JobHandle,
+    name: str,
+    timeout_s: float,
+    progress: Progress | None,
+    outage: Outage,
+    t0: float,
+) -> JobResult:
+    """A job that finished with rc 0 in an earlier run, with its log: taken as done."""
+    log = _resilient(
+        session,
+        lambda: read_log(session, handle),
+        _clock() + timeout_s,
+        progress,
+        name,
+        outage,
+        t0,
+    )
+    return JobResult(
+        handle=handle,
+        rc=0,
+        log=log,
+        duration_s=0.0,
+        reconnects=outage.reconnects,
+        found="already done",
+    )
+
+
 def resume_or_start(
     session: Session,
     ticket: str,
@@ -445,9 +515,7 @@ def resume_or_start(
     """
     t0 = _clock()
     outage = Outage(
-        session.name,
-        f"{session.name} {name}",
-        _budget(session, budget_s),
+        server=session.name, doing=f"{session.name} {name}", budget_s=_budget(session, budget_s)
     )
     found = _resilient(
         session,
@@ -467,16 +535,7 @@ def resume_or_start(
     if found is not None and done and reuse_finished:
         if on_found is not None:
             on_found("already done", found.handle)
-        log = _resilient(
-            session,
-            lambda: read_log(session, found.handle),
-            _clock() + timeout_s,
-            progress,
-            name,
-            outage,
-            t0,
-        )
-        return JobResult(found.handle, 0, log, 0.0, outage.reconnects, "already done")
+        return _already_done(session, found.handle, name, timeout_s, progress, outage, t0)
     handle = start(session, name, command, domain, ticket=ticket)
     return wait(session, handle, timeout_s, interval_s, progress, budget_s)
 
@@ -491,7 +550,7 @@ def call(
 ) -> T:
     """``fn(session)``, once the server answers: waited for as in :func:`poll_until`."""
     t0 = _clock()
-    outage = Outage(session.name, label, _budget(session, budget_s))
+    outage = Outage(server=session.name, doing=label, budget_s=_budget(session, budget_s))
     return _resilient(session, lambda: fn(session), t0 + timeout_s, progress, label, outage, t0)
 
 
@@ -513,11 +572,7 @@ def poll_until(
     """
     t0 = _clock()
     deadline = t0 + timeout_s
-    outage = Outage(
-        session.name,
-        label,
-        _budget(session, budget_s),
-    )
+    outage = Outage(server=session.name, doing=label, budget_s=_budget(session, budget_s))
     detail = ""
     while True:
         done, detail = _resilient(

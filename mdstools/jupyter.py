@@ -41,7 +41,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -74,6 +74,8 @@ class JupyterError(MdstoolsError):
 
 class UsageError(JupyterError):
     """Bad input: an unknown scenario, or one other than the running lab's (exit code 2)."""
+
+    exit = ExitCode.USAGE
 
 
 def free_port(host: str = HOST) -> int:
@@ -586,29 +588,10 @@ def launcher(
     )
 
 
-def serve(
-    inventory: Path | None = None,
-    lab_dir: Path = Path("lab-data"),
-    scenario: str | None = None,
-    port: int = DEFAULT_PORT,
-    ticket: str | None = None,
-    open_browser: bool = True,
-    reports: Path = Path("reports"),
-    out: TextIO | None = None,
-) -> int:
-    """``mdstools jupyter``: the lab (unless ``inventory``), JupyterLab on the ticket's
-    working copies, until Ctrl-C; then the ended runs not sealed yet are sealed.
-
-    Returns the exit code: 0 after Ctrl-C, 1 when something could not start, 2 bad input.
-    """
-    import shutil
-    import tempfile
-
-    from mdstools.runbook import ensure_kernel
-
-    def say(text: str = "") -> None:
-        print(text, file=out or sys.stdout, flush=True)
-
+def _refused(
+    inventory: Path | None, scenario: str | None, ticket: str | None, port: int
+) -> int | None:
+    """The exit code when ``serve``'s arguments are refused (the message is printed)."""
     if inventory is not None and scenario is not None:
         print("mdstools jupyter: --scenario is for the lab; not with -i", file=sys.stderr)
         return ExitCode.USAGE
@@ -632,74 +615,138 @@ def serve(
             file=sys.stderr,
         )
         return ExitCode.FAILED
+    return None
+
+
+def _say_running(
+    say: Callable[[str], None],
+    lab: JupyterLab,
+    ticket: str,
+    inv_path: Path,
+    time_scale: float | None,
+    lab_started: bool,
+) -> None:
+    """The banner once JupyterLab is up: where to open it, where the copies and the record
+    are, and what Ctrl-C stops."""
+    say("")
+    say(f"JupyterLab is running on the working copies of ticket {ticket}")
+    say(f"  open:       {lab.url}")
+    say(f"  first:      {lab.notebook_url(FIRST_RUNBOOK)}")
+    say("              (00 discover; then 01..08 in order, cell by cell)")
+    say(f"  copies:     {lab.notebook_dir} (the repository's runbooks/ stay clean)")
+    record = lab.notebook_dir.parent
+    say(f"  record:     {record} (each ended run is sealed when its notebook is saved)")
+    say(f"  inventory:  {inv_path}")
+    say(f"  ticket:     {ticket}")
+    if time_scale is not None:
+        say(f"  time scale: {time_scale:g} (the lab's)")
+    stop_what = "JupyterLab and the lab" if lab_started else "JupyterLab"
+    say(f"Ctrl-C stops {stop_what}.")
+
+
+def _lab_target(lab_dir: Path, scenario: str | None, say: Callable[[str], None]) -> LabTarget:
+    """The embedded lab in ``lab_dir``, started or the one running there (said which)."""
+    target = ensure_lab(lab_dir, scenario)
+    how = "started" if target.started else "reusing the running"
+    say(f"lab: {how} lab ({target.scenario}) in {target.lab_dir}")
+    return target
+
+
+def _open_and_wait(lab: JupyterLab, open_browser: bool, say: Callable[[str], None]) -> int:
+    """Opens the first runbook in a browser (when asked and one can be opened) and waits for
+    JupyterLab to end: 0 when it was stopped, 1 when it failed."""
+    if open_browser and _can_open_browser():
+        import webbrowser
+
+        webbrowser.open(lab.notebook_url(FIRST_RUNBOOK))
+    rc = lab.wait()
+    say(f"JupyterLab exited (code {rc})")
+    stopped = rc in (0, -signal.SIGTERM, -signal.SIGINT)
+    return ExitCode.OK if stopped else ExitCode.FAILED
+
+
+def _clean_up(
+    lab: JupyterLab | None,
+    config_dir: Path,
+    lab_dir: Path,
+    lab_started: bool,
+    say: Callable[[str], None],
+) -> None:
+    """With signals ignored: JupyterLab stopped and its ended runs sealed, its settings
+    removed, and the embedded lab stopped when this command started it and it runs."""
+    import shutil
+
+    with _signals_ignored():
+        if lab is not None:
+            lab.stop()
+            say("JupyterLab stopped")
+            _seal_on_exit(lab.notebook_dir.parent, say)
+        shutil.rmtree(config_dir, ignore_errors=True)
+        if lab_started and running_lab(lab_dir) is not None:
+            from mdstools.lab import runtime
+
+            runtime.down(lab_dir)
+            say(f"lab down ({lab_dir})")
+
+
+def serve(
+    inventory: Path | None = None,
+    lab_dir: Path = Path("lab-data"),
+    scenario: str | None = None,
+    port: int = DEFAULT_PORT,
+    ticket: str | None = None,
+    open_browser: bool = True,
+    reports: Path = Path("reports"),
+    out: TextIO | None = None,
+) -> int:
+    """``mdstools jupyter``: the lab (unless ``inventory``), JupyterLab on the ticket's
+    working copies, until Ctrl-C; then the ended runs not sealed yet are sealed.
+
+    Returns the exit code: 0 after Ctrl-C, 1 when something could not start, 2 bad input.
+    """
+    import tempfile
+
+    from mdstools.runbook import ensure_kernel
+
+    def say(text: str = "") -> None:
+        print(text, file=out or sys.stdout, flush=True)
+
+    refused = _refused(inventory, scenario, ticket, port)
+    if refused is not None:
+        return refused
     target: LabTarget | None = None
     lab: JupyterLab | None = None
-    report_dir: Path | None = None
     config_dir = Path(tempfile.mkdtemp(prefix="mdstools-jupyter-"))
     lab_was_running = inventory is None and running_lab(lab_dir.resolve()) is not None
     with _sigterm_as_interrupt():
         try:
             if inventory is None:
-                target = ensure_lab(lab_dir, scenario)
-                how = "started" if target.started else "reusing the running"
-                say(f"lab: {how} lab ({target.scenario}) in {target.lab_dir}")
-                inv_path = target.inventory
-                time_scale = target.time_scale
+                target = _lab_target(lab_dir, scenario, say)
+                inv_path, time_scale = target.inventory, target.time_scale
                 ticket = ticket or default_ticket()
             else:
-                inv_path = inventory.resolve()
-                time_scale = None
+                inv_path, time_scale = inventory.resolve(), None
             kernel = ensure_kernel()  # may extend JUPYTER_PATH in os.environ: read env after
             try:
                 lab = launcher(inv_path, str(ticket), time_scale, reports, config_dir, port)
             except (MdstoolsError, OSError) as exc:
                 print(f"mdstools jupyter: {exc}", file=sys.stderr)
                 return ExitCode.USAGE
-            report_dir = lab.notebook_dir.parent
             say(f"JupyterLab: starting on {HOST}:{port} ({lab.notebook_dir}, kernel {kernel}) ...")
             lab.start()
-            say("")
-            say(f"JupyterLab is running on the working copies of ticket {ticket}")
-            say(f"  open:       {lab.url}")
-            say(f"  first:      {lab.notebook_url(FIRST_RUNBOOK)}")
-            say("              (00 discover; then 01..08 in order, cell by cell)")
-            say(f"  copies:     {lab.notebook_dir} (the repository's runbooks/ stay clean)")
-            say(f"  record:     {report_dir} (each ended run is sealed when its notebook is saved)")
-            say(f"  inventory:  {inv_path}")
-            say(f"  ticket:     {ticket}")
-            if time_scale is not None:
-                say(f"  time scale: {time_scale:g} (the lab's)")
-            stop_what = "JupyterLab and the lab" if target and target.started else "JupyterLab"
-            say(f"Ctrl-C stops {stop_what}.")
-            if open_browser and _can_open_browser():
-                import webbrowser
-
-                webbrowser.open(lab.notebook_url(FIRST_RUNBOOK))
-            rc = lab.wait()
-            say(f"JupyterLab exited (code {rc})")
-            stopped = rc in (0, -signal.SIGTERM, -signal.SIGINT)
-            return ExitCode.OK if stopped else ExitCode.FAILED
+            _say_running(
+                say, lab, str(ticket), inv_path, time_scale, bool(target and target.started)
+            )
+            return _open_and_wait(lab, open_browser, say)
         except KeyboardInterrupt:
             say("\nstopping ...")
             return ExitCode.OK
         except JupyterError as exc:
             print(f"mdstools jupyter: {exc}", file=sys.stderr)
-            return ExitCode.USAGE if isinstance(exc, UsageError) else ExitCode.FAILED
+            return exc.exit_code
         finally:
-            with _signals_ignored():
-                if lab is not None:
-                    lab.stop()
-                    say("JupyterLab stopped")
-                if report_dir is not None:
-                    _seal_on_exit(report_dir, say)
-                shutil.rmtree(config_dir, ignore_errors=True)
-                lab_dir = lab_dir.resolve()
-                started = target.started if target is not None else not lab_was_running
-                if inventory is None and started and running_lab(lab_dir) is not None:
-                    from mdstools.lab import runtime
-
-                    runtime.down(lab_dir)
-                    say(f"lab down ({lab_dir})")
+            started = target.started if target is not None else not lab_was_running
+            _clean_up(lab, config_dir, lab_dir.resolve(), inventory is None and started, say)
 
 
 def _seal_on_exit(report_dir: Path, say: Any) -> None:

@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mdstools.errors import MdstoolsError
+from mdstools.errors import ExitCode, MdstoolsError
 
 if TYPE_CHECKING:
     from mdstools.inventory import Inventory
@@ -87,6 +87,8 @@ class LockHeld(MdstoolsError):
     another host (its pid cannot be checked from here).
     """
 
+    exit = ExitCode.LOCKED
+
     def __init__(
         self,
         where: str,
@@ -127,6 +129,8 @@ class LockHeld(MdstoolsError):
 
 class LockDirError(MdstoolsError):
     """The host-wide lock directory cannot be created or written (CLI exit code 2)."""
+
+    exit = ExitCode.USAGE
 
     def __init__(self, directory: Path, reason: str) -> None:
         self.directory = directory
@@ -203,7 +207,7 @@ def _ready(directory: Path) -> Path:
     return directory
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Lock:
     """A held host-wide lock; release it with :meth:`release` (idempotent).
 
@@ -303,7 +307,7 @@ def acquire(
         except OSError as exc:
             path.unlink(missing_ok=True)
             raise LockDirError(path.parent, exc.strerror or str(exc)) from None
-        return Lock(path, str(info["token"]), info, broken)
+        return Lock(path=path, token=str(info["token"]), info=info, broken=broken)
     raise LockHeld(str(path), {"environment": environment}, False, environment=environment)
 
 

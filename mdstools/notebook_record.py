@@ -160,7 +160,7 @@ def write_notebook(
 # -- the run in a notebook ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NotebookRun:
     """The run whose header a notebook shows, and the verdict it shows for it (if any)."""
 
@@ -200,7 +200,13 @@ def find_run(nb: Any) -> NotebookRun | None:
     except (KeyError, MdstoolsError):
         return None
     rid = str(header["run_id"])
-    return NotebookRun(rid, ph, ticket, str(header.get("inventory") or ""), verdicts.get(rid))
+    return NotebookRun(
+        run_id=rid,
+        phase=ph,
+        ticket=ticket,
+        inventory=str(header.get("inventory") or ""),
+        verdict=verdicts.get(rid),
+    )
 
 
 def read_notebook(path: Path) -> Any:
@@ -251,7 +257,7 @@ def run_of(report_dir: Path, path: Path, nb: Any) -> NotebookRun:
 # -- sealing -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sealed:
     """What :func:`seal_notebook` did: ``notebook`` is the record's name of the run's
     notebook; ``already`` when it had been sealed before (nothing written)."""
@@ -405,45 +411,68 @@ def seal_notebook(
         dry_run = bool(start.get("dry_run"))
         if done is not None:
             verdict = str(end.get("verdict")) if end else "sealed"
-            return Sealed(run.run_id, run.phase, verdict, done or None, True)
+            return Sealed(
+                run_id=run.run_id,
+                phase=run.phase,
+                verdict=verdict,
+                notebook=done or None,
+                already=True,
+            )
         if end is None and not allow_incomplete:
             return None
         audit.check_before_write(report_dir)
         verdict, cause = _verdict(report_dir, run, end, dry_run)
         _register(run, inventory, start)
-        try:
-            entry = audit.load_state(report_dir / audit.STATE).get("phases", {}).get(run.phase.id)
-        except RecordDamaged:
-            entry = None
-        checks = checks_line(entry, run.run_id)
-        verdict_cell(nb, run.phase, verdict, cause, run.run_id, run.ticket, checks)
-        redact_notebook(nb)
-        name = output_name(report_dir, run.phase, dry_run)
-        journal = audit.Journal(report_dir / audit.JOURNAL, run.run_id, run.phase.id)
-        write_notebook(nb, report_dir / name, journal, html, f"[{run.ticket} {run.phase.id}]")
         who = str(start.get("operator") or operator)
-        journal.write(
-            "run",
-            verdict=verdict,
-            cause=cause,
-            notebook=name,
-            operator=who,
-            dry_run=dry_run,
-            sealed_from=path.name,
-        )
-        audit.seal(
-            report_dir,
-            {
-                "run_id": run.run_id,
-                "phase": run.phase.id,
-                "verdict": verdict,
-                "notebook": name,
-                "operator": who,
-                "toolkit": __version__,
-            },
-            journal,
-        )
-    return Sealed(run.run_id, run.phase, verdict, name, False)
+        name = _write_and_seal(report_dir, nb, run, verdict, cause, who, dry_run, html, path.name)
+    return Sealed(run_id=run.run_id, phase=run.phase, verdict=verdict, notebook=name, already=False)
+
+
+def _write_and_seal(
+    report_dir: Path,
+    nb: Any,
+    run: NotebookRun,
+    verdict: str,
+    cause: str | None,
+    who: str,
+    dry_run: bool,
+    html: bool,
+    sealed_from: str,
+) -> str:
+    """The notebook (verdict on top, redacted) and its HTML written into the record, the run
+    journaled and sealed; the notebook's name in the record."""
+    try:
+        entry = audit.load_state(report_dir / audit.STATE).get("phases", {}).get(run.phase.id)
+    except RecordDamaged:
+        entry = None
+    checks = checks_line(entry, run.run_id)
+    verdict_cell(nb, run.phase, verdict, cause, run.run_id, run.ticket, checks)
+    redact_notebook(nb)
+    name = output_name(report_dir, run.phase, dry_run)
+    journal = audit.Journal(report_dir / audit.JOURNAL, run.run_id, run.phase.id)
+    write_notebook(nb, report_dir / name, journal, html, f"[{run.ticket} {run.phase.id}]")
+    journal.write(
+        "run",
+        verdict=verdict,
+        cause=cause,
+        notebook=name,
+        operator=who,
+        dry_run=dry_run,
+        sealed_from=sealed_from,
+    )
+    audit.seal(
+        report_dir,
+        {
+            "run_id": run.run_id,
+            "phase": run.phase.id,
+            "verdict": verdict,
+            "notebook": name,
+            "operator": who,
+            "toolkit": __version__,
+        },
+        journal,
+    )
+    return name
 
 
 def _verdict(

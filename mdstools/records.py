@@ -48,7 +48,7 @@ class ProcessState:
         return self.status in UP_TOKENS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProcessRow:
     """One ``mdsstat`` row.
 
@@ -70,7 +70,7 @@ class ProcessRow:
         return self.type in ("MDS", "MLM")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MdsStat:
     """The whole ``mdsstat`` table plus its ``Total Domain ...`` footer when present."""
 
@@ -139,7 +139,7 @@ class VerifierReport:
         return tuple(f for f in self.findings if f.severity == "warning")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DomainServerInfo:
     """A domain server of ``show-domains`` (full): which MDS hosts it, active or not."""
 
@@ -152,7 +152,7 @@ class DomainServerInfo:
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HaStateEntry:
     """One server of one domain in ``show-ha-state``."""
 
@@ -164,7 +164,7 @@ class HaStateEntry:
     ha_state: str  # "active" | "standby"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HaPeer:
     """A peer in ``show-ha-status`` (seen from the server the session is on)."""
 
@@ -175,7 +175,7 @@ class HaPeer:
     last_successful_sync: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HaStatus:
     """``show-ha-status`` of one domain, seen from one MDS."""
 
@@ -186,7 +186,7 @@ class HaStatus:
     successfully_synced: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MgmtTask:
     """``show-task``: one asynchronous task."""
 
@@ -209,7 +209,7 @@ class MgmtTask:
 # -- added for the command families (mdstools.commands) -------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GaiaVersion:
     """``clish -c "show version all"``.
 
@@ -244,7 +244,7 @@ class InstallerVerdict:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InstallerPackage:
     """One row of ``show installer packages <scope>``.
 
@@ -260,7 +260,7 @@ class InstallerPackage:
     category: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InstallerPackageDetail:
     """``show installer package <id>``.
 
@@ -277,7 +277,7 @@ class InstallerPackageDetail:
     contains: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectFixOutcome:
     """One object of ``mds_fix_cmas_clms_version``: ``ObjectFixOutcome("dom1_Server", "Done",
     "CMA", "R81.20")``."""
@@ -305,7 +305,7 @@ class ObjectVersionFix:
         return tuple(o.name for o in self.outcomes if not o.ok)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MdsInfo:
     """An MDS or MLM of ``show-mdss``: ``MdsInfo("mds1", "multi-domain server", "R81.20",
     "192.0.2.11")``; fields the answer lacks are None."""
@@ -336,7 +336,7 @@ class BackupFile:
     mtime: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FreeSpace:
     """``df -P -k <path>``: ``FreeSpace("/dev/mapper/vg_splat-lv_log", 103081248, 20971520,
     82109728, "/var/log")`` (kilobytes)."""
@@ -348,7 +348,7 @@ class FreeSpace:
     mount: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PublishedSession:
     """A published session (``show-last-published-session``): the change marker of a DMS
     database. ``PublishedSession("2c7e13c7-...", "admin", "2020-10-26T16:32+0200",
@@ -360,7 +360,7 @@ class PublishedSession:
     publish_posix: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChangeRecord:
     """One object change of a published session (``show-changes``).
 

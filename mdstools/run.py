@@ -107,6 +107,7 @@ class Run:
 
     def __init__(
         self,
+        *,
         inventory: Inventory,
         ticket: str,
         operator: str,
@@ -769,6 +770,90 @@ def _show_error(exc: MdstoolsError) -> str:
     return hint
 
 
+def _end_previous_run(key: str, interactive: bool) -> None:
+    """In a kernel: failures of the cells show as banners from here on, and a run this
+    kernel started before and did not finish is ended (failed, its locks released)."""
+    global _current
+    if interactive is True and ui.install_error_banners(_show_error):
+        from IPython import get_ipython
+
+        get_ipython().user_ns["run"] = NotStarted(key)
+    if _current is not None and _current.begun and not _current.ended:
+        _current.stop("the runbook was started again in the same kernel before this run ended")
+    _current = None
+
+
+def _inventory_and_ticket(inventory: str | Path, ticket: str) -> tuple[str | Path, str]:
+    """The inventory and the ticket given, else those of the environment (JupyterLab's)."""
+    inventory = inventory or os.environ.get("MDSTOOLS_INVENTORY", "")
+    if not str(inventory):
+        raise MdstoolsError(
+            "no inventory given",
+            "set the parameter inventory (or start "
+            "JupyterLab with make jupyter, which sets MDSTOOLS_INVENTORY)",
+        )
+    return inventory, audit.validate_ticket(ticket or os.environ.get("MDSTOOLS_TICKET", ""))
+
+
+def _checked_params(ph: Phase, given: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter of the run checked against the phase's; a parameter papermill
+    injected that the phase does not take is refused too."""
+    own = {p.name for p in phase_params(ph)}
+    unknown = [n for n in injected_names() if n not in own]
+    if unknown:
+        check_params({unknown[0]: None}, [ph], from_cli=False)
+    return check_params({**given, **params}, [ph], from_cli=False)
+
+
+def _carried_decisions(
+    ph: Phase, params: dict[str, Any], report_dir: Path, inv: Inventory
+) -> tuple[set[str], list[str], dict[str, Any]]:
+    """The decisions given as parameters, those of them that change what an earlier phase
+    decided, and the decisions carried into ``params`` from earlier phases."""
+    own = {p.name for p in phase_params(ph)}
+    explicit = {n for n in CARRIED if n in own and params.get(n) is not None}
+    before: dict[str, Any] = {n: None for n in explicit}
+    carry_forward(before, ph, report_dir, inv.sha256)
+    changed = sorted(n for n in explicit if before[n] != params[n])
+    carried = carry_forward(params, ph, report_dir, inv.sha256)
+    return explicit, changed, carried
+
+
+def _register_exit_hook() -> None:
+    """In an interactive kernel, a run still open when the kernel exits is ended then."""
+    global _exit_hook
+    if not _exit_hook and ui.in_kernel() and not os.environ.get(ENV_RUN_ID):
+        atexit.register(_end_at_exit)
+        _exit_hook = True
+
+
+def _journal_start(run: Run, break_lock: bool, carried: dict[str, Any], changed: list[str]) -> None:
+    """The phase's start in the journal, the decisions carried from earlier phases, and
+    those that parameters changed."""
+    run.journal.write(
+        "phase",
+        event="start",
+        operator=run.operator,
+        interactive=run.interactive,
+        dry_run=run.dry_run,
+        inventory_sha256=run.inventory.sha256,
+        toolkit=__version__,
+        params={**run.params, **({"break_lock": True} if break_lock else {})},
+    )
+    for name, entry in carried.items():
+        run.journal.write(
+            "carried",
+            name=name,
+            value=run.params[name],
+            from_phase=entry.get("phase"),
+            from_run=entry.get("run_id"),
+            operator=entry.get("operator"),
+            at=entry.get("at"),
+        )
+    for name in changed:
+        run._decided(name, run.params[name], "parameter")
+
+
 def start(
     inventory: str | Path,
     ticket: str,
@@ -789,77 +874,41 @@ def start(
     """
     global _current
     key = phase_id or str(extra.pop("phase", ""))
-    if interactive is True and ui.install_error_banners(_show_error):
-        from IPython import get_ipython
-
-        get_ipython().user_ns["run"] = NotStarted(key)
-    if _current is not None and _current.begun and not _current.ended:
-        _current.stop("the runbook was started again in the same kernel before this run ended")
-    _current = None
+    _end_previous_run(key, interactive)
     ph = phase(key)
-    inventory = inventory or os.environ.get("MDSTOOLS_INVENTORY", "")
-    if not str(inventory):
-        raise MdstoolsError(
-            "no inventory given",
-            "set the parameter inventory (or start "
-            "JupyterLab with make jupyter, which sets MDSTOOLS_INVENTORY)",
-        )
-    ticket = audit.validate_ticket(ticket or os.environ.get("MDSTOOLS_TICKET", ""))
+    inventory, ticket = _inventory_and_ticket(inventory, ticket)
     given = {"operator": operator, "interactive": interactive, "dry_run": dry_run}
     if break_lock is not False:
         given["break_lock"] = break_lock
-    own = {p.name for p in phase_params(ph)}
-    unknown = [n for n in injected_names() if n not in own]
-    if unknown:
-        check_params({unknown[0]: None}, [ph], from_cli=False)
-    params = check_params({**given, **(params or {})}, [ph], from_cli=False)
+    params = _checked_params(ph, given, params or {})
     operator, interactive, dry_run = (params.pop(k) for k in ("operator", "interactive", "dry_run"))
     break_lock = bool(params.pop("break_lock", False))
     inv = load(inventory)
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
     audit.check_before_write(reports / ticket)
-    explicit = {n for n in CARRIED if n in own and params.get(n) is not None}
-    before = {n: None for n in explicit}
-    carry_forward(before, ph, reports / ticket, inv.sha256)
-    changed = sorted(n for n in explicit if before[n] != params[n])
-    carried = carry_forward(params, ph, reports / ticket, inv.sha256)
-    run = Run(inv, ticket, operator, ph, reports, interactive, dry_run, dict(params or {}))
+    explicit, changed, carried = _carried_decisions(ph, params, reports / ticket, inv)
+    run = Run(
+        inventory=inv,
+        ticket=ticket,
+        operator=operator,
+        phase_=ph,
+        reports=reports,
+        interactive=interactive,
+        dry_run=dry_run,
+        params=dict(params or {}),
+    )
     run.carried, run.explicit = carried, explicit
     run._decision_timeout()
     _current = run
-    global _exit_hook
-    if not _exit_hook and ui.in_kernel() and not os.environ.get(ENV_RUN_ID):
-        atexit.register(_end_at_exit)
-        _exit_hook = True
+    _register_exit_hook()
     if ph.mutating and not dry_run:
         run.take_lock(
             os.environ.get(lock.ENV_TOKEN),
             break_remote=break_lock or os.environ.get(lock.ENV_BREAK) == "1",
             break_stale=break_lock,
         )
-    run.journal.write(
-        "phase",
-        event="start",
-        operator=run.operator,
-        interactive=interactive,
-        dry_run=dry_run,
-        inventory_sha256=inv.sha256,
-        toolkit=__version__,
-        params={**run.params, **({"break_lock": True} if break_lock else {})},
-    )
-    for name, entry in carried.items():
-        run.journal.write(
-            "carried",
-            name=name,
-            value=run.params[name],
-            from_phase=entry.get("phase"),
-            from_run=entry.get("run_id"),
-            operator=entry.get("operator"),
-            at=entry.get("at"),
-        )
-    for name in changed:
-        run._decided(name, run.params[name], "parameter")
+    _journal_start(run, break_lock, carried, changed)
     ui.plain_tables()
     run.begun = True
     run.show_header()

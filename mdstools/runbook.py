@@ -73,7 +73,7 @@ class Aborted(MdstoolsError):
     """SIGTERM or SIGINT arrived during a run (the message is the signal's name)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """How one phase ended."""
 
@@ -260,31 +260,13 @@ class _Prefixed:
         pass
 
 
-def execute(
-    ph: Phase,
-    inv: Inventory,
-    ticket: str,
-    operator: str,
-    params: dict[str, Any],
-    dry_run: bool,
-    reports: Path,
-    lock_token: str | None = None,
-    html: bool = True,
-    break_lock: bool = False,
-    lock_broken: dict[str, Any] | None = None,
-) -> Outcome:
-    """Run one phase headless; the executed notebook always lands in reports/<ticket>/.
+def _progress(line: str) -> None:
+    """One line of the run's progress on stderr, after the time of day."""
+    print(f"{datetime.now():%H:%M:%S} {line}", file=sys.stderr, flush=True)
 
-    Refuses (:class:`~mdstools.errors.RecordDamaged`) before anything runs when the
-    ticket's record does not verify; a file of the record that cannot be written raises
-    :class:`~mdstools.errors.RecordWriteError` and leaves the record as it was.
 
-    ``lock_token`` is the token of the host-wide lock the caller holds (the kernel uses it
-    for the lock on the primary MDS); ``break_lock`` lets the kernel break a lock there
-    held by another token; ``lock_broken`` is the holder of a stale host-wide lock the
-    caller broke (journaled here).
-    """
-    register_secrets(inv)
+def _runbook_source(ph: Phase) -> Path:
+    """The stored runbook of ``ph``; BadInput when the runbooks are not beside the package."""
     source = runbooks_dir() / ph.notebook
     if not source.is_file():
         raise BadInput(
@@ -293,27 +275,13 @@ def execute(
             "MDSTOOLS_RUNBOOKS to the folder that holds them (a copy of the repository's "
             "runbooks/)",
         )
-    report_dir = reports / audit.validate_ticket(ticket)
-    audit.check_before_write(report_dir)
-    fsio.ensure_dir(report_dir)
-    name = output_name(report_dir, ph, dry_run)
-    run_id = uuid.uuid4().hex[:12]
-    work = Path(tempfile.mkdtemp(prefix="mdstools-run-"))
-    os.chmod(work, 0o700)
-    tmp_out = work / name
-    parameters = {
-        "inventory": str(inv.path),
-        "ticket": ticket,
-        "operator": operator,
-        "interactive": False,
-        "dry_run": dry_run,
-        "reports_dir": str(reports),
-        **params,
-    }
-    if lock_broken is not None:
-        audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id).write(
-            "lock", event="broken", where=str(lock.lock_path(inv.environment)), holder=lock_broken
-        )
+    return source
+
+
+@contextlib.contextmanager
+def _kernel_environment(run_id: str, lock_token: str | None, break_lock: bool) -> Iterator[None]:
+    """The run id and the lock's token (and whether to break a lock) in the environment the
+    kernel inherits; the environment as it was afterwards."""
     env_backup = {k: os.environ.get(k) for k in (ENV_RUN_ID, lock.ENV_TOKEN, lock.ENV_BREAK)}
     os.environ[ENV_RUN_ID] = run_id
     if lock_token:
@@ -322,20 +290,31 @@ def execute(
         os.environ[lock.ENV_BREAK] = "1"
     else:
         os.environ.pop(lock.ENV_BREAK, None)
-    stream = _Prefixed(f"[{ticket} {ph.id}]")
-    journal = audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id)
+    try:
+        yield
+    finally:
+        for k, v in env_backup.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _papermill(
+    ph: Phase,
+    source: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    report_dir: Path,
+    stream: _Prefixed,
+) -> tuple[str, str | None, str | None]:
+    """Executes the runbook into ``output``: (verdict, cause, the kernel's error name)."""
     verdict, cause, error = "failed", None, None
-    print(
-        f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {ph.title}: running {source.name} "
-        f"-> {report_dir / name}",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
         with _abort_on_signals():
             papermill.execute_notebook(
                 str(source),
-                str(tmp_out),
+                str(output),
                 parameters=parameters,
                 kernel_name=ensure_kernel(),
                 engine_name=ENGINE,
@@ -361,55 +340,192 @@ def execute(
         verdict, cause = "aborted", f"aborted by {exc} during the run"
     except Exception as exc:  # kernel died, timeout, missing kernel: the record says so
         cause = f"{type(exc).__name__}: {exc}"
-    finally:
-        for k, v in env_backup.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return verdict, cause, error
+
+
+@dataclass(frozen=True, kw_only=True)
+class _RunContext:
+    """What the steps of one headless run share."""
+
+    ph: Phase
+    inv: Inventory
+    ticket: str
+    operator: str
+    dry_run: bool
+    report_dir: Path
+    name: str
+    run_id: str
+    journal: audit.Journal
+
+
+def _prepare_record(
+    ph: Phase, inv: Inventory, ticket: str, operator: str, dry_run: bool, reports: Path
+) -> _RunContext:
+    """The run's context, once the ticket's record verifies and its folder exists."""
+    report_dir = reports / audit.validate_ticket(ticket)
+    audit.check_before_write(report_dir)
+    fsio.ensure_dir(report_dir)
+    run_id = uuid.uuid4().hex[:12]
+    return _RunContext(
+        ph=ph,
+        inv=inv,
+        ticket=ticket,
+        operator=operator,
+        dry_run=dry_run,
+        report_dir=report_dir,
+        name=output_name(report_dir, ph, dry_run),
+        run_id=run_id,
+        journal=audit.Journal(report_dir / audit.JOURNAL, run_id, ph.id),
+    )
+
+
+def _parameters(run: _RunContext, reports: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters papermill injects: the run's context, then the phase's own."""
+    return {
+        "inventory": str(run.inv.path),
+        "ticket": run.ticket,
+        "operator": run.operator,
+        "interactive": False,
+        "dry_run": run.dry_run,
+        "reports_dir": str(reports),
+        **params,
+    }
+
+
+def _executed_notebook(output: Path, source: Path, work: Path) -> Any:
+    """The notebook papermill wrote (the runbook itself when it wrote none); the private
+    folder it was written in is removed."""
     try:
-        state = read_state(report_dir).get("phases", {}).get(ph.id, {})
+        return nbformat.read(str(output if output.exists() else source), as_version=4)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _merge_state(
+    run: _RunContext, verdict: str, cause: str | None, lock_token: str | None
+) -> tuple[str, str | None, dict[str, Any]]:
+    """The verdict and cause with what the kernel wrote to ``state.json`` for this run (a
+    failed gate, its cause); the phase's state. A kernel that ended before releasing the
+    lock on the primary MDS has it released here."""
+    ph = run.ph
+    try:
+        state = read_state(run.report_dir).get("phases", {}).get(ph.id, {})
     except RecordDamaged:
         state = {}  # the seal below refuses it, naming the file; the notebook is kept
-    if state.get("run_id") == run_id:
+    if state.get("run_id") == run.run_id:
         if state.get("cause"):
             cause = state["cause"]
         if verdict == "passed" and str(state.get("verdict", "")).endswith("failed"):
             verdict = "failed"
-    elif lock_token and ph.mutating and not dry_run and _holds_remote_lock(journal, run_id):
-        lock.release_remote_of(inv, lock_token)
-    if dry_run and verdict in ("passed", "failed"):
+    elif (
+        lock_token
+        and ph.mutating
+        and not run.dry_run
+        and _holds_remote_lock(run.journal, run.run_id)
+    ):
+        lock.release_remote_of(run.inv, lock_token)
+    if run.dry_run and verdict in ("passed", "failed"):
         verdict = f"dry-run {verdict}"
-    try:
-        nb = nbformat.read(str(tmp_out if tmp_out.exists() else source), as_version=4)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    verdict_cell(nb, ph, verdict, cause, run_id, ticket, checks_line(state, run_id))
+    return verdict, cause, state
+
+
+def _write_record(
+    run: _RunContext,
+    nb: Any,
+    verdict: str,
+    cause: str | None,
+    state: dict[str, Any],
+    html: bool,
+) -> tuple[Path, Path | None]:
+    """The executed notebook (verdict on top, redacted) and its HTML written into the
+    report, the run journaled and sealed: (notebook, HTML) as written."""
+    ph, ticket = run.ph, run.ticket
+    verdict_cell(nb, ph, verdict, cause, run.run_id, ticket, checks_line(state, run.run_id))
     redact_notebook(nb)
-    target, html_path = write_notebook(nb, report_dir / name, journal, html, f"[{ticket} {ph.id}]")
-    journal.write(
-        "run", verdict=verdict, cause=cause, notebook=name, operator=operator, dry_run=dry_run
+    target, html_path = write_notebook(
+        nb, run.report_dir / run.name, run.journal, html, f"[{ticket} {ph.id}]"
+    )
+    run.journal.write(
+        "run",
+        verdict=verdict,
+        cause=cause,
+        notebook=run.name,
+        operator=run.operator,
+        dry_run=run.dry_run,
     )
     audit.seal(
-        report_dir,
+        run.report_dir,
         {
-            "run_id": run_id,
+            "run_id": run.run_id,
             "phase": ph.id,
             "verdict": verdict,
-            "notebook": name,
-            "operator": operator,
+            "notebook": run.name,
+            "operator": run.operator,
             "toolkit": __version__,
         },
-        journal,
+        run.journal,
     )
-    print(
-        f"{datetime.now():%H:%M:%S} [{ticket} {ph.id}] {verdict.upper()}"
+    return target, html_path
+
+
+def execute(
+    ph: Phase,
+    inv: Inventory,
+    ticket: str,
+    operator: str,
+    params: dict[str, Any],
+    dry_run: bool,
+    reports: Path,
+    lock_token: str | None = None,
+    html: bool = True,
+    break_lock: bool = False,
+    lock_broken: dict[str, Any] | None = None,
+) -> Outcome:
+    """Run one phase headless; the executed notebook always lands in reports/<ticket>/.
+
+    Refuses (:class:`~mdstools.errors.RecordDamaged`) before anything runs when the
+    ticket's record does not verify; a file of the record that cannot be written raises
+    :class:`~mdstools.errors.RecordWriteError` and leaves the record as it was.
+
+    ``lock_token`` is the token of the host-wide lock the caller holds (the kernel uses it
+    for the lock on the primary MDS); ``break_lock`` lets the kernel break a lock there
+    held by another token; ``lock_broken`` is the holder of a stale host-wide lock the
+    caller broke (journaled here).
+    """
+    register_secrets(inv)
+    source = _runbook_source(ph)
+    run = _prepare_record(ph, inv, ticket, operator, dry_run, reports)
+    report_dir, name, run_id = run.report_dir, run.name, run.run_id
+    work = Path(tempfile.mkdtemp(prefix="mdstools-run-"))
+    os.chmod(work, 0o700)
+    tmp_out = work / name
+    parameters = _parameters(run, reports, params)
+    if lock_broken is not None:
+        run.journal.write(
+            "lock", event="broken", where=str(lock.lock_path(inv.environment)), holder=lock_broken
+        )
+    _progress(f"[{ticket} {ph.id}] {ph.title}: running {source.name} -> {report_dir / name}")
+    with _kernel_environment(run_id, lock_token, break_lock):
+        verdict, cause, error = _papermill(
+            ph, source, tmp_out, parameters, report_dir, _Prefixed(f"[{ticket} {ph.id}]")
+        )
+    verdict, cause, state = _merge_state(run, verdict, cause, lock_token)
+    nb = _executed_notebook(tmp_out, source, work)
+    target, html_path = _write_record(run, nb, verdict, cause, state, html)
+    _progress(
+        f"[{ticket} {ph.id}] {verdict.upper()}"
         + (f": {terminal_text(cause)}" if cause else "")
-        + f" -> {target}",
-        file=sys.stderr,
-        flush=True,
+        + f" -> {target}"
     )
-    return Outcome(ph, verdict, cause, target, html_path, run_id, error)
+    return Outcome(
+        phase=ph,
+        verdict=verdict,
+        cause=cause,
+        notebook=target,
+        html=html_path,
+        run_id=run_id,
+        error=error,
+    )
 
 
 def _holds_remote_lock(journal: audit.Journal, run_id: str) -> bool:

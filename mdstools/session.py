@@ -144,7 +144,7 @@ def frame(script: str, stdin: str | None = None) -> Frame:
     return Frame(marker, text)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Result(Generic[T]):
     """What one command did on one server; secrets are already masked.
 
@@ -291,19 +291,19 @@ class Session:
         else:
             error = f"exit status {rc}"
         return Result(
-            self.name,
-            redact(command.line),
-            command.mode.value,
-            domain,
-            stdout,
-            stderr,
-            rc,
-            started,
-            duration,
-            data,
-            error,
-            exc,
-            command.mutating,
+            server=self.name,
+            command=redact(command.line),
+            mode=command.mode.value,
+            domain=domain,
+            stdout=stdout,
+            stderr=stderr,
+            exit_status=rc,
+            started_at=started,
+            duration_s=duration,
+            data=data,
+            error=error,
+            exception=exc,
+            mutating=command.mutating,
         )
 
     # -- clish login shells --------------------------------------------------------------

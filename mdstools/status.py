@@ -26,6 +26,7 @@ from mdstools.commands.base import Command, batch
 from mdstools.errors import ApiError, ConnectError, ExitCode, MdstoolsError, ParseError
 from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet, run_all
+from mdstools.inventory import Inventory
 from mdstools.records import (
     COLLISION,
     NEVER_SYNCHRONIZED,
@@ -41,7 +42,7 @@ from mdstools.records import (
 from mdstools.session import Session
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServerStatus:
     name: str
     role: str
@@ -53,7 +54,7 @@ class ServerStatus:
     processes: dict[str, ProcessState]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DomainServerStatus:
     server: str
     type: str
@@ -64,7 +65,7 @@ class DomainServerStatus:
     all_up: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DomainStatus:
     name: str
     active_server: str | None
@@ -73,7 +74,7 @@ class DomainStatus:
     active_servers: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Snapshot:
     collected_at: str
     servers: list[ServerStatus]
@@ -130,13 +131,12 @@ def _ha_status_of(text: str, domain: str) -> HaStatus | ApiError | ParseError:
         return exc
 
 
-def collect(fleet: Fleet) -> Snapshot:
-    """Take the snapshot of every server of ``fleet`` (unreachable ones are reported)."""
-    inv = fleet.inventory
-    notes: list[str] = []
-    mgmt_host = inv.primary.name
+def _first_stage(fleet: Fleet) -> dict[str, Any]:
+    """``fw ver`` and ``mdsstat`` on every server at once, plus ``show-domains`` and
+    ``show-ha-state`` on the primary: each server's outcome."""
+    mgmt_host = fleet.inventory.primary.name
 
-    def first_stage(sess: Session) -> dict[str, Any]:
+    def on_server(sess: Session) -> dict[str, Any]:
         cmds: list[Command[Any]] = [versions.fw_ver(), mdsstat.mdsstat()]
         if sess.name == mgmt_host:
             cmds += [ha.show_domains(), ha.show_ha_state()]
@@ -148,7 +148,14 @@ def collect(fleet: Fleet) -> Snapshot:
             "ha_state": results[3] if len(results) > 3 else None,
         }
 
-    first = fleet.map(first_stage)
+    return fleet.map(on_server)
+
+
+def _servers(
+    inv: Inventory, first: dict[str, Any], notes: list[str]
+) -> tuple[list[ServerStatus], dict[str, MdsStat], dict[str, str | None]]:
+    """Each server's status, the ``mdsstat`` tables that were read and each server's
+    version (None when unknown); a note for each ``mdsstat`` that failed."""
     servers: list[ServerStatus] = []
     tables: dict[str, MdsStat] = {}
     version_of: dict[str, str | None] = {}
@@ -158,14 +165,14 @@ def collect(fleet: Fleet) -> Snapshot:
             err = o.error
             servers.append(
                 ServerStatus(
-                    s.name,
-                    s.role.value,
-                    s.host,
-                    False,
-                    str(err) if err else "unknown error",
-                    None,
-                    None,
-                    {},
+                    name=s.name,
+                    role=s.role.value,
+                    host=s.host,
+                    reachable=False,
+                    error=str(err) if err else "unknown error",
+                    version=None,
+                    build=None,
+                    processes={},
                 )
             )
             version_of[s.name] = None
@@ -181,20 +188,26 @@ def collect(fleet: Fleet) -> Snapshot:
         row = table.server_row if table else None
         servers.append(
             ServerStatus(
-                s.name,
-                s.role.value,
-                s.host,
-                True,
-                None,
-                vi.version if vi else None,
-                vi.build if vi else None,
-                dict(row.processes) if row else {},
+                name=s.name,
+                role=s.role.value,
+                host=s.host,
+                reachable=True,
+                error=None,
+                version=vi.version if vi else None,
+                build=vi.build if vi else None,
+                processes=dict(row.processes) if row else {},
             )
         )
+    return servers, tables, version_of
 
-    # domains and HA from the primary, else the first MDS that answered
-    domain_infos: list[DomainServerInfo] = []
-    entries: list[HaStateEntry] = []
+
+def _domains_and_ha(
+    fleet: Fleet, first: dict[str, Any], notes: list[str]
+) -> tuple[list[DomainServerInfo], list[HaStateEntry]]:
+    """The domains and the HA state from the primary, else from the first MDS that answers
+    (one more round trip); a note for each MDS whose Management API failed."""
+    inv = fleet.inventory
+    mgmt_host = inv.primary.name
     order = [mgmt_host] + [m.name for m in inv.mdss if m.name != mgmt_host]
     for name in order:
         o = first[name]
@@ -202,54 +215,81 @@ def collect(fleet: Fleet) -> Snapshot:
             continue
         if name == mgmt_host:
             d, h = o.value["domains"], o.value["ha_state"]
-        else:  # the primary did not answer: ask the next MDS (one more round trip)
+        else:
             d, h = run_all(fleet.session(name), [ha.show_domains(), ha.show_ha_state()])
         if d is not None and d.ok and h is not None and h.ok:
-            domain_infos, entries = d.data, h.data
             if name != mgmt_host:
                 notes.append(f"domains and HA state read from {name} ({mgmt_host} did not answer)")
-            break
+            return d.data, h.data
         problems = [r.error for r in (d, h) if r is not None and r.error]
         notes.append(f"{name}: Management API: {'; '.join(p for p in problems if p)}")
-    domain_of = {i.name: i.domain for i in domain_infos}
+    return [], []
 
-    domain_servers: list[DomainServerStatus] = []
+
+def _domain_servers(
+    tables: dict[str, MdsStat], domain_infos: list[DomainServerInfo]
+) -> list[DomainServerStatus]:
+    """Each domain server (CMA, CLM) of each ``mdsstat`` table, with the domain it serves."""
+    domain_of = {i.name: i.domain for i in domain_infos}
+    out: list[DomainServerStatus] = []
     for server, table in tables.items():
         for row in table.domain_rows:
             name = row.name or ""
-            domain_servers.append(
+            out.append(
                 DomainServerStatus(
-                    server,
-                    row.type,
-                    name,
-                    domain_of.get(name),
-                    row.ip,
-                    dict(row.processes),
-                    row.all_up,
+                    server=server,
+                    type=row.type,
+                    name=name,
+                    domain=domain_of.get(name),
+                    ip=row.ip,
+                    processes=dict(row.processes),
+                    all_up=row.all_up,
                 )
             )
+    return out
 
-    statuses = _ha_statuses(fleet, entries, version_of, notes)
-    domains = _domains(entries, statuses)
+
+def _checks(
+    tables: dict[str, MdsStat],
+    entries: list[HaStateEntry],
+    domains: list[DomainStatus],
+    version_of: dict[str, str | None],
+    target_version: str,
+    notes: list[str],
+) -> list[CheckResult]:
+    """The snapshot's checks; without an HA state, those that need it are left out."""
     check_list = [
         checks.all_processes_up(tables),
         checks.one_active_per_domain(entries),
         checks.no_collision({d.name: d.sync_status for d in domains}),
         checks.versions_consistent(version_of),
-        checks.versions_on_target(version_of, inv.target_version, severity="info"),
+        checks.versions_on_target(version_of, target_version, severity="info"),
     ]
     if not entries:
         check_list = [
             c for c in check_list if c.name not in ("one active per domain", "no collision")
         ]
         notes.append("HA state unknown: no MDS answered show-ha-state")
+    return check_list
+
+
+def collect(fleet: Fleet) -> Snapshot:
+    """Take the snapshot of every server of ``fleet`` (unreachable ones are reported)."""
+    inv = fleet.inventory
+    notes: list[str] = []
+    first = _first_stage(fleet)
+    servers, tables, version_of = _servers(inv, first, notes)
+    domain_infos, entries = _domains_and_ha(fleet, first, notes)
+    domain_servers = _domain_servers(tables, domain_infos)
+    statuses = _ha_statuses(fleet, entries, version_of, notes)
+    domains = _domains(entries, statuses)
     return Snapshot(
-        datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        servers,
-        domain_servers,
-        domains,
-        check_list,
-        notes,
+        collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        servers=servers,
+        domain_servers=domain_servers,
+        domains=domains,
+        checks=_checks(tables, entries, domains, version_of, inv.target_version, notes),
+        notes=notes,
     )
 
 
@@ -324,7 +364,13 @@ def _domains(
                 SYNCHRONIZED if others and all(v == SYNCHRONIZED for v in others) else UNKNOWN
             )
         out.append(
-            DomainStatus(name, actives[0] if len(actives) == 1 else None, standbys, full, actives)
+            DomainStatus(
+                name=name,
+                active_server=actives[0] if len(actives) == 1 else None,
+                standby_servers=standbys,
+                sync_status=full,
+                active_servers=actives,
+            )
         )
     return out
 

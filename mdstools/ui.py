@@ -215,6 +215,7 @@ class Decision:
 
     def __init__(
         self,
+        *,
         name: str,
         kind: str,
         param: str,
@@ -457,17 +458,17 @@ def acknowledge(
         return [b.item_id for b in wd.children if getattr(b, "item_id", None) and b.value]
 
     d = Decision(
-        name,
-        "acknowledge",
-        param,
-        list(param_value or []),
-        interactive,
-        None,
-        read,
-        record,
-        lambda v: False,
-        "Acknowledge",
-        timeout_s,
+        name=name,
+        kind="acknowledge",
+        param=param,
+        param_value=list(param_value or []),
+        interactive=interactive,
+        widget=None,
+        read=read,
+        record=record,
+        missing=lambda v: False,
+        button="Acknowledge",
+        timeout_s=timeout_s,
     )
     if interactive and items:
         w = _widgets()
@@ -503,17 +504,17 @@ def confirm(
 ) -> Decision:
     """A yes/no confirmation of a mutating step; the value is True only when confirmed."""
     d = Decision(
-        name,
-        "confirm",
-        param,
-        bool(param_value),
-        interactive,
-        None,
-        lambda wd: True,
-        record,
-        lambda v: v is not True,
-        "Confirm",
-        timeout_s,
+        name=name,
+        kind="confirm",
+        param=param,
+        param_value=bool(param_value),
+        interactive=interactive,
+        widget=None,
+        read=lambda wd: True,
+        record=record,
+        missing=lambda v: v is not True,
+        button="Confirm",
+        timeout_s=timeout_s,
     )
     if interactive:
         w = _widgets()
@@ -551,17 +552,17 @@ def choose(
         return value in (None, "") or (isinstance(value, str) and value not in options)
 
     d = Decision(
-        name,
-        "choose",
-        param,
-        param_value,
-        interactive,
-        None,
-        lambda wd: wd.children[1].value,
-        record,
-        missing,
-        "Decide",
-        timeout_s,
+        name=name,
+        kind="choose",
+        param=param,
+        param_value=param_value,
+        interactive=interactive,
+        widget=None,
+        read=lambda wd: wd.children[1].value,
+        record=record,
+        missing=missing,
+        button="Decide",
+        timeout_s=timeout_s,
     )
     if interactive:
         w = _widgets()
@@ -616,40 +617,48 @@ def choose_each(
         }
 
     d = Decision(
-        name,
-        "choose",
-        param,
-        param_value,
-        interactive,
-        None,
-        read,
-        record,
-        missing,
-        "Decide",
-        timeout_s,
+        name=name,
+        kind="choose",
+        param=param,
+        param_value=param_value,
+        interactive=interactive,
+        widget=None,
+        read=read,
+        record=record,
+        missing=missing,
+        button="Decide",
+        timeout_s=timeout_s,
     )
     if interactive and keys:
-        w = _widgets()
-        rows = []
-        for key in keys:
-            row = w.HBox(
-                [
-                    w.Label(value=key, layout=w.Layout(width="160px")),
-                    w.Dropdown(options=list(options), value=rec.get(key, options[0])),
-                ]
-            )
-            row.is_choice = True
-            rows.append(row)
-        d.widget = w.VBox(
-            [
-                w.HTML(f"<b>{html_text(question)}</b> (preset: the recommendation)"),
-                *rows,
-                *_buttons(d, [("Decide", False)]),
-                _line(d),
-            ]
-        )
+        d.widget = _each_widget(d, question, keys, options, rec)
         display(d.widget)
     return d
+
+
+def _each_widget(
+    d: Decision, question: str, keys: Sequence[str], options: Sequence[str], rec: dict[str, str]
+) -> Any:
+    """The widget of :func:`choose_each`: the question, a drop-down per key preset to the
+    recommendation, the ``Decide`` button and the decision's line."""
+    w = _widgets()
+    rows = []
+    for key in keys:
+        row = w.HBox(
+            [
+                w.Label(value=key, layout=w.Layout(width="160px")),
+                w.Dropdown(options=list(options), value=rec.get(key, options[0])),
+            ]
+        )
+        row.is_choice = True
+        rows.append(row)
+    return w.VBox(
+        [
+            w.HTML(f"<b>{html_text(question)}</b> (preset: the recommendation)"),
+            *rows,
+            *_buttons(d, [("Decide", False)]),
+            _line(d),
+        ]
+    )
 
 
 def stamp() -> str:

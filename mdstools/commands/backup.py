@@ -132,4 +132,6 @@ def parse_free_space(text: str) -> FreeSpace:
     total, used, available = (integer(n) for n in w[1:4])
     if total is None or used is None or available is None or not w[4].endswith("%"):
         raise fail("df -P -k", f"unexpected row {' '.join(w)!r}", text)
-    return FreeSpace(w[0], total, used, available, " ".join(w[5:]))
+    return FreeSpace(
+        filesystem=w[0], total_kb=total, used_kb=used, available_kb=available, mount=" ".join(w[5:])
+    )

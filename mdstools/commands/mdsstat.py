@@ -86,6 +86,38 @@ def _footer(text: str) -> tuple[int | None, int | None, int | None]:
     )
 
 
+def _header(cells: list[str]) -> tuple[dict[str, int], list[tuple[str, int]]] | None:
+    """For the header row: where Type, Name and IP address are, and each process column
+    with its index; None for any other row."""
+    lowered = [" ".join(c.lower().split()) for c in cells]
+    if not all(f in lowered for f in _FIXED):
+        return None
+    idx = {f: lowered.index(f) for f in _FIXED}
+    process_cols = [(c, i) for i, c in enumerate(cells) if lowered[i] not in _FIXED and c]
+    return idx, process_cols
+
+
+def _row(
+    cells: list[str],
+    idx: dict[str, int],
+    process_cols: list[tuple[str, int]],
+    line: str,
+    text: str,
+) -> ProcessRow:
+    """One server's row (``line``, whose cells are ``cells``) of the table ``text``."""
+    try:
+        processes = {col: parse_process_cell(cells[i]) for col, i in process_cols}
+    except ValueError as exc:
+        raise fail("mdsstat", f"{exc} in row {line!r}", text) from None
+    name = cells[idx["name"]]
+    return ProcessRow(
+        type=cells[idx["type"]],
+        name=None if name in ("-", "") else name,
+        ip=cells[idx["ip address"]],
+        processes=processes,
+    )
+
+
 def parse_mdsstat(text: str) -> MdsStat:
     """Parse ``mdsstat`` output into an :class:`MdsStat`.
 
@@ -117,13 +149,9 @@ def parse_mdsstat(text: str) -> MdsStat:
             continue
         cells = _cells(s)
         if header is None:
-            lowered = [" ".join(c.lower().split()) for c in cells]
-            if all(f in lowered for f in _FIXED):
-                header = cells
-                idx = {f: lowered.index(f) for f in _FIXED}
-                process_cols = [
-                    (c, i) for i, c in enumerate(cells) if lowered[i] not in _FIXED and c
-                ]
+            found = _header(cells)
+            if found is not None:
+                header, (idx, process_cols) = cells, found
             continue
         if len(cells) <= 1:
             continue  # the title, the Tip: line, other one-cell notes
@@ -133,19 +161,7 @@ def parse_mdsstat(text: str) -> MdsStat:
                 f"row has {len(cells)} cells, the header has {len(header)}: {s!r}",
                 text,
             )
-        try:
-            processes = {col: parse_process_cell(cells[i]) for col, i in process_cols}
-        except ValueError as exc:
-            raise fail("mdsstat", f"{exc} in row {s!r}", text) from None
-        name = cells[idx["name"]]
-        rows.append(
-            ProcessRow(
-                type=cells[idx["type"]],
-                name=None if name in ("-", "") else name,
-                ip=cells[idx["ip address"]],
-                processes=processes,
-            )
-        )
+        rows.append(_row(cells, idx, process_cols, s, text))
     if header is None:
         raise fail("mdsstat", "no header row with Type, Name and IP address", text)
     return MdsStat(

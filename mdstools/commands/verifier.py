@@ -166,53 +166,64 @@ def _allowed(verdicts: list[InstallerVerdict]) -> bool | None:
     return all(v.allowed for v in verdicts)
 
 
-def parse_verifier_report(text: str) -> VerifierReport:
-    """Parse a verifier report or CPUSE verify output (the rules are in the module docstring).
+class _Reader:
+    """The state of reading a report line by line: the findings closed so far, the one
+    open, the severity of the section, the summary, the verdicts and the report's path."""
 
-    Example: ``Errors:`` / ``  Title: Invalid object names`` / ``  Description: ...`` /
-    ``Summary: 1 error, 0 warnings`` ->
-    ``VerifierReport(findings=(VerifierFinding("error", "Invalid object names", "..."),),
-    summary="1 error, 0 warnings")``.
-    """
-    findings: list[VerifierFinding] = []
-    verdicts: list[InstallerVerdict] = []
-    severity = "error"
-    summary: str | None = None
-    report_path: str | None = None
-    current: _Open | None = None
+    def __init__(self) -> None:
+        self.findings: list[VerifierFinding] = []
+        self.verdicts: list[InstallerVerdict] = []
+        self.severity = "error"
+        self.summary: str | None = None
+        self.report_path: str | None = None
+        self.current: _Open | None = None
 
-    def close() -> None:
-        nonlocal current
-        if current is not None:
-            findings.append(current.finding())
-            current = None
+    def close(self) -> None:
+        """The open finding, if any, is complete."""
+        if self.current is not None:
+            self.findings.append(self.current.finding())
+            self.current = None
 
-    for line in lines(text):
+    def read(self, line: str) -> None:
+        """One line of the report."""
         s = line.strip()
         indent = len(line) - len(line.lstrip())
         if not s:
-            if current is not None and current.has_description:
-                close()
-            continue
+            if self.current is not None and self.current.has_description:
+                self.close()
+            return
+        if self._title(s, indent) or self._description(s, indent) or self._continued(s, indent):
+            return
+        self.close()
+        self._other(s)
+
+    def _title(self, s: str, indent: int) -> bool:
         m = _TITLE.match(s)
-        if m:
-            close()
-            parts = _ONE_LINE.split(m.group("rest"), maxsplit=1)
-            current = _Open(severity, parts[0])
-            if len(parts) == 2:
-                current.description.append(parts[1])
-                current.has_description = True
-                current.indent = indent
-            continue
+        if not m:
+            return False
+        self.close()
+        parts = _ONE_LINE.split(m.group("rest"), maxsplit=1)
+        self.current = _Open(self.severity, parts[0])
+        if len(parts) == 2:
+            self.current.description.append(parts[1])
+            self.current.has_description = True
+            self.current.indent = indent
+        return True
+
+    def _description(self, s: str, indent: int) -> bool:
         m = _DESCRIPTION.match(s)
-        if m:
-            if current is None or current.has_description:
-                close()
-                current = _Open(severity, "Untitled finding")
-            current.description.append(m.group("rest"))
-            current.has_description = True
-            current.indent = indent
-            continue
+        if not m:
+            return False
+        if self.current is None or self.current.has_description:
+            self.close()
+            self.current = _Open(self.severity, "Untitled finding")
+        self.current.description.append(m.group("rest"))
+        self.current.has_description = True
+        self.current.indent = indent
+        return True
+
+    def _continued(self, s: str, indent: int) -> bool:
+        current = self.current
         if (
             current is not None
             and current.has_description
@@ -221,31 +232,48 @@ def parse_verifier_report(text: str) -> VerifierReport:
             and not _SUMMARY.match(s)
         ):
             current.description.append(s)
-            continue
-        close()
+            return True
+        return False
+
+    def _other(self, s: str) -> None:
+        """A line outside a finding: the summary, a verdict, the report's path or a section
+        header (which sets the severity of the findings under it)."""
         m = _SUMMARY.match(s)
         if m:
-            summary = m.group("rest").strip()
-            continue
+            self.summary = m.group("rest").strip()
+            return
         verdict = _verdict(s)
         if verdict is not None:
-            verdicts.append(verdict)
-            continue
+            self.verdicts.append(verdict)
+            return
         if "report" in s.lower():
             path = _PATH.search(s)
             if path:
-                report_path = path.group(1).rstrip(".,;:")
-                continue
+                self.report_path = path.group(1).rstrip(".,;:")
+                return
         sev = _header_severity(s)
         if sev is not None:
-            severity = sev
-    close()
-    if not findings and summary is None and not verdicts:
+            self.severity = sev
+
+
+def parse_verifier_report(text: str) -> VerifierReport:
+    """Parse a verifier report or CPUSE verify output (the rules are in the module docstring).
+
+    Example: ``Errors:`` / ``  Title: Invalid object names`` / ``  Description: ...`` /
+    ``Summary: 1 error, 0 warnings`` ->
+    ``VerifierReport(findings=(VerifierFinding("error", "Invalid object names", "..."),),
+    summary="1 error, 0 warnings")``.
+    """
+    reader = _Reader()
+    for line in lines(text):
+        reader.read(line)
+    reader.close()
+    if not reader.findings and reader.summary is None and not reader.verdicts:
         raise fail("verifier", "no Title:/Description: finding, no Summary: and no verdict", text)
     return VerifierReport(
-        findings=tuple(findings),
-        upgrade_allowed=_allowed(verdicts),
-        report_path=report_path,
-        summary=summary,
-        verdicts=tuple(verdicts),
+        findings=tuple(reader.findings),
+        upgrade_allowed=_allowed(reader.verdicts),
+        report_path=reader.report_path,
+        summary=reader.summary,
+        verdicts=tuple(reader.verdicts),
     )

@@ -115,11 +115,11 @@ def scripted(
     """A headless run of ``phase_id`` for ticket :data:`TICKET` on the fake fleet."""
     inv: Inventory = parse(inventory_data(method), reports / "inventory.yml", "0" * 64)
     run = Run(
-        inv,
-        TICKET,
-        "proc-tester",
-        phase(phase_id),
-        reports,
+        inventory=inv,
+        ticket=TICKET,
+        operator="proc-tester",
+        phase_=phase(phase_id),
+        reports=reports,
         interactive=False,
         dry_run=dry_run,
         params={"time_scale": 1.0, **(params or {})},

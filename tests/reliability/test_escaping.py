@@ -228,7 +228,17 @@ def run_draft(text: str) -> tuple[subprocess.CompletedProcess[str], list[list[st
 def change(domain: str, name: str, admin: str, op: str, kind: str, value: str) -> ChangeRecord:
     fields = {"host": {"ip-address": value}, "group": {"members": value}}.get(kind, {})
     return ChangeRecord(
-        domain, "s1", admin, "2026-11-26T15:12+0000", 1, op, kind, name, "u1", fields, "mds2"
+        domain=domain,
+        session_uid="s1",
+        admin=admin,
+        publish_time="2026-11-26T15:12+0000",
+        publish_posix=1,
+        operation=op,
+        object_type=kind,
+        object_name=name,
+        object_uid="u1",
+        fields=fields,
+        server="mds2",
     )
 
 
@@ -442,12 +452,40 @@ def test_timeline_svg_is_well_formed_with_hostile_names(tmp_path: Path) -> None:
 def test_status_table_shows_server_names_without_escape_sequences() -> None:
     names = [h for h in HOSTILE if len(h) < 100]
     snap = status.Snapshot(
-        "2026-11-29T13:00:00+00:00",
-        [status.ServerStatus(n, "primary", "h", False, n, None, None, {}) for n in names],
-        [status.DomainServerStatus("mds1", "CMA", n, n, "192.0.2.1", {}, False) for n in names],
-        [status.DomainStatus(n, None, [], {"mds1": n}) for n in names],
-        [CheckResult(n, False, n, "R1") for n in names],
-        names,
+        collected_at="2026-11-29T13:00:00+00:00",
+        servers=[
+            status.ServerStatus(
+                name=n,
+                role="primary",
+                host="h",
+                reachable=False,
+                error=n,
+                version=None,
+                build=None,
+                processes={},
+            )
+            for n in names
+        ],
+        domain_servers=[
+            status.DomainServerStatus(
+                server="mds1",
+                type="CMA",
+                name=n,
+                domain=n,
+                ip="192.0.2.1",
+                processes={},
+                all_up=False,
+            )
+            for n in names
+        ],
+        domains=[
+            status.DomainStatus(
+                name=n, active_server=None, standby_servers=[], sync_status={"mds1": n}
+            )
+            for n in names
+        ],
+        checks=[CheckResult(n, False, n, "R1") for n in names],
+        notes=names,
     )
     table = status.render_table(snap)
     assert "\x1b" not in table and "\r" not in table and "\u2028" not in table

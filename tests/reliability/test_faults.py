@@ -65,10 +65,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 def server(budget: float = 60.0) -> Server:
     return Server(
-        "mds2",
-        "192.0.2.12",
-        22,
-        Role.SECONDARY,
+        name="mds2",
+        host="192.0.2.12",
+        port=22,
+        role=Role.SECONDARY,
         connection=Connection(connect_timeout_s=5.0, reconnect_budget_s=budget),
     )
 
@@ -166,7 +166,13 @@ def test_a_job_waits_through_a_short_drop_but_not_a_long_one(clock: Clock) -> No
     t = DeadTransport(clock, up_after=clock.now + 20)
     sess = Session(server(budget=60.0), t)
     handle = jobs.JobHandle(
-        "mds2", "mds_backup", "T/mds_backup", 42, "/j/T/mds_backup", "x", _utc()
+        server="mds2",
+        name="mds_backup",
+        job_id="T/mds_backup",
+        pid=42,
+        directory="/j/T/mds_backup",
+        command="x",
+        started_at=_utc(),
     )
     polls = iter(["running\n0\n", "rc=0\n3\nok\n"])
 
@@ -393,7 +399,15 @@ def test_progress_shows_the_callers_elapsed_and_a_heartbeat() -> None:
 def test_a_phase_stopped_by_an_unreachable_server_exits_4(
     error: str | None, verdict: str, code: int
 ) -> None:
-    o = Outcome(phase("03"), verdict, "cause", Path("x.ipynb"), None, "r1", error)
+    o = Outcome(
+        phase=phase("03"),
+        verdict=verdict,
+        cause="cause",
+        notebook=Path("x.ipynb"),
+        html=None,
+        run_id="r1",
+        error=error,
+    )
     assert o.exit_code == code
 
 

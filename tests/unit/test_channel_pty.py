@@ -168,7 +168,14 @@ def rcfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def session(rcfile: Path) -> Iterator[Session]:
-    server = Server("mds2", "127.0.0.1", 22, Role.SECONDARY, "clish", Connection())
+    server = Server(
+        name="mds2",
+        host="127.0.0.1",
+        port=22,
+        role=Role.SECONDARY,
+        shell="clish",
+        connection=Connection(),
+    )
     s = Session(server, PtyTransport(rcfile))  # type: ignore[arg-type]
     yield s
     s.close()

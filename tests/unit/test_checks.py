@@ -20,15 +20,32 @@ UP = {"FWM": ProcessState("up", 1), "CPCA": ProcessState("N/R")}
 
 
 def entry(domain: str, mds: str, state: str) -> HaStateEntry:
-    return HaStateEntry(domain, "domain", mds, f"{domain}_{mds}", None, state)
+    return HaStateEntry(
+        domain=domain,
+        domain_type="domain",
+        mds=mds,
+        name=f"{domain}_{mds}",
+        ip=None,
+        ha_state=state,
+    )
 
 
 def test_all_processes_up_r12() -> None:
     good = MdsStat(
-        ("FWM", "CPCA"),
-        (ProcessRow("MDS", None, "1.1.1.1", UP), ProcessRow("CMA", "d1", "10.0.0.1", UP)),
+        columns=("FWM", "CPCA"),
+        rows=(
+            ProcessRow(type="MDS", name=None, ip="1.1.1.1", processes=UP),
+            ProcessRow(type="CMA", name="d1", ip="10.0.0.1", processes=UP),
+        ),
     )
-    bad = MdsStat(("FWM",), (ProcessRow("CMA", "d2", "10.0.0.2", {"FWM": ProcessState("down")}),))
+    bad = MdsStat(
+        columns=("FWM",),
+        rows=(
+            ProcessRow(
+                type="CMA", name="d2", ip="10.0.0.2", processes={"FWM": ProcessState("down")}
+            ),
+        ),
+    )
     assert checks.all_processes_up({"mds1": good}).passed
     r = checks.all_processes_up({"mds1": good, "mds2": bad})
     assert not r.passed and r.requirement == "R12" and r.evidence == ("mds2/d2 (FWM down)",)
@@ -104,8 +121,24 @@ def test_verifier_clean_r3() -> None:
 
 def test_object_versions_r11() -> None:
     infos = [
-        DomainServerInfo("d1", "d1_Server", "mds1", None, "management server", True, "R81.20"),
-        DomainServerInfo("d1", "d1_Server_2", "mds2", None, "management server", False, "R81.10"),
+        DomainServerInfo(
+            domain="d1",
+            name="d1_Server",
+            mds="mds1",
+            ip=None,
+            type="management server",
+            active=True,
+            version="R81.20",
+        ),
+        DomainServerInfo(
+            domain="d1",
+            name="d1_Server_2",
+            mds="mds2",
+            ip=None,
+            type="management server",
+            active=False,
+            version="R81.10",
+        ),
     ]
     r = checks.object_versions_on_target(infos, "R81.20")
     assert r.evidence == ("d1_Server_2=R81.10",) and r.requirement == "R11"

@@ -119,6 +119,34 @@ def test_the_drawn_exit_codes_are_exit_codes() -> None:
     assert all(by_name[n] == str(ExitCode.UNREACHABLE) for n in subclass_names(TransportError))
 
 
+def test_each_class_has_the_drawn_exit_code() -> None:
+    classes = exception_classes()
+    for _, name, _, drawn in drawn_tree():
+        codes = drawn.split("/")
+        own = str(int(classes[name].exit))
+        assert own in codes if len(codes) > 1 else own == drawn, name
+
+
+def test_the_command_line_turns_errors_into_exit_codes_in_one_place() -> None:
+    from mdstools import cli
+    from mdstools.errors import BadInput, RecordDamaged
+    from mdstools.jupyter import JupyterError, UsageError
+    from mdstools.lock import LockDirError, LockHeld
+
+    held = LockHeld("here", {"pid": 1}, stale=False)
+    assert cli._error_code("run", held) == ExitCode.LOCKED
+    assert cli._error_code("run", LockDirError(PACKAGE, "no")) == ExitCode.USAGE
+    assert cli._error_code("run", BadInput("no")) == ExitCode.USAGE
+    assert cli._error_code("run", RecordDamaged("x", "no")) == ExitCode.USAGE
+    assert cli._error_code("run", MdstoolsError("bad ticket id")) == ExitCode.USAGE
+    assert cli._error_code("run", PermissionError(13, "denied", "/r")) == ExitCode.USAGE
+    assert cli._error_code("run", OSError(28, "full", "/r")) == ExitCode.FAILED
+    assert JupyterError("no").exit_code == ExitCode.FAILED
+    assert UsageError("no").exit_code == ExitCode.USAGE
+    source = (PACKAGE / "cli.py").read_text(encoding="utf-8")
+    assert "ExitCode.LOCKED" not in source
+
+
 def test_the_exit_codes() -> None:
     assert {c.name: int(c) for c in ExitCode} == {
         "OK": 0,
@@ -235,7 +263,15 @@ def test_outcome_exit_codes(verdict: str, cause: str | None, error: str | None, 
     from mdstools.phases import PHASES
     from mdstools.runbook import Outcome
 
-    outcome = Outcome(PHASES[0], verdict, cause, Path("00.ipynb"), None, "r1", error)
+    outcome = Outcome(
+        phase=PHASES[0],
+        verdict=verdict,
+        cause=cause,
+        notebook=Path("00.ipynb"),
+        html=None,
+        run_id="r1",
+        error=error,
+    )
     assert outcome.exit_code == code
     assert type(outcome.exit_code) is ExitCode
 

@@ -33,7 +33,13 @@ class _BashSession:
 
 def _handle(directory: Path) -> JobHandle:
     return JobHandle(
-        "local", "job", "j", 999_999, str(directory), "true", datetime.now(timezone.utc)
+        server="local",
+        name="job",
+        job_id="j",
+        pid=999_999,
+        directory=str(directory),
+        command="true",
+        started_at=datetime.now(timezone.utc),
     )
 
 

@@ -246,7 +246,14 @@ def lab_session(dep: Deployment) -> Session:
         r = run_on(dep, "mds1", command, stdin or "", profile=False)
         return r.out, r.err, r.rc
 
-    server = Server("mds1", "192.0.2.11", 22, Role.PRIMARY, "bash", Connection())
+    server = Server(
+        name="mds1",
+        host="192.0.2.11",
+        port=22,
+        role=Role.PRIMARY,
+        shell="bash",
+        connection=Connection(),
+    )
     return Session(server, FakeTransport("mds1", respond))
 
 

@@ -474,15 +474,28 @@ def test_servers_and_processes_pid_conversion() -> None:
 
 # -- sync_status: SmartConsole's words (INFERRED mapping) ------------------------------------
 def entry(mds: str, state: str, domain: str = "dom1") -> HaStateEntry:
-    return HaStateEntry(domain, "domain", mds, f"{domain}_{mds}", None, state)
+    return HaStateEntry(
+        domain=domain,
+        domain_type="domain",
+        mds=mds,
+        name=f"{domain}_{mds}",
+        ip=None,
+        ha_state=state,
+    )
 
 
 def peer(mds: str, sync: str | None, last: str | None, state: str = "standby") -> HaPeer:
-    return HaPeer(mds, None, state, sync, last)
+    return HaPeer(mds=mds, ip=None, ha_state=state, sync_state=sync, last_successful_sync=last)
 
 
 def status(seen_from: str, *peers: HaPeer, domain: str = "dom1") -> HaStatus:
-    return HaStatus(domain, "domain", seen_from, tuple(peers), None)
+    return HaStatus(
+        domain=domain,
+        domain_type="domain",
+        seen_from=seen_from,
+        peers=tuple(peers),
+        successfully_synced=None,
+    )
 
 
 T = "2026-11-26T14:42+0000"

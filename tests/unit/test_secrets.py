@@ -70,6 +70,12 @@ def test_a_job_handle_does_not_show_its_command() -> None:
     from mdstools.jobs import JobHandle
 
     handle = JobHandle(
-        "mds1", "backup", "id1", 42, "/var/log/x", "secret-cmd", datetime.now(timezone.utc)
+        server="mds1",
+        name="backup",
+        job_id="id1",
+        pid=42,
+        directory="/var/log/x",
+        command="secret-cmd",
+        started_at=datetime.now(timezone.utc),
     )
     assert "secret-cmd" not in repr(handle)

@@ -15,7 +15,14 @@ from mdstools.transport.fake import FakeShell, FakeTransport, table
 
 
 def server(shell: str = "bash", expert: str | None = None) -> Server:
-    return Server("mds1", "192.0.2.11", 22, Role.PRIMARY, shell, Connection(expert_password=expert))
+    return Server(
+        name="mds1",
+        host="192.0.2.11",
+        port=22,
+        role=Role.PRIMARY,
+        shell=shell,
+        connection=Connection(expert_password=expert),
+    )
 
 
 def number(text: str) -> int:

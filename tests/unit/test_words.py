@@ -94,9 +94,17 @@ def test_the_02_confirmation_says_what_is_switched_or_that_nothing_is() -> None:
 
 def change(domain: str, server: str, name: str) -> ChangeRecord:
     return ChangeRecord(
-        domain, "s-" + name, "admin", "2026-11-29T10:00+0000", 1, "added", "host", name, name,
+        domain=domain,
+        session_uid="s-" + name,
+        admin="admin",
+        publish_time="2026-11-29T10:00+0000",
+        publish_posix=1,
+        operation="added",
+        object_type="host",
+        object_name=name,
+        object_uid=name,
         server=server,
-    )  # fmt: skip
+    )
 
 
 def collided() -> list[freeze.Forensics]:

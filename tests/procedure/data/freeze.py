@@ -82,17 +82,17 @@ def change(server: str, name: str, kind: str = "host") -> ChangeRecord:
     """``name`` added by alice on ``server``'s DMS (of dom3 for h3, else of dom1)."""
     fields = {"ipv4-address": "10.9.9.9"} if kind == "host" else {}
     return ChangeRecord(
-        "dom1" if name != "h3" else "dom3",
-        f"sess-{name}",
-        "alice",
-        "2026-11-26T14:30+0000",
-        200,
-        "added",
-        kind,
-        name,
-        f"uid-{name}",
-        fields,
-        server,
+        domain="dom1" if name != "h3" else "dom3",
+        session_uid=f"sess-{name}",
+        admin="alice",
+        publish_time="2026-11-26T14:30+0000",
+        publish_posix=200,
+        operation="added",
+        object_type=kind,
+        object_name=name,
+        object_uid=f"uid-{name}",
+        fields=fields,
+        server=server,
     )
 
 

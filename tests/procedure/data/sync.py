@@ -36,14 +36,27 @@ RETAIN_BAD: list[tuple[Any, str]] = [
 
 def snapshot(*domains: status.DomainStatus) -> status.Snapshot:
     """The HA picture of ``domains`` (servers and processes are not used here)."""
-    return status.Snapshot("2026-11-26T15:00:00+00:00", [], [], list(domains), [], [])
+    return status.Snapshot(
+        collected_at="2026-11-26T15:00:00+00:00",
+        servers=[],
+        domain_servers=[],
+        domains=list(domains),
+        checks=[],
+        notes=[],
+    )
 
 
 def domain(name: str, states: dict[str, str], actives: list[str]) -> status.DomainStatus:
     """A domain with its sync status per MDS and its active servers."""
     active = actives[0] if len(actives) == 1 else None
     standbys = [m for m in states if m not in actives]
-    return status.DomainStatus(name, active, standbys, states, actives)
+    return status.DomainStatus(
+        name=name,
+        active_server=active,
+        standby_servers=standbys,
+        sync_status=states,
+        active_servers=actives,
+    )
 
 
 STANDBY_BEHIND = snapshot(
