@@ -19,8 +19,26 @@ from mdstools.errors import ParameterError, shown
 
 
 @dataclass(frozen=True)
+class Gate:
+    """One gate of a runbook: the check it passes to ``run.gate`` (``module.function``, as
+    the notebook calls it), what it requires in words, and the requirement ids."""
+
+    check: str
+    text: str
+    requirements: tuple[str, ...]
+
+    def describe(self) -> str:
+        """``text (R1, R2)``."""
+        return f"{self.text} ({', '.join(self.requirements)})" if self.requirements else self.text
+
+
+WATCH = Gate("freeze.watch_check", "no change since the change freeze (blocks in 03-06)", ("R6",))
+
+
+@dataclass(frozen=True)
 class Phase:
-    """One runbook."""
+    """One runbook: ``needs`` are the phases its entry gate (``run.require_phases()``)
+    requires; ``decisions`` the parameters of its decisions; ``gates`` its other gates."""
 
     id: str
     slug: str
@@ -31,6 +49,7 @@ class Phase:
     mutating: bool = False
     needs: tuple[str, ...] = ()
     decisions: tuple[str, ...] = ()
+    gates: tuple[Gate, ...] = ()
 
     @property
     def notebook(self) -> str:
@@ -46,6 +65,12 @@ PHASES: tuple[Phase, ...] = (
         "connect to every server; record versions, mdsstat, domains and HA state as the "
         "baseline; identify the active MDS of the Global domain",
         900,
+        gates=(
+            Gate("discover.reachable", "every server reachable", ("R2",)),
+            Gate("discover.global_active", "the active MDS of Global known (warning)", ("R1",)),
+            Gate("checks.versions_consistent", "every server on one version (warning)", ("R4",)),
+            Gate("checks.versions_on_target", "which servers run the target already", ("R4",)),
+        ),
     ),
     Phase(
         "01",
@@ -56,6 +81,13 @@ PHASES: tuple[Phase, ...] = (
         "every warning must be acknowledged by name",
         3600,
         decisions=("acknowledge_warnings",),
+        gates=(
+            Gate(
+                "checks.verifier_clean",
+                "no verifier error on any server; every warning acknowledged by id",
+                ("R3",),
+            ),
+        ),
     ),
     Phase(
         "02",
@@ -68,6 +100,11 @@ PHASES: tuple[Phase, ...] = (
         mutating=True,
         needs=("01",),
         decisions=("confirm",),
+        gates=(
+            Gate("checks.dms_active_on_primary", "every DMS active on the primary", ("R7",)),
+            Gate("prepare.space_check", "backup space on every MDS", ("X1",)),
+            Gate("prepare.backups_check", "a backup of every MDS", ("X1",)),
+        ),
     ),
     Phase(
         "03",
@@ -79,6 +116,13 @@ PHASES: tuple[Phase, ...] = (
         mutating=True,
         needs=("01", "02"),
         decisions=("confirm",),
+        gates=(
+            WATCH,
+            Gate("upgrade.on_target", "the primary runs the target afterwards", ("R4",)),
+            Gate(
+                "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
+            ),
+        ),
     ),
     Phase(
         "04",
@@ -91,6 +135,14 @@ PHASES: tuple[Phase, ...] = (
         mutating=True,
         needs=("03",),
         decisions=("confirm",),
+        gates=(
+            WATCH,
+            Gate("upgrade.primary_on_target", "the primary runs the target version", ("R5",)),
+            Gate("upgrade.on_target", "the secondaries run the target afterwards", ("R4",)),
+            Gate(
+                "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
+            ),
+        ),
     ),
     Phase(
         "05",
@@ -102,6 +154,16 @@ PHASES: tuple[Phase, ...] = (
         mutating=True,
         needs=("04",),
         decisions=("confirm",),
+        gates=(
+            WATCH,
+            Gate("upgrade.mdss_on_target", "every MDS runs the target version", ("R5",)),
+            Gate(
+                "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
+            ),
+            Gate(
+                "checks.versions_on_target", "every server on the target afterwards", ("R4", "R8")
+            ),
+        ),
     ),
     Phase(
         "06",
@@ -114,6 +176,11 @@ PHASES: tuple[Phase, ...] = (
         mutating=True,
         needs=("05",),
         decisions=("confirm",),
+        gates=(
+            WATCH,
+            Gate("objects.steps_check", "every R12 step succeeded and every DMS is up", ("R12",)),
+            Gate("objects.versions_check", "every DMS/DLS object on the target version", ("R11",)),
+        ),
     ),
     Phase(
         "07",
@@ -127,6 +194,16 @@ PHASES: tuple[Phase, ...] = (
         mutating=True,
         needs=("06",),
         decisions=("confirm", "retain_database_on"),
+        gates=(
+            WATCH,
+            Gate("sync.versions_check", "every server on the target version", ("R4",)),
+            Gate("checks.no_collision", "no Collision (before: warning; after)", ("R14",)),
+            Gate(
+                "checks.synchronized",
+                "one active per domain; every peer Synchronized",
+                ("R9", "R10"),
+            ),
+        ),
     ),
     Phase(
         "08",
@@ -136,7 +213,15 @@ PHASES: tuple[Phase, ...] = (
         "compare the end state with the baseline: all domains present and up, versions "
         "equal, HA synchronized, object versions updated",
         1800,
-        needs=("07",),
+        gates=(
+            WATCH,
+            Gate(
+                "discover.compare",
+                "every domain server of the baseline present and up; versions on target; "
+                "HA synchronized",
+                ("R4", "R10", "R12"),
+            ),
+        ),
     ),
 )
 

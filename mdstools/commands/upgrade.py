@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from mdstools.commands._text import fail, integer, lines, safe_token
+from mdstools.commands._text import fail, integer, lines, safe_token, shell_path
 from mdstools.commands.base import Command, Mode, raw
 from mdstools.records import InstallerPackage, InstallerPackageDetail
 
@@ -19,6 +19,7 @@ __all__ = [
     "installer_import_local",
     "installer_upgrade",
     "lock_database_override",
+    "mds_setup_upgrade",
     "parse_installer_package",
     "parse_installer_packages",
     "show_installer_package",
@@ -91,6 +92,21 @@ def installer_upgrade(package_id: str | int) -> Command[str]:
         mode=Mode.CLISH,
         name="installer_upgrade",
         timeout_s=7200.0,
+        mutating=True,
+    )
+
+
+def mds_setup_upgrade(path: str) -> Command[str]:
+    """``mds_setup`` option 2 (Upgrade), answered yes: ``printf '2\\ny\\n' | <path>``
+    (``path`` may use ``$MDSDIR``). Mutating and long: it runs as a detached job; raw text.
+
+    Example record: ``"...\\nUpgrade completed successfully.\\n"`` (not parsed).
+    """
+    return Command(
+        f"printf '2\\ny\\n' | {shell_path(path)}",
+        raw,
+        name="mds_setup_upgrade",
+        timeout_s=3 * 3600.0,
         mutating=True,
     )
 

@@ -46,6 +46,29 @@ def _without_baseline(run: Run) -> list[tuple[str, bool, str]]:
     return [(c.name, c.passed, c.reason) for c in discover.compare(run, discover.snapshot(run))]
 
 
+def _sync(run: Run) -> list[tuple[str, str | None, dict[str, str]]]:
+    snap = discover.snapshot(run)
+    return [(d.name, d.active_server, dict(d.sync_status)) for d in snap.domains]
+
+
+R81_20 = fixture("fw_ver/lab_r81.20_after_upgrade.txt")
+HA_STATUS_BATCH = (
+    "printf '\\n%s\\n' '### mdstools item Global'; "
+    "mgmt_cli -r true -d 'Global' show-ha-status --format json"
+)
+ON_TARGET = {
+    "mds1": {
+        "^fw ver$": R81_20,
+        "^mdsstat$": fixture("mdsstat/lab_r81.10_all_up.txt"),
+        "show-domains": fixture("show_domains/lab_r81.10.txt"),
+        "show-ha-state": ha_state_json({"Global": {"mds1": "active", "mds2": "standby"}}),
+        "show-ha-status": "\n### mdstools item Global\n"
+        + fixture("show_ha_status/lab_r81.20_global.txt"),
+    },
+    "mds2": {"^fw ver$": R81_20, "^mdsstat$": fixture("mdsstat/lab_r81.10_one_dms.txt")},
+    "mlm1": {"^fw ver$": R81_20, "^mdsstat$": fixture("mdsstat/lab_r81.10_mlm.txt")},
+}
+
 SYSTEM_DATA = fixture("show_ha_state/lab_r81.10_system_data.txt")
 EVERY_SERVER = {
     "mds1": ["fw ver", "mdsstat", DOMAINS, HA_STATE],
@@ -107,5 +130,14 @@ CASES = [
         any_order=["mds1", "mds2", "mlm1"],
         phase_id="08",
         result=[("baseline present", False, "no baseline.json for ticket CHG-PROC-1")],
+    ),
+    Case(
+        "on R81.20 the sync status of each domain comes from show-ha-status, one exec per MDS",
+        _sync,
+        answers=ON_TARGET,
+        sent={**EVERY_SERVER, "mds1": [*EVERY_SERVER["mds1"], HA_STATUS_BATCH]},
+        any_order=["mds1", "mds2", "mlm1"],
+        phase_id="08",
+        result=[("Global", "mds1", {"mds1": "Synchronized", "mds2": "Synchronized"})],
     ),
 ]

@@ -1,0 +1,359 @@
+"""The steps of every phase, declared once: which servers, which command, what it is for.
+
+A :class:`Step` names the servers it runs on (by role), the command builder of
+``mdstools/commands`` with the arguments it takes from the inventory, a short note ("until
+Installed", "detached job") and the upgrade method it belongs to. The procedures build
+their commands from these steps; ``mdstools plan`` prints them per phase (:data:`PHASE_STEPS`);
+``tests/procedure/test_plan.py`` checks that every command a procedure sends is a step of its
+phase, and that every step is sent by some scripted case. Importing this module needs no
+pandas and opens no connection.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+from mdstools.commands import backup, changes, ha, mdsstat, objects, services, upgrade, verifier
+from mdstools.commands import versions as versions_
+from mdstools.commands.base import Command, raw
+from mdstools.inventory import Inventory
+
+MDS_SETUP_DEFAULT = "$MDSDIR/scripts/mds_setup"
+
+
+class Servers(str, Enum):
+    """Which servers of the inventory a step runs on (the value is how the plan says it)."""
+
+    EVERY = "every server"
+    MDSS = "every MDS"
+    ANY_MDS = "the primary (another MDS when it does not answer)"
+    PRIMARY = "the primary"
+    SECONDARIES = "each secondary, one at a time"
+    LOG_SERVERS = "each log server"
+
+    def names(self, inv: Inventory) -> list[str]:
+        """The names of the servers of ``inv`` this role covers."""
+        if self is Servers.EVERY:
+            return [s.name for s in inv.servers]
+        if self in (Servers.MDSS, Servers.ANY_MDS):
+            return [s.name for s in inv.mdss]
+        if self is Servers.PRIMARY:
+            return [inv.primary.name]
+        if self is Servers.SECONDARIES:
+            return [s.name for s in inv.secondaries]
+        return [s.name for s in inv.log_servers]
+
+
+Builder = Callable[..., Command[Any]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of a phase, as data.
+
+    ``build(inventory, **args)`` gives the command; ``args`` names the values only known
+    while the phase runs (a domain, a task id), shown as ``<name>`` by the plan. ``job``
+    names the detached job that runs the command (:mod:`mdstools.jobs`); ``method`` limits
+    the step to one upgrade method.
+    """
+
+    servers: Servers
+    build: Builder
+    args: tuple[str, ...] = ()
+    note: str = ""
+    job: str = ""
+    method: str = ""
+
+    def command(self, inv: Inventory, **args: str) -> Command[Any]:
+        """The command to send, with the values of ``args``."""
+        return self.build(inv, **args)
+
+    def shown(self, inv: Inventory) -> Command[Any]:
+        """The command with ``<name>`` in place of each value known only at run time."""
+        return self.build(inv, **{a: f"<{a}>" for a in self.args})
+
+    def describe(self, inv: Inventory) -> str:
+        """The plan's line: ``[mode] line (changes the server) -- note``."""
+        cmd = self.shown(inv)
+        mark = " (changes the server)" if cmd.mutating else ""
+        notes = [n for n in (self.note, "detached job" if self.job else "") if n]
+        return f"[{cmd.mode.value}] {cmd.line}{mark}" + (f" -- {'; '.join(notes)}" if notes else "")
+
+    def applies(self, inv: Inventory) -> bool:
+        """The step belongs to ``inv``'s upgrade method."""
+        return not self.method or self.method == inv.upgrade_method
+
+
+def package_name(inv: Inventory) -> str:
+    """The CPUSE package's file name."""
+    return posixpath.basename(inv.upgrade_package)
+
+
+def mds_setup_path(inv: Inventory) -> str:
+    """Where ``mds_setup`` is on the servers (the inventory's, else the installed one)."""
+    return inv.upgrade_package or MDS_SETUP_DEFAULT
+
+
+def _restart(inv: Inventory) -> Command[str]:
+    line = f"{services.mdsstop().line}; {services.mdsstart().line}"
+    return Command(line, raw, name="mdsstop; mdsstart", timeout_s=3 * 3600.0, mutating=True)
+
+
+def _cat_report(inv: Inventory, report: str) -> Command[Any]:
+    return Command(f"cat {report}", verifier.parse_verifier_report, name="verifier report")
+
+
+# -- reads shared by several phases ----------------------------------------------------------
+FW_VER = Step(Servers.EVERY, lambda inv: versions_.fw_ver())
+MDSSTAT = Step(Servers.EVERY, lambda inv: mdsstat.mdsstat())
+SHOW_DOMAINS = Step(Servers.PRIMARY, lambda inv: ha.show_domains())
+HA_STATE = Step(Servers.ANY_MDS, lambda inv: ha.show_ha_state())
+HA_STATUS = Step(
+    Servers.MDSS,
+    lambda inv, domain: Command(ha.mgmt("show-ha-status", domain=domain), raw),
+    ("domain",),
+    "for each domain active on the MDS (R81.20 JHF T43+), one exec per MDS",
+)
+SHOW_TASK = Step(
+    Servers.MDSS,
+    lambda inv, domain, task: ha.show_task(task, domain),
+    ("domain", "task"),
+    "until the task is done",
+)
+
+# -- 01: the verifier ---------------------------------------------------------------------
+PACKAGES_IMPORTED = Step(
+    Servers.EVERY, lambda inv: upgrade.show_installer_packages("imported"), method="cpuse"
+)
+LOCK_OVERRIDE = Step(
+    Servers.EVERY,
+    lambda inv: upgrade.lock_database_override(),
+    note="before an import or an upgrade",
+    method="cpuse",
+)
+IMPORT = Step(
+    Servers.EVERY,
+    lambda inv: upgrade.installer_import_local(inv.upgrade_package),
+    note="only if not imported",
+    method="cpuse",
+)
+PACKAGE = Step(
+    Servers.EVERY,
+    lambda inv: upgrade.show_installer_package(package_name(inv)),
+    note="until Imported after an import; until Installed after an upgrade",
+    method="cpuse",
+)
+VERIFY = Step(
+    Servers.EVERY, lambda inv: verifier.installer_verify(package_name(inv)), method="cpuse"
+)
+VERIFIER_REPORT = Step(
+    Servers.EVERY,
+    _cat_report,
+    ("report",),
+    "when installer verify names its report",
+    method="cpuse",
+)
+MDS_SETUP_VERIFY = Step(
+    Servers.EVERY,
+    lambda inv: verifier.mds_setup_verification(mds_setup_path(inv)),
+    method="mds_setup",
+)
+
+# -- 02: HA on the primary, backups, the freeze ---------------------------------------------
+MAKE_ACTIVE = Step(
+    Servers.PRIMARY,
+    lambda inv, domain: ha.set_ha_state(domain, "active"),
+    ("domain",),
+    "for each domain not active on the primary",
+)
+DEMOTE = Step(
+    Servers.MDSS,
+    lambda inv, domain: ha.set_ha_state(domain, "standby"),
+    ("domain",),
+    "on a peer still active afterwards",
+)
+BACKUP_DIR = Step(
+    Servers.MDSS, lambda inv: Command(f"mkdir -p {inv.backup_dir}", raw, name="mkdir")
+)
+FREE_SPACE = Step(Servers.MDSS, lambda inv: backup.free_space(inv.backup_dir))
+MDS_BACKUP = Step(Servers.MDSS, lambda inv: backup.mds_backup(inv.backup_dir), job="mds_backup")
+BACKUP_FILES = Step(Servers.MDSS, lambda inv: backup.backup_files(inv.backup_dir))
+BACKUP_SHA256 = Step(
+    Servers.MDSS, lambda inv, archive: backup.sha256(archive), ("archive",), "the newest archive"
+)
+LAST_PUBLISHED = Step(
+    Servers.MDSS,
+    lambda inv, domain: ha.show_last_published_session(domain),
+    ("domain",),
+    "per domain: the change marker (R6)",
+)
+
+# -- 03-07: the change freeze's watch --------------------------------------------------------
+WATCH_PUBLISHED = Step(
+    Servers.MDSS,
+    lambda inv, domain: ha.show_last_published_session(domain),
+    ("domain",),
+    "per domain, one exec per MDS: did the marker move since the freeze (R6)",
+)
+SHOW_CHANGES = Step(
+    Servers.MDSS,
+    lambda inv, domain, since: changes.show_changes(domain, since),
+    ("domain", "since"),
+    "where the marker moved",
+)
+CHANGES_TASK = Step(
+    Servers.MDSS,
+    lambda inv, domain, task: changes.changes_of_task(domain, task),
+    ("domain", "task"),
+    "the show-changes task, until done; then the changes it found",
+)
+
+# -- 03-05: the upgrade -----------------------------------------------------------------------
+INSTALLER_UPGRADE = Step(
+    Servers.EVERY,
+    lambda inv: upgrade.installer_upgrade(package_name(inv)),
+    note="unless on the target already or an upgrade is in progress (reboot expected)",
+    method="cpuse",
+)
+MDS_SETUP_UPGRADE = Step(
+    Servers.EVERY,
+    lambda inv: upgrade.mds_setup_upgrade(mds_setup_path(inv)),
+    note="unless on the target already or the ticket's job is running",
+    job="mds_setup upgrade",
+    method="mds_setup",
+)
+UNTIL_TARGET = Step(Servers.EVERY, lambda inv: versions_.fw_ver(), note="until the target version")
+UNTIL_UP = Step(Servers.EVERY, lambda inv: mdsstat.mdsstat(), note="until every process is up")
+
+# -- 06: object versions ----------------------------------------------------------------------
+START_DMS = Step(
+    Servers.MDSS,
+    lambda inv, dms: services.mdsstart_customer(dms),
+    ("dms",),
+    "for each DMS that is down",
+)
+MDSENV = Step(Servers.MDSS, lambda inv: Command("mdsenv; echo $FWDIR", raw, name="mdsenv"))
+FIX_VERSIONS = Step(
+    Servers.MDSS, lambda inv: objects.fix_cmas_clms_version(), job="mds_fix_cmas_clms_version"
+)
+RESTART = Step(Servers.MDSS, _restart, job="mdsstop; mdsstart")
+
+# -- 07: HA synchronization -------------------------------------------------------------------
+STANDBY = Step(
+    Servers.MDSS,
+    lambda inv, domain: ha.set_ha_state(domain, "standby"),
+    ("domain",),
+    "on the side not retained, or a second active",
+)
+ACTIVE = Step(
+    Servers.MDSS,
+    lambda inv, domain: ha.set_ha_state(domain, "active"),
+    ("domain",),
+    "on the retained side, or the primary for a domain without an active",
+)
+FULL_SYNC = Step(
+    Servers.MDSS,
+    lambda inv, domain, peer: ha.ha_full_sync(domain, peer),
+    ("domain", "peer"),
+    "from the active or retained side",
+)
+
+
+def _snapshot() -> tuple[Step, ...]:
+    """What :func:`mdstools.status.collect` reads: every server, then the primary's HA view."""
+    return (
+        FW_VER,
+        MDSSTAT,
+        SHOW_DOMAINS,
+        Step(Servers.PRIMARY, lambda inv: ha.show_ha_state()),
+        HA_STATUS,
+    )
+
+
+WATCH = (WATCH_PUBLISHED, SHOW_CHANGES, CHANGES_TASK)
+
+
+def _upgrade(servers: Servers) -> tuple[Step, ...]:
+    """The upgrade of each of ``servers`` (:func:`mdstools.procedure.upgrade.upgrade_server`)."""
+    return tuple(
+        replace(s, servers=servers)
+        for s in (
+            FW_VER,
+            replace(PACKAGE, note="its status first; after the upgrade, until Installed"),
+            PACKAGES_IMPORTED,
+            LOCK_OVERRIDE,
+            IMPORT,
+            INSTALLER_UPGRADE,
+            MDS_SETUP_UPGRADE,
+            UNTIL_TARGET,
+            UNTIL_UP,
+        )
+    )
+
+
+#: The steps of each phase, in the order they run (the lock's, in every mutating phase,
+#: are :mod:`mdstools.run`'s and printed by the plan on their own).
+PHASE_STEPS: dict[str, tuple[Step, ...]] = {
+    "00": _snapshot(),
+    "01": (
+        PACKAGES_IMPORTED,
+        LOCK_OVERRIDE,
+        IMPORT,
+        PACKAGE,
+        VERIFY,
+        VERIFIER_REPORT,
+        MDS_SETUP_VERIFY,
+    ),
+    "02": (
+        HA_STATE,
+        MAKE_ACTIVE,
+        SHOW_TASK,
+        DEMOTE,
+        BACKUP_DIR,
+        FREE_SPACE,
+        MDS_BACKUP,
+        BACKUP_FILES,
+        BACKUP_SHA256,
+        LAST_PUBLISHED,
+    ),
+    "03": (*WATCH, *_upgrade(Servers.PRIMARY)),
+    "04": (
+        *WATCH,
+        Step(Servers.PRIMARY, FW_VER.build, note="the entry gate: the primary on the target"),
+        *_upgrade(Servers.SECONDARIES),
+    ),
+    "05": (
+        *WATCH,
+        Step(Servers.MDSS, FW_VER.build, note="the entry gate: every MDS on the target"),
+        *_upgrade(Servers.LOG_SERVERS),
+        Step(Servers.EVERY, FW_VER.build, note="every server on the target afterwards"),
+    ),
+    "06": (
+        *WATCH,
+        Step(Servers.PRIMARY, SHOW_DOMAINS.build, note="object versions before and after"),
+        Step(Servers.MDSS, MDSSTAT.build),
+        START_DMS,
+        MDSENV,
+        FIX_VERSIONS,
+        RESTART,
+        Step(Servers.MDSS, MDSSTAT.build, note="until every process is up"),
+    ),
+    "07": (
+        *WATCH,
+        *_snapshot(),
+        STANDBY,
+        ACTIVE,
+        FULL_SYNC,
+        SHOW_TASK,
+    ),
+    "08": (*WATCH, *_snapshot()),
+}
+
+
+def phase_steps(phase_id: str, inv: Inventory) -> list[Step]:
+    """The steps of ``phase_id`` for ``inv``'s upgrade method, in order."""
+    return [s for s in PHASE_STEPS.get(phase_id, ()) if s.applies(inv)]
