@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from mdstools.checks import CheckResult
-from mdstools.commands import changes, ha
+from mdstools.commands import ha
 from mdstools.commands.base import batch
 from mdstools.errors import MdstoolsError
 from mdstools.escape import (
@@ -37,6 +37,7 @@ from mdstools.escape import (
     terminal_text,
     visible,
 )
+from mdstools.procedure import steps
 from mdstools.procedure.common import wait_task
 from mdstools.procedure.prepare import FREEZE
 from mdstools.records import ChangeRecord, PublishedSession
@@ -82,7 +83,7 @@ def _last_published(
         .run(
             batch(
                 "show-last-published-session",
-                {d: ha.show_last_published_session(d).line for d in domains},
+                {d: steps.WATCH_PUBLISHED.command(run.inventory, domain=d).line for d in domains},
                 3.0,
             )
         )
@@ -100,9 +101,14 @@ def _last_published(
 def changes_since(run: Run, server: str, domain: str, since_iso: str) -> list[ChangeRecord]:
     """Every object change published on ``server``'s DMS of ``domain`` since ``since_iso``."""
     sess = run.session(server)
-    task_id = sess.run(changes.show_changes(domain, since_iso), check=True).value()
+    inv = run.inventory
+    task_id = sess.run(
+        steps.SHOW_CHANGES.command(inv, domain=domain, since=since_iso), check=True
+    ).value()
     wait_task(run, server, domain, task_id, timeout_s=600, interval_s=1.0)
-    _, records = sess.run(changes.changes_of_task(domain, task_id), check=True).value()
+    _, records = sess.run(
+        steps.CHANGES_TASK.command(inv, domain=domain, task=task_id), check=True
+    ).value()
     return [replace(r, server=server) for r in records]
 
 

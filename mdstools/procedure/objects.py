@@ -13,8 +13,8 @@ import pandas as pd
 from mdstools import jobs
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, objects, services
-from mdstools.commands.base import Command, raw
 from mdstools.errors import MdstoolsError, TransportError
+from mdstools.procedure import steps
 from mdstools.procedure.common import mdsstat_of, run_job, scaled, wait_all_up
 from mdstools.records import DomainServerInfo
 from mdstools.run import DryResult, Run
@@ -75,10 +75,10 @@ def versions_check(run: Run, infos: list[DomainServerInfo]) -> CheckResult:
 def on_mds(run: Run, name: str) -> pd.DataFrame:
     """R12 on one MDS; returns one row per step with its outcome."""
     sess = run.session(name)
-    steps: list[dict[str, object]] = []
+    rows: list[dict[str, object]] = []
 
     def step(what: str, outcome: str) -> None:
-        steps.append({"server": name, "step": what, "outcome": outcome})
+        rows.append({"server": name, "step": what, "outcome": outcome})
         print(f"{name}: {what}: {outcome}", flush=True)
 
     table = jobs.call(sess, mdsstat_of, scaled(run, 1800), run.progress, f"{name} mdsstat")
@@ -89,7 +89,7 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         + (f": {', '.join(down)}" if down else ""),
     )
     for dms in down:
-        res = run.execute(name, services.mdsstart_customer(dms))
+        res = run.execute(name, steps.START_DMS.command(run.inventory, dms=dms))
         if isinstance(res, DryResult):
             outcome = "dry run"
         elif res.ok:
@@ -98,16 +98,17 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
             tail = (res.stderr or res.stdout).strip().splitlines()[-1:]
             outcome = f"FAILED ({res.error}{': ' + tail[0] if tail else ''})"
         step(f"mdsstart_customer {dms}", outcome)
-    env = sess.run(Command("mdsenv; echo $FWDIR", raw, name="mdsenv"))
+    env = sess.run(steps.MDSENV.command(run.inventory))
     step("mdsenv", env.stdout.strip() or env.error or "")
-    fix = objects.fix_cmas_clms_version()
+    fix = steps.FIX_VERSIONS.command(run.inventory)
+    restart = steps.RESTART.command(run.inventory)
     if run.dry_run:
         run.execute(name, fix)
         step(fix.line, "dry run")
         run.execute(name, services.mdsstop())
         run.execute(name, services.mdsstart())
-        step("mdsstop; mdsstart", "dry run")
-        return pd.DataFrame(steps)
+        step(restart.line, "dry run")
+        return pd.DataFrame(rows)
     # a fix done earlier for this ticket counts only while its effect is there
     redo = _outdated_on(run, name)
     fixed_now = True
@@ -115,7 +116,7 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         result = run_job(
             run,
             name,
-            "mds_fix_cmas_clms_version",
+            steps.FIX_VERSIONS.job,
             fix.line,
             timeout_s=3 * 3600,
             reuse_finished=not redo,
@@ -131,23 +132,23 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         result = run_job(
             run,
             name,
-            "mdsstop; mdsstart",
-            "mdsstop; mdsstart",
+            steps.RESTART.job,
+            restart.line,
             timeout_s=3 * 3600,
             reuse_finished=not fixed_now,
         )
-        step("mdsstop; mdsstart", "done" + _how(result))
+        step(restart.line, "done" + _how(result))
     except TransportError:
         raise
     except MdstoolsError as exc:
-        step("mdsstop; mdsstart", f"FAILED: {exc}")
+        step(restart.line, f"FAILED: {exc}")
     final = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
     still = [r.name or r.type for r in final.rows if not r.all_up]
     step(
         "mdsstat until all up",
         "every process is up" if not still else f"NOT up: {', '.join(still)}",
     )
-    return pd.DataFrame(steps, columns=["server", "step", "outcome"])
+    return pd.DataFrame(rows, columns=["server", "step", "outcome"])
 
 
 def _outdated_on(run: Run, name: str) -> bool:

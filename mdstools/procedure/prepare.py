@@ -9,8 +9,8 @@ import pandas as pd
 
 from mdstools import jobs
 from mdstools.checks import CheckResult
-from mdstools.commands import backup, ha
 from mdstools.errors import MdstoolsError, TransportError
+from mdstools.procedure import steps
 from mdstools.procedure.common import found, ha_state, run_job, scaled, wait_task
 from mdstools.records import BackupFile, HaStateEntry, PublishedSession
 from mdstools.run import DryResult, Run
@@ -82,7 +82,7 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
             found(run, primary, f"set-ha-state {dom} active", "already done", "active on it")
             out.append(Switch(dom, primary, "already active on the primary"))
             continue
-        res = run.execute(primary, ha.set_ha_state(dom, "active"))
+        res = run.execute(primary, steps.MAKE_ACTIVE.command(run.inventory, domain=dom))
         if isinstance(res, DryResult):
             out.append(Switch(dom, ", ".join(before.get(dom, [])), "dry run: not switched"))
             continue
@@ -96,7 +96,7 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
     for dom in domains:
         for e in after:
             if e.domain == dom and e.ha_state == "active" and e.mds != primary:
-                res = run.execute(e.mds, ha.set_ha_state(dom, "standby"))
+                res = run.execute(e.mds, steps.DEMOTE.command(run.inventory, domain=dom))
                 if not isinstance(res, DryResult) and res.ok and res.data is not None:
                     wait_task(run, e.mds, dom, res.data.task_id, interval_s=scaled(run, 2.0))
     return pd.DataFrame([s.__dict__ for s in out], columns=["domain", "from_servers", "outcome"])
@@ -109,8 +109,8 @@ def free_space(run: Run) -> pd.DataFrame:
     rows = []
     for m in run.inventory.mdss:
         sess = run.session(m.name)
-        sess.run(f"mkdir -p {d}")
-        r = sess.run(backup.free_space(d))
+        sess.run(steps.BACKUP_DIR.command(run.inventory))
+        r = sess.run(steps.FREE_SPACE.command(run.inventory))
         fs = r.data if r.ok else None
         rows.append(
             {
@@ -148,31 +148,38 @@ def run_backups(run: Run) -> pd.DataFrame:
     Once per ticket and server: a backup job of this ticket still running is waited for,
     one that succeeded is not run again (its archive is the one written since it started).
     """
-    d = run.inventory.backup_dir
     rows: list[dict[str, object]] = []
     for m in run.inventory.mdss:
         sess = run.session(m.name)
-        cmd = backup.mds_backup(d)
+        cmd = steps.MDS_BACKUP.command(run.inventory)
         if run.dry_run:
             run.execute(m.name, cmd)
             rows.append({"server": m.name, "file": "(dry run)", "size MB": None, "sha256": ""})
             continue
         try:
-            job = run_job(run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600)
-            files = _archives_since(sess, d, job)
+            job = run_job(run, m.name, steps.MDS_BACKUP.job, cmd.line, timeout_s=4 * 3600)
+            files = _archives_since(run, sess, job)
             if not files and job.found == "already done":
                 # the archive of the earlier backup is gone: take it again
                 job = run_job(
-                    run, m.name, "mds_backup", cmd.line, timeout_s=4 * 3600, reuse_finished=False
+                    run,
+                    m.name,
+                    steps.MDS_BACKUP.job,
+                    cmd.line,
+                    timeout_s=4 * 3600,
+                    reuse_finished=False,
                 )
-                files = _archives_since(sess, d, job)
+                files = _archives_since(run, sess, job)
         except TransportError:
             raise
         except MdstoolsError as exc:
             rows.append({"server": m.name, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""})
             continue
         newest = max(files, key=lambda f: f.mtime) if files else None
-        digest = (sess.run(backup.sha256(newest.path)).data or "") if newest else ""
+        sha = steps.BACKUP_SHA256
+        digest = (
+            (sess.run(sha.command(run.inventory, archive=newest.path)).data or "") if newest else ""
+        )
         rows.append(
             {
                 "server": m.name,
@@ -186,10 +193,11 @@ def run_backups(run: Run) -> pd.DataFrame:
     return df
 
 
-def _archives_since(sess: Session, directory: str, job: jobs.JobResult) -> list[BackupFile]:
+def _archives_since(run: Run, sess: Session, job: jobs.JobResult) -> list[BackupFile]:
     """The backup archives written since ``job`` started (server clock)."""
     since = job.handle.started_at.timestamp() - 1
-    return [f for f in (sess.run(backup.backup_files(directory)).data or []) if f.mtime >= since]
+    listed = sess.run(steps.BACKUP_FILES.command(run.inventory)).data or []
+    return [f for f in listed if f.mtime >= since]
 
 
 def backups_check(df: pd.DataFrame) -> CheckResult:
@@ -217,7 +225,7 @@ def freeze_markers(run: Run) -> pd.DataFrame:
     for m in run.inventory.mdss:
         sess = run.session(m.name)
         for dom in domains:
-            r = sess.run(ha.show_last_published_session(dom))
+            r = sess.run(steps.LAST_PUBLISHED.command(run.inventory, domain=dom))
             ps: PublishedSession | None = r.data if r.ok else None
             rows.append(
                 {

@@ -17,6 +17,7 @@ from mdstools import audit, status
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
 from mdstools.errors import MdstoolsError, TransportError
+from mdstools.procedure import steps
 from mdstools.procedure.common import found, scaled, wait_task
 from mdstools.records import COLLISION, SYNCHRONIZED, DomainServerInfo
 from mdstools.run import DryResult, Run
@@ -151,7 +152,9 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
                         d.name,
                         "set-ha-state standby",
                         other,
-                        _task(run, other, d.name, ha.set_ha_state(d.name, "standby")),
+                        _task(
+                            run, other, d.name, steps.STANDBY.command(run.inventory, domain=d.name)
+                        ),
                     )
                 )
             if keep not in d.active_servers:
@@ -160,7 +163,9 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
                         d.name,
                         "set-ha-state active",
                         keep,
-                        _task(run, keep, d.name, ha.set_ha_state(d.name, "active")),
+                        _task(
+                            run, keep, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)
+                        ),
                     )
                 )
             peer = _peer_name(infos, d.name, other)
@@ -169,7 +174,12 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
                     d.name,
                     f"ha-full-sync {keep} -> {peer}",
                     keep,
-                    _task(run, keep, d.name, ha.ha_full_sync(d.name, peer)),
+                    _task(
+                        run,
+                        keep,
+                        d.name,
+                        steps.FULL_SYNC.command(run.inventory, domain=d.name, peer=peer),
+                    ),
                 )
             )
     return pd.DataFrame(
@@ -192,7 +202,9 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
                         d.name,
                         "set-ha-state standby",
                         other,
-                        _task(run, other, d.name, ha.set_ha_state(d.name, "standby")),
+                        _task(
+                            run, other, d.name, steps.STANDBY.command(run.inventory, domain=d.name)
+                        ),
                     )
                 )
     for d in snap.domains:
@@ -202,7 +214,7 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
                     d.name,
                     "set-ha-state active",
                     primary,
-                    _task(run, primary, d.name, ha.set_ha_state(d.name, "active")),
+                    _task(run, primary, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)),
                 )
             )
     return pd.DataFrame(
@@ -226,7 +238,12 @@ def synchronize_standbys(run: Run, snap: status.Snapshot) -> pd.DataFrame:
                     d.name,
                     f"ha-full-sync {d.active_server} -> {peer}",
                     d.active_server,
-                    _task(run, d.active_server, d.name, ha.ha_full_sync(d.name, peer)),
+                    _task(
+                        run,
+                        d.active_server,
+                        d.name,
+                        steps.FULL_SYNC.command(run.inventory, domain=d.name, peer=peer),
+                    ),
                 )
             )
     return pd.DataFrame(

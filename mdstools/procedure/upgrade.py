@@ -22,15 +22,16 @@ import pandas as pd
 
 from mdstools import audit, jobs
 from mdstools.checks import CheckResult
-from mdstools.commands import upgrade, versions
+from mdstools.commands import versions
 from mdstools.errors import MdstoolsError
+from mdstools.procedure import steps
 from mdstools.procedure.common import found, mdsstat_of, scaled, wait_all_up
-from mdstools.procedure.verification import ensure_imported, package_name
+from mdstools.procedure.verification import ensure_imported
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 
 UPGRADE_TIMEOUT_S = 3 * 3600
-MDS_SETUP_JOB = "mds_setup upgrade"
+MDS_SETUP_JOB = steps.MDS_SETUP_UPGRADE.job
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def read_state(run: Run, sess: Session) -> ServerState:
     """``fw ver`` and, by method, the CPUSE package status or the ticket's mds_setup job."""
     version = _version(sess)
     if run.inventory.upgrade_method == "cpuse":
-        detail = sess.run(upgrade.show_installer_package(package_name(run)))
+        detail = sess.run(steps.PACKAGE.command(run.inventory))
         data = detail.data if detail.ok else None
         return ServerState(version, data.status if data else None, data.progress if data else None)
     job = jobs.find(sess, run.ticket, MDS_SETUP_JOB)
@@ -162,13 +163,12 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
         start = _start(run, sess, name, before, target)
         if start is not None:
             return start
-    pkg = package_name(run)
     # a "Failed" left by an earlier attempt is not this attempt's result until it changes
     stale = [state.package == "Failed"]
 
     def done(s: Session) -> tuple[bool, str]:
         if run.inventory.upgrade_method == "cpuse":
-            detail = s.run(upgrade.show_installer_package(pkg))
+            detail = s.run(steps.PACKAGE.command(run.inventory))
             st = detail.data.status if detail.ok and detail.data else "unknown"
             stale[0] = stale[0] and st == "Failed"
             if st == "Failed" and not stale[0]:
@@ -203,9 +203,9 @@ def _start(
     run: Run, sess: Session, name: str, before: str | None, target: str
 ) -> UpgradeOutcome | None:
     """Send the upgrade; an outcome when it ends the step here (a dry run), else None."""
-    if run.inventory.upgrade_method == "mds_setup":
-        path = run.inventory.upgrade_package or "$MDSDIR/scripts/mds_setup"
-        line = f"printf '2\\ny\\n' | {path}"
+    inv = run.inventory
+    if inv.upgrade_method == "mds_setup":
+        line = steps.MDS_SETUP_UPGRADE.command(inv).line
         if run.dry_run:
             print(f"DRY RUN {name}: would run {line} (detached)", flush=True)
             return UpgradeOutcome(name, before, before, "dry run", 0.0)
@@ -215,8 +215,8 @@ def _start(
     if not run.dry_run:
         run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
     ensure_imported(run, sess)
-    run.execute(name, upgrade.lock_database_override())
-    res = run.execute(name, upgrade.installer_upgrade(package_name(run)))
+    run.execute(name, steps.LOCK_OVERRIDE.command(inv))
+    res = run.execute(name, steps.INSTALLER_UPGRADE.command(inv))
     if isinstance(res, DryResult):
         return UpgradeOutcome(name, before, before, "dry run", 0.0)
     if not res.ok or "not allowed" in res.stdout.lower():

@@ -7,14 +7,11 @@ mds_setup method: ``mds_setup`` option "Pre-Upgrade Verification Only".
 
 from __future__ import annotations
 
-import posixpath
-
 import pandas as pd
 
 from mdstools import jobs
-from mdstools.commands import upgrade, verifier
-from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError
+from mdstools.procedure import steps
 from mdstools.procedure.common import scaled
 from mdstools.records import VerifierReport
 from mdstools.run import Run
@@ -22,24 +19,24 @@ from mdstools.session import Session
 
 
 def package_name(run: Run) -> str:
-    return posixpath.basename(run.inventory.upgrade_package)
+    """The CPUSE package's file name."""
+    return steps.package_name(run.inventory)
 
 
 def ensure_imported(run: Run, sess: Session) -> str:
     """Import the upgrade package into CPUSE unless it is there already; returns its status."""
+    inv = run.inventory
     pkg = package_name(run)
-    listed = sess.run(upgrade.show_installer_packages("imported"))
+    listed = sess.run(steps.PACKAGES_IMPORTED.command(inv))
     if listed.ok and any(p.name == pkg for p in (listed.data or [])):
         return "already imported"
-    run.execute(sess.name, upgrade.lock_database_override())
-    run.execute(
-        sess.name, upgrade.installer_import_local(run.inventory.upgrade_package), check=True
-    )
+    run.execute(sess.name, steps.LOCK_OVERRIDE.command(inv))
+    run.execute(sess.name, steps.IMPORT.command(inv), check=True)
     if run.dry_run:
         return "would import"
 
     def imported(s: Session) -> tuple[bool, str]:
-        detail = s.run(upgrade.show_installer_package(pkg))
+        detail = s.run(steps.PACKAGE.command(inv))
         st = detail.data.status if detail.ok and detail.data else None
         return st in ("Imported", "Available for Install", "Installed"), st or "not listed yet"
 
@@ -57,19 +54,16 @@ def ensure_imported(run: Run, sess: Session) -> str:
 def verify_server(run: Run, name: str) -> VerifierReport:
     """The verifier on one server; the report's findings included."""
     sess = run.session(name)
-    if run.inventory.upgrade_method == "mds_setup":
-        path = run.inventory.upgrade_package or "$MDSDIR/scripts/mds_setup"
-        return sess.run(verifier.mds_setup_verification(path), check=True).value()
+    inv = run.inventory
+    if inv.upgrade_method == "mds_setup":
+        found: VerifierReport = sess.run(steps.MDS_SETUP_VERIFY.command(inv), check=True).value()
+        return found
     ensure_imported(run, sess)
     if run.dry_run:
         return VerifierReport((), None, None, "dry run: not verified")
-    report = sess.run(verifier.installer_verify(package_name(run)), check=True).value()
+    report: VerifierReport = sess.run(steps.VERIFY.command(inv), check=True).value()
     if report.report_path and not report.findings:
-        text = sess.run(
-            Command(
-                f"cat {report.report_path}", verifier.parse_verifier_report, name="verifier report"
-            )
-        )
+        text = sess.run(steps.VERIFIER_REPORT.command(inv, report=report.report_path))
         if text.ok and text.data is not None:
             full = text.data
             report = VerifierReport(
