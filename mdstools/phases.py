@@ -514,7 +514,7 @@ PARAMS: tuple[Param, ...] = (
         "retain_database_on",
         "str",
         "",
-        "R15, on Collision: one server for all, or dom1=mds1,dom3=mds2",
+        "R15, on Collision: the MDS whose database is kept, for all domains or per domain",
         "empty, one server name, or domain=server pairs separated by commas",
         ("07",),
         _retain,
