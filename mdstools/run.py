@@ -5,7 +5,8 @@ inventory, opens the journal, shows the header (who, what, where, inventory SHA-
 version, run id, start time) and gives the cells:
 
 * ``run.session(name)`` / ``run.execute(server, command)``: commands with the journal hook;
-  in a dry run, mutating commands are shown and recorded, never sent;
+  in a dry run, mutating commands are shown and recorded, never sent (``run.show_instead``), and
+  nothing is waited for (``run.waits``): the dry run's rules live in these two methods;
 * ``run.gate(check)``: records and shows a check; a blocking failure stops the runbook with
   the reason and the next step (and the reason goes to the top of the executed notebook);
 * ``run.acknowledge(...)`` / ``run.confirm(...)`` / ``run.choose(...)``: decisions (ui.py),
@@ -241,15 +242,34 @@ class Run:
         check: bool = False,
     ) -> Result[T] | DryResult:
         """Run ``command`` on ``server``; in a dry run a mutating command is only shown."""
-        sess = self.session(server)
-        if self.dry_run and command.mutating:
-            line = sess.describe(command, domain)
-            self.journal.write(
-                "dry-run", server=server, command=redact(command.line), domain=domain
-            )
-            print(f"DRY RUN {server}: would run {line}", flush=True)
-            return DryResult(server, line)
-        return sess.run(command, domain=domain, timeout=timeout, check=check)
+        dry = self.show_instead(server, command, domain)
+        if dry is not None:
+            return dry
+        return self.session(server).run(command, domain=domain, timeout=timeout, check=check)
+
+    def show_instead(
+        self, server: str, command: Command[Any], domain: str | None = None
+    ) -> DryResult | None:
+        """The dry run's rule for a command: one that changes the server is shown (printed
+        and journaled as ``dry-run``) instead of sent, and what was shown is returned; None
+        for a command to send (any command outside a dry run, a read in one)."""
+        if not (self.dry_run and command.mutating):
+            return None
+        line = self.session(server).describe(command, domain)
+        self.journal.write("dry-run", server=server, command=redact(command.line), domain=domain)
+        print(f"DRY RUN {server}: would run {line}", flush=True)
+        return DryResult(server, line)
+
+    def waits(self, server: str, what: str) -> bool:
+        """The dry run's rule for a wait: outside a dry run, wait (True). A dry run waits
+        for nothing: what follows a change it only showed will not happen, and a change in
+        progress is not its to wait for; the wait ends at once (False), printed and
+        journaled (a ``step`` event ``would-wait``) as what it would have waited for."""
+        if not self.dry_run:
+            return True
+        self.journal.write("step", event="would-wait", server=server, step=what)
+        print(f"DRY RUN {server}: would wait for {what}", flush=True)
+        return False
 
     def progress(self, label: str, state: JobState | None, elapsed: float) -> None:
         """Progress of a long step: a live line interactively, a log line per change headless

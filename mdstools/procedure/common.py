@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from mdstools import jobs
 from mdstools.commands import ha, mdsstat, versions
+from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError, TransportError
 from mdstools.records import HaStateEntry, MdsStat, MgmtTask
-from mdstools.run import Run
+from mdstools.run import DryResult, Run
 from mdstools.session import Session
 
 
@@ -106,16 +109,25 @@ def run_job(
     run: Run,
     server: str,
     name: str,
-    command: str,
+    *commands: Command[Any],
     timeout_s: float,
     interval_s: float = 10.0,
-    reuse_finished: bool = True,
-) -> jobs.JobResult:
-    """A detached job of this ticket, run once across reruns (:func:`jobs.resume_or_start`):
-    a running one is waited for, one already done is not started again; both are journaled.
+    reuse_finished: bool | Callable[[], bool] = True,
+) -> jobs.JobResult | DryResult:
+    """``commands`` (joined with ``;``) as a detached job of this ticket, run once across
+    reruns (:func:`jobs.resume_or_start`): a running one is waited for, one already done is
+    not started again; both are journaled. A job changes the server: in a dry run each of
+    its commands is shown instead (:meth:`Run.show_instead`) and the :class:`DryResult` of
+    the whole is returned.
 
-    ``timeout_s`` and ``interval_s`` are realistic durations (scaled here).
+    ``reuse_finished`` may be a function, asked only when the job is about to be looked
+    for (not in a dry run); ``timeout_s`` and ``interval_s`` are realistic durations
+    (scaled here).
     """
+    shown = [run.show_instead(server, replace(c, mutating=True)) for c in commands]
+    line = "; ".join(c.line for c in commands)
+    if all(s is not None for s in shown):
+        return DryResult(server, line)
 
     def seen(decision: str, h: jobs.JobHandle) -> None:
         detail = f"job {h.directory}, pid {h.pid}, started {h.started_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -125,12 +137,12 @@ def run_job(
         run.session(server),
         run.ticket,
         name,
-        command,
+        line,
         timeout_s=scaled(run, timeout_s),
         interval_s=scaled(run, interval_s),
         progress=run.progress,
         on_found=seen,
-        reuse_finished=reuse_finished,
+        reuse_finished=reuse_finished() if callable(reuse_finished) else reuse_finished,
     )
 
 

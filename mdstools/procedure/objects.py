@@ -12,7 +12,7 @@ import pandas as pd
 
 from mdstools import jobs
 from mdstools.checks import CheckResult
-from mdstools.commands import ha, objects, services
+from mdstools.commands import ha, objects
 from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure import steps
 from mdstools.procedure.common import mdsstat_of, run_job, scaled, wait_all_up
@@ -100,30 +100,26 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         step(f"mdsstart_customer {dms}", outcome)
     env = sess.run(steps.MDSENV.command(run.inventory))
     step("mdsenv", env.stdout.strip() or env.error or "")
-    fix = steps.FIX_VERSIONS.command(run.inventory)
-    restart = steps.RESTART.command(run.inventory)
-    if run.dry_run:
-        run.execute(name, fix)
-        step(fix.line, "dry run")
-        run.execute(name, services.mdsstop())
-        run.execute(name, services.mdsstart())
-        step(restart.line, "dry run")
-        return pd.DataFrame(rows)
-    # a fix done earlier for this ticket counts only while its effect is there
-    redo = _outdated_on(run, name)
+    inv = run.inventory
+    fix = steps.FIX_VERSIONS.command(inv)
+    restart = steps.RESTART.command(inv)
     fixed_now = True
     try:
+        # a fix done earlier for this ticket counts only while its effect is there
         result = run_job(
             run,
             name,
             steps.FIX_VERSIONS.job,
-            fix.line,
+            fix,
             timeout_s=3 * 3600,
-            reuse_finished=not redo,
+            reuse_finished=lambda: not _outdated_on(run, name),
         )
-        fixed_now = result.found != "already done"
-        parsed = objects.parse_fix_cmas_clms_version(result.log)
-        step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
+        if isinstance(result, DryResult):
+            step(fix.line, "dry run")
+        else:
+            fixed_now = result.found != "already done"
+            parsed = objects.parse_fix_cmas_clms_version(result.log)
+            step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
     except TransportError:
         raise
     except MdstoolsError as exc:
@@ -133,15 +129,17 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
             run,
             name,
             steps.RESTART.job,
-            restart.line,
+            *steps.RESTART.commands(inv),
             timeout_s=3 * 3600,
             reuse_finished=not fixed_now,
         )
-        step(restart.line, "done" + _how(result))
+        step(restart.line, "dry run" if isinstance(result, DryResult) else "done" + _how(result))
     except TransportError:
         raise
     except MdstoolsError as exc:
         step(restart.line, f"FAILED: {exc}")
+    if not run.waits(name, "every process up (mdsstat)"):
+        return pd.DataFrame(rows, columns=["server", "step", "outcome"])
     final = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
     still = [r.name or r.type for r in final.rows if not r.all_up]
     step(

@@ -152,23 +152,19 @@ def run_backups(run: Run) -> pd.DataFrame:
     for m in run.inventory.mdss:
         sess = run.session(m.name)
         cmd = steps.MDS_BACKUP.command(run.inventory)
-        if run.dry_run:
-            run.execute(m.name, cmd)
-            rows.append({"server": m.name, "file": "(dry run)", "size MB": None, "sha256": ""})
-            continue
         try:
-            job = run_job(run, m.name, steps.MDS_BACKUP.job, cmd.line, timeout_s=4 * 3600)
+            job = run_job(run, m.name, steps.MDS_BACKUP.job, cmd, timeout_s=4 * 3600)
+            if isinstance(job, DryResult):
+                rows.append({"server": m.name, "file": "(dry run)", "size MB": None, "sha256": ""})
+                continue
             files = _archives_since(run, sess, job)
             if not files and job.found == "already done":
                 # the archive of the earlier backup is gone: take it again
-                job = run_job(
-                    run,
-                    m.name,
-                    steps.MDS_BACKUP.job,
-                    cmd.line,
-                    timeout_s=4 * 3600,
-                    reuse_finished=False,
+                again = run_job(
+                    run, m.name, steps.MDS_BACKUP.job, cmd, timeout_s=4 * 3600, reuse_finished=False
                 )
+                assert not isinstance(again, DryResult)
+                job = again
                 files = _archives_since(run, sess, job)
         except TransportError:
             raise
@@ -219,7 +215,12 @@ def backups_check(df: pd.DataFrame) -> CheckResult:
 
 # -- change freeze (R6) ----------------------------------------------------------------------
 def freeze_markers(run: Run) -> pd.DataFrame:
-    """R6: the last published session of every DMS database, when the freeze starts."""
+    """R6: the last published session of every DMS database, when the freeze starts.
+
+    A dry run reads the markers but records no freeze (``freeze.json`` is a record file, not
+    a command, so the run's dry-run rules do not cover it): the watch of the later phases
+    would take a dry run's freeze for a real one.
+    """
     domains = sorted({e.domain for e in ha_state(run)})
     rows = []
     for m in run.inventory.mdss:

@@ -58,7 +58,7 @@ class Step:
     ``build(inventory, **args)`` gives the command; ``args`` names the values only known
     while the phase runs (a domain, a task id), shown as ``<name>`` by the plan. ``job``
     names the detached job that runs the command (:mod:`mdstools.jobs`); ``method`` limits
-    the step to one upgrade method.
+    the step to one upgrade method; ``parts`` are the commands a job of several is made of.
     """
 
     servers: Servers
@@ -67,10 +67,16 @@ class Step:
     note: str = ""
     job: str = ""
     method: str = ""
+    parts: Callable[[Inventory], tuple[Command[Any], ...]] | None = None
 
     def command(self, inv: Inventory, **args: str) -> Command[Any]:
         """The command to send, with the values of ``args``."""
         return self.build(inv, **args)
+
+    def commands(self, inv: Inventory, **args: str) -> tuple[Command[Any], ...]:
+        """What the step sends: its ``parts`` (one job of several commands, each shown on
+        its own by a dry run), else its one command."""
+        return self.parts(inv) if self.parts else (self.command(inv, **args),)
 
     def shown(self, inv: Inventory) -> Command[Any]:
         """The command with ``<name>`` in place of each value known only at run time."""
@@ -98,8 +104,12 @@ def mds_setup_path(inv: Inventory) -> str:
     return inv.upgrade_package or MDS_SETUP_DEFAULT
 
 
+def _restart_parts(inv: Inventory) -> tuple[Command[Any], ...]:
+    return services.mdsstop(), services.mdsstart()
+
+
 def _restart(inv: Inventory) -> Command[str]:
-    line = f"{services.mdsstop().line}; {services.mdsstart().line}"
+    line = "; ".join(c.line for c in _restart_parts(inv))
     return Command(line, raw, name="mdsstop; mdsstart", timeout_s=3 * 3600.0, mutating=True)
 
 
@@ -240,7 +250,7 @@ MDSENV = Step(Servers.MDSS, lambda inv: Command("mdsenv; echo $FWDIR", raw, name
 FIX_VERSIONS = Step(
     Servers.MDSS, lambda inv: objects.fix_cmas_clms_version(), job="mds_fix_cmas_clms_version"
 )
-RESTART = Step(Servers.MDSS, _restart, job="mdsstop; mdsstart")
+RESTART = Step(Servers.MDSS, _restart, job="mdsstop; mdsstart", parts=_restart_parts)
 
 # -- 07: HA synchronization -------------------------------------------------------------------
 STANDBY = Step(

@@ -102,7 +102,7 @@ def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
     key = f"{server} {cmd.name}: {redact(cmd.line)}"
     earlier = _unfinished_task(run, key)
     task = None
-    if earlier is not None and not run.dry_run:
+    if earlier is not None and run.waits(server, f"task {earlier} of {cmd.name}, started earlier"):
         found(run, server, cmd.name, "in progress", f"task {earlier} started by an earlier run")
         try:
             task = wait_task(run, server, domain, earlier)
@@ -269,7 +269,11 @@ def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:
             None,
             time.monotonic() - t0,
         )
-        if not pending or time.monotonic() > deadline or run.dry_run:
+        if (
+            not pending
+            or time.monotonic() > deadline
+            or not run.waits("every MDS", f"{len(pending)} domains synchronized")
+        ):
             return snap
         time.sleep(scaled(run, 10.0))
 

@@ -130,7 +130,14 @@ def read_state(run: Run, sess: Session) -> ServerState:
 
 def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
     """Upgrade ``name`` to the target and wait until it runs it; skip if it already does;
-    wait for (never repeat) an upgrade already in progress."""
+    wait for (never repeat) an upgrade already in progress.
+
+    In a dry run the upgrade is shown, not sent, and nothing is waited for (the run's
+    rules: :meth:`Run.show_instead`, :meth:`Run.waits`). The one question about the dry run
+    asked here is before both: an upgrade that this ticket's journal shows under way does
+    not count in a dry run, or the first read would wait through a reboot for as long as
+    an upgrade takes.
+    """
     sess = run.session(name)
     target = run.inventory.target_version
     t0 = time.monotonic()
@@ -148,8 +155,9 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
     before = state.version
     if choice.action == "skip":
         return UpgradeOutcome(name, before, before, "already on target (skipped)", 0.0)
-    if choice.action in ("wait", "finished") and run.dry_run:
-        print(f"DRY RUN {name}: would wait: {choice.detail}", flush=True)
+    if choice.action in ("wait", "finished") and not run.waits(
+        name, f"the upgrade: {choice.detail}"
+    ):
         return UpgradeOutcome(name, before, before, "dry run", 0.0)
     if choice.action in ("wait", "finished"):
         found(
@@ -202,23 +210,25 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
 def _start(
     run: Run, sess: Session, name: str, before: str | None, target: str
 ) -> UpgradeOutcome | None:
-    """Send the upgrade; an outcome when it ends the step here (a dry run), else None."""
+    """Send the upgrade, journaled first as started; an outcome when it ends the step here
+    (a dry run shows it instead), else None."""
     inv = run.inventory
+    dry = UpgradeOutcome(name, before, before, "dry run", 0.0)
     if inv.upgrade_method == "mds_setup":
-        line = steps.MDS_SETUP_UPGRADE.command(inv).line
-        if run.dry_run:
-            print(f"DRY RUN {name}: would run {line} (detached)", flush=True)
-            return UpgradeOutcome(name, before, before, "dry run", 0.0)
+        cmd = steps.MDS_SETUP_UPGRADE.command(inv)
+        if run.show_instead(name, cmd) is not None:
+            return dry
         run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
-        jobs.start(sess, MDS_SETUP_JOB, line, ticket=run.ticket)
+        jobs.start(sess, MDS_SETUP_JOB, cmd.line, ticket=run.ticket)
         return None
-    if not run.dry_run:
-        run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
     ensure_imported(run, sess)
     run.execute(name, steps.LOCK_OVERRIDE.command(inv))
-    res = run.execute(name, steps.INSTALLER_UPGRADE.command(inv))
-    if isinstance(res, DryResult):
-        return UpgradeOutcome(name, before, before, "dry run", 0.0)
+    cmd = steps.INSTALLER_UPGRADE.command(inv)
+    if run.show_instead(name, cmd) is not None:
+        return dry
+    run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
+    res = run.execute(name, cmd)
+    assert not isinstance(res, DryResult)
     if not res.ok or "not allowed" in res.stdout.lower():
         raise MdstoolsError(
             f"{name}: the upgrade did not start: {(res.stdout or res.stderr).strip()[-300:]}",
