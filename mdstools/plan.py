@@ -23,7 +23,7 @@ def _line(cmd: Command[Any]) -> str:
     return f"[{cmd.mode.value}] {cmd.line}{mark}"
 
 
-def _commands(ph: Phase, inv: Inventory) -> list[tuple[str, list[str]]]:
+def _steps_by_server(ph: Phase, inv: Inventory) -> list[tuple[str, list[str]]]:
     """The phase's steps (:mod:`mdstools.procedure.steps`) in order, consecutive steps on
     the same servers under one heading."""
     per: list[tuple[str, list[str]]] = []
@@ -80,7 +80,7 @@ def render(inv: Inventory) -> str:
             out.append(f"   gate: {g.describe()}")
         for d in ph.decisions:
             out.append(f"   decision: {d} (widget interactively; parameter -p {d}=... headless)")
-        steps = _commands(ph, inv)
+        steps = _steps_by_server(ph, inv)
         if ph.mutating:
             summary, first, last = _lock_steps(inv)
             out.append(f"   {summary}")

@@ -27,7 +27,7 @@ from mdstools.errors import MdstoolsError
 from mdstools.procedure import steps
 from mdstools.procedure.common import found, mdsstat_of, scaled, wait_all_up
 from mdstools.procedure.verification import ensure_imported
-from mdstools.run import DryResult, Run
+from mdstools.run import Run
 from mdstools.session import Session
 
 UPGRADE_TIMEOUT_S = 3 * 3600
@@ -227,8 +227,7 @@ def _start(
     if run.show_instead(name, cmd) is not None:
         return dry
     run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
-    res = run.execute(name, cmd)
-    assert not isinstance(res, DryResult)
+    res = sess.run(cmd)
     if not res.ok or "not allowed" in res.stdout.lower():
         raise MdstoolsError(
             f"{name}: the upgrade did not start: {(res.stdout or res.stderr).strip()[-300:]}",
