@@ -51,7 +51,7 @@ class Servers(str, Enum):
 Builder = Callable[..., Command[Any]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     """One command of a phase, as data.
 
@@ -118,158 +118,175 @@ def _cat_report(inv: Inventory, report: str) -> Command[Any]:
 
 
 # -- reads shared by several phases ----------------------------------------------------------
-FW_VER = Step(Servers.EVERY, lambda inv: versions_.fw_ver())
-MDSSTAT = Step(Servers.EVERY, lambda inv: mdsstat.mdsstat())
-SHOW_DOMAINS = Step(Servers.PRIMARY, lambda inv: ha.show_domains())
-HA_STATE = Step(Servers.ANY_MDS, lambda inv: ha.show_ha_state())
+FW_VER = Step(servers=Servers.EVERY, build=lambda inv: versions_.fw_ver())
+MDSSTAT = Step(servers=Servers.EVERY, build=lambda inv: mdsstat.mdsstat())
+SHOW_DOMAINS = Step(servers=Servers.PRIMARY, build=lambda inv: ha.show_domains())
+HA_STATE = Step(servers=Servers.ANY_MDS, build=lambda inv: ha.show_ha_state())
 HA_STATUS = Step(
-    Servers.MDSS,
-    lambda inv, domain: Command(ha.mgmt("show-ha-status", domain=domain), raw),
-    ("domain",),
-    "for each domain active on the MDS (R81.20 JHF T43+), one exec per MDS",
+    servers=Servers.MDSS,
+    build=lambda inv, domain: Command(ha.mgmt("show-ha-status", domain=domain), raw),
+    args=("domain",),
+    note="for each domain active on the MDS (R81.20 JHF T43+), one exec per MDS",
 )
 SHOW_TASK = Step(
-    Servers.MDSS,
-    lambda inv, domain, task: ha.show_task(task, domain),
-    ("domain", "task"),
-    "until the task is done",
+    servers=Servers.MDSS,
+    build=lambda inv, domain, task: ha.show_task(task, domain),
+    args=("domain", "task"),
+    note="until the task is done",
 )
 
 # -- 01: the verifier ---------------------------------------------------------------------
 PACKAGES_IMPORTED = Step(
-    Servers.EVERY, lambda inv: upgrade.show_installer_packages("imported"), method="cpuse"
+    servers=Servers.EVERY,
+    build=lambda inv: upgrade.show_installer_packages("imported"),
+    method="cpuse",
 )
 LOCK_OVERRIDE = Step(
-    Servers.EVERY,
-    lambda inv: upgrade.lock_database_override(),
+    servers=Servers.EVERY,
+    build=lambda inv: upgrade.lock_database_override(),
     note="before an import or an upgrade",
     method="cpuse",
 )
 IMPORT = Step(
-    Servers.EVERY,
-    lambda inv: upgrade.installer_import_local(inv.upgrade_package),
+    servers=Servers.EVERY,
+    build=lambda inv: upgrade.installer_import_local(inv.upgrade_package),
     note="only if not imported",
     method="cpuse",
 )
 PACKAGE = Step(
-    Servers.EVERY,
-    lambda inv: upgrade.show_installer_package(package_name(inv)),
+    servers=Servers.EVERY,
+    build=lambda inv: upgrade.show_installer_package(package_name(inv)),
     note="until Imported after an import; until Installed after an upgrade",
     method="cpuse",
 )
 VERIFY = Step(
-    Servers.EVERY, lambda inv: verifier.installer_verify(package_name(inv)), method="cpuse"
+    servers=Servers.EVERY,
+    build=lambda inv: verifier.installer_verify(package_name(inv)),
+    method="cpuse",
 )
 VERIFIER_REPORT = Step(
-    Servers.EVERY,
-    _cat_report,
-    ("report",),
-    "when installer verify names its report",
+    servers=Servers.EVERY,
+    build=_cat_report,
+    args=("report",),
+    note="when installer verify names its report",
     method="cpuse",
 )
 MDS_SETUP_VERIFY = Step(
-    Servers.EVERY,
-    lambda inv: verifier.mds_setup_verification(mds_setup_path(inv)),
+    servers=Servers.EVERY,
+    build=lambda inv: verifier.mds_setup_verification(mds_setup_path(inv)),
     method="mds_setup",
 )
 
 # -- 02: HA on the primary, backups, the freeze ---------------------------------------------
 MAKE_ACTIVE = Step(
-    Servers.PRIMARY,
-    lambda inv, domain: ha.set_ha_state(domain, "active"),
-    ("domain",),
-    "for each domain not active on the primary",
+    servers=Servers.PRIMARY,
+    build=lambda inv, domain: ha.set_ha_state(domain, "active"),
+    args=("domain",),
+    note="for each domain not active on the primary",
 )
 DEMOTE = Step(
-    Servers.MDSS,
-    lambda inv, domain: ha.set_ha_state(domain, "standby"),
-    ("domain",),
-    "on a peer still active afterwards",
+    servers=Servers.MDSS,
+    build=lambda inv, domain: ha.set_ha_state(domain, "standby"),
+    args=("domain",),
+    note="on a peer still active afterwards",
 )
 BACKUP_DIR = Step(
-    Servers.MDSS, lambda inv: Command(f"mkdir -p {inv.backup_dir}", raw, name="mkdir")
+    servers=Servers.MDSS, build=lambda inv: Command(f"mkdir -p {inv.backup_dir}", raw, name="mkdir")
 )
-FREE_SPACE = Step(Servers.MDSS, lambda inv: backup.free_space(inv.backup_dir))
-MDS_BACKUP = Step(Servers.MDSS, lambda inv: backup.mds_backup(inv.backup_dir), job="mds_backup")
-BACKUP_FILES = Step(Servers.MDSS, lambda inv: backup.backup_files(inv.backup_dir))
+FREE_SPACE = Step(servers=Servers.MDSS, build=lambda inv: backup.free_space(inv.backup_dir))
+MDS_BACKUP = Step(
+    servers=Servers.MDSS, build=lambda inv: backup.mds_backup(inv.backup_dir), job="mds_backup"
+)
+BACKUP_FILES = Step(servers=Servers.MDSS, build=lambda inv: backup.backup_files(inv.backup_dir))
 BACKUP_SHA256 = Step(
-    Servers.MDSS, lambda inv, archive: backup.sha256(archive), ("archive",), "the newest archive"
+    servers=Servers.MDSS,
+    build=lambda inv, archive: backup.sha256(archive),
+    args=("archive",),
+    note="the newest archive",
 )
 LAST_PUBLISHED = Step(
-    Servers.MDSS,
-    lambda inv, domain: ha.show_last_published_session(domain),
-    ("domain",),
-    "per domain: the change marker (R6)",
+    servers=Servers.MDSS,
+    build=lambda inv, domain: ha.show_last_published_session(domain),
+    args=("domain",),
+    note="per domain: the change marker (R6)",
 )
 
 # -- 03-07: the change freeze's watch --------------------------------------------------------
 WATCH_PUBLISHED = Step(
-    Servers.MDSS,
-    lambda inv, domain: ha.show_last_published_session(domain),
-    ("domain",),
-    "per domain, one exec per MDS: did the marker move since the freeze (R6)",
+    servers=Servers.MDSS,
+    build=lambda inv, domain: ha.show_last_published_session(domain),
+    args=("domain",),
+    note="per domain, one exec per MDS: did the marker move since the freeze (R6)",
 )
 SHOW_CHANGES = Step(
-    Servers.MDSS,
-    lambda inv, domain, since: changes.show_changes(domain, since),
-    ("domain", "since"),
-    "where the marker moved",
+    servers=Servers.MDSS,
+    build=lambda inv, domain, since: changes.show_changes(domain, since),
+    args=("domain", "since"),
+    note="where the marker moved",
 )
 CHANGES_TASK = Step(
-    Servers.MDSS,
-    lambda inv, domain, task: changes.changes_of_task(domain, task),
-    ("domain", "task"),
-    "the show-changes task, until done; then the changes it found",
+    servers=Servers.MDSS,
+    build=lambda inv, domain, task: changes.changes_of_task(domain, task),
+    args=("domain", "task"),
+    note="the show-changes task, until done; then the changes it found",
 )
 
 # -- 03-05: the upgrade -----------------------------------------------------------------------
 INSTALLER_UPGRADE = Step(
-    Servers.EVERY,
-    lambda inv: upgrade.installer_upgrade(package_name(inv)),
+    servers=Servers.EVERY,
+    build=lambda inv: upgrade.installer_upgrade(package_name(inv)),
     note="unless on the target already or an upgrade is in progress (reboot expected)",
     method="cpuse",
 )
 MDS_SETUP_UPGRADE = Step(
-    Servers.EVERY,
-    lambda inv: upgrade.mds_setup_upgrade(mds_setup_path(inv)),
+    servers=Servers.EVERY,
+    build=lambda inv: upgrade.mds_setup_upgrade(mds_setup_path(inv)),
     note="unless on the target already or the ticket's job is running",
     job="mds_setup upgrade",
     method="mds_setup",
 )
-UNTIL_TARGET = Step(Servers.EVERY, lambda inv: versions_.fw_ver(), note="until the target version")
-UNTIL_UP = Step(Servers.EVERY, lambda inv: mdsstat.mdsstat(), note="until every process is up")
+UNTIL_TARGET = Step(
+    servers=Servers.EVERY, build=lambda inv: versions_.fw_ver(), note="until the target version"
+)
+UNTIL_UP = Step(
+    servers=Servers.EVERY, build=lambda inv: mdsstat.mdsstat(), note="until every process is up"
+)
 
 # -- 06: object versions ----------------------------------------------------------------------
 START_DMS = Step(
-    Servers.MDSS,
-    lambda inv, dms: services.mdsstart_customer(dms),
-    ("dms",),
-    "for each DMS that is down",
+    servers=Servers.MDSS,
+    build=lambda inv, dms: services.mdsstart_customer(dms),
+    args=("dms",),
+    note="for each DMS that is down",
 )
-MDSENV = Step(Servers.MDSS, lambda inv: Command("mdsenv; echo $FWDIR", raw, name="mdsenv"))
+MDSENV = Step(
+    servers=Servers.MDSS, build=lambda inv: Command("mdsenv; echo $FWDIR", raw, name="mdsenv")
+)
 FIX_VERSIONS = Step(
-    Servers.MDSS, lambda inv: objects.fix_cmas_clms_version(), job="mds_fix_cmas_clms_version"
+    servers=Servers.MDSS,
+    build=lambda inv: objects.fix_cmas_clms_version(),
+    job="mds_fix_cmas_clms_version",
 )
-RESTART = Step(Servers.MDSS, _restart, job="mdsstop; mdsstart", parts=_restart_parts)
+RESTART = Step(servers=Servers.MDSS, build=_restart, job="mdsstop; mdsstart", parts=_restart_parts)
 
 # -- 07: HA synchronization -------------------------------------------------------------------
 STANDBY = Step(
-    Servers.MDSS,
-    lambda inv, domain: ha.set_ha_state(domain, "standby"),
-    ("domain",),
-    "on the side not retained, or a second active",
+    servers=Servers.MDSS,
+    build=lambda inv, domain: ha.set_ha_state(domain, "standby"),
+    args=("domain",),
+    note="on the side not retained, or a second active",
 )
 ACTIVE = Step(
-    Servers.MDSS,
-    lambda inv, domain: ha.set_ha_state(domain, "active"),
-    ("domain",),
-    "on the retained side, or the primary for a domain without an active",
+    servers=Servers.MDSS,
+    build=lambda inv, domain: ha.set_ha_state(domain, "active"),
+    args=("domain",),
+    note="on the retained side, or the primary for a domain without an active",
 )
 FULL_SYNC = Step(
-    Servers.MDSS,
-    lambda inv, domain, peer: ha.ha_full_sync(domain, peer),
-    ("domain", "peer"),
-    "from the active or retained side",
+    servers=Servers.MDSS,
+    build=lambda inv, domain, peer: ha.ha_full_sync(domain, peer),
+    args=("domain", "peer"),
+    note="from the active or retained side",
 )
 
 
@@ -279,7 +296,7 @@ def _snapshot() -> tuple[Step, ...]:
         FW_VER,
         MDSSTAT,
         SHOW_DOMAINS,
-        Step(Servers.PRIMARY, lambda inv: ha.show_ha_state()),
+        Step(servers=Servers.PRIMARY, build=lambda inv: ha.show_ha_state()),
         HA_STATUS,
     )
 
@@ -333,24 +350,36 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
     "03": (*WATCH, *_upgrade(Servers.PRIMARY)),
     "04": (
         *WATCH,
-        Step(Servers.PRIMARY, FW_VER.build, note="the entry gate: the primary on the target"),
+        Step(
+            servers=Servers.PRIMARY,
+            build=FW_VER.build,
+            note="the entry gate: the primary on the target",
+        ),
         *_upgrade(Servers.SECONDARIES),
     ),
     "05": (
         *WATCH,
-        Step(Servers.MDSS, FW_VER.build, note="the entry gate: every MDS on the target"),
+        Step(
+            servers=Servers.MDSS, build=FW_VER.build, note="the entry gate: every MDS on the target"
+        ),
         *_upgrade(Servers.LOG_SERVERS),
-        Step(Servers.EVERY, FW_VER.build, note="every server on the target afterwards"),
+        Step(
+            servers=Servers.EVERY, build=FW_VER.build, note="every server on the target afterwards"
+        ),
     ),
     "06": (
         *WATCH,
-        Step(Servers.PRIMARY, SHOW_DOMAINS.build, note="object versions before and after"),
-        Step(Servers.MDSS, MDSSTAT.build),
+        Step(
+            servers=Servers.PRIMARY,
+            build=SHOW_DOMAINS.build,
+            note="object versions before and after",
+        ),
+        Step(servers=Servers.MDSS, build=MDSSTAT.build),
         START_DMS,
         MDSENV,
         FIX_VERSIONS,
         RESTART,
-        Step(Servers.MDSS, MDSSTAT.build, note="until every process is up"),
+        Step(servers=Servers.MDSS, build=MDSSTAT.build, note="until every process is up"),
     ),
     "07": (
         *WATCH,
