@@ -25,11 +25,17 @@ class Clock:
         self.now += seconds
 
 
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    """Every wait of ``jobs`` (polls, reconnects) runs on a clock that never blocks."""
+def never_blocking(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every wait of ``jobs`` (polls, reconnects) on a clock that never blocks, and no run
+    id inherited from the environment, for as long as ``monkeypatch`` holds."""
     c = Clock()
     monkeypatch.setattr(jobs, "_clock", c)
     monkeypatch.setattr(jobs, "_sleep", c.sleep)
     monkeypatch.delenv("MDSTOOLS_RUN_ID", raising=False)
-    yield c
+    return c
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    """Every test of this folder runs on a clock that never blocks."""
+    yield never_blocking(monkeypatch)

@@ -17,6 +17,7 @@ from mdstools import jobs
 from mdstools.inventory import Inventory
 from mdstools.phases import ALL_PHASES
 from mdstools.procedure.steps import PHASE_STEPS, Step, phase_steps
+from tests.procedure.conftest import never_blocking
 from tests.procedure.data import (
     common,
     discover,
@@ -121,13 +122,20 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Case, dict
     """Each case played once: (module, case, what it sent, or showed in a dry run, and the
     run's inventory)."""
     out = []
-    for i, (module, case) in enumerate(cases()):
-        s = play(case, Path(tmp_path_factory.mktemp(f"case{i}")))
-        commands = {name: list(lines) for name, lines in s.commands().items()}
-        for e in s.events(["dry-run"]):
-            commands.setdefault(e["server"], []).append(e["command"])
-        out.append((module, case, {"commands": commands, "inventory": s.run.inventory}))
+    with pytest.MonkeyPatch.context() as mp:
+        never_blocking(mp)
+        for i, (module, case) in enumerate(cases()):
+            out.append(_played(module, case, Path(tmp_path_factory.mktemp(f"case{i}"))))
     return out
+
+
+def _played(module: str, case: Case, reports: Path) -> tuple[str, Case, dict[str, Any]]:
+    """``case`` played into ``reports``: what it sent or showed, and its inventory."""
+    s = play(case, reports)
+    commands = {name: list(lines) for name, lines in s.commands().items()}
+    for e in s.events(["dry-run"]):
+        commands.setdefault(e["server"], []).append(e["command"])
+    return module, case, {"commands": commands, "inventory": s.run.inventory}
 
 
 def test_every_command_sent_is_a_planned_step(
