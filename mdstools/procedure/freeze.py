@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from mdstools import ui
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
 from mdstools.commands.base import batch
@@ -40,8 +41,9 @@ from mdstools.escape import (
 from mdstools.procedure import steps
 from mdstools.procedure.common import wait_task
 from mdstools.procedure.prepare import FREEZE
-from mdstools.records import ChangeRecord, PublishedSession
+from mdstools.records import COLLISION, ChangeRecord, PublishedSession
 from mdstools.run import Run
+from mdstools.status import Snapshot
 from mdstools.words import plural
 
 CHANGE_COLUMNS = ["domain", "server", "admin", "time", "operation", "type", "object", "risk"]
@@ -292,6 +294,23 @@ def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
         + ("; the primary's when equal" if len(candidates) > 1 else "")
     )
     return Forensics(domain, sides, rec, reason)
+
+
+def collisions(run: Run, snap: Snapshot) -> list[Forensics]:
+    """R14: the forensics of every domain of ``snap`` in Collision, between the servers of
+    its sync status."""
+    return [
+        forensics(run, d.name, sorted(d.sync_status))
+        for d in snap.domains
+        if COLLISION in d.sync_status.values()
+    ]
+
+
+def show(found: list[Forensics]) -> None:
+    """Each collided domain's heading (the recommendation and why) and its sides' changes."""
+    for f in found:
+        ui.markdown(heading(f))
+        ui.display(sides_frame(f))
 
 
 def heading(f: Forensics) -> str:

@@ -46,6 +46,11 @@ def sync_frame(snap: status.Snapshot) -> pd.DataFrame:
     return df.sort_values("ok", kind="stable").reset_index(drop=True)
 
 
+def states(snap: status.Snapshot) -> dict[str, dict[str, str]]:
+    """Each domain's sync status per peer, as the collision and synchronization checks read it."""
+    return {d.name: d.sync_status for d in snap.domains}
+
+
 def collided(snap: status.Snapshot) -> list[str]:
     """R14: domains in Collision."""
     return [d.name for d in snap.domains if COLLISION in d.sync_status.values()]
@@ -249,6 +254,16 @@ def synchronize_standbys(run: Run, snap: status.Snapshot) -> pd.DataFrame:
     return pd.DataFrame(
         [a.__dict__ for a in actions], columns=["domain", "action", "server", "outcome"]
     )
+
+
+def apply(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataFrame:
+    """R15, R9, R10 in order: collisions resolved from the retained side, one active per
+    domain, the standbys synchronized; each reads the HA picture its predecessor left. One
+    table of every action taken."""
+    actions = [resolve(run, snap, retain)]
+    actions.append(one_active(run, view(run)))
+    actions.append(synchronize_standbys(run, view(run)))
+    return pd.concat(actions, ignore_index=True)
 
 
 def wait_synchronized(run: Run, timeout_s: float = 1800) -> status.Snapshot:

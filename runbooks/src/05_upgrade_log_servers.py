@@ -41,6 +41,8 @@ upgrade.outcomes_frame(outcomes)
 run.gate(upgrade.processes_after(outcomes), stop=False)
 versions = common.versions_all(run)
 run.gate(checks.versions_on_target(versions, run.inventory.target_version))
+
+# %%
 import pandas as pd
 
 pd.DataFrame(sorted(versions.items()), columns=["server", "version"])

@@ -40,6 +40,8 @@ ok = run.confirm(
 run.decided(await ok)
 steps = [objects.on_mds(run, n) for n in names]
 run.gate(objects.steps_check(steps))
+
+# %%
 import pandas as pd
 
 pd.concat(steps, ignore_index=True)

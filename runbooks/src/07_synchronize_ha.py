@@ -17,6 +17,8 @@ from mdstools.procedure import freeze, sync
 run.require_phases()
 snap = sync.view(run)
 run.gate(sync.versions_check(run, snap))
+
+# %%
 sync.sync_frame(snap)
 
 # %% [markdown]
@@ -26,23 +28,13 @@ sync.sync_frame(snap)
 #   equal).
 
 # %%
-collisions = sync.collided(snap)
 run.gate(
-    checks.no_collision(
-        {d.name: d.sync_status for d in snap.domains}, "no collision before resolution"
-    ),
+    checks.no_collision(sync.states(snap), "no collision before resolution"),
     stop=False,
     severity="warning",
 )
-found = [
-    freeze.forensics(run, d, sorted(dom.sync_status))
-    for d in collisions
-    for dom in snap.domains
-    if dom.name == d
-]
-for f in found:
-    ui.markdown(freeze.heading(f))
-    ui.display(freeze.sides_frame(f))
+found = freeze.collisions(run, snap)
+freeze.show(found)
 
 # %% [markdown]
 # ## Step 3 (R15): the database to retain
@@ -80,12 +72,7 @@ freeze.retain_frame(found, retain)
 
 # %%
 run.decided(await ok)
-import pandas as pd
-
-actions = [sync.resolve(run, snap, retain)]
-actions.append(sync.one_active(run, sync.view(run)))
-actions.append(sync.synchronize_standbys(run, sync.view(run)))
-pd.concat(actions, ignore_index=True)
+sync.apply(run, snap, retain)
 
 # %% [markdown]
 # ## Step 6 (R15): the changes to re-enter
@@ -102,7 +89,8 @@ lost
 
 # %%
 final = sync.wait_synchronized(run)
-state = {d.name: d.sync_status for d in final.domains}
-run.gate(checks.no_collision(state))
-run.gate(checks.synchronized(state))
+run.gate(checks.no_collision(sync.states(final)))
+run.gate(checks.synchronized(sync.states(final)))
+
+# %%
 sync.sync_frame(final)
