@@ -298,9 +298,9 @@ def versions_check(run: Run, snap: status.Snapshot) -> CheckResult:
     target = run.inventory.target_version
     bad = [f"{s.name}={s.version}" for s in snap.servers if s.version != target]
     return CheckResult(
-        "every server on target before sync",
-        not bad,
-        f"every server runs {target}" if not bad else "not on target: " + ", ".join(bad),
-        "R4",
+        name="every server on target before sync",
+        passed=not bad,
+        reason=f"every server runs {target}" if not bad else "not on target: " + ", ".join(bad),
+        requirement="R4",
         next_step="finish phases 03-05 first; MDSs on different versions do not synchronize",
     )
