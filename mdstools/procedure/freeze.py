@@ -263,7 +263,7 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
 
 
 # -- Collision forensics (07) -------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Forensics:
     domain: str
     sides: dict[str, list[ChangeRecord]]
@@ -293,7 +293,7 @@ def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
         f"retaining {rec} loses {plural(best, 'change')}; changes since the freeze: {counts}"
         + ("; the primary's when equal" if len(candidates) > 1 else "")
     )
-    return Forensics(domain, sides, rec, reason)
+    return Forensics(domain=domain, sides=sides, recommended=rec, reason=reason)
 
 
 def collisions(run: Run, snap: Snapshot) -> list[Forensics]:

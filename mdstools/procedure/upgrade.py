@@ -34,7 +34,7 @@ UPGRADE_TIMEOUT_S = 3 * 3600
 MDS_SETUP_JOB = steps.MDS_SETUP_UPGRADE.job
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UpgradeOutcome:
     server: str
     before: str | None
@@ -44,7 +44,7 @@ class UpgradeOutcome:
     not_up: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServerState:
     """What a server says about its upgrade: ``fw ver``, the CPUSE package, the job."""
 
@@ -121,11 +121,15 @@ def read_state(run: Run, sess: Session) -> ServerState:
     if run.inventory.upgrade_method == "cpuse":
         detail = sess.run(steps.PACKAGE.command(run.inventory))
         data = detail.data if detail.ok else None
-        return ServerState(version, data.status if data else None, data.progress if data else None)
+        return ServerState(
+            version=version,
+            package=data.status if data else None,
+            progress=data.progress if data else None,
+        )
     job = jobs.find(sess, run.ticket, MDS_SETUP_JOB)
     if job is None:
-        return ServerState(version)
-    return ServerState(version, job=job.state.state, job_rc=job.state.rc)
+        return ServerState(version=version)
+    return ServerState(version=version, job=job.state.state, job_rc=job.state.rc)
 
 
 def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
@@ -147,11 +151,19 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
     choice = decide(run.inventory.upgrade_method, state, target, earlier)
     before = state.version
     if choice.action == "skip":
-        return UpgradeOutcome(name, before, before, "already on target (skipped)", 0.0)
+        return UpgradeOutcome(
+            server=name,
+            before=before,
+            after=before,
+            outcome="already on target (skipped)",
+            duration_s=0.0,
+        )
     if choice.action in ("wait", "finished") and not run.waits(
         name, f"the upgrade: {choice.detail}"
     ):
-        return UpgradeOutcome(name, before, before, "dry run", 0.0)
+        return UpgradeOutcome(
+            server=name, before=before, after=before, outcome="dry run", duration_s=0.0
+        )
     if choice.action in ("wait", "finished"):
         found(
             run,
@@ -226,7 +238,14 @@ def _after_reboot(
     not_up = tuple(r.name or r.type for r in table.rows if not r.all_up)
     after = _version(sess)
     run.journal.write("step", event="upgrade-end", server=name, after=after, not_up=list(not_up))
-    return UpgradeOutcome(name, before, after, "upgraded", time.monotonic() - t0, not_up)
+    return UpgradeOutcome(
+        server=name,
+        before=before,
+        after=after,
+        outcome="upgraded",
+        duration_s=time.monotonic() - t0,
+        not_up=not_up,
+    )
 
 
 def _start(
@@ -235,7 +254,9 @@ def _start(
     """Send the upgrade, journaled first as started; an outcome when it ends the step here
     (a dry run shows it instead), else None."""
     inv = run.inventory
-    dry = UpgradeOutcome(name, before, before, "dry run", 0.0)
+    dry = UpgradeOutcome(
+        server=name, before=before, after=before, outcome="dry run", duration_s=0.0
+    )
     if inv.upgrade_method == "mds_setup":
         cmd = steps.MDS_SETUP_UPGRADE.command(inv)
         if run.show_instead(name, cmd) is not None:

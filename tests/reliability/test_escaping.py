@@ -322,7 +322,11 @@ def test_reentry_csv_cells_are_text_in_a_spreadsheet(tmp_path: Path) -> None:
         write_file=lambda name, text: journal.write_file(tmp_path / name, text),
     )
     lost = [change("dom1", n, "-admin", "added", "host", "1.2.3.4") for n in HOSTILE]
-    found = [freeze.Forensics("dom1", {"mds1": [], "mds2": lost}, "mds1", "r")]
+    found = [
+        freeze.Forensics(
+            domain="dom1", sides={"mds1": [], "mds2": lost}, recommended="mds1", reason="r"
+        )
+    ]
     df = freeze.reentry(run, found, {"dom1": "mds1"})  # type: ignore[arg-type]
     with (tmp_path / "reentry.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -440,7 +444,7 @@ def test_checklist_and_heading_show_names_as_text() -> None:
     assert "<img src=x onerror=alert(1)>" in rendered.data
     assert "[x](javascript:alert(5))" in rendered.data
     for h in HOSTILE:
-        f = freeze.Forensics(h, {"mds1": [], "mds2": []}, "mds1", h)
+        f = freeze.Forensics(domain=h, sides={"mds1": [], "mds2": []}, recommended="mds1", reason=h)
         heading = Tags(markdown2html(freeze.heading(f)))
         only(heading, {"h3", "a"})
         assert words(visible(h)) in words(heading.data)

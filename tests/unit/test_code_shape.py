@@ -23,8 +23,10 @@ from mdstools import (
     checks,
     inventory,
     jobs,
+    jupyter,
     lock,
     notebook_record,
+    phases,
     records,
     runbook,
     session,
@@ -32,6 +34,8 @@ from mdstools import (
     ui,
 )
 from mdstools import run as run_module
+from mdstools.procedure import freeze, sync, upgrade
+from mdstools.transport.base import ExecOutput
 
 PACKAGE = Path(mdstools.__file__).resolve().parent
 LIMIT = 60
@@ -91,12 +95,21 @@ KEYWORD_ONLY: list[type] = [
     audit.Verification,
     notebook_record.NotebookRun,
     notebook_record.Sealed,
+    inventory.Connection,
     inventory.Server,
     inventory.Inventory,
     status.ServerStatus,
     status.DomainServerStatus,
     status.DomainStatus,
     status.Snapshot,
+    phases.Phase,
+    phases.Param,
+    jupyter.LabTarget,
+    ExecOutput,
+    upgrade.UpgradeOutcome,
+    upgrade.ServerState,
+    freeze.Forensics,
+    sync.Action,
     *[
         cls
         for cls in vars(records).values()

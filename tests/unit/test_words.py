@@ -110,12 +110,17 @@ def change(domain: str, server: str, name: str) -> ChangeRecord:
 def collided() -> list[freeze.Forensics]:
     return [
         freeze.Forensics(
-            "dom1",
-            {"mds1": [change("dom1", "mds1", "h1")], "mds2": [change("dom1", "mds2", "h2")]},
-            "mds1",
-            "retaining mds1 loses 1 change; changes since the freeze: mds1 1, mds2 1",
+            domain="dom1",
+            sides={"mds1": [change("dom1", "mds1", "h1")], "mds2": [change("dom1", "mds2", "h2")]},
+            recommended="mds1",
+            reason="retaining mds1 loses 1 change; changes since the freeze: mds1 1, mds2 1",
         ),
-        freeze.Forensics("dom3", {"mds1": [], "mds2": [change("dom3", "mds2", "h3")]}, "mds2", "r"),
+        freeze.Forensics(
+            domain="dom3",
+            sides={"mds1": [], "mds2": [change("dom3", "mds2", "h3")]},
+            recommended="mds2",
+            reason="r",
+        ),
     ]
 
 
