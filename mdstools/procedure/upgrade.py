@@ -178,7 +178,7 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
             return start
     # a "Failed" left by an earlier attempt is not this attempt's result until it changes
     _wait_on_target(run, sess, name, timeout, stale_failed=state.package == "Failed")
-    return _after_reboot(run, sess, name, before, timeout, t0)
+    return _after_reboot(run, sess, name, before, t0)
 
 
 def _first_read(run: Run, sess: Session, name: str, timeout: float, earlier: bool) -> ServerState:
@@ -231,7 +231,7 @@ def _wait_on_target(
 
 
 def _after_reboot(
-    run: Run, sess: Session, name: str, before: str | None, timeout: float, t0: float
+    run: Run, sess: Session, name: str, before: str | None, t0: float
 ) -> UpgradeOutcome:
     """Wait for every process to come up, journal the end and give the outcome."""
     table = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
