@@ -39,7 +39,7 @@ def label_summary(labels: Iterable[str]) -> str:
     return f"{len(found)} check{'s' if len(found) != 1 else ''}: {counts}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CheckResult:
     """A gate's verdict; ``severity`` "error" blocks, "warning" and "info" do not."""
 
@@ -75,9 +75,17 @@ def _result(
             f" and {len(failures) - 5} more" if len(failures) > 5 else ""
         )
         return CheckResult(
-            name, False, f"{bad}: {shown}", requirement, severity, tuple(failures), next_step
+            name=name,
+            passed=False,
+            reason=f"{bad}: {shown}",
+            requirement=requirement,
+            severity=severity,
+            evidence=tuple(failures),
+            next_step=next_step,
         )
-    return CheckResult(name, True, ok, requirement, severity)
+    return CheckResult(
+        name=name, passed=True, reason=ok, requirement=requirement, severity=severity
+    )
 
 
 def all_processes_up(mdsstat: Mapping[str, MdsStat]) -> CheckResult:

@@ -70,7 +70,7 @@ class Role(str, Enum):
     LOG_SERVER = "log-server"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Connection:
     """How to log in to a server; secrets are references, never values."""
 

@@ -427,7 +427,7 @@ class JupyterLab:
             proc.wait(5)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LabTarget:
     """The deployment the runbooks work on: an inventory, and the lab when there is one."""
 
@@ -488,18 +488,22 @@ def ensure_lab(lab_dir: Path, scenario: str | None) -> LabTarget:
                 f"{scenario!r}; stop it first: mdstools lab down --dir {lab_dir}"
             )
         return LabTarget(
-            lab_dir / "inventory.yml",
-            lab_time_scale(state),
-            lab_dir,
-            False,
-            str(state.get("scenario")),
+            inventory=lab_dir / "inventory.yml",
+            time_scale=lab_time_scale(state),
+            lab_dir=lab_dir,
+            started=False,
+            scenario=str(state.get("scenario")),
         )
     try:
         state = runtime.up(lab_dir, LabOptions(scenario=scenario or "default"))
     except runtime.LabRuntimeError as exc:
         raise JupyterError(str(exc)) from exc
     return LabTarget(
-        lab_dir / "inventory.yml", lab_time_scale(state), lab_dir, True, scenario or "default"
+        inventory=lab_dir / "inventory.yml",
+        time_scale=lab_time_scale(state),
+        lab_dir=lab_dir,
+        started=True,
+        scenario=scenario or "default",
     )
 
 

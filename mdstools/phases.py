@@ -35,7 +35,7 @@ class Gate:
 WATCH = Gate("freeze.watch_check", "no change since the change freeze (blocks in 03-06)", ("R6",))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Phase:
     """One runbook: ``needs`` are the phases its entry gate (``run.require_phases()``)
     requires; ``decisions`` the parameters of its decisions; ``gates`` its other gates."""
@@ -58,13 +58,13 @@ class Phase:
 
 PHASES: tuple[Phase, ...] = (
     Phase(
-        "00",
-        "discover",
-        "Discover the deployment",
-        ("R1", "R4", "R16"),
-        "connect to every server; record versions, mdsstat, domains and HA state as the "
+        id="00",
+        slug="discover",
+        title="Discover the deployment",
+        requirements=("R1", "R4", "R16"),
+        summary="connect to every server; record versions, mdsstat, domains and HA state as the "
         "baseline; identify the active MDS of the Global domain",
-        900,
+        timeout_s=900,
         gates=(
             Gate("discover.reachable", "every server reachable", ("R2",)),
             Gate("discover.global_active", "the active MDS of Global known (warning)", ("R1",)),
@@ -73,13 +73,13 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "01",
-        "pre_upgrade_verification",
-        "Pre-upgrade verification on every server",
-        ("R2", "R3"),
-        "run the pre-upgrade verifier on ALL MDSs and MLMs in parallel; errors block; "
+        id="01",
+        slug="pre_upgrade_verification",
+        title="Pre-upgrade verification on every server",
+        requirements=("R2", "R3"),
+        summary="run the pre-upgrade verifier on ALL MDSs and MLMs in parallel; errors block; "
         "every warning must be acknowledged by name",
-        3600,
+        timeout_s=3600,
         decisions=("acknowledge_warnings",),
         gates=(
             Gate(
@@ -90,13 +90,13 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "02",
-        "prepare_ha",
-        "Prepare HA, back up, start the change freeze",
-        ("R7", "R1", "R6", "X1"),
-        "make every DMS Active on the primary MDS (with confirmation); one active MDS for "
+        id="02",
+        slug="prepare_ha",
+        title="Prepare HA, back up, start the change freeze",
+        requirements=("R7", "R1", "R6", "X1"),
+        summary="make every DMS Active on the primary MDS (with confirmation); one active MDS for "
         "Global; back up every MDS; record each DMS database's change marker",
-        7200,
+        timeout_s=7200,
         mutating=True,
         needs=("01",),
         decisions=("confirm",),
@@ -107,12 +107,12 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "03",
-        "upgrade_primary",
-        "Upgrade the primary MDS",
-        ("R5", "R3", "R4", "R13"),
-        "upgrade the primary; wait through the reboot; check its version and mdsstat",
-        3 * 3600,
+        id="03",
+        slug="upgrade_primary",
+        title="Upgrade the primary MDS",
+        requirements=("R5", "R3", "R4", "R13"),
+        summary="upgrade the primary; wait through the reboot; check its version and mdsstat",
+        timeout_s=3 * 3600,
         mutating=True,
         needs=("01", "02"),
         decisions=("confirm",),
@@ -125,13 +125,13 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "04",
-        "upgrade_secondaries",
-        "Upgrade the secondary MDSs",
-        ("R5", "R4", "R13"),
-        "upgrade each secondary MDS, one at a time; refuses while the primary is not on "
+        id="04",
+        slug="upgrade_secondaries",
+        title="Upgrade the secondary MDSs",
+        requirements=("R5", "R4", "R13"),
+        summary="upgrade each secondary MDS, one at a time; refuses while the primary is not on "
         "the target version",
-        6 * 3600,
+        timeout_s=6 * 3600,
         mutating=True,
         needs=("03",),
         decisions=("confirm",),
@@ -145,12 +145,12 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "05",
-        "upgrade_log_servers",
-        "Upgrade the Multi-Domain Log Servers",
-        ("R8", "R4"),
-        "upgrade every MLM; then every server must run the target version",
-        6 * 3600,
+        id="05",
+        slug="upgrade_log_servers",
+        title="Upgrade the Multi-Domain Log Servers",
+        requirements=("R8", "R4"),
+        summary="upgrade every MLM; then every server must run the target version",
+        timeout_s=6 * 3600,
         mutating=True,
         needs=("04",),
         decisions=("confirm",),
@@ -166,13 +166,13 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "06",
-        "update_object_versions",
-        "Update object versions",
-        ("R11", "R12"),
-        "on each MDS: mdsstat; start DMSs that are down; mdsenv; "
+        id="06",
+        slug="update_object_versions",
+        title="Update object versions",
+        requirements=("R11", "R12"),
+        summary="on each MDS: mdsstat; start DMSs that are down; mdsenv; "
         "mds_fix_cmas_clms_version -c ALL; mdsstop; mdsstart; mdsstat until all up",
-        3 * 3600,
+        timeout_s=3 * 3600,
         mutating=True,
         needs=("05",),
         decisions=("confirm",),
@@ -183,14 +183,14 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "07",
-        "synchronize_ha",
-        "Synchronize HA",
-        ("R9", "R10", "R14", "R15", "R4", "R1"),
-        "one active MDS and one active DMS per domain; synchronize the standbys; on "
+        id="07",
+        slug="synchronize_ha",
+        title="Synchronize HA",
+        requirements=("R9", "R10", "R14", "R15", "R4", "R1"),
+        summary="one active MDS and one active DMS per domain; synchronize the standbys; on "
         "Collision decide the database to retain, sync from it, list the changes to "
         "re-enter",
-        3 * 3600,
+        timeout_s=3 * 3600,
         mutating=True,
         needs=("06",),
         decisions=("confirm", "retain_database_on"),
@@ -206,13 +206,13 @@ PHASES: tuple[Phase, ...] = (
         ),
     ),
     Phase(
-        "08",
-        "validate",
-        "Validate against the baseline",
-        ("R4", "R10", "R11", "R12"),
-        "compare the end state with the baseline: all domains present and up, versions "
+        id="08",
+        slug="validate",
+        title="Validate against the baseline",
+        requirements=("R4", "R10", "R11", "R12"),
+        summary="compare the end state with the baseline: all domains present and up, versions "
         "equal, HA synchronized, object versions updated",
-        1800,
+        timeout_s=1800,
         gates=(
             WATCH,
             Gate(
@@ -264,7 +264,7 @@ MAX_TIME_SCALE = 100.0
 MAX_DECISION_TIMEOUT_S = 7 * 86400.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Param:
     """One runbook parameter: its cell line, its phases and what values it takes."""
 
@@ -395,95 +395,97 @@ def _retain(value: Any) -> str:
 
 PARAMS: tuple[Param, ...] = (
     Param(
-        "inventory",
-        "str",
-        "",
-        "inventory YAML path; empty: $MDSTOOLS_INVENTORY (set by make jupyter)",
-        "a path",
+        name="inventory",
+        type="str",
+        default="",
+        help="inventory YAML path; empty: $MDSTOOLS_INVENTORY (set by make jupyter)",
+        allowed="a path",
         check=_text,
     ),
     Param(
-        "ticket",
-        "str",
-        "",
-        "change ticket id (record: reports/<ticket>/); empty: $MDSTOOLS_TICKET",
-        "a ticket id",
+        name="ticket",
+        type="str",
+        default="",
+        help="change ticket id (record: reports/<ticket>/); empty: $MDSTOOLS_TICKET",
+        allowed="a ticket id",
         check=_text,
     ),
     Param(
-        "operator",
-        "str",
-        "",
-        "who runs this phase (default: the login name)",
-        f"printable text of at most {MAX_TEXT} characters",
+        name="operator",
+        type="str",
+        default="",
+        help="who runs this phase (default: the login name)",
+        allowed=f"printable text of at most {MAX_TEXT} characters",
         check=_text,
     ),
     Param(
-        "interactive",
-        "bool",
-        True,
-        "True: decisions with widgets; headless runs pass False",
-        "True or False",
+        name="interactive",
+        type="bool",
+        default=True,
+        help="True: decisions with widgets; headless runs pass False",
+        allowed="True or False",
         check=_bool,
     ),
     Param(
-        "dry_run",
-        "bool",
-        False,
-        "True: show what would change, change nothing",
-        "True or False",
+        name="dry_run",
+        type="bool",
+        default=False,
+        help="True: show what would change, change nothing",
+        allowed="True or False",
         check=_bool,
     ),
     Param(
-        "reports_dir",
-        "str",
-        "../reports",
-        "where reports/<ticket>/ is written",
-        "a path",
+        name="reports_dir",
+        type="str",
+        default="../reports",
+        help="where reports/<ticket>/ is written",
+        allowed="a path",
         check=_text,
     ),
     Param(
-        "time_scale",
-        "Optional[float]",
-        None,
-        "scales timeouts and poll intervals; None: the inventory's (1.0 on real servers)",
-        f"a number above 0 and at most {MAX_TIME_SCALE:g} (1.0 on real servers)",
+        name="time_scale",
+        type="Optional[float]",
+        default=None,
+        help="scales timeouts and poll intervals; None: the inventory's (1.0 on real servers)",
+        allowed=f"a number above 0 and at most {MAX_TIME_SCALE:g} (1.0 on real servers)",
         check=_optional_scale,
     ),
     Param(
-        "continuous_management",
-        "Optional[bool]",
-        None,
-        "R13: DMSs may be managed during the upgrade; None: as an earlier phase set it",
-        "true or false (None: carried forward from an earlier phase of the ticket, else false)",
+        name="continuous_management",
+        type="Optional[bool]",
+        default=None,
+        help="R13: DMSs may be managed during the upgrade; None: as an earlier phase set it",
+        allowed="true or false "
+        "(None: carried forward from an earlier phase of the ticket, else false)",
         check=_optional_bool,
     ),
     Param(
-        "decision_timeout_s",
-        "float",
-        900.0,
-        "interactive: how long a decision waits for its button (Run All)",
-        f"seconds, above 0 and at most {MAX_DECISION_TIMEOUT_S:g}",
+        name="decision_timeout_s",
+        type="float",
+        default=900.0,
+        help="interactive: how long a decision waits for its button (Run All)",
+        allowed=f"seconds, above 0 and at most {MAX_DECISION_TIMEOUT_S:g}",
         check=_positive(MAX_DECISION_TIMEOUT_S),
     ),
     Param(
-        "acknowledge_warnings",
-        "list",
-        [],
-        'headless: ids "<server>:<finding-id>" of the reviewed warnings',
-        "a list (or comma-separated) of <server>:<finding-id>, e.g. mds1:global-properties-changed",
-        ("01",),
-        _acknowledged,
+        name="acknowledge_warnings",
+        type="list",
+        default=[],
+        help='headless: ids "<server>:<finding-id>" of the reviewed warnings',
+        allowed="a list (or comma-separated) of <server>:<finding-id>, "
+        "e.g. mds1:global-properties-changed",
+        phases=("01",),
+        check=_acknowledged,
     ),
     Param(
-        "confirm",
-        "bool",
-        False,
-        "headless: confirm this phase's changes",
-        "true or false",
-        MUTATING_PHASES,
-        _bool,
-        (
+        name="confirm",
+        type="bool",
+        default=False,
+        help="headless: confirm this phase's changes",
+        allowed="true or false",
+        phases=MUTATING_PHASES,
+        check=_bool,
+        per_phase=(
             ("02", "headless: confirm the HA switch, the backups and the freeze"),
             ("03", "headless: confirm the upgrade of the primary (it reboots)"),
             ("04", "headless: confirm the upgrade of the secondaries (they reboot)"),
@@ -493,31 +495,32 @@ PARAMS: tuple[Param, ...] = (
         ),
     ),
     Param(
-        "break_lock",
-        "bool",
-        False,
-        "True: break a STALE lock, or one on the primary MDS of a run that is over (journaled)",
-        "True or False",
-        MUTATING_PHASES,
-        _bool,
+        name="break_lock",
+        type="bool",
+        default=False,
+        help="True: break a STALE lock, or one on the primary MDS of a run that is over "
+        "(journaled)",
+        allowed="True or False",
+        phases=MUTATING_PHASES,
+        check=_bool,
     ),
     Param(
-        "backup_min_free_mb",
-        "int",
-        10240,
-        "X1: free space needed in backup_dir on each MDS",
-        "a whole number of MB, 0..10000000",
-        ("02",),
-        _count(10_000_000),
+        name="backup_min_free_mb",
+        type="int",
+        default=10240,
+        help="X1: free space needed in backup_dir on each MDS",
+        allowed="a whole number of MB, 0..10000000",
+        phases=("02",),
+        check=_count(10_000_000),
     ),
     Param(
-        "retain_database_on",
-        "str",
-        "",
-        "R15, on Collision: the MDS whose database is kept, for all domains or per domain",
-        "empty, one server name, or domain=server pairs separated by commas",
-        ("07",),
-        _retain,
+        name="retain_database_on",
+        type="str",
+        default="",
+        help="R15, on Collision: the MDS whose database is kept, for all domains or per domain",
+        allowed="empty, one server name, or domain=server pairs separated by commas",
+        phases=("07",),
+        check=_retain,
     ),
 )
 

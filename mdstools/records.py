@@ -120,7 +120,7 @@ class VerifierFinding:
         return slug(self.title)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerifierReport:
     """The verifier's findings and, for CPUSE ``installer verify``, its verdict."""
 

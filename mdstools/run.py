@@ -541,13 +541,13 @@ class Run:
                 missing.append(f"{pid} passed with another inventory (SHA-256 differs)")
         self.gate(
             CheckResult(
-                "earlier phases passed",
-                not missing,
-                "; ".join(missing)
+                name="earlier phases passed",
+                passed=not missing,
+                reason="; ".join(missing)
                 if missing
                 else f"{', '.join(self.phase.needs) or 'nothing'} passed for this ticket "
                 "and inventory",
-                "R3" if self.phase.id == "03" else "R5",
+                requirement="R3" if self.phase.id == "03" else "R5",
                 next_step=f"run phase {self.phase.needs[0] if self.phase.needs else ''} first"
                 if missing
                 else "",

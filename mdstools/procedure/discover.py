@@ -109,46 +109,46 @@ def global_active(run: Run, snap: status.Snapshot) -> CheckResult:
     reachable = {s.name for s in snap.servers if s.reachable}
     if glob is None:
         return CheckResult(
-            "Global domain active MDS",
-            False,
-            "the Global domain was not found in show-ha-state",
-            "R1",
-            "warning",
+            name="Global domain active MDS",
+            passed=False,
+            reason="the Global domain was not found in show-ha-state",
+            requirement="R1",
+            severity="warning",
             next_step="check the Management API on the primary",
         )
     active = glob.active_server
     if active is None:
         return CheckResult(
-            "Global domain active MDS",
-            False,
-            f"Global has {len(glob.active_servers)} active MDSs "
+            name="Global domain active MDS",
+            passed=False,
+            reason=f"Global has {len(glob.active_servers)} active MDSs "
             f"({', '.join(glob.active_servers) or 'none'})",
-            "R1",
+            requirement="R1",
             next_step="make one MDS active for Global (phase 02)",
         )
     if active not in reachable:
         return CheckResult(
-            "Global domain active MDS",
-            False,
-            f"the active MDS of Global, {active}, is unreachable",
-            "R1",
+            name="Global domain active MDS",
+            passed=False,
+            reason=f"the active MDS of Global, {active}, is unreachable",
+            requirement="R1",
             next_step="make a standby MDS active for Global (phase 02, with confirmation)",
         )
     return CheckResult(
-        "Global domain active MDS",
-        True,
-        f"{active} is the active MDS for global policy and objects",
-        "R1",
+        name="Global domain active MDS",
+        passed=True,
+        reason=f"{active} is the active MDS for global policy and objects",
+        requirement="R1",
     )
 
 
 def reachable(snap: status.Snapshot) -> CheckResult:
     bad = [f"{s.name} ({s.error})" for s in snap.unreachable]
     return CheckResult(
-        "every server reachable",
-        not bad,
-        "every server answered" if not bad else "unreachable: " + ", ".join(bad),
-        "R2",
+        name="every server reachable",
+        passed=not bad,
+        reason="every server answered" if not bad else "unreachable: " + ", ".join(bad),
+        requirement="R2",
         next_step="fix the connection (inventory, network, host keys)",
     )
 
@@ -168,66 +168,74 @@ def out_of_scope() -> None:
 def compare(run: Run, snap: status.Snapshot) -> list[CheckResult]:
     """Phase 08: the end state against the baseline of phase 00."""
     base = load_baseline(run)
-    inv = run.inventory
-    results: list[CheckResult] = []
     if base is None:
-        results.append(
+        return [
             CheckResult(
-                "baseline present",
-                False,
-                f"no {BASELINE} for ticket {run.ticket}",
-                "R4",
+                name="baseline present",
+                passed=False,
+                reason=f"no {BASELINE} for ticket {run.ticket}",
+                requirement="R4",
                 next_step="run phase 00 first",
             )
-        )
-        return results
+        ]
+    sync = {d.name: d.sync_status for d in snap.domains}
+    return [
+        _domain_servers_present(base, snap),
+        _domain_servers_up(snap),
+        checks.versions_on_target(
+            {s.name: s.version for s in snap.servers}, run.inventory.target_version
+        ),
+        _domains_present(base, snap),
+        checks.no_collision(sync),
+        checks.synchronized(sync),
+        _one_active(snap),
+    ]
+
+
+def _domain_servers_present(base: dict[str, Any], snap: status.Snapshot) -> CheckResult:
+    """R12: every DMS/DLS of the baseline is still there."""
     before = {(d["server"], d["name"]) for d in base["domain_servers"]}
     now = {(d.server, d.name) for d in snap.domain_servers}
     missing = sorted(f"{s}/{n}" for s, n in before - now)
-    results.append(
-        CheckResult(
-            "all domain servers present",
-            not missing,
-            "every DMS/DLS of the baseline is present"
-            if not missing
-            else "missing: " + ", ".join(missing[:10]),
-            "R12",
-            evidence=tuple(missing),
-            next_step="check mdsstat on the servers listed",
-        )
+    return CheckResult(
+        name="all domain servers present",
+        passed=not missing,
+        reason="every DMS/DLS of the baseline is present"
+        if not missing
+        else "missing: " + ", ".join(missing[:10]),
+        requirement="R12",
+        evidence=tuple(missing),
+        next_step="check mdsstat on the servers listed",
     )
+
+
+def _domain_servers_up(snap: status.Snapshot) -> CheckResult:
+    """R12: every DMS/DLS is up."""
     down = [f"{d.server}/{d.name}" for d in snap.domain_servers if not d.all_up]
-    results.append(
-        CheckResult(
-            "all domain servers up",
-            not down,
-            "every DMS/DLS is up" if not down else "not up: " + ", ".join(down[:10]),
-            "R12",
-            evidence=tuple(down),
-            next_step="start them with mdsstart_customer (phase 06)",
-        )
+    return CheckResult(
+        name="all domain servers up",
+        passed=not down,
+        reason="every DMS/DLS is up" if not down else "not up: " + ", ".join(down[:10]),
+        requirement="R12",
+        evidence=tuple(down),
+        next_step="start them with mdsstart_customer (phase 06)",
     )
-    versions = {s.name: s.version for s in snap.servers}
-    results.append(checks.versions_on_target(versions, inv.target_version))
+
+
+def _domains_present(base: dict[str, Any], snap: status.Snapshot) -> CheckResult:
+    """R4: every domain of the baseline is still there."""
     doms_before = {d["name"] for d in base["domains"]}
     doms_now = {d.name for d in snap.domains}
     lost = sorted(doms_before - doms_now)
-    results.append(
-        CheckResult(
-            "all domains present",
-            not lost,
-            f"{len(doms_now)} domains, as in the baseline"
-            if not lost
-            else "missing domains: " + ", ".join(lost),
-            "R4",
-            evidence=tuple(lost),
-        )
+    return CheckResult(
+        name="all domains present",
+        passed=not lost,
+        reason=f"{len(doms_now)} domains, as in the baseline"
+        if not lost
+        else "missing domains: " + ", ".join(lost),
+        requirement="R4",
+        evidence=tuple(lost),
     )
-    sync = {d.name: d.sync_status for d in snap.domains}
-    results.append(checks.no_collision(sync))
-    results.append(checks.synchronized(sync))
-    results.append(_one_active(snap))
-    return results
 
 
 def _one_active(snap: status.Snapshot) -> CheckResult:
@@ -237,12 +245,12 @@ def _one_active(snap: status.Snapshot) -> CheckResult:
         if len(d.active_servers) != 1
     ]
     return CheckResult(
-        "one active per domain",
-        not bad,
-        "each domain has one active server"
+        name="one active per domain",
+        passed=not bad,
+        reason="each domain has one active server"
         if not bad
         else "not exactly one active: " + ", ".join(bad),
-        "R9",
+        requirement="R9",
         evidence=tuple(bad),
         next_step="phase 07 sets one active per domain",
     )

@@ -223,11 +223,11 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
     """R6: no change since the freeze on a DMS whose database will not be retained."""
     if load_freeze(run) is None:
         return CheckResult(
-            "change freeze",
-            False,
-            "no freeze markers (phase 02 not run for this ticket)",
-            "R6",
-            "warning",
+            name="change freeze",
+            passed=False,
+            reason="no freeze markers (phase 02 not run for this ticket)",
+            requirement="R6",
+            severity="warning",
             next_step="run phase 02 first",
         )
     risky = df[df["risk"] == "collision risk"] if not df.empty else df
@@ -238,22 +238,22 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
     )
     if not items:
         return CheckResult(
-            "change freeze",
-            True,
-            f"{plural(len(df), 'change')} since the freeze, none at risk"
+            name="change freeze",
+            passed=True,
+            reason=f"{plural(len(df), 'change')} since the freeze, none at risk"
             if len(df)
             else "no change since the freeze",
-            "R6",
+            requirement="R6",
         )
     carried = bool(run.params.get("continuous_management")) or not blocking
     return CheckResult(
-        "change freeze",
-        False,
-        f"{plural(len(items), 'change')} at risk of being lost: " + "; ".join(items[:3]),
-        "R6",
-        "warning" if carried else "error",
-        items,
-        "continuous management: carried forward to phase 07"
+        name="change freeze",
+        passed=False,
+        reason=f"{plural(len(items), 'change')} at risk of being lost: " + "; ".join(items[:3]),
+        requirement="R6",
+        severity="warning" if carried else "error",
+        evidence=items,
+        next_step="continuous management: carried forward to phase 07"
         if carried
         else "stop the changes; if they must continue, set continuous_management = True in "
         f"the parameters cell of phase {run.phase.id} (headless: -p "
@@ -263,7 +263,7 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
 
 
 # -- Collision forensics (07) -------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Forensics:
     domain: str
     sides: dict[str, list[ChangeRecord]]
@@ -293,7 +293,7 @@ def forensics(run: Run, domain: str, servers: list[str]) -> Forensics:
         f"retaining {rec} loses {plural(best, 'change')}; changes since the freeze: {counts}"
         + ("; the primary's when equal" if len(candidates) > 1 else "")
     )
-    return Forensics(domain, sides, rec, reason)
+    return Forensics(domain=domain, sides=sides, recommended=rec, reason=reason)
 
 
 def collisions(run: Run, snap: Snapshot) -> list[Forensics]:

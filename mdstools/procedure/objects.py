@@ -8,6 +8,8 @@ until every DMS is up again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from mdstools import jobs
@@ -18,6 +20,7 @@ from mdstools.procedure import steps
 from mdstools.procedure.common import mdsstat_of, run_job, scaled, wait_all_up
 from mdstools.records import DomainServerInfo
 from mdstools.run import DryResult, Run
+from mdstools.session import Session
 
 
 def object_versions(run: Run) -> list[DomainServerInfo]:
@@ -54,22 +57,28 @@ def versions_check(run: Run, infos: list[DomainServerInfo]) -> CheckResult:
     target = run.inventory.target_version
     if infos and all(d.version is None for d in infos):
         return CheckResult(
-            "object versions updated",
-            False,
-            "this server's API does not show object versions",
-            "R11",
-            "warning",
+            name="object versions updated",
+            passed=False,
+            reason="this server's API does not show object versions",
+            requirement="R11",
+            severity="warning",
             next_step="check the versions of the Domain servers in SmartConsole",
         )
     bad = [f"{d.name}={d.version}" for d in infos if d.version != target]
     return CheckResult(
-        "object versions updated",
-        not bad,
-        f"every DMS/DLS object is {target}" if not bad else "outdated: " + ", ".join(bad[:10]),
-        "R11",
+        name="object versions updated",
+        passed=not bad,
+        reason=f"every DMS/DLS object is {target}"
+        if not bad
+        else "outdated: " + ", ".join(bad[:10]),
+        requirement="R11",
         evidence=tuple(bad),
         next_step="run mds_fix_cmas_clms_version -c ALL on each MDS",
     )
+
+
+Step = Callable[[str, str], None]
+"""Records one step of an MDS (what was done, its outcome) in the table and prints it."""
 
 
 def on_mds(run: Run, name: str) -> pd.DataFrame:
@@ -81,6 +90,23 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         rows.append({"server": name, "step": what, "outcome": outcome})
         print(f"{name}: {what}: {outcome}", flush=True)
 
+    _start_down(run, sess, name, step)
+    env = sess.run(steps.MDSENV.command(run.inventory))
+    step("mdsenv", env.stdout.strip() or env.error or "")
+    fixed_now = _fix_versions(run, name, step)
+    _restart(run, name, step, fixed_now=fixed_now)
+    if run.waits(name, "every process up (mdsstat)"):
+        final = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
+        still = [r.name or r.type for r in final.rows if not r.all_up]
+        step(
+            "mdsstat until all up",
+            "every process is up" if not still else f"NOT up: {', '.join(still)}",
+        )
+    return pd.DataFrame(rows, columns=["server", "step", "outcome"])
+
+
+def _start_down(run: Run, sess: Session, name: str, step: Step) -> None:
+    """``mdsstat``, then ``mdsstart_customer`` for each DMS that is not up."""
     table = jobs.call(sess, mdsstat_of, scaled(run, 1800), run.progress, f"{name} mdsstat")
     down = [r.name for r in table.domain_rows if not r.all_up and r.name]
     step(
@@ -98,11 +124,12 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
             tail = (res.stderr or res.stdout).strip().splitlines()[-1:]
             outcome = f"FAILED ({res.error}{': ' + tail[0] if tail else ''})"
         step(f"mdsstart_customer {dms}", outcome)
-    env = sess.run(steps.MDSENV.command(run.inventory))
-    step("mdsenv", env.stdout.strip() or env.error or "")
-    inv = run.inventory
-    fix = steps.FIX_VERSIONS.command(inv)
-    restart = steps.RESTART.command(inv)
+
+
+def _fix_versions(run: Run, name: str, step: Step) -> bool:
+    """``mds_fix_cmas_clms_version -c ALL`` as a job of the ticket; False when a fix done
+    earlier for this ticket still holds (so the restart done then counts too)."""
+    fix = steps.FIX_VERSIONS.command(run.inventory)
     fixed_now = True
     try:
         # a fix done earlier for this ticket counts only while its effect is there
@@ -116,14 +143,22 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         )
         if isinstance(result, DryResult):
             step(fix.line, "dry run")
-        else:
-            fixed_now = result.found != "already done"
-            parsed = objects.parse_fix_cmas_clms_version(result.log)
-            step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
+            return fixed_now
+        fixed_now = result.found != "already done"
+        parsed = objects.parse_fix_cmas_clms_version(result.log)
+        step(fix.line, f"exit 0; {_describe(parsed)}" + _how(result))
+        return fixed_now
     except TransportError:
         raise
     except MdstoolsError as exc:
         step(fix.line, f"FAILED: {exc}")
+        return fixed_now
+
+
+def _restart(run: Run, name: str, step: Step, *, fixed_now: bool) -> None:
+    """``mdsstop; mdsstart`` as a job of the ticket, reused only if the fix was too."""
+    inv = run.inventory
+    restart = steps.RESTART.command(inv)
     try:
         result = run_job(
             run,
@@ -138,15 +173,6 @@ def on_mds(run: Run, name: str) -> pd.DataFrame:
         raise
     except MdstoolsError as exc:
         step(restart.line, f"FAILED: {exc}")
-    if not run.waits(name, "every process up (mdsstat)"):
-        return pd.DataFrame(rows, columns=["server", "step", "outcome"])
-    final = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
-    still = [r.name or r.type for r in final.rows if not r.all_up]
-    step(
-        "mdsstat until all up",
-        "every process is up" if not still else f"NOT up: {', '.join(still)}",
-    )
-    return pd.DataFrame(rows, columns=["server", "step", "outcome"])
 
 
 def _outdated_on(run: Run, name: str) -> bool:
@@ -186,10 +212,10 @@ def steps_check(frames_: list[pd.DataFrame]) -> CheckResult:
         if "FAILED" in str(r["outcome"]) or "NOT up" in str(r["outcome"])
     ]
     return CheckResult(
-        "R12 steps on every MDS",
-        not bad,
-        "every step succeeded and every DMS is up" if not bad else "; ".join(bad[:3]),
-        "R12",
+        name="R12 steps on every MDS",
+        passed=not bad,
+        reason="every step succeeded and every DMS is up" if not bad else "; ".join(bad[:3]),
+        requirement="R12",
         evidence=tuple(bad),
         next_step="fix the DMS that does not start (its $FWDIR/log/fwm.elg), "
         "then run phase 06 again (--resume)",

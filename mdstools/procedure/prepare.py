@@ -132,12 +132,12 @@ def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
         if pd.isna(r["available MB"]) or r["available MB"] < min_free_mb
     ]
     return CheckResult(
-        "backup space",
-        not short,
-        f"every MDS has at least {min_free_mb} MB free in the backup directory"
+        name="backup space",
+        passed=not short,
+        reason=f"every MDS has at least {min_free_mb} MB free in the backup directory"
         if not short
         else f"less than {min_free_mb} MB free: " + ", ".join(short),
-        "X1",
+        requirement="X1",
         next_step="free space in the backup directory or point backup_dir at a larger file system",
     )
 
@@ -203,12 +203,12 @@ def backups_check(df: pd.DataFrame) -> CheckResult:
         if not str(r["file"]).startswith("/") and r["file"] != "(dry run)"
     ]
     return CheckResult(
-        "backup of every MDS",
-        not bad,
-        "an mds_backup archive exists for every MDS"
+        name="backup of every MDS",
+        passed=not bad,
+        reason="an mds_backup archive exists for every MDS"
         if not bad
         else "no backup for " + ", ".join(bad),
-        "X1",
+        requirement="X1",
         next_step="read the job log in the record, fix and rerun 02",
     )
 

@@ -76,7 +76,7 @@ def parse_retain(value: Any, domains: list[str], servers: list[str]) -> dict[str
     return mapping
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Action:
     domain: str
     action: str
@@ -154,10 +154,10 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
             if other in d.active_servers:
                 actions.append(
                     Action(
-                        d.name,
-                        "set-ha-state standby",
-                        other,
-                        _task(
+                        domain=d.name,
+                        action="set-ha-state standby",
+                        server=other,
+                        outcome=_task(
                             run, other, d.name, steps.STANDBY.command(run.inventory, domain=d.name)
                         ),
                     )
@@ -165,10 +165,10 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
             if keep not in d.active_servers:
                 actions.append(
                     Action(
-                        d.name,
-                        "set-ha-state active",
-                        keep,
-                        _task(
+                        domain=d.name,
+                        action="set-ha-state active",
+                        server=keep,
+                        outcome=_task(
                             run, keep, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)
                         ),
                     )
@@ -176,10 +176,10 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
             peer = _peer_name(infos, d.name, other)
             actions.append(
                 Action(
-                    d.name,
-                    f"ha-full-sync {keep} -> {peer}",
-                    keep,
-                    _task(
+                    domain=d.name,
+                    action=f"ha-full-sync {keep} -> {peer}",
+                    server=keep,
+                    outcome=_task(
                         run,
                         keep,
                         d.name,
@@ -204,10 +204,10 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
             if other != keep:
                 actions.append(
                     Action(
-                        d.name,
-                        "set-ha-state standby",
-                        other,
-                        _task(
+                        domain=d.name,
+                        action="set-ha-state standby",
+                        server=other,
+                        outcome=_task(
                             run, other, d.name, steps.STANDBY.command(run.inventory, domain=d.name)
                         ),
                     )
@@ -216,10 +216,12 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
         if not d.active_servers:
             actions.append(
                 Action(
-                    d.name,
-                    "set-ha-state active",
-                    primary,
-                    _task(run, primary, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)),
+                    domain=d.name,
+                    action="set-ha-state active",
+                    server=primary,
+                    outcome=_task(
+                        run, primary, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)
+                    ),
                 )
             )
     return pd.DataFrame(
@@ -240,10 +242,10 @@ def synchronize_standbys(run: Run, snap: status.Snapshot) -> pd.DataFrame:
             peer = _peer_name(infos, d.name, peer_mds)
             actions.append(
                 Action(
-                    d.name,
-                    f"ha-full-sync {d.active_server} -> {peer}",
-                    d.active_server,
-                    _task(
+                    domain=d.name,
+                    action=f"ha-full-sync {d.active_server} -> {peer}",
+                    server=d.active_server,
+                    outcome=_task(
                         run,
                         d.active_server,
                         d.name,
@@ -298,9 +300,9 @@ def versions_check(run: Run, snap: status.Snapshot) -> CheckResult:
     target = run.inventory.target_version
     bad = [f"{s.name}={s.version}" for s in snap.servers if s.version != target]
     return CheckResult(
-        "every server on target before sync",
-        not bad,
-        f"every server runs {target}" if not bad else "not on target: " + ", ".join(bad),
-        "R4",
+        name="every server on target before sync",
+        passed=not bad,
+        reason=f"every server runs {target}" if not bad else "not on target: " + ", ".join(bad),
+        requirement="R4",
         next_step="finish phases 03-05 first; MDSs on different versions do not synchronize",
     )

@@ -34,7 +34,7 @@ UPGRADE_TIMEOUT_S = 3 * 3600
 MDS_SETUP_JOB = steps.MDS_SETUP_UPGRADE.job
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UpgradeOutcome:
     server: str
     before: str | None
@@ -44,7 +44,7 @@ class UpgradeOutcome:
     not_up: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServerState:
     """What a server says about its upgrade: ``fw ver``, the CPUSE package, the job."""
 
@@ -121,11 +121,15 @@ def read_state(run: Run, sess: Session) -> ServerState:
     if run.inventory.upgrade_method == "cpuse":
         detail = sess.run(steps.PACKAGE.command(run.inventory))
         data = detail.data if detail.ok else None
-        return ServerState(version, data.status if data else None, data.progress if data else None)
+        return ServerState(
+            version=version,
+            package=data.status if data else None,
+            progress=data.progress if data else None,
+        )
     job = jobs.find(sess, run.ticket, MDS_SETUP_JOB)
     if job is None:
-        return ServerState(version)
-    return ServerState(version, job=job.state.state, job_rc=job.state.rc)
+        return ServerState(version=version)
+    return ServerState(version=version, job=job.state.state, job_rc=job.state.rc)
 
 
 def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
@@ -143,22 +147,23 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
     t0 = time.monotonic()
     timeout = scaled(run, UPGRADE_TIMEOUT_S)
     earlier = started_before(run, name) and not run.dry_run
-    state = jobs.call(
-        sess,
-        lambda s: read_state(run, s),
-        timeout,
-        run.progress,
-        label=f"{name} upgrade",
-        budget_s=None if earlier else jobs.FROM_INVENTORY,
-    )
+    state = _first_read(run, sess, name, timeout, earlier)
     choice = decide(run.inventory.upgrade_method, state, target, earlier)
     before = state.version
     if choice.action == "skip":
-        return UpgradeOutcome(name, before, before, "already on target (skipped)", 0.0)
+        return UpgradeOutcome(
+            server=name,
+            before=before,
+            after=before,
+            outcome="already on target (skipped)",
+            duration_s=0.0,
+        )
     if choice.action in ("wait", "finished") and not run.waits(
         name, f"the upgrade: {choice.detail}"
     ):
-        return UpgradeOutcome(name, before, before, "dry run", 0.0)
+        return UpgradeOutcome(
+            server=name, before=before, after=before, outcome="dry run", duration_s=0.0
+        )
     if choice.action in ("wait", "finished"):
         found(
             run,
@@ -172,7 +177,30 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
         if start is not None:
             return start
     # a "Failed" left by an earlier attempt is not this attempt's result until it changes
-    stale = [state.package == "Failed"]
+    _wait_on_target(run, sess, name, timeout, stale_failed=state.package == "Failed")
+    return _after_reboot(run, sess, name, before, t0)
+
+
+def _first_read(run: Run, sess: Session, name: str, timeout: float, earlier: bool) -> ServerState:
+    """The server's state before the step acts; an upgrade under way (``earlier``) may keep
+    it silent through a reboot, so the read then waits as long as the upgrade may take."""
+    return jobs.call(
+        sess,
+        lambda s: read_state(run, s),
+        timeout,
+        run.progress,
+        label=f"{name} upgrade",
+        budget_s=None if earlier else jobs.FROM_INVENTORY,
+    )
+
+
+def _wait_on_target(
+    run: Run, sess: Session, name: str, timeout: float, *, stale_failed: bool
+) -> None:
+    """Poll until the package is installed (CPUSE) and ``fw ver`` reports the target; a
+    CPUSE ``Failed`` other than the stale one of an earlier attempt ends the step."""
+    target = run.inventory.target_version
+    stale = [stale_failed]
 
     def done(s: Session) -> tuple[bool, str]:
         if run.inventory.upgrade_method == "cpuse":
@@ -200,11 +228,24 @@ def upgrade_server(run: Run, name: str) -> UpgradeOutcome:
         label=f"{name} upgrade",
         budget_s=None,
     )
+
+
+def _after_reboot(
+    run: Run, sess: Session, name: str, before: str | None, t0: float
+) -> UpgradeOutcome:
+    """Wait for every process to come up, journal the end and give the outcome."""
     table = wait_all_up(run, name, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
     not_up = tuple(r.name or r.type for r in table.rows if not r.all_up)
     after = _version(sess)
     run.journal.write("step", event="upgrade-end", server=name, after=after, not_up=list(not_up))
-    return UpgradeOutcome(name, before, after, "upgraded", time.monotonic() - t0, not_up)
+    return UpgradeOutcome(
+        server=name,
+        before=before,
+        after=after,
+        outcome="upgraded",
+        duration_s=time.monotonic() - t0,
+        not_up=not_up,
+    )
 
 
 def _start(
@@ -213,7 +254,9 @@ def _start(
     """Send the upgrade, journaled first as started; an outcome when it ends the step here
     (a dry run shows it instead), else None."""
     inv = run.inventory
-    dry = UpgradeOutcome(name, before, before, "dry run", 0.0)
+    dry = UpgradeOutcome(
+        server=name, before=before, after=before, outcome="dry run", duration_s=0.0
+    )
     if inv.upgrade_method == "mds_setup":
         cmd = steps.MDS_SETUP_UPGRADE.command(inv)
         if run.show_instead(name, cmd) is not None:
@@ -261,9 +304,9 @@ def on_target(run: Run, outcomes: list[UpgradeOutcome]) -> CheckResult:
         if o.after != run.inventory.target_version and o.outcome != "dry run"
     ]
     return CheckResult(
-        "upgraded servers on target",
-        not bad,
-        (
+        name="upgraded servers on target",
+        passed=not bad,
+        reason=(
             f"{', '.join(o.server for o in outcomes)} "
             f"{'runs' if len(outcomes) == 1 else 'run'} {run.inventory.target_version}"
             if outcomes
@@ -271,7 +314,7 @@ def on_target(run: Run, outcomes: list[UpgradeOutcome]) -> CheckResult:
         )
         if not bad
         else "not on target: " + ", ".join(bad),
-        "R4",
+        requirement="R4",
         next_step="look at the package status (show installer package) and the server's console",
     )
 
@@ -280,11 +323,13 @@ def processes_after(outcomes: list[UpgradeOutcome]) -> CheckResult:
     """After the reboot every DMS should start; the ones that do not are handled in 06."""
     bad = [f"{o.server}/{n}" for o in outcomes for n in o.not_up]
     return CheckResult(
-        "domain servers up after the upgrade",
-        not bad,
-        "every process came up after the reboot" if not bad else "not up yet: " + ", ".join(bad),
-        "R12",
-        "warning",
+        name="domain servers up after the upgrade",
+        passed=not bad,
+        reason="every process came up after the reboot"
+        if not bad
+        else "not up yet: " + ", ".join(bad),
+        requirement="R12",
+        severity="warning",
         evidence=tuple(bad),
         next_step="phase 06 starts the DMSs that are down (mdsstart_customer)",
     )
@@ -296,10 +341,10 @@ def primary_on_target(run: Run) -> CheckResult:
     ver = _version(run.session(primary))
     target = run.inventory.target_version
     return CheckResult(
-        "primary on target",
-        ver == target,
-        f"{primary} runs {ver}" + ("" if ver == target else f", not {target}"),
-        "R5",
+        name="primary on target",
+        passed=ver == target,
+        reason=f"{primary} runs {ver}" + ("" if ver == target else f", not {target}"),
+        requirement="R5",
         next_step="run phase 03 (upgrade the primary) first",
     )
 
@@ -310,10 +355,10 @@ def mdss_on_target(run: Run) -> CheckResult:
     bad = [f"{m.name}={_version(run.session(m.name))}" for m in run.inventory.mdss]
     bad = [b for b in bad if not b.endswith(f"={target}")]
     return CheckResult(
-        "every MDS on target",
-        not bad,
-        f"every MDS runs {target}" if not bad else "not on target: " + ", ".join(bad),
-        "R5",
+        name="every MDS on target",
+        passed=not bad,
+        reason=f"every MDS runs {target}" if not bad else "not on target: " + ", ".join(bad),
+        requirement="R5",
         next_step="run phases 03 and 04 first",
     )
 

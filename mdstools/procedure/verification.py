@@ -66,17 +66,19 @@ def verify_server(run: Run, name: str) -> VerifierReport:
         return found
     ensure_imported(run, sess)
     if run.dry_run:
-        return VerifierReport((), None, None, "dry run: not verified")
+        return VerifierReport(
+            findings=(), upgrade_allowed=None, report_path=None, summary="dry run: not verified"
+        )
     report: VerifierReport = sess.run(steps.VERIFY.command(inv), check=True).value()
     if report.report_path and not report.findings:
         text = sess.run(steps.VERIFIER_REPORT.command(inv, report=report.report_path))
         if text.ok and text.data is not None:
             full = text.data
             report = VerifierReport(
-                full.findings,
-                report.upgrade_allowed,
-                report.report_path,
-                full.summary or report.summary,
+                findings=full.findings,
+                upgrade_allowed=report.upgrade_allowed,
+                report_path=report.report_path,
+                summary=full.summary or report.summary,
                 verdicts=report.verdicts,
             )
     return report
@@ -94,7 +96,8 @@ def verify_all(run: Run) -> dict[str, VerifierReport]:
             from mdstools.records import VerifierFinding
 
             reports[name] = VerifierReport(
-                (VerifierFinding("error", "Verifier did not run", str(err)),), False
+                findings=(VerifierFinding("error", "Verifier did not run", str(err)),),
+                upgrade_allowed=False,
             )
     run.journal.write(
         "verifier",

@@ -66,7 +66,7 @@ class FakeTransport:
             self._connected = False
             raise ConnectionLostError(self.name)
         out, err, rc = self.responder(command, stdin)
-        return ExecOutput(out, err, rc, 0.0)
+        return ExecOutput(stdout=out, stderr=err, exit_status=rc, duration_s=0.0)
 
     def open_shell(self, timeout: float) -> FakeShell:
         self.connect()

@@ -410,7 +410,12 @@ class SshTransport:
             raise ConnectionLostError(
                 self.name, "the connection dropped before the command reported its exit status"
             )
-        return ExecOutput(_text(out), _text(err), status, time.monotonic() - start)
+        return ExecOutput(
+            stdout=_text(out),
+            stderr=_text(err),
+            exit_status=status,
+            duration_s=time.monotonic() - start,
+        )
 
     def open_shell(self, timeout: float) -> _Shell:
         chan = self._channel(timeout)

@@ -322,7 +322,11 @@ def test_reentry_csv_cells_are_text_in_a_spreadsheet(tmp_path: Path) -> None:
         write_file=lambda name, text: journal.write_file(tmp_path / name, text),
     )
     lost = [change("dom1", n, "-admin", "added", "host", "1.2.3.4") for n in HOSTILE]
-    found = [freeze.Forensics("dom1", {"mds1": [], "mds2": lost}, "mds1", "r")]
+    found = [
+        freeze.Forensics(
+            domain="dom1", sides={"mds1": [], "mds2": lost}, recommended="mds1", reason="r"
+        )
+    ]
     df = freeze.reentry(run, found, {"dom1": "mds1"})  # type: ignore[arg-type]
     with (tmp_path / "reentry.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -337,7 +341,13 @@ def test_reentry_csv_cells_are_text_in_a_spreadsheet(tmp_path: Path) -> None:
 # -- the renderers ------------------------------------------------------------------------
 def test_checks_table_escapes_every_cell_and_links_only_the_next_step() -> None:
     results = [
-        CheckResult(h[:200], False, f"changed by {h}", h[:20], next_step=f"{h} see phase 02")
+        CheckResult(
+            name=h[:200],
+            passed=False,
+            reason=f"changed by {h}",
+            requirement=h[:20],
+            next_step=f"{h} see phase 02",
+        )
         for h in HOSTILE
     ]
     html = ui.checks_table(results).to_html()
@@ -373,7 +383,11 @@ def test_banner_and_check_table_of_any_text_add_no_element(title: str, line: str
     banner = Tags(shown[0])
     only(banner, {"div", "b", "ul", "li", "a"})
     assert visible(title, keep="\n\r\t") in banner.data
-    table = Tags(ui.checks_table([CheckResult(title, False, line, next_step=line)]).to_html())
+    table = Tags(
+        ui.checks_table(
+            [CheckResult(name=title, passed=False, reason=line, next_step=line)]
+        ).to_html()
+    )
     only(table, {"style", "table", "thead", "tbody", "tr", "th", "td", "a"})
     assert visible(line, keep="\n\r\t") in table.data
 
@@ -430,7 +444,7 @@ def test_checklist_and_heading_show_names_as_text() -> None:
     assert "<img src=x onerror=alert(1)>" in rendered.data
     assert "[x](javascript:alert(5))" in rendered.data
     for h in HOSTILE:
-        f = freeze.Forensics(h, {"mds1": [], "mds2": []}, "mds1", h)
+        f = freeze.Forensics(domain=h, sides={"mds1": [], "mds2": []}, recommended="mds1", reason=h)
         heading = Tags(markdown2html(freeze.heading(f)))
         only(heading, {"h3", "a"})
         assert words(visible(h)) in words(heading.data)
@@ -484,7 +498,7 @@ def test_status_table_shows_server_names_without_escape_sequences() -> None:
             )
             for n in names
         ],
-        checks=[CheckResult(n, False, n, "R1") for n in names],
+        checks=[CheckResult(name=n, passed=False, reason=n, requirement="R1") for n in names],
         notes=names,
     )
     table = status.render_table(snap)

@@ -98,7 +98,7 @@ class DeadTransport:
         if not self._up():
             raise ConnectionLostError(self.name)
         self.answers += 1
-        return ExecOutput("R81.20\n", "", 0, 0.0)
+        return ExecOutput(stdout="R81.20\n", stderr="", exit_status=0, duration_s=0.0)
 
     def open_shell(self, timeout: float) -> FakeShell:
         raise ConnectionLostError(self.name, "no shell")
@@ -180,8 +180,8 @@ def test_a_job_waits_through_a_short_drop_but_not_a_long_one(clock: Clock) -> No
         if not t.connected:
             raise ConnectionLostError("mds2")
         if command.endswith("cat /j/T/mds_backup/log"):
-            return ExecOutput("ok\n", "", 0, 0.0)
-        return ExecOutput(next(polls), "", 0, 0.0)
+            return ExecOutput(stdout="ok\n", stderr="", exit_status=0, duration_s=0.0)
+        return ExecOutput(stdout=next(polls), stderr="", exit_status=0, duration_s=0.0)
 
     t.exec = exec_  # type: ignore[method-assign]
     result = jobs.wait(sess, handle, timeout_s=3600, interval_s=5)
@@ -288,19 +288,55 @@ def test_job_paths_depend_only_on_ticket_and_step() -> None:
 @pytest.mark.parametrize(
     "method,state,earlier,action,words",
     [
-        ("cpuse", ServerState("R81.10", "Installing", 89), False, "wait", "Installing 89%"),
-        ("cpuse", ServerState("R81.10", "Installing", 89), True, "wait", "already in progress"),
-        ("cpuse", ServerState("R81.10", "Installed"), True, "wait", "not yet rebooted"),
-        ("cpuse", ServerState("R81.10", "Imported"), False, "start", "Imported"),
-        ("cpuse", ServerState("R81.10", "Failed"), True, "start", "Failed"),
-        ("cpuse", ServerState("R81.10", None), False, "start", "version R81.10"),
-        ("cpuse", ServerState(TARGET, "Installed"), False, "skip", "already on"),
-        ("cpuse", ServerState(TARGET, "Installed"), True, "finished", "started earlier"),
-        ("mds_setup", ServerState("R81.10", job="running"), False, "wait", "in progress"),
-        ("mds_setup", ServerState("R81.10", job="finished", job_rc=0), True, "wait", "earlier"),
-        ("mds_setup", ServerState("R81.10", job="finished", job_rc=1), True, "start", "rc 1"),
-        ("mds_setup", ServerState("R81.10"), False, "start", "version R81.10"),
-        ("mds_setup", ServerState(TARGET), False, "skip", "already on"),
+        (
+            "cpuse",
+            ServerState(version="R81.10", package="Installing", progress=89),
+            False,
+            "wait",
+            "Installing 89%",
+        ),
+        (
+            "cpuse",
+            ServerState(version="R81.10", package="Installing", progress=89),
+            True,
+            "wait",
+            "already in progress",
+        ),
+        (
+            "cpuse",
+            ServerState(version="R81.10", package="Installed"),
+            True,
+            "wait",
+            "not yet rebooted",
+        ),
+        ("cpuse", ServerState(version="R81.10", package="Imported"), False, "start", "Imported"),
+        ("cpuse", ServerState(version="R81.10", package="Failed"), True, "start", "Failed"),
+        ("cpuse", ServerState(version="R81.10", package=None), False, "start", "version R81.10"),
+        ("cpuse", ServerState(version=TARGET, package="Installed"), False, "skip", "already on"),
+        (
+            "cpuse",
+            ServerState(version=TARGET, package="Installed"),
+            True,
+            "finished",
+            "started earlier",
+        ),
+        ("mds_setup", ServerState(version="R81.10", job="running"), False, "wait", "in progress"),
+        (
+            "mds_setup",
+            ServerState(version="R81.10", job="finished", job_rc=0),
+            True,
+            "wait",
+            "earlier",
+        ),
+        (
+            "mds_setup",
+            ServerState(version="R81.10", job="finished", job_rc=1),
+            True,
+            "start",
+            "rc 1",
+        ),
+        ("mds_setup", ServerState(version="R81.10"), False, "start", "version R81.10"),
+        ("mds_setup", ServerState(version=TARGET), False, "skip", "already on"),
     ],
 )
 def test_upgrade_decision(

@@ -102,7 +102,7 @@ def test_collision_and_sync_r14_r10() -> None:
 def test_verifier_clean_r3() -> None:
     warn = VerifierFinding("warning", "Global Properties changed", "x")
     err = VerifierFinding("error", "Invalid object names", "y")
-    reports = {"mds1": VerifierReport((warn,)), "mds2": VerifierReport((err,))}
+    reports = {"mds1": VerifierReport(findings=(warn,)), "mds2": VerifierReport(findings=(err,))}
     r = checks.verifier_clean(reports)
     assert not r.passed and r.requirement == "R3"
     assert "mds2: error 'Invalid object names'" in r.evidence
@@ -111,12 +111,14 @@ def test_verifier_clean_r3() -> None:
         "(global-properties-changed)" in r.evidence
     )
     assert checks.verifier_clean(
-        {"mds1": VerifierReport((warn,))}, ["mds1:global-properties-changed"]
+        {"mds1": VerifierReport(findings=(warn,))}, ["mds1:global-properties-changed"]
     ).passed
     assert checks.verifier_clean(
-        {"mds1": VerifierReport((warn,))}, ["global-properties-changed"]
+        {"mds1": VerifierReport(findings=(warn,))}, ["global-properties-changed"]
     ).passed
-    assert not checks.verifier_clean({"m": VerifierReport((), upgrade_allowed=False)}).passed
+    assert not checks.verifier_clean(
+        {"m": VerifierReport(findings=(), upgrade_allowed=False)}
+    ).passed
 
 
 def test_object_versions_r11() -> None:

@@ -34,7 +34,7 @@ from mdstools.words import decision_text, how_text, plural
     ],
 )
 def test_one_label_per_outcome(passed: bool, severity: str, label: str) -> None:
-    check = CheckResult("c", passed, "why", "R4", severity)
+    check = CheckResult(name="c", passed=passed, reason="why", requirement="R4", severity=severity)
     assert outcome_label(passed, severity) == check.label == label
     assert check.blocking == (label == "FAIL")
     assert frames.checks([check])["result"].tolist() == [label]
@@ -52,10 +52,10 @@ def test_the_summary_counts_every_label_and_adds_up(labels: list[str]) -> None:
 
 def test_the_verdict_table_orders_by_label_and_keeps_each_label() -> None:
     results = [
-        CheckResult("a", True, "ok"),
-        CheckResult("b", False, "info", severity="info"),
-        CheckResult("c", False, "bad"),
-        CheckResult("d", False, "warn", severity="warning"),
+        CheckResult(name="a", passed=True, reason="ok"),
+        CheckResult(name="b", passed=False, reason="info", severity="info"),
+        CheckResult(name="c", passed=False, reason="bad"),
+        CheckResult(name="d", passed=False, reason="warn", severity="warning"),
     ]
     df = frames.checks(results)
     assert df["result"].tolist() == ["FAIL", "WARNING", "INFO", "PASS"]
@@ -110,12 +110,17 @@ def change(domain: str, server: str, name: str) -> ChangeRecord:
 def collided() -> list[freeze.Forensics]:
     return [
         freeze.Forensics(
-            "dom1",
-            {"mds1": [change("dom1", "mds1", "h1")], "mds2": [change("dom1", "mds2", "h2")]},
-            "mds1",
-            "retaining mds1 loses 1 change; changes since the freeze: mds1 1, mds2 1",
+            domain="dom1",
+            sides={"mds1": [change("dom1", "mds1", "h1")], "mds2": [change("dom1", "mds2", "h2")]},
+            recommended="mds1",
+            reason="retaining mds1 loses 1 change; changes since the freeze: mds1 1, mds2 1",
         ),
-        freeze.Forensics("dom3", {"mds1": [], "mds2": [change("dom3", "mds2", "h3")]}, "mds2", "r"),
+        freeze.Forensics(
+            domain="dom3",
+            sides={"mds1": [], "mds2": [change("dom3", "mds2", "h3")]},
+            recommended="mds2",
+            reason="r",
+        ),
     ]
 
 

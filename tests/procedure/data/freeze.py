@@ -97,9 +97,17 @@ def change(server: str, name: str, kind: str = "host") -> ChangeRecord:
 
 
 BOTH_SIDES = Forensics(
-    "dom1", {"mds1": [change("mds1", "h1")], "mds2": [change("mds2", "h2")]}, "mds1", "equal"
+    domain="dom1",
+    sides={"mds1": [change("mds1", "h1")], "mds2": [change("mds2", "h2")]},
+    recommended="mds1",
+    reason="equal",
 )
-ONE_SIDE = Forensics("dom3", {"mds1": [], "mds2": [change("mds2", "h3")]}, "mds2", "smaller")
+ONE_SIDE = Forensics(
+    domain="dom3",
+    sides={"mds1": [], "mds2": [change("mds2", "h3")]},
+    recommended="mds2",
+    reason="smaller",
+)
 
 
 def _retain(run: Run) -> dict[str, str]:

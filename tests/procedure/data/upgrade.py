@@ -17,19 +17,19 @@ LISTED = "clish -c 'show installer packages imported'"
 JOB = "/var/log/mdstools/jobs/CHG-PROC-1/mds_setup_upgrade"
 
 DECISIONS: list[tuple[str, ServerState, bool, str]] = [
-    ("cpuse", ServerState("R81.20"), False, "skip"),
-    ("cpuse", ServerState("R81.20", "Installed"), True, "finished"),
-    ("cpuse", ServerState("R81.10", "Installing", 45), False, "wait"),
-    ("cpuse", ServerState("R81.10", "Installed"), False, "wait"),
-    ("cpuse", ServerState("R81.10", "Imported"), False, "start"),
-    ("cpuse", ServerState("R81.10", "Failed"), True, "start"),
-    ("cpuse", ServerState(None), False, "start"),
-    ("mds_setup", ServerState("R81.10", job="running"), False, "wait"),
-    ("mds_setup", ServerState("R81.10", job="finished", job_rc=0), True, "wait"),
-    ("mds_setup", ServerState("R81.10", job="lost"), True, "wait"),
-    ("mds_setup", ServerState("R81.10", job="finished", job_rc=1), True, "start"),
-    ("mds_setup", ServerState("R81.10", job="finished", job_rc=0), False, "start"),
-    ("mds_setup", ServerState("R81.10"), False, "start"),
+    ("cpuse", ServerState(version="R81.20"), False, "skip"),
+    ("cpuse", ServerState(version="R81.20", package="Installed"), True, "finished"),
+    ("cpuse", ServerState(version="R81.10", package="Installing", progress=45), False, "wait"),
+    ("cpuse", ServerState(version="R81.10", package="Installed"), False, "wait"),
+    ("cpuse", ServerState(version="R81.10", package="Imported"), False, "start"),
+    ("cpuse", ServerState(version="R81.10", package="Failed"), True, "start"),
+    ("cpuse", ServerState(version=None), False, "start"),
+    ("mds_setup", ServerState(version="R81.10", job="running"), False, "wait"),
+    ("mds_setup", ServerState(version="R81.10", job="finished", job_rc=0), True, "wait"),
+    ("mds_setup", ServerState(version="R81.10", job="lost"), True, "wait"),
+    ("mds_setup", ServerState(version="R81.10", job="finished", job_rc=1), True, "start"),
+    ("mds_setup", ServerState(version="R81.10", job="finished", job_rc=0), False, "start"),
+    ("mds_setup", ServerState(version="R81.10"), False, "start"),
 ]
 """(method, what the server says, the journal shows an upgrade under way, the action)."""
 
