@@ -1,0 +1,92 @@
+"""The ``mdstools`` command line.
+
+Exit codes: 0 done, 1 a gate or a step failed (or the record could not be written: disk
+full), 2 bad input (inventory, parameters, ticket id, usage, a record that does not verify,
+a reports folder that cannot be written, a lock directory that cannot be used), 3 another
+run holds the lock of the environment (on this host or on the primary MDS), 4 could not
+connect. A message on stderr always says what to do next.
+
+``main`` parses the arguments and calls the command; an expected failure that escapes a
+command becomes its exit code in ``exits.error_code``. The modules: ``parser`` (the
+arguments of every command), ``inputs`` (checks of parameters, inventory, ticket, reports
+folder), ``inspect`` (status, plan), ``runs`` (run, campaign), ``record`` (verify, seal,
+bundle), ``demo``, ``jupyterlab`` and ``lab`` (the lab's commands).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from mdstools.cli.demo import cmd_demo
+from mdstools.cli.exits import error_code as _error_code
+from mdstools.cli.inputs import check_params, parse_params
+from mdstools.cli.inspect import cmd_plan, cmd_status
+from mdstools.cli.jupyterlab import cmd_jupyter
+from mdstools.cli.lab import (
+    cmd_lab_change,
+    cmd_lab_down,
+    cmd_lab_drop,
+    cmd_lab_events,
+    cmd_lab_fix,
+    cmd_lab_reboot,
+    cmd_lab_serve,
+    cmd_lab_status,
+    cmd_lab_up,
+)
+from mdstools.cli.parser import DEFAULT_LAB_DIR, build_parser
+from mdstools.cli.record import cmd_bundle, cmd_seal, cmd_verify
+from mdstools.cli.runs import cmd_campaign, cmd_run
+from mdstools.errors import ExitCode
+
+__all__ = [
+    "DEFAULT_LAB_DIR",
+    "build_parser",
+    "check_params",
+    "cmd_bundle",
+    "cmd_campaign",
+    "cmd_demo",
+    "cmd_jupyter",
+    "cmd_lab_change",
+    "cmd_lab_down",
+    "cmd_lab_drop",
+    "cmd_lab_events",
+    "cmd_lab_fix",
+    "cmd_lab_reboot",
+    "cmd_lab_serve",
+    "cmd_lab_status",
+    "cmd_lab_up",
+    "cmd_plan",
+    "cmd_run",
+    "cmd_seal",
+    "cmd_status",
+    "cmd_verify",
+    "main",
+    "parse_params",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mdstools`` console script."""
+    from mdstools.errors import BadInput, RecordDamaged, RecordWriteError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) and ExitCode.USAGE
+    try:
+        rc: int = args.func(args)
+    except (BadInput, RecordDamaged, RecordWriteError) as exc:
+        return _error_code(args.command, exc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()
+        return rc if "rc" in locals() else ExitCode.OK
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        return _error_code(args.command, exc)
+    return rc

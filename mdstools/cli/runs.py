@@ -1,0 +1,257 @@
+"""``mdstools run`` and ``mdstools campaign``: runbooks executed headless into the
+ticket's record, under the environment's lock."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mdstools.cli.exits import error_code
+from mdstools.cli.inputs import (
+    check_params,
+    check_report,
+    check_ticket,
+    load_inventory,
+    login_name,
+    parse_params,
+    reports_folder,
+)
+from mdstools.errors import ExitCode, shown
+from mdstools.escape import terminal_text
+
+
+def _run_phase_params(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | None:
+    """``run``'s phase and checked parameters, or None when the phase, the parameters or the
+    ticket id are refused (the message is printed)."""
+    from mdstools.phases import phase
+
+    try:
+        ph = phase(args.phase)
+        params = parse_params(args.param)
+    except KeyError:
+        print(
+            f"mdstools run: unknown phase {shown(args.phase)}; use 00..08 or a name such as "
+            "upgrade_primary",
+            file=sys.stderr,
+        )
+        return None
+    except ValueError as exc:
+        print(f"mdstools run: {exc}", file=sys.stderr)
+        return None
+    checked = check_params(params, [ph], "run", args.operator)
+    if checked is None or not check_ticket("run", args.ticket):
+        return None
+    return ph, checked
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Execute one runbook headless with papermill into reports/<ticket>/.
+
+    Refuses (exit 2) a ticket id that is not a plain folder name, and a ticket whose
+    record does not verify; the record is sealed at the end (with any run journaled
+    since the last seal).
+    """
+    from mdstools import lock
+    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
+
+    chosen = _run_phase_params(args)
+    if chosen is None:
+        return ExitCode.USAGE
+    ph, params = chosen
+    inv = load_inventory(args.inventory, "run")
+    if inv is None:
+        return ExitCode.USAGE
+    reports = reports_folder(args)
+    operator = args.operator or login_name()
+    held: lock.Lock | None = None
+    try:
+        check_report(reports, args.ticket)
+    except (MdstoolsError, OSError) as exc:
+        return error_code("run", exc)
+    from mdstools import runbook  # papermill: loaded for a run that goes ahead, before the lock
+
+    if ph.mutating and not args.dry_run:
+        code, held = _take_lock(inv, args.ticket, ph.id, operator, args.break_lock, "run")
+        if held is None:
+            return code
+    try:
+        outcome = runbook.execute(
+            ph,
+            inv,
+            args.ticket,
+            operator,
+            params,
+            args.dry_run,
+            reports,
+            held.token if held else None,
+            break_lock=args.break_lock and held is not None,
+            lock_broken=held.broken if held else None,
+        )
+    except (RecordDamaged, RecordWriteError) as exc:
+        return error_code("run", exc)
+    finally:
+        if held is not None:
+            held.release()
+    if outcome.verdict == "locked":
+        print(f"mdstools run: {outcome.cause}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def _take_lock(
+    inv: Any, ticket: str, phase_id: str, operator: str, break_stale: bool, command: str
+) -> tuple[int, Any]:
+    """(exit code, the host-wide lock) -- the lock is None when it was refused: the message
+    is printed, the exit code says why (3 held, 2 the lock directory is unusable)."""
+    from mdstools import lock
+
+    try:
+        held = lock.acquire(inv.environment, ticket, phase_id, operator, break_stale=break_stale)
+    except (lock.LockHeld, lock.LockDirError) as exc:
+        return error_code(command, exc), None
+    if held.broken is not None:
+        print(
+            f"mdstools {command}: broke the stale lock {held.path} of {lock.describe(held.broken)}",
+            file=sys.stderr,
+        )
+    return ExitCode.OK, held
+
+
+def _campaign_params(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The campaign's checked parameters (``--confirm`` included), or None when the phases,
+    the parameters or the ticket id are refused (the message is printed)."""
+    from mdstools.phases import between
+
+    try:
+        params = parse_params(args.param)
+        span = between(args.from_phase, args.to_phase)
+    except ValueError as exc:
+        print(f"mdstools campaign: {exc}", file=sys.stderr)
+        return None
+    except KeyError as exc:
+        print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        return None
+    if not span:
+        print(
+            f"mdstools campaign: --from {shown(args.from_phase)} comes after "
+            f"--to {shown(args.to_phase)}; use --from 00 --to 08 or a part of it in order",
+            file=sys.stderr,
+        )
+        return None
+    checked = check_params(params, span, "campaign", args.operator)
+    if checked is None:
+        return None
+    if args.confirm:
+        checked.setdefault("confirm", True)
+    if not check_ticket("campaign", args.ticket):
+        return None
+    return checked
+
+
+def _campaign_phases(args: argparse.Namespace, reports: Path) -> list[Any] | int:
+    """The phases still to run for this ticket, or the exit code when they cannot be
+    chosen or the record does not take them (the message is printed)."""
+    from mdstools import runbook
+    from mdstools.errors import MdstoolsError
+
+    try:
+        phases = runbook.next_phases(
+            reports / args.ticket, args.from_phase, args.to_phase, args.resume
+        )
+        check_report(reports, args.ticket)
+    except KeyError as exc:
+        print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        return ExitCode.USAGE
+    except (MdstoolsError, OSError) as exc:
+        return error_code("campaign", exc)
+    return phases
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """Run the phases in order and stop at the first failure (--resume: after the last pass).
+
+    Exit 2 when --from comes after --to, for an invalid ticket id, or when the ticket's
+    record (state.json, journal, manifest, notebooks) does not verify.
+    """
+    from mdstools import lock
+    from mdstools.errors import RecordDamaged, RecordWriteError
+
+    params = _campaign_params(args)
+    if params is None:
+        return ExitCode.USAGE
+    reports = reports_folder(args)
+    from mdstools import runbook  # papermill: loaded once the arguments hold, before the lock
+
+    phases = _campaign_phases(args, reports)
+    if isinstance(phases, int):
+        return phases
+    inv = load_inventory(args.inventory, "campaign")
+    if inv is None:
+        return ExitCode.USAGE
+    if not phases:
+        print(
+            f"mdstools campaign: every phase from {args.from_phase} to {args.to_phase} has "
+            f"passed for ticket {args.ticket}; nothing to resume",
+            file=sys.stderr,
+        )
+        return ExitCode.OK
+    operator = args.operator or login_name()
+    held: lock.Lock | None = None
+    if not args.dry_run:
+        code, held = _take_lock(
+            inv, args.ticket, phases[0].id, operator, args.break_lock, "campaign"
+        )
+        if held is None:
+            return code
+    try:
+        outcomes = runbook.campaign(
+            phases,
+            inv,
+            args.ticket,
+            operator,
+            params,
+            args.dry_run,
+            reports,
+            held,
+            break_lock=args.break_lock,
+        )
+    except (RecordDamaged, RecordWriteError) as exc:
+        return error_code("campaign", exc)
+    finally:
+        if held is not None:
+            held.release()
+    return campaign_summary(outcomes, inv.environment, args.ticket, reports)
+
+
+def campaign_summary(outcomes: list[Any], environment: str, ticket: str, reports: Path) -> int:
+    """Print each phase's verdict and where the report is; the campaign's exit code (the
+    first failure's, with what to do next on stderr)."""
+    print(f"\ncampaign {ticket} ({environment}):")
+    for o in outcomes:
+        print(
+            f"  {o.phase.id} {o.phase.slug:28} {o.verdict.upper():16} {o.notebook.name}"
+            + (f"  cause: {terminal_text(o.cause)}" if o.cause else "")
+        )
+    print(f"report: {reports / ticket}")
+    failed = [o for o in outcomes if o.exit_code != ExitCode.OK]
+    if failed and failed[0].unreachable:
+        print(
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {failed[0].cause}",
+            file=sys.stderr,
+        )
+        return ExitCode.UNREACHABLE
+    if failed:
+        why = failed[0].cause or f"a check failed (see {failed[0].notebook.name})"
+        then = (
+            "then run again with --resume"
+            if failed[0].verdict == "locked"
+            else "fix it, then run again with --resume"
+        )
+        print(
+            f"mdstools campaign: stopped at phase {failed[0].phase.id}: {terminal_text(why)}; "
+            f"{then}",
+            file=sys.stderr,
+        )
+        return int(failed[0].exit_code)
+    return ExitCode.OK
