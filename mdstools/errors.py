@@ -4,7 +4,7 @@ Every exception of the client is a :class:`MdstoolsError`; the lab (``mdstools.l
 separate program with its own. ``where`` is the module of ``mdstools`` that defines the
 class; ``exit`` is the exit code (:class:`ExitCode`) of a command or headless run that it
 ends, which is also the class's ``exit`` attribute (an error's ``exit_code``, which the
-command line reads in one place, ``cli._error_code``, and ``mdstools jupyter``). A plain
+command line reads in one place, ``cli.exits.error_code``, and ``mdstools jupyter``). A plain
 ``MdstoolsError`` is 2 where the command line checks its input (ticket id, report folder)
 and 1 in a run; ``RecordWriteError`` is 2 for a folder the operator gave that cannot be
 written, 1 otherwise; Ctrl-C is 130.
