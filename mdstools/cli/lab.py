@@ -37,7 +37,7 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _lab_options(args: argparse.Namespace) -> Any:
-    from mdstools.lab.scenarios import LabOptions
+    from mdstools.lab.scenarios import LabOptions, api_options
 
     return LabOptions(
         scenario=args.scenario,
@@ -49,11 +49,12 @@ def _lab_options(args: argparse.Namespace) -> Any:
         target=args.target,
         columns=_columns(args.columns),
         double_echo=args.double_echo,
+        **api_options(args),
     )
 
 
 def _validate_lab_options(args: argparse.Namespace) -> str | None:
-    from mdstools.lab.scenarios import SCENARIOS
+    from mdstools.lab.scenarios import SCENARIOS, api_problem
     from mdstools.lab.versions import VERSIONS
 
     if args.scenario not in SCENARIOS:
@@ -78,7 +79,7 @@ def _validate_lab_options(args: argparse.Namespace) -> str | None:
         _columns(args.columns)
     except argparse.ArgumentTypeError as exc:
         return str(exc)
-    return None
+    return api_problem(args)
 
 
 def cmd_lab_up(args: argparse.Namespace) -> int:
@@ -165,6 +166,10 @@ def cmd_lab_status(args: argparse.Namespace) -> int:
             f"{srv}: {v.get('ha', '')}/{v['sync']}/{v['state']}" for srv, v in d["servers"].items()
         )
         print(f"{d['name']:10} {cells}")
+    if "api" in result:
+        from mdstools.lab.scenarios import api_status_line
+
+        print(f"\n{api_status_line(result['api'])}")
     return ExitCode.OK
 
 

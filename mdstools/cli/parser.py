@@ -54,6 +54,13 @@ def _add_lab_shape(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="echo interactive commands twice, as some Gaia builds do",
     )
+    for flag, kind, meta, what in (
+        ("--api-latency", float, "SECONDS", "product seconds of a read/write API login"),
+        ("--api-init-after-boot", float, "SECONDS", "the API's initializing time after a reboot"),
+        ("--api-rate-limit", float, "CALLS_PER_S", "API calls per second a server takes"),
+        ("--api-max-sessions", int, "N", "read/write API sessions per server (100)"),
+    ):
+        p.add_argument(flag, type=kind, metavar=meta, help=f"{what} (docs/durations.md)")
 
 
 def _add_status(sub: Any) -> None:

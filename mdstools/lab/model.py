@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from mdstools.lab.api_costs import ApiMeter
 from mdstools.lab.clock import Clock, Scheduler
 from mdstools.lab.versions import VersionProfile
 from mdstools.lab.vfs import Mount, VirtualFS
@@ -297,6 +298,7 @@ class Deployment:
         self.domains: list[Domain] = []
         self.tasks: dict[str, dict[str, object]] = {}
         self.sessions: dict[str, dict[str, object]] = {}
+        self.api = ApiMeter()
         self.listeners: list[Callable[[SimServer, bool], None]] = []
         self.upgrade_hooks: list[Callable[[SimServer], None]] = []
         self.events: list[str] = []
@@ -763,6 +765,7 @@ class Deployment:
             s.down_event = threading.Event()
             s.online = True
             self.start_server(s)
+            self.api.booted(s.name, s.life.up_at, self.clock.dur(self.api.costs.init_after_boot))
             for hook in self.boot_hooks:
                 hook(s)
             self.log(f"{s.name}: up again on {s.version.name}")
@@ -856,6 +859,7 @@ class Deployment:
                     }
                     for d in self.domains
                 ],
+                "api": self.api.snapshot(self.clock.now()),
             }
 
     def all_domain_servers(self) -> Iterable[DomainServer]:

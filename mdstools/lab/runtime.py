@@ -407,6 +407,7 @@ def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict
         cmd += ["--columns", f"{ver}={','.join(cols)}"]
     if opts.double_echo:
         cmd.append("--double-echo")
+    cmd += scenarios.api_arguments(opts)
     out = (lab_dir / "lab.out").open("ab")
     proc = subprocess.Popen(
         cmd,

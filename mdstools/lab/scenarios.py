@@ -12,7 +12,12 @@
 * ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
 * ``backup-space-short``: only 600 MB free in the backup directory of the last MDS (until
   ``mdstools lab fix``);
-* ``slow``: realistic durations (time scale 1.0) and a slow command prompt.
+* ``slow``: realistic durations (time scale 1.0), a slow command prompt, and the
+  Management API's assumed costs (``docs/durations.md``): a login 1 s, 120 s of
+  ``generic_server_initializing`` after a reboot.
+
+The Management API costs nothing in the other scenarios unless ``LabOptions`` (``mdstools
+lab up --api-latency/--api-init-after-boot/--api-rate-limit``) sets them.
 """
 
 from __future__ import annotations
@@ -21,10 +26,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mdstools.lab import system
+from mdstools.lab.api_cli import options as api_options
+from mdstools.lab.api_cli import problem as api_problem
+from mdstools.lab.api_cli import status_line as api_status_line
+from mdstools.lab.api_costs import SESSION_LIMIT, ApiCosts, ApiMeter
 from mdstools.lab.clock import Clock
 from mdstools.lab.model import Deployment, Finding, LabError, SimServer, Timings, User, build
 from mdstools.lab.versions import profile
 from mdstools.lab.vfs import Mount
+
+__all__ = [
+    "SCENARIOS",
+    "LabOptions",
+    "Scenario",
+    "api_arguments",
+    "api_costs",
+    "api_options",
+    "api_problem",
+    "api_status_line",
+    "create",
+    "fix",
+]
 
 DEFAULT_SCALE = 0.01
 BACKUP_DIR = "/var/log/mds_backups"
@@ -44,6 +66,10 @@ class LabOptions:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     double_echo: bool = False
     manual_clock: bool = False
+    api_latency: float | None = None  # product seconds of a read/write login; None: scenario's
+    api_init_after_boot: float | None = None  # None: scenario's
+    api_rate_limit: float | None = None  # calls per product second; 0: off; None: scenario's
+    max_sessions: int = SESSION_LIMIT
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,9 @@ class Scenario:
     apply: Callable[[Deployment, LabOptions], None]
     time_scale: float = DEFAULT_SCALE
     command_latency: float = 0.0
+    api_latency: float = 0.0
+    api_init_after_boot: float = 0.0
+    api_rate_limit: float = 0.0
 
 
 def upgrade_package_path(target: str) -> str:
@@ -187,9 +216,40 @@ SCENARIOS: dict[str, Scenario] = {
             _none,
             time_scale=1.0,
             command_latency=0.3,
+            api_latency=1.0,
+            api_init_after_boot=120.0,
         ),
     )
 }
+
+
+def _pick(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def api_costs(opts: LabOptions, scen: Scenario) -> ApiCosts:
+    """The Management API's costs: ``opts`` where set, else the scenario's."""
+    return ApiCosts(
+        latency=_pick(opts.api_latency, scen.api_latency),
+        init_after_boot=_pick(opts.api_init_after_boot, scen.api_init_after_boot),
+        rate_limit=_pick(opts.api_rate_limit, scen.api_rate_limit),
+        max_sessions=opts.max_sessions,
+    )
+
+
+def api_arguments(opts: LabOptions) -> list[str]:
+    """The ``lab serve`` arguments that carry ``opts``' Management API settings."""
+    args: list[str] = []
+    for flag, value in (
+        ("--api-latency", opts.api_latency),
+        ("--api-init-after-boot", opts.api_init_after_boot),
+        ("--api-rate-limit", opts.api_rate_limit),
+    ):
+        if value is not None:
+            args += [flag, repr(value)]
+    if opts.max_sessions != SESSION_LIMIT:
+        args += ["--api-max-sessions", str(opts.max_sessions)]
+    return args
 
 
 def create(opts: LabOptions | None = None) -> Deployment:
@@ -215,6 +275,7 @@ def create(opts: LabOptions | None = None) -> Deployment:
     )
     dep.target = opts.target
     dep.double_echo = opts.double_echo
+    dep.api = ApiMeter(api_costs(opts, scen))
     pkg = upgrade_package_path(opts.target)
     for s in dep.servers:
         s.users["admin"] = User("admin", "bash")
@@ -225,6 +286,13 @@ def create(opts: LabOptions | None = None) -> Deployment:
         f"lab built: scenario {scen.name}, {opts.mds} MDS, {opts.mlm} MLM, "
         f"{opts.domains} domains, time scale {scale}"
     )
+    c = dep.api.costs
+    if c.enabled:
+        dep.log(
+            f"Management API costs: login {c.latency:g} s, {c.init_after_boot:g} s "
+            f"initializing after a reboot, rate limit {c.rate_limit:g}/s (0: none), "
+            f"{c.max_sessions} read/write sessions"
+        )
     return dep
 
 

@@ -87,6 +87,12 @@ def _logout(ctx: Ctx) -> JsonObj:
     return {"message": "OK"}
 
 
+@command("keepalive")
+def _keepalive(ctx: Ctx) -> JsonObj:
+    """``keepalive``: keeps the session from expiring (any call on it does). ``{message: OK}``."""
+    return {"message": "OK"}
+
+
 @command("discard")
 def _discard(ctx: Ctx) -> JsonObj:
     """``discard``: drops the session's pending changes."""
@@ -214,6 +220,7 @@ def _show_sessions(ctx: Ctx) -> JsonObj:
             for e in ctx.dep.sessions.values()
             if (s := session_of(e)) is not None
             and s.state == "open"
+            and not ctx.dep.api.timed_out(s.sid, ctx.dep.clock.now())
             and s.server == ctx.server.name
             and s.domain == (ctx.domain.name if ctx.domain else None)
         ]

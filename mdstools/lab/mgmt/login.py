@@ -7,6 +7,7 @@ import re
 
 from mdstools.lab.mgmt.context import Ctx
 from mdstools.lab.mgmt.errors import MgmtCliError, login_failed
+from mdstools.lab.mgmt.metering import INITIALIZING, INITIALIZING_MESSAGE
 from mdstools.lab.mgmt.options import Invocation, api_tuple
 from mdstools.lab.mgmt.registry import COMMANDS, Spec
 from mdstools.lab.mgmt.sessions import ApiSession, session_of
@@ -49,9 +50,7 @@ def check_serving(dep: Deployment, server: SimServer, local: DomainServer | None
     """The API answers only when the MDS processes (and the local DMS) are up."""
     for state in (dep.server_state(server), dep.dms_state(local) if local else "up"):
         if state in ("pnd", "init"):
-            raise MgmtCliError(
-                "generic_server_initializing", "Server is initializing. Please try again later."
-            )
+            raise MgmtCliError(INITIALIZING, INITIALIZING_MESSAGE)
         if state != "up":
             raise login_failed()
 
@@ -90,6 +89,7 @@ def _stored_session(sh: Shell, opts: dict[str, str]) -> ApiSession:
         or sess.state != "open"
         or sess.server != sh.server.name
         or sess.boot != sh.server.boot_count
+        or not sh.dep.api.alive(sess.sid, sh.dep.clock.now())
     ):
         raise MgmtCliError(
             "generic_err_wrong_session_id",
