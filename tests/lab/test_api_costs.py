@@ -83,6 +83,20 @@ def test_a_session_pays_its_login_once(labs: LabFactory) -> None:
     assert (c["logins"], c["logouts"], c["open_sessions"]) == (2, 2, 0)
 
 
+def test_a_failed_implicit_call_pays_what_it_did(labs: LabFactory) -> None:
+    """A command that fails still logs out (no publish); a failed login pays the login."""
+    dep = manual(labs, api_latency=LATENCY)
+    refused(dep, "-r true show-session uid nosuch")
+    assert counters(dep, "mds1")["paid_seconds"] == pytest.approx(LATENCY * (1 + 0.05 + 0.02))
+    refused(dep, "-r true -d nosuch show-ha-state", server="mds2")
+    c = counters(dep, "mds2")
+    assert (c["paid_seconds"], c["logins"], c["refused"]) == (
+        pytest.approx(LATENCY),
+        0,
+        {"err_login_failed": 1},
+    )
+
+
 def test_a_read_only_login_costs_half(labs: LabFactory) -> None:
     dep = manual(labs, api_latency=LATENCY)
     login(dep, "/tmp/ro.json", "read-only true")

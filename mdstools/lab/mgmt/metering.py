@@ -60,6 +60,8 @@ class Metered:
     kind: str  # login | session | implicit
     read_only: bool
     held: bool = False
+    logged: bool = False  # an implicit session logged in
+    done: bool = False  # the command answered
 
     @classmethod
     def of(cls, sh: Shell, spec: Spec, inv: Invocation) -> Metered:
@@ -105,11 +107,13 @@ class Metered:
     def logged_in(self) -> None:
         """The call reached its domain: an implicit session counts its login (and logout)."""
         if self.kind == "implicit":
+            self.logged = True
             self.sh.dep.api.implicit(self.server)
 
     def answered(self, body: dict[str, Any], sid: str | None) -> None:
         """Record what the command did to sessions (under the deployment lock)."""
         dep = self.sh.dep
+        self.done = True
         if self.kind == "login" and isinstance(body.get("sid"), str):
             timeout = body.get("session-timeout")
             seconds = float(timeout) if isinstance(timeout, (int, float)) else 600.0
@@ -125,18 +129,18 @@ class Metered:
         elif self.spec.name == "logout" and sid is not None:
             dep.api.closed(sid, self.server)
 
-    def after(self) -> None:
-        """Pay the rest of an implicit session: the command, publish and logout."""
-        if self.kind != "implicit":
-            return
-        costs = self.sh.dep.api.costs
-        self._pay(costs.latency * (costs.command + costs.publish + costs.logout))
-
-    def release(self) -> None:
-        """Give back the session slot, if the call still holds it."""
-        if self.held:
-            self.sh.dep.api.release(self.server)
-            self.held = False
+    def finish(self) -> None:
+        """Pay the rest of an implicit session that logged in: the command, the publish (if
+        the command answered) and the logout; then give back the session slot."""
+        try:
+            if self.logged:
+                costs = self.sh.dep.api.costs
+                share = costs.command + costs.logout + (costs.publish if self.done else 0.0)
+                self._pay(costs.latency * share)
+        finally:
+            if self.held:
+                self.sh.dep.api.release(self.server)
+                self.held = False
 
     def _pay(self, seconds: float) -> None:
         if seconds <= 0:

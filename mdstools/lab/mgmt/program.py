@@ -34,9 +34,8 @@ def mgmt_cli(sh: Shell, argv: list[str], io: IO) -> int:
                 metered.logged_in()
                 body = spec.handler(ctx)
                 metered.answered(body, ctx.session.sid if ctx.session else None)
-            metered.after()
         finally:
-            metered.release()
+            metered.finish()
     except LabError as exc:
         sh.dep.api.refused(sh.server.name, exc.code)
         out = io.out if ERRORS_ON_STDOUT else io.err
