@@ -36,6 +36,8 @@ from mdstools.lab.versions import profile
 from mdstools.lab.vfs import Mount
 
 __all__ = [
+    "BACKUP_DIR",
+    "DEFAULT_SCALE",
     "SCENARIOS",
     "LabOptions",
     "Scenario",
@@ -46,6 +48,7 @@ __all__ = [
     "api_status_line",
     "create",
     "fix",
+    "upgrade_package_path",
 ]
 
 DEFAULT_SCALE = 0.01
