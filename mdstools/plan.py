@@ -15,7 +15,7 @@ from mdstools.commands.base import Command, quote
 from mdstools.commands.lock import LOCK_FILE, release_lock, take_lock
 from mdstools.inventory import Inventory
 from mdstools.phases import PHASES, Phase
-from mdstools.procedure.steps import phase_steps
+from mdstools.procedure.steps import Step, phase_steps
 
 
 def _line(cmd: Command[Any]) -> str:
@@ -32,8 +32,20 @@ def _steps_by_server(ph: Phase, inv: Inventory) -> list[tuple[str, list[str]]]:
         where = f"{step.servers.value} ({', '.join(names) or 'none in the inventory'})"
         if not per or per[-1][0] != where:
             per.append((where, []))
-        per[-1][1].append(step.describe(inv))
+        per[-1][1].append(_describe(step, inv))
     return per
+
+
+def _describe(step: Step, inv: Inventory) -> str:
+    """The step's line; a step that needs the upgrade package of an inventory without one
+    says so (such an inventory serves status and discovery)."""
+    try:
+        return step.describe(inv)
+    except ValueError:
+        if inv.upgrade_package:
+            raise
+        note = f" -- {step.note}" if step.note else ""
+        return f"(a command with upgrade.package, which the inventory does not give){note}"
 
 
 def _lock_steps(inv: Inventory) -> tuple[str, list[str], list[str]]:

@@ -257,9 +257,11 @@ def _start(
     dry = UpgradeOutcome(
         server=name, before=before, after=before, outcome="dry run", duration_s=0.0
     )
+    after_shown = f"the upgrade to {target} (the reboot, then every process up)"
     if inv.upgrade_method == "mds_setup":
         cmd = steps.MDS_SETUP_UPGRADE.command(inv)
         if run.show_instead(name, cmd) is not None:
+            run.waits(name, after_shown)
             return dry
         run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
         jobs.start(sess, MDS_SETUP_JOB, cmd.line, ticket=run.ticket)
@@ -268,6 +270,7 @@ def _start(
     run.execute(name, steps.LOCK_OVERRIDE.command(inv))
     cmd = steps.INSTALLER_UPGRADE.command(inv)
     if run.show_instead(name, cmd) is not None:
+        run.waits(name, after_shown)
         return dry
     run.journal.write("step", event="upgrade-start", server=name, before=before, target=target)
     res = sess.run(cmd)

@@ -103,6 +103,16 @@ def test_plan_refuses_a_shell_substitution_in_the_package_path(tmp_path: Path) -
     assert changed(before, tree_digest(tmp_path)) == [] and not (tmp_path / "y").exists()
 
 
+def test_plan_of_an_inventory_without_upgrade_names_the_missing_package(tmp_path: Path) -> None:
+    """An inventory without ``upgrade`` loads (status and discovery need no package): the
+    plan lists every phase, the steps that need the package say so, no traceback."""
+    data = {k: v for k, v in BASE.items() if k != "upgrade"}
+    proc = cli("plan", "-i", str(write_inventory(tmp_path, data)), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "08 " in proc.stdout
+    assert "upgrade.package, which the inventory does not give" in proc.stdout
+
+
 BAD_FIELDS = [
     (("upgrade", "package"), "var/log/pkg.tgz", "upgrade.package"),
     (("upgrade", "package"), "/var/log/../../etc/shadow", "upgrade.package"),

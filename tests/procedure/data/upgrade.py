@@ -176,6 +176,50 @@ CASES = [
         ],
     ),
     Case(
+        "dry run: the waits after the shown upgrade are said, not waited",
+        _outcome,
+        answers={"mds2": on(R81_10, "lab_r81.10_imported.txt")},
+        phase_id="04",
+        dry_run=True,
+        sent={"mds2": ["fw ver", DETAIL, LISTED]},
+        result=("mds2", "R81.10", "R81.10", "dry run"),
+        events=[
+            (
+                "step",
+                {
+                    "event": "would-wait",
+                    "server": "mds2",
+                    "step": "the upgrade to R81.20 (the reboot, then every process up)",
+                },
+            ),
+        ],
+    ),
+    Case(
+        "mds_setup, dry run: the waits after the shown upgrade are said, not waited",
+        _outcome,
+        answers={"mds2": {"^fw ver$": R81_10, f"cat {JOB}/pid": ""}},
+        method="mds_setup",
+        phase_id="04",
+        dry_run=True,
+        sent={
+            "mds2": [
+                "fw ver",
+                f"cat {JOB}/pid 2>/dev/null && cat {JOB}/started 2>/dev/null; true",
+            ]
+        },
+        result=("mds2", "R81.10", "R81.10", "dry run"),
+        events=[
+            (
+                "step",
+                {
+                    "event": "would-wait",
+                    "server": "mds2",
+                    "step": "the upgrade to R81.20 (the reboot, then every process up)",
+                },
+            ),
+        ],
+    ),
+    Case(
         "the upgrade is refused: the phase stops with the server's words",
         _outcome,
         answers={
