@@ -50,6 +50,7 @@ from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, load
 from mdstools.jobs import JobState
 from mdstools.phases import BY_NAME, CARRIED, Phase, check_params, phase, phase_params
+from mdstools.procedure import steps
 from mdstools.secrets import redact
 from mdstools.session import Result, Session
 from mdstools.words import decision_text
@@ -904,6 +905,7 @@ def start(
     operator, interactive, dry_run = (params.pop(k) for k in ("operator", "interactive", "dry_run"))
     break_lock = bool(params.pop("break_lock", False))
     inv = load(inventory)
+    steps.require_inputs(ph.id, inv)
     params["time_scale"] = time_scale(params.get("time_scale"), inv)
     reports = Path(reports_dir).expanduser().resolve()
     audit.check_before_write(reports / ticket)

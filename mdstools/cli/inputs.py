@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,18 @@ def check_params(
         return None
 
 
-def load_inventory(path: str, command: str) -> Any:
-    """The inventory at ``path``, or None after printing why it was refused."""
+def load_inventory(path: str, command: str, phase_ids: Sequence[str] = ()) -> Any:
+    """The inventory at ``path``, or None after printing why it was refused (also when it
+    lacks what one of ``phase_ids`` needs, such as the upgrade package)."""
     from mdstools import inventory
     from mdstools.errors import MdstoolsError
+    from mdstools.procedure import steps
 
     try:
-        return inventory.load(path)
+        inv = inventory.load(path)
+        for phase_id in phase_ids:
+            steps.require_inputs(phase_id, inv)
+        return inv
     except MdstoolsError as exc:
         print(f"mdstools {command}: {exc}", file=sys.stderr)
         return None

@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if chosen is None:
         return ExitCode.USAGE
     ph, params = chosen
-    inv = load_inventory(args.inventory, "run")
+    inv = load_inventory(args.inventory, "run", [ph.id])
     if inv is None:
         return ExitCode.USAGE
     reports = reports_folder(args)
@@ -186,7 +186,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     phases = _campaign_phases(args, reports)
     if isinstance(phases, int):
         return phases
-    inv = load_inventory(args.inventory, "campaign")
+    inv = load_inventory(args.inventory, "campaign", [ph.id for ph in phases])
     if inv is None:
         return ExitCode.USAGE
     if not phases:

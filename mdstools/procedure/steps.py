@@ -20,6 +20,7 @@ from typing import Any
 from mdstools.commands import backup, changes, ha, mdsstat, objects, services, upgrade, verifier
 from mdstools.commands import versions as versions_
 from mdstools.commands.base import Command, raw
+from mdstools.errors import InventoryError
 from mdstools.inventory import Inventory
 
 MDS_SETUP_DEFAULT = "$MDSDIR/scripts/mds_setup"
@@ -396,3 +397,22 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
 def phase_steps(phase_id: str, inv: Inventory) -> list[Step]:
     """The steps of ``phase_id`` for ``inv``'s upgrade method, in order."""
     return [s for s in PHASE_STEPS.get(phase_id, ()) if s.applies(inv)]
+
+
+def require_inputs(phase_id: str, inv: Inventory) -> None:
+    """InventoryError (exit 2) when a step of ``phase_id`` needs the upgrade package and
+    ``inv`` gives none: such an inventory serves status, plan and discovery only."""
+    if inv.upgrade_package:
+        return
+    for step in phase_steps(phase_id, inv):
+        try:
+            step.shown(inv)
+        except ValueError:
+            raise InventoryError(
+                str(inv.path),
+                "upgrade.package",
+                f"phase {phase_id} sends the upgrade package ({inv.upgrade_method}) and the "
+                "inventory gives none",
+                "add 'upgrade: {package: <its path on the servers>}' to the inventory, "
+                "e.g. /var/log/upload/<package>.tgz",
+            ) from None

@@ -113,6 +113,28 @@ def test_plan_of_an_inventory_without_upgrade_names_the_missing_package(tmp_path
     assert "upgrade.package, which the inventory does not give" in proc.stdout
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "01", "--ticket", "T-NOPKG"],
+        ["run", "03", "--ticket", "T-NOPKG", "-p", "confirm=true"],
+        ["campaign", "--ticket", "T-NOPKG", "--confirm"],
+    ],
+    ids=["run 01", "run 03", "campaign"],
+)
+def test_a_phase_that_sends_the_package_refuses_an_inventory_without_it(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """Exit 2 with one line naming upgrade.package and what to add, before any record."""
+    data = {k: v for k, v in BASE.items() if k != "upgrade"}
+    inv = write_inventory(tmp_path, data)
+    proc = cli(*argv, "-i", str(inv), "--reports", str(tmp_path / "reports"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "upgrade.package: phase" in proc.stderr and "add 'upgrade:" in proc.stderr
+    assert not (tmp_path / "reports" / "T-NOPKG").exists()
+
+
 BAD_FIELDS = [
     (("upgrade", "package"), "var/log/pkg.tgz", "upgrade.package"),
     (("upgrade", "package"), "/var/log/../../etc/shadow", "upgrade.package"),
