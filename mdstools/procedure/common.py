@@ -127,6 +127,7 @@ def run_job(
     shown = [run.show_instead(server, replace(c, mutating=True)) for c in commands]
     line = "; ".join(c.line for c in commands)
     if all(s is not None for s in shown):
+        run.waits(server, f"job {name} to end")
         return DryResult(server, line)
 
     def seen(decision: str, h: jobs.JobHandle) -> None:

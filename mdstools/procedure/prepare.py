@@ -84,6 +84,7 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
             continue
         res = run.execute(primary, steps.MAKE_ACTIVE.command(run.inventory, domain=dom))
         if isinstance(res, DryResult):
+            run.waits(primary, f"the task of set-ha-state {dom} active")
             out.append(Switch(dom, ", ".join(before.get(dom, [])), "dry run: not switched"))
             continue
         if not res.ok or res.data is None:
@@ -91,15 +92,23 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
             continue
         task = wait_task(run, primary, dom, res.data.task_id, interval_s=scaled(run, 2.0))
         out.append(Switch(dom, ", ".join(before.get(dom, [])), task.status))
-    # a peer that could not be told (other version, down) may still be active: demote it
+    # a peer that could not be told (other version, down) may still be active: demote it,
+    # where the primary is active now (never the last active of a domain, nor in a dry run)
     after = ha_state(run)
-    for dom in domains:
+    for dom in [s.domain for s in out if _active_on_primary(s)]:
         for e in after:
             if e.domain == dom and e.ha_state == "active" and e.mds != primary:
                 res = run.execute(e.mds, steps.DEMOTE.command(run.inventory, domain=dom))
                 if not isinstance(res, DryResult) and res.ok and res.data is not None:
                     wait_task(run, e.mds, dom, res.data.task_id, interval_s=scaled(run, 2.0))
     return pd.DataFrame([s.__dict__ for s in out], columns=["domain", "from_servers", "outcome"])
+
+
+def _active_on_primary(switch: Switch) -> bool:
+    """The domain is active on the primary after its switch (or was already)."""
+    return switch.outcome == "already active on the primary" or switch.outcome.startswith(
+        "succeeded"
+    )
 
 
 # -- backup (X1) ---------------------------------------------------------------------------

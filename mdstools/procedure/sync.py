@@ -118,6 +118,7 @@ def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
     if task is None:
         res = run.execute(server, cmd)
         if isinstance(res, DryResult):
+            run.waits(server, f"the task of {cmd.name}")
             return "dry run"
         if not res.ok or res.data is None:
             return f"FAILED: {res.error}"

@@ -32,7 +32,9 @@ def test_the_dry_run_rules_of_the_run(dry_run: bool, tmp_path: Path) -> None:
     assert s.run.waits("mds1", "every process up") is not dry_run
     assert s.commands() == {}
     waited = [e for e in s.events(["step"]) if e.get("event") == "would-wait"]
-    assert [e["step"] for e in waited] == (["every process up"] if dry_run else [])
+    assert [e["step"] for e in waited] == (
+        ["job restart to end", "every process up"] if dry_run else []
+    )
     assert [e["command"] for e in s.events(["dry-run"])] == (
         ["mdsstart", "mdsstart"] if dry_run else []
     )

@@ -19,6 +19,9 @@ ON_SECONDARY = ha_state_json(
 ON_PRIMARY = ha_state_json(
     {"Global": {"mds1": "active", "mds2": "standby"}, "dom1": {"mds1": "active", "mds2": "standby"}}
 )
+ON_BOTH = ha_state_json(
+    {"Global": {"mds1": "active", "mds2": "standby"}, "dom1": {"mds1": "active", "mds2": "active"}}
+)
 SET_ACTIVE = "mgmt_cli -r true -d 'dom1' set-ha-state new-state 'active' --format json"
 SET_STANDBY = "mgmt_cli -r true -d 'dom1' set-ha-state new-state 'standby' --format json"
 SHOW_TASK = (
@@ -208,7 +211,42 @@ CASES = [
         events=[("step", {"event": "found", "server": "mds1", "found": "already done"})],
     ),
     Case(
-        "dry run: neither the switch nor the demotion is sent",
+        "a peer still active after the switch is demoted",
+        _switch,
+        answers={
+            "mds1": {
+                "show-ha-state": [ON_SECONDARY, ON_BOTH],
+                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
+                "show-task": fixture("show_task/lab_r81.10_set_ha_state_done.txt"),
+            },
+            "mds2": {
+                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
+                "show-task": fixture("show_task/lab_r81.10_set_ha_state_done.txt"),
+            },
+        },
+        sent={
+            "mds1": [HA_STATE, SET_ACTIVE, SHOW_TASK, HA_STATE],
+            "mds2": [SET_STANDBY, SHOW_TASK],
+        },
+        result=[("dom1", "mds2", "succeeded")],
+    ),
+    Case(
+        "a switch that failed leaves the peer active: the domain keeps its only active",
+        _switch,
+        answers={
+            "mds1": {
+                "show-ha-state": [ON_SECONDARY, ON_SECONDARY],
+                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
+                "show-task": json.dumps(
+                    {"tasks": [{"task-id": TASK, "status": "failed", "progress-percentage": 100}]}
+                ),
+            }
+        },
+        sent={"mds1": [HA_STATE, SET_ACTIVE, SHOW_TASK, HA_STATE]},
+        result=[("dom1", "mds2", "failed")],
+    ),
+    Case(
+        "dry run: the switch is shown, its task not waited for, no demotion shown",
         _switch,
         answers={"mds1": {"show-ha-state": ON_SECONDARY}},
         dry_run=True,
@@ -216,7 +254,7 @@ CASES = [
         result=[("dom1", "mds2", "dry run: not switched")],
         events=[
             ("dry-run", {"server": "mds1", "command": SET_ACTIVE}),
-            ("dry-run", {"server": "mds2", "command": SET_STANDBY}),
+            ("step", {"event": "would-wait", "step": "the task of set-ha-state dom1 active"}),
         ],
     ),
     Case(
