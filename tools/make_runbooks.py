@@ -15,7 +15,7 @@ here, and the header's title, the change-freeze watch (Step 0 of phases 03 to 07
 verdict from ``runbooks/src/shared.py``.
 
 Edit a source, run ``.venv/bin/python tools/make_runbooks.py``, commit both;
-``tests/unit/test_runbooks_static.py`` checks that the notebooks match their sources.
+``tests/unit/test_runbook_sources.py`` checks that the notebooks match their sources.
 """
 
 from __future__ import annotations
