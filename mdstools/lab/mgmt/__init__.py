@@ -42,8 +42,9 @@ and exit with :data:`ERROR_EXIT_STATUS`; both are unconfirmed on a real ``mgmt_c
 The package holds one concern per module: ``options`` (the command line), ``render`` (JSON
 and text), ``errors`` (the failure body), ``login`` (which domain, which session),
 ``context`` and ``registry`` (one call, the commands), ``sessions`` and ``tasks``,
-``shapes`` (shared response shapes), ``handlers_*`` (the commands by subject) and
-``program`` (``mgmt_cli`` itself). Importing the package registers every command.
+``metering`` (what one call costs, whether the server takes it), ``shapes`` (shared
+response shapes), ``handlers_*`` (the commands by subject) and ``program`` (``mgmt_cli``
+itself). Importing the package registers every command.
 """
 
 from __future__ import annotations
