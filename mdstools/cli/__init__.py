@@ -37,7 +37,7 @@ from mdstools.cli.lab import (
 from mdstools.cli.parser import DEFAULT_LAB_DIR, build_parser
 from mdstools.cli.record import cmd_bundle, cmd_seal, cmd_verify
 from mdstools.cli.runs import cmd_campaign, cmd_run
-from mdstools.errors import ExitCode
+from mdstools.errors import BadInput, ExitCode, RecordDamaged, RecordWriteError
 
 __all__ = [
     "DEFAULT_LAB_DIR",
@@ -68,8 +68,6 @@ __all__ = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mdstools`` console script."""
-    from mdstools.errors import BadInput, RecordDamaged, RecordWriteError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
