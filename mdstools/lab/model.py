@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from mdstools.lab.api_costs import ApiMeter
 from mdstools.lab.clock import Clock, Scheduler
-from mdstools.lab.versions import VersionProfile
+from mdstools.lab.versions import VersionProfile, profile
 from mdstools.lab.vfs import Mount, VirtualFS
 
 SYNCHRONIZED = "Synchronized"
@@ -877,8 +877,6 @@ def build(
     columns: dict[str, tuple[str, ...]] | None = None,
 ) -> Deployment:
     """A healthy deployment: every DMS up, active on the primary, synchronized."""
-    from mdstools.lab.versions import profile
-
     if not 1 <= mds <= 4:
         raise ValueError("--mds must be between 1 and 4")
     if not 0 <= mlm <= 4:
