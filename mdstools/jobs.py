@@ -70,10 +70,6 @@ class JobHandle:
     def log(self) -> str:
         return f"{self.directory}/log"
 
-    @property
-    def rc_file(self) -> str:
-        return f"{self.directory}/rc"
-
 
 @dataclass(frozen=True, kw_only=True)
 class JobState:

@@ -75,11 +75,6 @@ def redact(text: str) -> str:
     return text
 
 
-def known_count() -> int:
-    with _lock:
-        return len(_known)
-
-
 def is_reference(value: str) -> bool:
     return value.startswith(("env:", "file:"))
 

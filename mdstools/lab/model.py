@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mdstools.lab.api_costs import ApiMeter
@@ -861,10 +861,6 @@ class Deployment:
                 ],
                 "api": self.api.snapshot(self.clock.now()),
             }
-
-    def all_domain_servers(self) -> Iterable[DomainServer]:
-        for s in self.servers:
-            yield from s.locals
 
 
 def build(

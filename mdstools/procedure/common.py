@@ -31,12 +31,6 @@ def mdsstat_of(session: Session) -> MdsStat:
     return session.run(mdsstat.mdsstat(), check=True).value()
 
 
-def mdsstat_all(run: Run, servers: list[str] | None = None) -> dict[str, MdsStat]:
-    """``mdsstat`` of the given servers (default all), in parallel; failures are skipped."""
-    out = run.fleet.map(mdsstat_of, servers)
-    return {name: o.value for name, o in out.items() if o.ok and o.value is not None}
-
-
 def ha_state(run: Run, domain: str | None = None) -> list[HaStateEntry]:
     """``show-ha-state`` from the primary (System Data), else from another MDS."""
     errors: list[str] = []
