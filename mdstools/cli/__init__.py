@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from mdstools.cli.demo import cmd_demo
-from mdstools.cli.exits import error_code as _error_code
+from mdstools.cli.exits import error_code
 from mdstools.cli.inputs import check_params, parse_params
 from mdstools.cli.inspect import cmd_plan, cmd_status
 from mdstools.cli.jupyterlab import cmd_jupyter
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rc: int = args.func(args)
     except (BadInput, RecordDamaged, RecordWriteError) as exc:
-        return _error_code(args.command, exc)
+        return error_code(args.command, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -86,5 +86,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.filename is None:
             raise
-        return _error_code(args.command, exc)
+        return error_code(args.command, exc)
     return rc

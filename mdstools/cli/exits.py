@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mdstools.errors import ExitCode
+from mdstools.errors import ExitCode, MdstoolsError, RecordWriteError
 
 
 def error_code(command: str, exc: Exception, where: Path | None = None) -> int:
@@ -14,8 +14,6 @@ def error_code(command: str, exc: Exception, where: Path | None = None) -> int:
     the command's input (a ticket id, a report folder). ``where`` names the file of an
     OSError that does not say which. The one place the command line turns an error into
     an exit code."""
-    from mdstools.errors import MdstoolsError, RecordWriteError
-
     if isinstance(exc, OSError):
         exc = RecordWriteError(str(exc.filename or where or "the reports folder"), exc)
     print(f"mdstools {command}: {exc}", file=sys.stderr)

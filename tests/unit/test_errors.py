@@ -128,19 +128,19 @@ def test_each_class_has_the_drawn_exit_code() -> None:
 
 
 def test_the_command_line_turns_errors_into_exit_codes_in_one_place() -> None:
-    from mdstools import cli
+    from mdstools.cli.exits import error_code
     from mdstools.errors import BadInput, RecordDamaged
     from mdstools.jupyter import JupyterError, UsageError
     from mdstools.lock import LockDirError, LockHeld
 
     held = LockHeld("here", {"pid": 1}, stale=False)
-    assert cli._error_code("run", held) == ExitCode.LOCKED
-    assert cli._error_code("run", LockDirError(PACKAGE, "no")) == ExitCode.USAGE
-    assert cli._error_code("run", BadInput("no")) == ExitCode.USAGE
-    assert cli._error_code("run", RecordDamaged("x", "no")) == ExitCode.USAGE
-    assert cli._error_code("run", MdstoolsError("bad ticket id")) == ExitCode.USAGE
-    assert cli._error_code("run", PermissionError(13, "denied", "/r")) == ExitCode.USAGE
-    assert cli._error_code("run", OSError(28, "full", "/r")) == ExitCode.FAILED
+    assert error_code("run", held) == ExitCode.LOCKED
+    assert error_code("run", LockDirError(PACKAGE, "no")) == ExitCode.USAGE
+    assert error_code("run", BadInput("no")) == ExitCode.USAGE
+    assert error_code("run", RecordDamaged("x", "no")) == ExitCode.USAGE
+    assert error_code("run", MdstoolsError("bad ticket id")) == ExitCode.USAGE
+    assert error_code("run", PermissionError(13, "denied", "/r")) == ExitCode.USAGE
+    assert error_code("run", OSError(28, "full", "/r")) == ExitCode.FAILED
     assert JupyterError("no").exit_code == ExitCode.FAILED
     assert UsageError("no").exit_code == ExitCode.USAGE
     source = "".join(p.read_text(encoding="utf-8") for p in (PACKAGE / "cli").glob("*.py"))
