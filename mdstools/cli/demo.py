@@ -12,7 +12,7 @@ from pathlib import Path
 from mdstools.cli.exits import error_code
 from mdstools.cli.inputs import check_report, check_ticket, login_name
 from mdstools.cli.runs import campaign_summary
-from mdstools.errors import ExitCode, shown
+from mdstools.errors import ExitCode, MdstoolsError, shown
 from mdstools.phases import MAX_TIME_SCALE
 
 
@@ -33,7 +33,6 @@ def _demo_campaign(lab_dir: Path, ticket: str, reports: Path) -> int:
     """The whole campaign on the running lab, its summary and the record verified; the exit
     code (the message of a failure is printed)."""
     from mdstools import audit, inventory, lock, runbook
-    from mdstools.errors import MdstoolsError
     from mdstools.phases import PHASES
 
     try:
@@ -77,7 +76,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
     import time
 
-    from mdstools.errors import MdstoolsError
     from mdstools.lab import runtime
     from mdstools.lab.scenarios import LabOptions
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mdstools.errors import shown
+from mdstools.errors import MdstoolsError, ParameterError, shown
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
@@ -45,7 +45,6 @@ def check_params(
 ) -> dict[str, Any] | None:
     """``params`` (and ``--operator``) checked against the parameter table for ``phases``
     (None after printing the error: the caller exits 2)."""
-    from mdstools.errors import ParameterError
     from mdstools.phases import BY_NAME
     from mdstools.phases import check_params as check
 
@@ -62,7 +61,6 @@ def load_inventory(path: str, command: str, phase_ids: Sequence[str] = ()) -> An
     """The inventory at ``path``, or None after printing why it was refused (also when it
     lacks what one of ``phase_ids`` needs, such as the upgrade package)."""
     from mdstools import inventory
-    from mdstools.errors import MdstoolsError
     from mdstools.procedure import steps
 
     try:
@@ -83,7 +81,6 @@ def reports_folder(args: argparse.Namespace) -> Path:
 def check_ticket(command: str, ticket: str) -> bool:
     """Whether ``ticket`` is a usable ticket id (when not, the message is printed)."""
     from mdstools import audit
-    from mdstools.errors import MdstoolsError
 
     try:
         audit.validate_ticket(ticket)

@@ -6,14 +6,13 @@ import argparse
 import sys
 
 from mdstools.cli.inputs import load_inventory
-from mdstools.errors import ExitCode
+from mdstools.errors import ExitCode, MdstoolsError
 from mdstools.escape import terminal_text
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Live health snapshot: versions, process status of every DMS/DLS, HA state per domain."""
     from mdstools import inventory, status
-    from mdstools.errors import MdstoolsError
     from mdstools.fleet import Fleet
 
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from mdstools.cli.exits import error_code
 from mdstools.cli.inputs import login_name
-from mdstools.errors import ExitCode
+from mdstools.errors import ExitCode, MdstoolsError
 
 
 def _not_a_report(command: str, report: str) -> int:
@@ -104,7 +104,6 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
     from mdstools import __version__ as version
     from mdstools import audit
-    from mdstools.errors import MdstoolsError
 
     report = Path(args.report)
     result = audit.verify(report)
@@ -141,7 +140,6 @@ def cmd_seal(args: argparse.Namespace) -> int:
 def _seal_notebooks(report: Path, args: argparse.Namespace) -> int:
     """``mdstools seal REPORT NOTEBOOK...``: every notebook checked first, then sealed."""
     from mdstools import audit, notebook_record
-    from mdstools.errors import MdstoolsError
 
     report = report.resolve()
     paths = [Path(n) for n in args.notebooks]

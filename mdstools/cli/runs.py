@@ -18,7 +18,7 @@ from mdstools.cli.inputs import (
     parse_params,
     reports_folder,
 )
-from mdstools.errors import ExitCode, shown
+from mdstools.errors import ExitCode, MdstoolsError, RecordDamaged, RecordWriteError, shown
 from mdstools.escape import terminal_text
 
 
@@ -54,7 +54,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     since the last seal).
     """
     from mdstools import lock
-    from mdstools.errors import MdstoolsError, RecordDamaged, RecordWriteError
 
     chosen = _run_phase_params(args)
     if chosen is None:
@@ -153,7 +152,6 @@ def _campaign_phases(args: argparse.Namespace, reports: Path) -> list[Any] | int
     """The phases still to run for this ticket, or the exit code when they cannot be
     chosen or the record does not take them (the message is printed)."""
     from mdstools import runbook
-    from mdstools.errors import MdstoolsError
 
     try:
         phases = runbook.next_phases(
@@ -175,7 +173,6 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     record (state.json, journal, manifest, notebooks) does not verify.
     """
     from mdstools import lock
-    from mdstools.errors import RecordDamaged, RecordWriteError
 
     params = _campaign_params(args)
     if params is None:
