@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from mdstools.errors import InventoryError, shown
+from mdstools.errors import InventoryError, SecretError, shown
 from mdstools.phases import MAX_TIME_SCALE
-from mdstools.secrets import is_reference
+from mdstools.secrets import is_reference, resolve
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 VERSION_RE = re.compile(r"R\d{2}(\.\d{1,2})?")
@@ -319,9 +319,6 @@ def register_secrets(inv: Inventory) -> list[str]:
 
     Returns the references that could not be resolved (they fail later, when needed).
     """
-    from mdstools.errors import SecretError
-    from mdstools.secrets import resolve
-
     missing = []
     refs = {
         r for s in inv.servers for r in (s.connection.password, s.connection.expert_password) if r

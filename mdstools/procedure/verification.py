@@ -13,7 +13,7 @@ from mdstools import jobs
 from mdstools.errors import MdstoolsError
 from mdstools.procedure import steps
 from mdstools.procedure.common import scaled
-from mdstools.records import VerifierReport
+from mdstools.records import VerifierFinding, VerifierReport
 from mdstools.run import Run
 from mdstools.session import Session
 
@@ -93,8 +93,6 @@ def verify_all(run: Run) -> dict[str, VerifierReport]:
             reports[name] = o.value
         else:
             err = o.error or MdstoolsError("no result")
-            from mdstools.records import VerifierFinding
-
             reports[name] = VerifierReport(
                 findings=(VerifierFinding("error", "Verifier did not run", str(err)),),
                 upgrade_allowed=False,
