@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mdstools.commands.lock import LOCK_FILE, read_lock, release_lock, remove_lock, take_lock
 from mdstools.errors import ExitCode, MdstoolsError
 
 if TYPE_CHECKING:
@@ -339,8 +340,6 @@ class RemoteLock:
 
     @property
     def where(self) -> str:
-        from mdstools.commands.lock import LOCK_FILE
-
         return f"{self.session.name}:{LOCK_FILE}"
 
     def release(self) -> bool:
@@ -359,8 +358,6 @@ def take_remote(
     ``break_lock`` removes a lock held by another token first, unless its process is
     alive on this host; the break goes to ``journal("lock", ...)``.
     """
-    from mdstools.commands.lock import LOCK_FILE, read_lock, release_lock, remove_lock, take_lock
-
     where = f"{session.name}:{LOCK_FILE}"
     token = str(info["token"])
     env = str(info.get("environment", ""))
@@ -405,8 +402,6 @@ def release_remote(session: Session, token: str) -> bool:
     """Remove the lock file on ``session``'s server if it holds ``token``; True when it is
     gone. Never raises: a failure is one line on stderr (the lock then stays, with our
     token, until our next phase or ``--break-lock``)."""
-    from mdstools.commands.lock import release_lock
-
     try:
         state = session.run(release_lock(token), check=True).data
     except (MdstoolsError, ValueError) as exc:
