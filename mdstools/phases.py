@@ -33,6 +33,9 @@ class Gate:
 
 
 WATCH = Gate("freeze.watch_check", "no change since the change freeze (blocks in 03-06)", ("R6",))
+PROCESSES_AFTER = Gate(
+    "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,9 +122,7 @@ PHASES: tuple[Phase, ...] = (
         gates=(
             WATCH,
             Gate("upgrade.on_target", "the primary runs the target afterwards", ("R4",)),
-            Gate(
-                "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
-            ),
+            PROCESSES_AFTER,
         ),
     ),
     Phase(
@@ -139,9 +140,7 @@ PHASES: tuple[Phase, ...] = (
             WATCH,
             Gate("upgrade.primary_on_target", "the primary runs the target version", ("R5",)),
             Gate("upgrade.on_target", "the secondaries run the target afterwards", ("R4",)),
-            Gate(
-                "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
-            ),
+            PROCESSES_AFTER,
         ),
     ),
     Phase(
@@ -157,9 +156,7 @@ PHASES: tuple[Phase, ...] = (
         gates=(
             WATCH,
             Gate("upgrade.mdss_on_target", "every MDS runs the target version", ("R5",)),
-            Gate(
-                "upgrade.processes_after", "every process up after the reboot (warning)", ("R12",)
-            ),
+            PROCESSES_AFTER,
             Gate(
                 "checks.versions_on_target", "every server on the target afterwards", ("R4", "R8")
             ),
