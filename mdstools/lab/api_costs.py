@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 
 SESSION_LIMIT = 100
 """Concurrent read/write sessions a server accepts (Management API documentation)."""
+INITIALIZING = "generic_server_initializing"
+"""The refusal code of a call while the API initializes after a boot."""
+TOO_MANY_REQUESTS = "err_too_many_requests"
+"""The refusal code of a call over the rate limit."""
 
 
 @dataclass(frozen=True)
@@ -117,12 +121,12 @@ class ApiMeter:
             u = self._of(server)
             u.calls += 1
             if now < u.ready_at:
-                return "generic_server_initializing"
+                return INITIALIZING
             if self.costs.rate_limit > 0:
                 while u.recent and u.recent[0] <= now - second:
                     u.recent.popleft()
                 if len(u.recent) >= max(1.0, self.costs.rate_limit):
-                    return "err_too_many_requests"
+                    return TOO_MANY_REQUESTS
                 u.recent.append(now)
             return None
 

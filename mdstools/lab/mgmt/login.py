@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+from mdstools.lab.api_costs import INITIALIZING
 from mdstools.lab.mgmt.context import Ctx
 from mdstools.lab.mgmt.errors import MgmtCliError, login_failed
-from mdstools.lab.mgmt.metering import INITIALIZING, INITIALIZING_MESSAGE
+from mdstools.lab.mgmt.metering import INITIALIZING_MESSAGE
 from mdstools.lab.mgmt.options import Invocation, api_tuple
 from mdstools.lab.mgmt.registry import COMMANDS, Spec
 from mdstools.lab.mgmt.sessions import ApiSession, session_of

@@ -25,17 +25,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mdstools.lab.api_costs import INITIALIZING, TOO_MANY_REQUESTS
 from mdstools.lab.mgmt.errors import MgmtCliError
 from mdstools.lab.mgmt.options import Invocation
 from mdstools.lab.mgmt.registry import Spec
+from mdstools.lab.mgmt.sessions import SESSION_TIMEOUT
 from mdstools.lab.shell import Shell
 
 LOGIN_COMMANDS = frozenset({"login", "login-to-domain"})
 
-INITIALIZING = "generic_server_initializing"
 INITIALIZING_MESSAGE = "Server is initializing. Please try again later."
 """INFERRED: the reference lists the code; no source shows the message."""
-TOO_MANY_REQUESTS = "err_too_many_requests"
 TOO_MANY_REQUESTS_MESSAGE = "Too many requests in a given amount of time"
 """Verbatim, as R81 answers remote logins over its rate limit."""
 TOO_MANY_SESSIONS = "err_too_many_sessions"
@@ -116,7 +116,9 @@ class Metered:
         self.done = True
         if self.kind == "login" and isinstance(body.get("sid"), str):
             timeout = body.get("session-timeout")
-            seconds = float(timeout) if isinstance(timeout, (int, float)) else 600.0
+            seconds = (
+                float(timeout) if isinstance(timeout, (int, float)) else float(SESSION_TIMEOUT)
+            )
             dep.api.opened(
                 str(body["sid"]),
                 self.server,
