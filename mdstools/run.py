@@ -113,7 +113,7 @@ class Run:
         inventory: Inventory,
         ticket: str,
         operator: str,
-        phase_: Phase,
+        phase: Phase,
         reports: Path,
         interactive: bool,
         dry_run: bool,
@@ -123,7 +123,7 @@ class Run:
         self.inventory = inventory
         self.ticket = ticket
         self.operator = operator or getpass.getuser()
-        self.phase = phase_
+        self.phase = phase
         self.reports = reports
         self.report_dir = fsio.ensure_dir(reports / ticket)
         self.interactive = interactive
@@ -131,7 +131,7 @@ class Run:
         self.params = params
         self.run_id = os.environ.get(ENV_RUN_ID) or uuid.uuid4().hex[:12]
         self.started = datetime.now(timezone.utc)
-        self.journal = audit.Journal(self.report_dir / audit.JOURNAL, self.run_id, phase_.id)
+        self.journal = audit.Journal(self.report_dir / audit.JOURNAL, self.run_id, phase.id)
         self._fleet = Fleet(inventory, hooks=[self._record])
         self.checks: list[CheckResult] = []
         self.decisions: dict[str, Any] = {}
@@ -914,7 +914,7 @@ def start(
         inventory=inv,
         ticket=ticket,
         operator=operator,
-        phase_=ph,
+        phase=ph,
         reports=reports,
         interactive=interactive,
         dry_run=dry_run,

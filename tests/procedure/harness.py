@@ -118,7 +118,7 @@ def scripted(
         inventory=inv,
         ticket=TICKET,
         operator="proc-tester",
-        phase_=phase(phase_id),
+        phase=phase(phase_id),
         reports=reports,
         interactive=False,
         dry_run=dry_run,
