@@ -108,7 +108,7 @@ class MdstoolsError(Exception):
 
     ``exit_code`` is the exit code of the table above; each class that differs from its
     parent sets ``exit``. Where the command line checks its input, a plain
-    ``MdstoolsError`` ends the command with 2 instead (``mdstools.cli``).
+    ``MdstoolsError`` ends the command with 2 instead (``mdstools.cli.exits``).
     """
 
     hint: str = ""
