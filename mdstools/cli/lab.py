@@ -36,7 +36,8 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _lab_options(args: argparse.Namespace) -> Any:
+def lab_options(args: argparse.Namespace) -> Any:
+    """The ``LabOptions`` of ``lab up``/``lab serve``'s arguments (the lab imported only now)."""
     from mdstools.lab.scenarios import LabOptions, api_options
 
     return LabOptions(
@@ -92,7 +93,7 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     lab_dir = Path(args.dir).resolve()
     try:
-        state = runtime.up(lab_dir, _lab_options(args))
+        state = runtime.up(lab_dir, lab_options(args))
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab up: {exc}", file=sys.stderr)
         return ExitCode.FAILED
@@ -118,7 +119,7 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"mdstools lab serve: {problem}", file=sys.stderr)
         return ExitCode.USAGE
-    runtime.serve(Path(args.dir).resolve(), _lab_options(args))
+    runtime.serve(Path(args.dir).resolve(), lab_options(args))
     return ExitCode.OK
 
 

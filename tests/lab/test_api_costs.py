@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mdstools import cli
-from mdstools.cli.lab import _lab_options
+from mdstools.cli.lab import lab_options
 from mdstools.lab import api_cli, runtime, scenarios
 from mdstools.lab.mgmt import metering
 from mdstools.lab.mgmt.errors import ERROR_EXIT_STATUS
@@ -233,7 +233,7 @@ def test_slow_scenario_and_lab_up_options() -> None:
     args = cli.build_parser().parse_args(
         ["lab", "up", "--api-latency", "0.5", "--api-rate-limit", "100", "--api-max-sessions", "7"]
     )
-    opts = _lab_options(args)
+    opts = lab_options(args)
     assert (opts.api_latency, opts.api_rate_limit, opts.max_sessions) == (0.5, 100.0, 7)
     assert opts.api_init_after_boot is None
     assert scenarios.api_arguments(opts) == [
