@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime, timezone
@@ -36,6 +37,7 @@ from typing import Any
 
 from mdstools.errors import MdstoolsError
 from mdstools.escape import html_text
+from mdstools.phases import BY_ID
 
 DEFAULT_DECISION_TIMEOUT_S = 900.0
 _UNREAD = object()
@@ -105,9 +107,6 @@ def banner(
 
 def link_phases(text: str) -> str:
     """Turn "phase 02" into a link to the runbook that fixes it (already escaped text)."""
-    import re
-
-    from mdstools.phases import BY_ID
 
     def sub(m: re.Match[str]) -> str:
         ph = BY_ID.get(m.group(2))
@@ -406,8 +405,6 @@ def ipykernel_version() -> str:
 def kernel_receives_clicks(version: str | None = None) -> bool:
     """True when ipykernel ``version`` (default: the running one) delivers widget
     messages while an async cell runs (7.4 and later)."""
-    import re
-
     m = re.match(r"(\d+)\.(\d+)", ipykernel_version() if version is None else version)
     return m is not None and (int(m.group(1)), int(m.group(2))) >= MIN_IPYKERNEL
 
