@@ -30,6 +30,7 @@ from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 from traitlets import default
 
 from mdstools.audit import read_journal
+from mdstools.errors import MdstoolsError
 
 WORK_DIR = ".work"
 JOURNAL = "journal.jsonl"
@@ -49,7 +50,6 @@ def is_working_copy(path: Path) -> bool:
 def ready_to_seal(path: Path) -> bool:
     """The working copy ``path`` shows the verdict of its run, whose phase end is in the
     journal and which is not sealed yet (cheap: no inventory, no export)."""
-    from mdstools.errors import MdstoolsError
     from mdstools.notebook_record import ended, find_run, read_notebook, sealed_notebook
 
     try:
@@ -65,7 +65,6 @@ def ready_to_seal(path: Path) -> bool:
 def seal_if_ended(path: Path, log: logging.Logger | logging.LoggerAdapter[Any] = _log) -> None:
     """Seal the run of the working copy ``path`` when it has ended and is not sealed yet;
     log what happened (never raise)."""
-    from mdstools.errors import MdstoolsError
     from mdstools.notebook_record import NotebookRefused, seal_notebook
 
     report_dir = path.parent.parent
