@@ -415,7 +415,9 @@ class Run:
         self.cause = reason + (f" -- next: {next_step}" if next_step else "")
         self._write_result("failed")
 
-    def _decided(self, name: str, value: Any, how: str) -> None:
+    def record_decision(self, name: str, value: Any, how: str) -> None:
+        """Journal the decision ``name`` = ``value`` made by the operator ``how`` (a widget,
+        a parameter); headless, also print it."""
         self.decisions[name] = value
         if not self.interactive:
             print(
@@ -435,7 +437,13 @@ class Run:
         if isinstance(given, str):
             given = [x.strip() for x in given.split(",") if x.strip()]
         return ui.acknowledge(
-            name, items, param, given, self.interactive, self._decided, self._decision_timeout()
+            name,
+            items,
+            param,
+            given,
+            self.interactive,
+            self.record_decision,
+            self.decision_timeout(),
         )
 
     def confirm(self, question: str, param: str = "confirm") -> ui.Decision:
@@ -445,8 +453,8 @@ class Run:
             param,
             self.params.get(param),
             self.interactive,
-            self._decided,
-            self._decision_timeout(),
+            self.record_decision,
+            self.decision_timeout(),
         )
 
     def choose(
@@ -464,9 +472,9 @@ class Run:
             param,
             self.params.get(param),
             self.interactive,
-            self._decided,
+            self.record_decision,
             recommended,
-            self._decision_timeout(),
+            self.decision_timeout(),
         )
 
     def choose_each(
@@ -487,12 +495,12 @@ class Run:
             param,
             self.params.get(param),
             self.interactive,
-            self._decided,
+            self.record_decision,
             recommended,
-            self._decision_timeout(),
+            self.decision_timeout(),
         )
 
-    def _decision_timeout(self) -> float:
+    def decision_timeout(self) -> float:
         """The parameter when it was changed, else $MDSTOOLS_DECISION_TIMEOUT_S, else 900 s."""
         param = self.params.get("decision_timeout_s")
         if param and float(param) != ui.DEFAULT_DECISION_TIMEOUT_S:
@@ -872,7 +880,7 @@ def _journal_start(run: Run, break_lock: bool, carried: dict[str, Any], changed:
             at=entry.get("at"),
         )
     for name in changed:
-        run._decided(name, run.params[name], "parameter")
+        run.record_decision(name, run.params[name], "parameter")
 
 
 def start(
@@ -921,7 +929,7 @@ def start(
         params=dict(params or {}),
     )
     run.carried, run.explicit = carried, explicit
-    run._decision_timeout()
+    run.decision_timeout()
     _current = run
     _register_exit_hook()
     if ph.mutating and not dry_run:

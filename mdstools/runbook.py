@@ -471,6 +471,7 @@ def _write_record(
 def execute(
     ph: Phase,
     inv: Inventory,
+    *,
     ticket: str,
     operator: str,
     params: dict[str, Any],
@@ -567,12 +568,12 @@ def campaign(
         outcome = execute(
             ph,
             inv,
-            ticket,
-            operator,
-            params_for(ph, params),
-            dry_run,
-            reports,
-            held.token if held else None,
+            ticket=ticket,
+            operator=operator,
+            params=params_for(ph, params),
+            dry_run=dry_run,
+            reports=reports,
+            lock_token=held.token if held else None,
             break_lock=break_lock and i <= first_mutating,
             lock_broken=held.broken if held is not None and i == 0 else None,
         )

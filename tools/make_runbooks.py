@@ -159,12 +159,14 @@ def intro(pid: str, when: str) -> str:
 
 
 def watches(pid: str) -> bool:
-    """Whether phase ``pid`` begins with the change-freeze watch (03 to 07)."""
+    """Whether phase ``pid`` begins with the change-freeze watch: every phase from the
+    first upgrade (03) on."""
     return pid >= "03"
 
 
 def watch_code(shared: Source, pid: str) -> str:
-    """The watch cell of phase ``pid``: it stops the phase on a collision risk up to 06."""
+    """The watch cell of phase ``pid``: it stops the phase on a collision risk up to 06,
+    and only reports it in 07 and 08."""
     blocking = "True" if pid <= "06" else "False"
     return shared.named("watch", "code").text.replace("blocking=BLOCKING", f"blocking={blocking}")
 

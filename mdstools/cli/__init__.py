@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from mdstools.cli.demo import cmd_demo
 from mdstools.cli.exits import error_code
 from mdstools.cli.inputs import check_params, parse_params
-from mdstools.cli.inspect import cmd_plan, cmd_status
 from mdstools.cli.jupyterlab import cmd_jupyter
 from mdstools.cli.lab import (
     cmd_lab_change,
@@ -37,6 +36,7 @@ from mdstools.cli.lab import (
 from mdstools.cli.parser import DEFAULT_LAB_DIR, build_parser
 from mdstools.cli.record import cmd_bundle, cmd_seal, cmd_verify
 from mdstools.cli.runs import cmd_campaign, cmd_run
+from mdstools.cli.status_plan import cmd_plan, cmd_status
 from mdstools.errors import BadInput, ExitCode, RecordDamaged, RecordWriteError
 
 __all__ = [

@@ -9,7 +9,6 @@ from typing import Any
 
 from mdstools import __version__
 from mdstools.cli.demo import cmd_demo
-from mdstools.cli.inspect import cmd_plan, cmd_status
 from mdstools.cli.jupyterlab import cmd_jupyter
 from mdstools.cli.lab import (
     cmd_lab_change,
@@ -24,6 +23,7 @@ from mdstools.cli.lab import (
 )
 from mdstools.cli.record import cmd_bundle, cmd_seal, cmd_verify
 from mdstools.cli.runs import cmd_campaign, cmd_run
+from mdstools.cli.status_plan import cmd_plan, cmd_status
 
 DEFAULT_LAB_DIR = Path("lab-data")
 

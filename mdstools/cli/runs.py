@@ -79,12 +79,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome = runbook.execute(
             ph,
             inv,
-            args.ticket,
-            operator,
-            params,
-            args.dry_run,
-            reports,
-            held.token if held else None,
+            ticket=args.ticket,
+            operator=operator,
+            params=params,
+            dry_run=args.dry_run,
+            reports=reports,
+            lock_token=held.token if held else None,
             break_lock=args.break_lock and held is not None,
             lock_broken=held.broken if held else None,
         )

@@ -28,6 +28,7 @@ def versions_all(run: Run) -> dict[str, str | None]:
 
 
 def mdsstat_of(session: Session) -> MdsStat:
+    """``mdsstat`` of the server of ``session``; an error when it cannot be read."""
     return session.run(mdsstat.mdsstat(), check=True).value()
 
 
