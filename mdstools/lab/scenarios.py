@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mdstools.lab import system
-from mdstools.lab.api_cli import options as api_options
-from mdstools.lab.api_cli import problem as api_problem
-from mdstools.lab.api_cli import status_line as api_status_line
 from mdstools.lab.api_costs import SESSION_LIMIT, ApiCosts, ApiMeter
+from mdstools.lab.api_options import options as api_options
+from mdstools.lab.api_options import problem as api_problem
+from mdstools.lab.api_options import status_line as api_status_line
 from mdstools.lab.clock import Clock
 from mdstools.lab.model import Deployment, Finding, LabError, SimServer, Timings, User, build
 from mdstools.lab.versions import profile

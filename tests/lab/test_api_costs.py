@@ -17,7 +17,7 @@ import pytest
 
 from mdstools import cli
 from mdstools.cli.lab import lab_options
-from mdstools.lab import api_cli, runtime, scenarios
+from mdstools.lab import api_options, runtime, scenarios
 from mdstools.lab.mgmt import metering
 from mdstools.lab.mgmt.errors import ERROR_EXIT_STATUS
 from mdstools.lab.model import Deployment
@@ -220,7 +220,7 @@ def test_status_counters_and_line(labs: LabFactory) -> None:
     assert {"logins", "open_sessions", "max_concurrent_sessions"} <= set(snap)
     assert (snap["logins"], snap["open_sessions"], snap["max_concurrent_sessions"]) == (2, 1, 2)
     assert snap["settings"]["latency_s"] == 1.0 and snap["settings"]["sessions_expire"]
-    line = api_cli.status_line(snap)
+    line = api_options.status_line(snap)
     assert line.startswith("api: 2 calls, 2 logins, 1 logouts, 1 sessions open (peak 2")
 
 
@@ -245,7 +245,7 @@ def test_slow_scenario_and_lab_up_options() -> None:
         "7",
     ]
     bad = cli.build_parser().parse_args(["lab", "up", "--api-latency", "-1"])
-    assert api_cli.problem(bad) is not None
+    assert api_options.problem(bad) is not None
     assert scenarios.api_arguments(scenarios.LabOptions()) == []
 
 
