@@ -24,10 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from mdstools import ui
+from mdstools import mgmt_api, ui
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
-from mdstools.commands.base import batch
 from mdstools.errors import MdstoolsError
 from mdstools.escape import (
     csv_cell,
@@ -79,20 +78,20 @@ def retained_side(run: Run, domain: str) -> str:
 def _last_published(
     run: Run, server: str, domains: list[str]
 ) -> dict[str, PublishedSession | None]:
-    """The last published session of every domain's DMS on ``server``, in one exec."""
-    texts = (
-        run.session(server)
-        .run(
-            batch(
-                "show-last-published-session",
-                {d: steps.WATCH_PUBLISHED.command(run.inventory, domain=d).line for d in domains},
-                3.0,
-            )
-        )
-        .value()
+    """The last published session of every domain's DMS on ``server``, each domain in its
+    own read-only API session (:mod:`mdstools.mgmt_api`). A domain the server does not
+    host (its login fails) gives None; an API that cannot take calls raises ApiError."""
+    notes: list[str] = []
+    texts = mgmt_api.read_domains(
+        run.session(server),
+        domains,
+        lambda d, s: [steps.WATCH_PUBLISHED.command(run.inventory, session=s).line],
+        notes=notes,
     )
+    for note in notes:
+        run.journal.write("freeze", server=server, note=note)
     out: dict[str, PublishedSession | None] = {}
-    for d, text in texts.items():
+    for d, (text,) in texts.items():
         try:
             out[d] = ha.parse_last_published_session(text)
         except (MdstoolsError, ValueError):
