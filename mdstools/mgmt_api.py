@@ -118,8 +118,8 @@ def _code(text: str) -> str | None:
 
 
 def _chunks(domains: Sequence[str], n: int) -> list[list[str]]:
-    size = -(-len(domains) // n)
-    return [list(domains[i : i + size]) for i in range(0, len(domains), size)]
+    """``domains`` dealt to ``n`` execs, round robin."""
+    return [list(domains[i::n]) for i in range(n)]
 
 
 def _exec(sess: Session, parts: Sequence[tuple[str, str, Sequence[str]]]) -> dict[str, str]:
