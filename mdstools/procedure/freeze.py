@@ -132,6 +132,7 @@ def collect(run: Run) -> list[ChangeRecord]:
             now = _last_published(run, m.name, domains)
         except MdstoolsError as exc:
             run.journal.write("freeze", server=m.name, error=str(exc))
+            print(terminal_text(f"changes on {m.name} not read: {exc}"), flush=True)
             continue
         for dom in domains:
             ps = now.get(dom)

@@ -220,9 +220,11 @@ BACKUP_SHA256 = Step(
 )
 LAST_PUBLISHED = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: ha.show_last_published_session(domain),
-    args=("domain",),
-    note="per domain: the change marker (R6)",
+    build=lambda inv, session: Command(
+        ha.mgmt("show-last-published-session", session=session), raw
+    ),
+    args=("session",),
+    note="per domain, in the domain's session: the change marker (R6)",
 )
 
 # -- 03-07: the change freeze's watch --------------------------------------------------------
@@ -363,7 +365,9 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
         MDS_BACKUP,
         BACKUP_FILES,
         BACKUP_SHA256,
+        API_LOGIN,
         LAST_PUBLISHED,
+        API_LOGOUT,
     ),
     "03": (*WATCH, *_upgrade(Servers.PRIMARY)),
     "04": (
