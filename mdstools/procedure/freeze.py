@@ -118,8 +118,8 @@ def _markers(freeze: dict[str, Any]) -> dict[tuple[str, str], int | None]:
 
 
 def collect(run: Run) -> list[ChangeRecord]:
-    """Changes published since the freeze on every reachable MDS (one batch exec per MDS for
-    the markers, ``show-changes`` only where the marker moved)."""
+    """Changes published since the freeze on every reachable MDS (the markers read through
+    one read-only API session per domain, ``show-changes`` only where the marker moved)."""
     freeze = load_freeze(run)
     if freeze is None:
         return []
