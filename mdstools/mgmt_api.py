@@ -88,14 +88,16 @@ def _key(domain: str, i: int) -> str:
 
 
 def script(parts: Sequence[tuple[str, str, Sequence[str]]]) -> str:
-    """One exec: a private session directory, a trap that logs out what is left, then each
-    ``(domain, login_as, lines)`` one after another."""
+    """One exec: a private session directory, a trap that logs out what is left when the
+    script ends (a hangup or a TERM ends it), then each ``(domain, login_as, lines)`` one
+    after another."""
     cleanup = (
         'for f in "$d"/s*; do [ -f "$f" ] && '
         f'{ha.logout(chr(34) + "$f" + chr(34))} >/dev/null 2>&1; done; rm -rf "$d"'
     )
     head = (
-        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; trap {quote(cleanup)} EXIT HUP TERM"
+        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; trap {quote(cleanup)} EXIT; "
+        "trap 'exit 129' HUP; trap 'exit 143' TERM"
     )
     body = "; ".join(_domain_script(i, d, a, ls) for i, (d, a, ls) in enumerate(parts, 1))
     return f"{head}; {body}"

@@ -86,7 +86,7 @@ def test_one_read_only_session_per_domain_and_logout_always() -> None:
     assert got == {"dom1": [answer("dom1")], "dom2": [answer("dom2")]}
     (script,) = [c.removeprefix(c[: c.index("umask 077")]) for c in fake.calls]
     assert re.search(r"d=\$\(mktemp -d /tmp/mdstools-api\.X+\) \|\| exit 70", script)
-    trap = re.search(r"trap '([^']*)' EXIT HUP TERM", script)
+    trap = re.search(r"trap '([^']*)' EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM", script)
     assert trap is not None
     assert 'mgmt_cli logout -s "$f" --format json' in trap.group(1)
     assert 'rm -rf "$d"' in trap.group(1)
