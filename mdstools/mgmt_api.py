@@ -58,7 +58,7 @@ Reads = Callable[[str, str], Sequence[str]]
 Progress = Callable[[str], None]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Pending:
     """What is left to read on one server, and how the retries went."""
 
@@ -197,7 +197,7 @@ def read_domains(
     parser raises the ApiError). Raises ApiError when the API still cannot take calls
     after ``budget_s``; each wait prints a line through ``progress`` (stderr by default).
     """
-    p = _Pending(sess.name, {d: d for d in dict.fromkeys(domains)}, uids or {})
+    p = _Pending(server=sess.name, domains={d: d for d in dict.fromkeys(domains)}, uids=uids or {})
     say = progress or _stderr
     waited, wait = 0.0, FIRST_WAIT_S
     while p.domains:
