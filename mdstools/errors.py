@@ -282,6 +282,10 @@ class ApiError(MdstoolsError):
             "generic_err_command_not_found": "this server's API version does not have the command",
             "err_not_a_system_domain_session": "run it without -d (System Data)",
             "err_login_failed": "check that the domain exists and its DMS is up on this server",
+            "generic_server_initializing": "the API is starting after a reboot: run again "
+            "in a few minutes",
+            "err_too_many_requests": "the API is rate limited: run again in a minute",
+            "err_too_many_sessions": "log out unused API sessions or wait for them to expire",
         }.get(code, "see the Management API reference for the code")
         super().__init__(f"mgmt_cli {command}: {code}: {message}".replace("mgmt_cli : ", ""), hint)
 

@@ -3,8 +3,9 @@
 Cost: about two round trips per server, in parallel. First, on every server at once, as
 concurrent channels: ``fw ver`` and ``mdsstat``, plus (on the primary, or the first MDS that
 answers) ``show-domains`` and ``show-ha-state``. Then, on each MDS that holds active DMSs,
-one exec that asks ``show-ha-status`` for those domains (R81.20 JHF T43 and later; before
-that the sync status is derived from ``show-ha-state`` alone and the snapshot says so).
+``show-ha-status`` for those domains, each in its own read-only API session, a few execs at
+once (:mod:`mdstools.mgmt_api`; R81.20 JHF T43 and later; before that the sync status is
+derived from ``show-ha-state`` alone and the snapshot says so).
 
 Imports nothing heavy (no pandas, no papermill): ``mdstools status`` starts fast.
 """
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from mdstools import checks
+from mdstools import checks, mgmt_api
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, mdsstat, versions
-from mdstools.commands.base import Command, batch
+from mdstools.commands.base import Command
 from mdstools.errors import ApiError, ConnectError, ExitCode, MdstoolsError, ParseError
 from mdstools.escape import terminal_text
 from mdstools.fleet import Fleet, run_all
@@ -203,9 +204,10 @@ def _servers(
 
 def _domains_and_ha(
     fleet: Fleet, first: dict[str, Any], notes: list[str]
-) -> tuple[list[DomainServerInfo], list[HaStateEntry]]:
-    """The domains and the HA state from the primary, else from the first MDS that answers
-    (one more round trip); a note for each MDS whose Management API failed."""
+) -> tuple[list[DomainServerInfo], list[HaStateEntry], dict[str, str]]:
+    """The domains, the HA state and each domain's UID from the primary, else from the
+    first MDS that answers (one more round trip); a note for each MDS whose Management
+    API failed."""
     inv = fleet.inventory
     mgmt_host = inv.primary.name
     order = [mgmt_host] + [m.name for m in inv.mdss if m.name != mgmt_host]
@@ -220,10 +222,17 @@ def _domains_and_ha(
         if d is not None and d.ok and h is not None and h.ok:
             if name != mgmt_host:
                 notes.append(f"domains and HA state read from {name} ({mgmt_host} did not answer)")
-            return d.data, h.data
+            return d.data, h.data, _uids(d.stdout)
         problems = [r.error for r in (d, h) if r is not None and r.error]
         notes.append(f"{name}: Management API: {'; '.join(p for p in problems if p)}")
-    return [], []
+    return [], [], {}
+
+
+def _uids(text: str) -> dict[str, str]:
+    try:
+        return ha.parse_domain_uids(text)
+    except (ApiError, ParseError):
+        return {}
 
 
 def _domain_servers(
@@ -279,9 +288,9 @@ def collect(fleet: Fleet) -> Snapshot:
     notes: list[str] = []
     first = _first_stage(fleet)
     servers, tables, version_of = _servers(inv, first, notes)
-    domain_infos, entries = _domains_and_ha(fleet, first, notes)
+    domain_infos, entries, uids = _domains_and_ha(fleet, first, notes)
     domain_servers = _domain_servers(tables, domain_infos)
-    statuses = _ha_statuses(fleet, entries, version_of, notes)
+    statuses = _ha_statuses(fleet, entries, version_of, notes, uids)
     domains = _domains(entries, statuses)
     return Snapshot(
         collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -294,8 +303,14 @@ def collect(fleet: Fleet) -> Snapshot:
 
 
 def _ha_statuses(
-    fleet: Fleet, entries: list[HaStateEntry], version_of: dict[str, str | None], notes: list[str]
+    fleet: Fleet,
+    entries: list[HaStateEntry],
+    version_of: dict[str, str | None],
+    notes: list[str],
+    uids: dict[str, str],
 ) -> dict[str, list[HaStatus]]:
+    """``show-ha-status`` of each domain on the MDS where it is active (one read-only API
+    session per domain, :mod:`mdstools.mgmt_api`)."""
     by_mds: dict[str, list[str]] = defaultdict(list)
     for e in entries:
         if e.ha_state == "active":
@@ -315,20 +330,22 @@ def _ha_statuses(
     out: dict[str, list[HaStatus]] = defaultdict(list)
     if not asked:
         return out
+    api_notes: list[str] = []
     results = fleet.map(
         lambda sess: {
-            d: _ha_status_of(text, d)
-            for d, text in sess.run(
-                batch(
-                    "show-ha-status",
-                    {d: ha.mgmt("show-ha-status", domain=d) for d in asked[sess.name]},
-                )
-            )
-            .value()
-            .items()
+            d: _ha_status_of(texts[0], d)
+            for d, texts in mgmt_api.read_domains(
+                sess,
+                asked[sess.name],
+                lambda d, s: [ha.mgmt("show-ha-status", session=s)],
+                uids=uids,
+                time_scale=fleet.inventory.time_scale,
+                notes=api_notes,
+            ).items()
         },
         list(asked),
     )
+    notes.extend(api_notes)
     for mds, o in results.items():
         if o.error is not None or o.value is None:
             notes.append(f"{mds}: show-ha-status failed: {o.error}")

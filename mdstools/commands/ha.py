@@ -41,7 +41,10 @@ from mdstools.records import (
 __all__ = [
     "ha_full_sync",
     "load_json",
+    "login",
+    "logout",
     "mgmt",
+    "parse_domain_uids",
     "parse_domains",
     "parse_ha_state",
     "parse_ha_status",
@@ -76,26 +79,55 @@ SERVER_TYPES = {
 
 
 # -- the command line and the JSON body -----------------------------------------------------
-def mgmt(command: str, params: dict[str, str] | None = None, domain: str | None = None) -> str:
+def mgmt(
+    command: str,
+    params: dict[str, str] | None = None,
+    domain: str | None = None,
+    session: str | None = None,
+) -> str:
     """The ``mgmt_cli`` line; the domain and the values are single-quoted.
 
     Example: ``mgmt("show-ha-status", domain="dom1") ==
     "mgmt_cli -r true -d 'dom1' show-ha-status --format json"``;
     ``mgmt("show-task", {"task-id": "t1"})`` ->
-    ``"mgmt_cli -r true show-task task-id 't1' --format json"``.
+    ``"mgmt_cli -r true show-task task-id 't1' --format json"``. With ``session`` (a
+    session file, a shell word the caller wrote: ``"$d/s1"``), the command runs in that
+    session instead of logging in: ``mgmt_cli show-ha-status -s "$d/s1" --format json``.
     """
     if not _NAME.match(command):
         raise ValueError(f"not a Management API command name: {command!r}")
-    parts = ["mgmt_cli", "-r", "true"]
-    if domain is not None:
-        parts += ["-d", squote(domain)]
+    parts = ["mgmt_cli"]
+    if session is None:
+        parts += ["-r", "true"]
+        if domain is not None:
+            parts += ["-d", squote(domain)]
     parts.append(command)
     for key, value in (params or {}).items():
         if not _NAME.match(key):
             raise ValueError(f"not a Management API parameter name: {key!r}")
         parts += [key, squote(value)]
+    if session is not None:
+        parts += ["-s", session]
     parts += ["--format", "json"]
     return " ".join(parts)
+
+
+def login(domain: str) -> str:
+    """The read-only login to ``domain`` (its name or UID) whose answer, the session, a
+    caller redirects to a file.
+
+    Example: ``login("dom1") == "mgmt_cli login -r true -d 'dom1' read-only true --format
+    json"``.
+    """
+    return f"mgmt_cli login -r true -d {squote(domain)} read-only true --format json"
+
+
+def logout(session: str) -> str:
+    """The logout of the session in file ``session`` (a shell word the caller wrote).
+
+    Example: ``logout('"$d/s1"') == 'mgmt_cli logout -s "$d/s1" --format json'``.
+    """
+    return mgmt("logout", session=session)
 
 
 def load_json(text: str, command: str = "") -> Any:
@@ -242,6 +274,20 @@ def parse_domains(text: str) -> list[DomainServerInfo]:
                 )
             )
     return out
+
+
+def parse_domain_uids(text: str) -> dict[str, str]:
+    """Each domain's UID in a ``show-domains`` answer (a login by UID works where one by
+    name has been seen failing after an upgrade).
+
+    Example: ``{"dom1": "977ae109-ce64-5ee6-96c0-52467cf5fd08"}``.
+    """
+    data = _obj(text, "show-domains")
+    return {
+        str(dom["name"]): uid
+        for dom in _list(data, "objects", "show-domains", text)
+        if isinstance(dom.get("name"), str) and (uid := _str(dom.get("uid")))
+    }
 
 
 # -- show-mdss ------------------------------------------------------------------------------

@@ -24,10 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from mdstools import ui
+from mdstools import mgmt_api, ui
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
-from mdstools.commands.base import batch
 from mdstools.errors import MdstoolsError
 from mdstools.escape import (
     csv_cell,
@@ -39,7 +38,7 @@ from mdstools.escape import (
     visible,
 )
 from mdstools.procedure import steps
-from mdstools.procedure.common import wait_task
+from mdstools.procedure.common import scaled, wait_task
 from mdstools.procedure.prepare import FREEZE
 from mdstools.records import COLLISION, ChangeRecord, PublishedSession
 from mdstools.run import Run
@@ -79,20 +78,21 @@ def retained_side(run: Run, domain: str) -> str:
 def _last_published(
     run: Run, server: str, domains: list[str]
 ) -> dict[str, PublishedSession | None]:
-    """The last published session of every domain's DMS on ``server``, in one exec."""
-    texts = (
-        run.session(server)
-        .run(
-            batch(
-                "show-last-published-session",
-                {d: steps.WATCH_PUBLISHED.command(run.inventory, domain=d).line for d in domains},
-                3.0,
-            )
-        )
-        .value()
+    """The last published session of every domain's DMS on ``server``, each domain in its
+    own read-only API session (:mod:`mdstools.mgmt_api`). A domain the server does not
+    host (its login fails) gives None; an API that cannot take calls raises ApiError."""
+    notes: list[str] = []
+    texts = mgmt_api.read_domains(
+        run.session(server),
+        domains,
+        lambda d, s: [steps.WATCH_PUBLISHED.command(run.inventory, session=s).line],
+        time_scale=scaled(run, 1.0, floor=0.0),
+        notes=notes,
     )
+    for note in notes:
+        run.journal.write("freeze", server=server, note=note)
     out: dict[str, PublishedSession | None] = {}
-    for d, text in texts.items():
+    for d, (text,) in texts.items():
         try:
             out[d] = ha.parse_last_published_session(text)
         except (MdstoolsError, ValueError):
@@ -119,8 +119,8 @@ def _markers(freeze: dict[str, Any]) -> dict[tuple[str, str], int | None]:
 
 
 def collect(run: Run) -> list[ChangeRecord]:
-    """Changes published since the freeze on every reachable MDS (one batch exec per MDS for
-    the markers, ``show-changes`` only where the marker moved)."""
+    """Changes published since the freeze on every reachable MDS (the markers read through
+    one read-only API session per domain, ``show-changes`` only where the marker moved)."""
     freeze = load_freeze(run)
     if freeze is None:
         return []
@@ -133,6 +133,7 @@ def collect(run: Run) -> list[ChangeRecord]:
             now = _last_published(run, m.name, domains)
         except MdstoolsError as exc:
             run.journal.write("freeze", server=m.name, error=str(exc))
+            print(terminal_text(f"changes on {m.name} not read: {exc}"), flush=True)
             continue
         for dom in domains:
             ps = now.get(dom)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mdstools import jobs
+from mdstools import jobs, mgmt_api
 from mdstools.checks import CheckResult
-from mdstools.errors import MdstoolsError, TransportError
+from mdstools.commands import ha
+from mdstools.errors import ApiError, MdstoolsError, ParseError, TransportError
 from mdstools.procedure import steps
 from mdstools.procedure.common import found, ha_state, run_job, scaled, wait_task
 from mdstools.records import BackupFile, HaStateEntry, PublishedSession
@@ -223,6 +224,32 @@ def backups_check(df: pd.DataFrame) -> CheckResult:
 
 
 # -- change freeze (R6) ----------------------------------------------------------------------
+Marker = tuple[PublishedSession | None, str | None]
+
+
+def _markers_on(run: Run, server: str, domains: list[str]) -> dict[str, Marker]:
+    """Each domain's last published session on ``server`` and, when it could not be read,
+    why; every domain in its own read-only API session (:mod:`mdstools.mgmt_api`)."""
+    try:
+        texts = mgmt_api.read_domains(
+            run.session(server),
+            domains,
+            lambda d, s: [steps.LAST_PUBLISHED.command(run.inventory, session=s).line],
+            time_scale=scaled(run, 1.0, floor=0.0),
+        )
+    except ApiError as exc:
+        return {d: (None, str(exc)) for d in domains}
+    out: dict[str, Marker] = {}
+    for d, (text,) in texts.items():
+        try:
+            out[d] = (ha.show_last_published_session(d).parse(text), None)
+        except ApiError as exc:
+            out[d] = (None, str(exc))
+        except ParseError as exc:
+            out[d] = (None, f"parse error: {exc.reason}")
+    return out
+
+
 def freeze_markers(run: Run) -> pd.DataFrame:
     """R6: the last published session of every DMS database, when the freeze starts.
 
@@ -233,10 +260,9 @@ def freeze_markers(run: Run) -> pd.DataFrame:
     domains = sorted({e.domain for e in ha_state(run)})
     rows = []
     for m in run.inventory.mdss:
-        sess = run.session(m.name)
+        markers = _markers_on(run, m.name, domains)
         for dom in domains:
-            r = sess.run(steps.LAST_PUBLISHED.command(run.inventory, domain=dom))
-            ps: PublishedSession | None = r.data if r.ok else None
+            ps, error = markers[dom]
             rows.append(
                 {
                     "domain": dom,
@@ -245,7 +271,7 @@ def freeze_markers(run: Run) -> pd.DataFrame:
                     "publish_posix": ps.publish_posix if ps else None,
                     "by": ps.user if ps else None,
                     "session": ps.uid if ps else None,
-                    "error": None if r.ok else r.error,
+                    "error": error,
                 }
             )
     df = pd.DataFrame(

@@ -22,6 +22,7 @@ from mdstools.commands import versions as versions_
 from mdstools.commands.base import Command, raw
 from mdstools.errors import InventoryError
 from mdstools.inventory import Inventory
+from mdstools.mgmt_api import EXECS_PER_SERVER
 
 MDS_SETUP_DEFAULT = "$MDSDIR/scripts/mds_setup"
 
@@ -123,11 +124,24 @@ FW_VER = Step(servers=Servers.EVERY, build=lambda inv: versions_.fw_ver())
 MDSSTAT = Step(servers=Servers.EVERY, build=lambda inv: mdsstat.mdsstat())
 SHOW_DOMAINS = Step(servers=Servers.PRIMARY, build=lambda inv: ha.show_domains())
 HA_STATE = Step(servers=Servers.ANY_MDS, build=lambda inv: ha.show_ha_state())
+API_LOGIN = Step(
+    servers=Servers.MDSS,
+    build=lambda inv, domain: Command(ha.login(domain), raw),
+    args=("domain",),
+    note="per domain read: one read-only session, written to a private file "
+    f"(at most {EXECS_PER_SERVER} execs per MDS at once; by UID when the name fails)",
+)
+API_LOGOUT = Step(
+    servers=Servers.MDSS,
+    build=lambda inv, session: Command(ha.logout(session), raw),
+    args=("session",),
+    note="after the domain's reads, and from a trap when the exec ends early",
+)
 HA_STATUS = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: Command(ha.mgmt("show-ha-status", domain=domain), raw),
-    args=("domain",),
-    note="for each domain active on the MDS (R81.20 JHF T43+), one exec per MDS",
+    build=lambda inv, session: Command(ha.mgmt("show-ha-status", session=session), raw),
+    args=("session",),
+    note="for each domain active on the MDS (R81.20 JHF T43+), in the domain's session",
 )
 SHOW_TASK = Step(
     servers=Servers.MDSS,
@@ -207,17 +221,21 @@ BACKUP_SHA256 = Step(
 )
 LAST_PUBLISHED = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: ha.show_last_published_session(domain),
-    args=("domain",),
-    note="per domain: the change marker (R6)",
+    build=lambda inv, session: Command(
+        ha.mgmt("show-last-published-session", session=session), raw
+    ),
+    args=("session",),
+    note="per domain, in the domain's session: the change marker (R6)",
 )
 
 # -- 03-07: the change freeze's watch --------------------------------------------------------
 WATCH_PUBLISHED = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: ha.show_last_published_session(domain),
-    args=("domain",),
-    note="per domain, one exec per MDS: did the marker move since the freeze (R6)",
+    build=lambda inv, session: Command(
+        ha.mgmt("show-last-published-session", session=session), raw
+    ),
+    args=("session",),
+    note="per domain, in the domain's session: did the marker move since the freeze (R6)",
 )
 SHOW_CHANGES = Step(
     servers=Servers.MDSS,
@@ -298,11 +316,13 @@ def _snapshot() -> tuple[Step, ...]:
         MDSSTAT,
         SHOW_DOMAINS,
         Step(servers=Servers.PRIMARY, build=lambda inv: ha.show_ha_state()),
+        API_LOGIN,
         HA_STATUS,
+        API_LOGOUT,
     )
 
 
-WATCH = (WATCH_PUBLISHED, SHOW_CHANGES, CHANGES_TASK)
+WATCH = (API_LOGIN, WATCH_PUBLISHED, API_LOGOUT, SHOW_CHANGES, CHANGES_TASK)
 
 
 def _upgrade(servers: Servers) -> tuple[Step, ...]:
@@ -346,7 +366,9 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
         MDS_BACKUP,
         BACKUP_FILES,
         BACKUP_SHA256,
+        API_LOGIN,
         LAST_PUBLISHED,
+        API_LOGOUT,
     ),
     "03": (*WATCH, *_upgrade(Servers.PRIMARY)),
     "04": (

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mdstools import jobs
+from mdstools import jobs, mgmt_api
 from mdstools.inventory import Inventory
 from mdstools.phases import ALL_PHASES
 from mdstools.procedure.steps import PHASE_STEPS, Step, phase_steps
@@ -45,6 +45,8 @@ MODULES: tuple[ModuleType, ...] = (
 WATCHED = ("03", "04", "05", "06", "07", "08")
 _ITEM = re.compile(r"printf '\\n%s\\n' '### mdstools item [^']*'; ")
 _CONTEXT = re.compile(r"^mdsenv \S+ >/dev/null && ")
+_SESSIONS = f"mktemp -d {mgmt_api.SESSION_DIR}"
+_API_CALL = re.compile(r"mgmt_cli (?:[^;>']|'[^']*')*?--format json")
 _JOB = re.compile(re.escape(jobs.JOB_ROOT) + r"/[^/\s]+/([A-Za-z0-9_.-]+)")
 
 
@@ -68,7 +70,10 @@ def phases_of(module: str, case: Case) -> tuple[str, ...]:
 
 def items(line: str) -> list[str]:
     """The command lines a sent line carries: the items of a batch, without the domain
-    context or the ``clish -c`` around them."""
+    context or the ``clish -c`` around them; of a Management API session script, each
+    ``mgmt_cli`` call (login, the reads, logout, the trap's logout)."""
+    if _SESSIONS in line:
+        return _API_CALL.findall(line)
     parts = (
         [p.strip().removesuffix(";").strip() for p in _ITEM.split(line)]
         if _ITEM.search(line)
@@ -96,7 +101,8 @@ def pattern(step: Step, inv: Inventory) -> re.Pattern[str]:
 
 def matching(line: str, steps: list[Step], inv: Inventory) -> list[Step]:
     """The steps ``line`` is one of: a job's lines by the job's directory, else by line (a
-    dry run may show a job's command one part at a time: ``mdsstop``, ``mdsstart``)."""
+    dry run may show a job's command one part at a time: ``mdsstop``, ``mdsstart``); a
+    Management API session script is the steps of its calls, each call a planned step."""
     job = _JOB.search(line)
     if job is not None:
         return [
@@ -104,6 +110,11 @@ def matching(line: str, steps: list[Step], inv: Inventory) -> list[Step]:
             for s in steps
             if s.job and jobs.job_directory(TICKET, s.job).endswith("/" + job.group(1))
         ]
+    if _SESSIONS in line:
+        calls = items(line)
+        found = [s for s in steps if any(pattern(s, inv).fullmatch(c) for c in calls)]
+        every = all(any(pattern(s, inv).fullmatch(c) for s in found) for c in calls)
+        return found if every else []
     return [
         s
         for s in steps

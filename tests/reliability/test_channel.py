@@ -51,9 +51,9 @@ def _status(lab: Path) -> dict[str, object]:
 
 
 def test_status_of_250_domains_over_clish_login_equals_bash_login(tmp_path: Path) -> None:
-    """Every domain active on mds2: its show-ha-status batch (250 Management API calls, one
-    script of tens of kB) runs on mds2 through clish -> expert in one lab, over exec in the
-    other; both snapshots are the same."""
+    """Every domain active on mds2: its show-ha-status reads (250 read-only Management API
+    sessions, scripts of kilobytes) run on mds2 through clish -> expert in one lab, over
+    exec in the other; both snapshots are the same."""
     labs = {}
     for scenario in ("clish-login", "default"):
         lab = tmp_path / scenario

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mdstools import mgmt_api
 from mdstools.procedure import discover
 from mdstools.run import Run
 from tests.procedure.harness import Case, fixture, ha_state_json
@@ -52,9 +53,8 @@ def _sync(run: Run) -> list[tuple[str, str | None, dict[str, str]]]:
 
 
 R81_20 = fixture("fw_ver/lab_r81.20_after_upgrade.txt")
-HA_STATUS_BATCH = (
-    "printf '\\n%s\\n' '### mdstools item Global'; "
-    "mgmt_cli -r true -d 'Global' show-ha-status --format json"
+HA_STATUS_BATCH = mgmt_api.script(
+    [("Global", "Global", ['mgmt_cli show-ha-status -s "$d/s1" --format json'])]
 )
 ON_TARGET = {
     "mds1": {

@@ -22,7 +22,7 @@ SHOW_CHANGES = (
 SHOW_TASK = (
     f"mgmt_cli -r true -d 'dom1' show-task task-id '{TASK}' details-level 'full' --format json"
 )
-BATCH = "~^printf .*show-last-published-session"
+BATCH = "~show-last-published-session -s"
 
 
 def batch_answer(texts: dict[str, str]) -> str:

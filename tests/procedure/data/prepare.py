@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from mdstools import mgmt_api
+from mdstools.commands.base import BATCH_MARK
 from mdstools.procedure import prepare
 from mdstools.run import Run
 from tests.procedure.harness import Case, fixture, ha_state_json, mgmt_error
@@ -71,26 +73,37 @@ def _dry_backups(run: Run) -> list[tuple[str, str]]:
 
 
 LAST = "show-last-published-session"
+IN_SESSION = [f'mgmt_cli {LAST} -s "$d/s1" --format json']
+
+
+def in_session(domain: str, login_error: str = "", answer: str = "") -> str:
+    """What a session script for ``domain`` prints: the login's error, else the answer."""
+    out = f"\n{BATCH_MARK}login {domain}\n{login_error}"
+    return out if login_error else out + f"\n{BATCH_MARK}{domain}\n{answer}"
+
+
 MARKER_ANSWERS: dict[str, dict[str, Any]] = {
     "mds1": {
         "show-ha-state": ON_PRIMARY,
-        f"-d 'Global' {LAST}": published("s-g1", 1795704000000),
-        f"-d 'dom1' {LAST}": published("s-d1", 1795704992087),
+        "-d 'Global' read-only": in_session("Global", answer=published("s-g1", 1795704000000)),
+        "-d 'dom1' read-only": in_session("dom1", answer=published("s-d1", 1795704992087)),
     },
     "mds2": {
-        f"-d 'Global' {LAST}": published("s-g2", 1795704000000),
-        f"-d 'dom1' {LAST}": mgmt_error("err_login_failed", "Login to dom1 failed"),
+        "-d 'Global' read-only": in_session("Global", answer=published("s-g2", 1795704000000)),
+        "-d 'dom1' read-only": in_session(
+            "dom1", login_error=mgmt_error("err_login_failed", "Login to dom1 failed")[0]
+        ),
     },
 }
 MARKERS_SENT = {
     "mds1": [
         HA_STATE,
-        f"mgmt_cli -r true -d 'Global' {LAST} --format json",
-        f"mgmt_cli -r true -d 'dom1' {LAST} --format json",
+        mgmt_api.script([("Global", "Global", IN_SESSION)]),
+        mgmt_api.script([("dom1", "dom1", IN_SESSION)]),
     ],
     "mds2": [
-        f"mgmt_cli -r true -d 'Global' {LAST} --format json",
-        f"mgmt_cli -r true -d 'dom1' {LAST} --format json",
+        mgmt_api.script([("Global", "Global", IN_SESSION)]),
+        mgmt_api.script([("dom1", "dom1", IN_SESSION)]),
     ],
 }
 MARKER_ROWS = [
@@ -297,6 +310,7 @@ CASES = [
         _markers,
         answers=MARKER_ANSWERS,
         sent=MARKERS_SENT,
+        any_order=["mds1", "mds2"],
         result=(MARKER_ROWS, True),
         events=[("file", {"path": "freeze.json"})],
     ),
@@ -306,6 +320,7 @@ CASES = [
         answers=MARKER_ANSWERS,
         dry_run=True,
         sent=MARKERS_SENT,
+        any_order=["mds1", "mds2"],
         result=(MARKER_ROWS, False),
     ),
     Case(

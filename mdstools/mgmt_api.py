@@ -1,0 +1,233 @@
+"""Management API reads per domain: one read-only session per domain, logout always.
+
+On a Multi-Domain Server every ``mgmt_cli -r true <command>`` is a login, the command, a
+publish and a logout, and a login costs about a second (``docs/durations.md``). Reads of
+many domains go through :func:`read_domains` instead:
+
+* per domain, ONE read-only login (``mgmt_cli login -r true -d DOMAIN read-only true``,
+  the session written to a file in a private ``mktemp -d`` directory), every command of
+  the domain in that session (``-s FILE``), then ``logout``; a shell ``trap`` on EXIT, HUP
+  and TERM logs out every session still open and removes the directory, so a killed
+  channel or a failing command leaves no session behind;
+* the domains of one server are spread over at most :data:`EXECS_PER_SERVER` concurrent
+  execs, each doing its share one domain after another (far below the API's 100
+  concurrent sessions);
+* an answer that says the API cannot take the call now (:data:`RETRYABLE`: initializing
+  after a reboot, rate limited, session limit) is retried with backoff for at most
+  :data:`RETRY_BUDGET_S`, with a progress line per wait, then raised as the ApiError it
+  is: never taken for the domain's answer;
+* a login by domain name answered ``err_login_failed`` is retried once with the domain's
+  UID (from ``show-domains``), and noted.
+
+Every exec is an ordinary command of the session, so the journal records each script
+sent; the session id never appears in an output (the login's answer goes to its file).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mdstools.commands import ha
+from mdstools.commands.base import BATCH_MARK, Command, quote
+from mdstools.errors import ApiError, ParseError
+from mdstools.session import Session
+
+EXECS_PER_SERVER = 8
+"""At most this many execs (so API sessions) at once per server."""
+RETRY_BUDGET_S = 180.0
+"""How long a server whose API cannot take calls now is waited for, in total."""
+FIRST_WAIT_S = 5.0
+MAX_WAIT_S = 30.0
+RETRYABLE = {
+    "generic_server_initializing": "initializing after a reboot",
+    "err_too_many_requests": "too many requests",
+    "err_too_many_sessions": "too many open sessions",
+}
+"""The codes that mean "not now": the call is retried, never read as an answer."""
+LOGIN_FAILED = "err_login_failed"
+SESSION_DIR = "/tmp/mdstools-api.XXXXXXXX"
+LOGIN_KEY = "login "
+
+Reads = Callable[[str, str], Sequence[str]]
+"""``reads(domain, session_file)``: the command lines of one domain, each in that session."""
+Progress = Callable[[str], None]
+
+
+@dataclass(kw_only=True)
+class _Pending:
+    """What is left to read on one server, and how the retries went."""
+
+    server: str
+    domains: dict[str, str]  # domain -> the name or UID its login uses
+    uids: Mapping[str, str]
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _domain_script(index: int, domain: str, login_as: str, lines: Sequence[str]) -> str:
+    """One domain's part of an exec: log in, its commands, log out (else the login's error)."""
+    f = f'"$d/s{index}"'
+    mark = f"printf '\\n%s\\n' {quote(BATCH_MARK + LOGIN_KEY + domain)}"
+    items = "; ".join(
+        f"printf '\\n%s\\n' {quote(BATCH_MARK + _key(domain, i))}; {line}"
+        for i, line in enumerate(lines)
+    )
+    return (
+        f"{mark}; if {ha.login(login_as)} > {f}; then {items}; "
+        f"{ha.logout(f)} >/dev/null 2>&1; else cat {f}; fi; rm -f {f}"
+    )
+
+
+def _key(domain: str, i: int) -> str:
+    return domain if i == 0 else f"{domain} #{i}"
+
+
+def script(parts: Sequence[tuple[str, str, Sequence[str]]]) -> str:
+    """One exec: a private session directory, a trap that logs out what is left when the
+    script ends (a hangup or a TERM ends it), then each ``(domain, login_as, lines)`` one
+    after another."""
+    cleanup = (
+        'for f in "$d"/s*; do [ -f "$f" ] && '
+        f'{ha.logout(chr(34) + "$f" + chr(34))} >/dev/null 2>&1; done; rm -rf "$d"'
+    )
+    head = (
+        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; trap {quote(cleanup)} EXIT; "
+        "trap 'exit 129' HUP; trap 'exit 143' TERM"
+    )
+    body = "; ".join(_domain_script(i, d, a, ls) for i, (d, a, ls) in enumerate(parts, 1))
+    return f"{head}; {body}"
+
+
+def _parse(text: str) -> dict[str, str]:
+    parts = re.split(rf"(?:^|\n){re.escape(BATCH_MARK)}(.*)\n", text)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def _code(text: str) -> str | None:
+    """The error code of an answer, None when it is not an error body."""
+    try:
+        ha.load_json(text)
+    except ApiError as exc:
+        return exc.code
+    except ParseError:
+        return None
+    return None
+
+
+def _chunks(domains: Sequence[str], n: int) -> list[list[str]]:
+    """``domains`` dealt to ``n`` execs, round robin."""
+    return [list(domains[i::n]) for i in range(n)]
+
+
+def _exec(sess: Session, parts: Sequence[tuple[str, str, Sequence[str]]]) -> dict[str, str]:
+    n = sum(len(p[2]) + 1 for p in parts)
+    cmd = Command(
+        script(parts),
+        _parse,
+        name=f"Management API reads ({len(parts)} domains, a session each)",
+        timeout_s=30 + 5.0 * n,
+        ok_codes=tuple(range(256)),
+    )
+    return sess.run(cmd).value()
+
+
+def _round(sess: Session, p: _Pending, reads: Reads, execs: int) -> dict[str, str]:
+    """One pass over the pending domains; the domains that must be retried, with the code."""
+    names = sorted(p.domains)
+    groups = [
+        [(d, p.domains[d], list(reads(d, f'"$d/s{i}"'))) for i, d in enumerate(c, 1)]
+        for c in _chunks(names, max(1, min(execs, len(names))))
+    ]
+    if sess.clish_login or len(groups) == 1:
+        outs = [_exec(sess, g) for g in groups]
+    else:
+        sess.transport.connect()
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            outs = list(pool.map(lambda g: _exec(sess, g), groups))
+    retry: dict[str, str] = {}
+    for group, out in zip(groups, outs, strict=True):
+        for domain, login_as, lines in group:
+            code = _settle(
+                p,
+                domain,
+                login_as,
+                [out.get(_key(domain, i), "") for i in range(len(lines))],
+                out.get(LOGIN_KEY + domain, ""),
+            )
+            if code is not None:
+                retry[domain] = code
+    return retry
+
+
+def _settle(p: _Pending, domain: str, login_as: str, texts: list[str], login: str) -> str | None:
+    """Keep a domain's answers; the code when it must be tried again instead."""
+    code = _code(login) if login.strip() else None
+    if code == LOGIN_FAILED and login_as == domain and p.uids.get(domain):
+        p.domains[domain] = p.uids[domain]
+        p.notes.append(f"{p.server}: login to domain {domain} by name failed; retried with its UID")
+        return LOGIN_FAILED
+    if code is None:
+        code = next((c for c in map(_code, texts) if c in RETRYABLE), None)
+    if code in RETRYABLE:
+        return code
+    p.answers[domain] = [login] * len(texts) if login.strip() else texts
+    del p.domains[domain]
+    return None
+
+
+def read_domains(
+    sess: Session,
+    domains: Sequence[str],
+    reads: Reads,
+    *,
+    uids: Mapping[str, str] | None = None,
+    execs: int = EXECS_PER_SERVER,
+    budget_s: float = RETRY_BUDGET_S,
+    time_scale: float = 1.0,
+    progress: Progress | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, list[str]]:
+    """The answers of every domain's reads on one server: ``{domain: [text per line]}``.
+
+    A domain whose login failed gets the login's error body for each of its lines (its
+    parser raises the ApiError). Raises ApiError when the API still cannot take calls
+    after ``budget_s``; each wait prints a line through ``progress`` (stderr by default).
+    The waits and the budget are realistic seconds, times ``time_scale`` when slept (1.0 on
+    real servers; the lab's scale against the lab).
+    """
+    p = _Pending(server=sess.name, domains={d: d for d in dict.fromkeys(domains)}, uids=uids or {})
+    say = progress or _stderr
+    waited, wait = 0.0, FIRST_WAIT_S
+    while p.domains:
+        retry = _round(sess, p, reads, execs)
+        codes = {c for c in retry.values() if c in RETRYABLE}
+        if not codes:
+            continue
+        code = sorted(codes)[0]
+        if waited >= budget_s:
+            raise ApiError(
+                code,
+                f"the Management API on {sess.name} still answered {code} after "
+                f"{waited:.0f} s of retries ({len(retry)} domains not read)",
+                "login",
+            )
+        step = min(wait, max(1.0, budget_s - waited))
+        say(
+            f"waiting for the Management API on {sess.name} ({RETRYABLE[code]}), "
+            f"{waited:.0f} s so far"
+        )
+        time.sleep(max(0.01, step * time_scale))
+        waited += step
+        wait = min(wait * 2, MAX_WAIT_S)
+    if notes is not None:
+        notes.extend(p.notes)
+    return p.answers
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
