@@ -25,16 +25,19 @@ sent; the session id never appears in an output (the login's answer goes to its 
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from mdstools.commands import ha
 from mdstools.commands.base import BATCH_MARK, Command, quote
 from mdstools.errors import ApiError, ParseError
+from mdstools.records import MgmtTask
 from mdstools.session import Session
 
 EXECS_PER_SERVER = 8
@@ -52,10 +55,13 @@ RETRYABLE = {
 LOGIN_FAILED = "err_login_failed"
 SESSION_DIR = "/tmp/mdstools-api.XXXXXXXX"
 LOGIN_KEY = "login "
+SESSION_FILE = '"$d/s1"'
+"""The session file of an exec with one session (a shell word: the exec's directory)."""
 
 Reads = Callable[[str, str], Sequence[str]]
 """``reads(domain, session_file)``: the command lines of one domain, each in that session."""
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True)
@@ -69,7 +75,9 @@ class _Pending:
     notes: list[str] = field(default_factory=list)
 
 
-def _domain_script(index: int, domain: str, login_as: str, lines: Sequence[str]) -> str:
+def _domain_script(
+    index: int, domain: str, login_as: str, lines: Sequence[str], read_only: bool = True
+) -> str:
     """One domain's part of an exec: log in, its commands, log out (else the login's error)."""
     f = f'"$d/s{index}"'
     mark = f"printf '\\n%s\\n' {quote(BATCH_MARK + LOGIN_KEY + domain)}"
@@ -78,7 +86,7 @@ def _domain_script(index: int, domain: str, login_as: str, lines: Sequence[str])
         for i, line in enumerate(lines)
     )
     return (
-        f"{mark}; if {ha.login(login_as)} > {f}; then {items}; "
+        f"{mark}; if {ha.login(login_as, read_only)} > {f}; then {items}; "
         f"{ha.logout(f)} >/dev/null 2>&1; else cat {f}; fi; rm -f {f}"
     )
 
@@ -87,10 +95,10 @@ def _key(domain: str, i: int) -> str:
     return domain if i == 0 else f"{domain} #{i}"
 
 
-def script(parts: Sequence[tuple[str, str, Sequence[str]]]) -> str:
+def script(parts: Sequence[tuple[str, str, Sequence[str]]], read_only: bool = True) -> str:
     """One exec: a private session directory, a trap that logs out what is left when the
     script ends (a hangup or a TERM ends it), then each ``(domain, login_as, lines)`` one
-    after another."""
+    after another, each in its own session (read-only unless ``read_only`` is False)."""
     cleanup = (
         'for f in "$d"/s*; do [ -f "$f" ] && '
         f'{ha.logout(chr(34) + "$f" + chr(34))} >/dev/null 2>&1; done; rm -rf "$d"'
@@ -99,7 +107,9 @@ def script(parts: Sequence[tuple[str, str, Sequence[str]]]) -> str:
         f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; trap {quote(cleanup)} EXIT; "
         "trap 'exit 129' HUP; trap 'exit 143' TERM"
     )
-    body = "; ".join(_domain_script(i, d, a, ls) for i, (d, a, ls) in enumerate(parts, 1))
+    body = "; ".join(
+        _domain_script(i, d, a, ls, read_only) for i, (d, a, ls) in enumerate(parts, 1)
+    )
     return f"{head}; {body}"
 
 
@@ -201,32 +211,164 @@ def read_domains(
     real servers; the lab's scale against the lab).
     """
     p = _Pending(server=sess.name, domains={d: d for d in dict.fromkeys(domains)}, uids=uids or {})
-    say = progress or _stderr
-    waited, wait = 0.0, FIRST_WAIT_S
+    backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
     while p.domains:
         retry = _round(sess, p, reads, execs)
         codes = {c for c in retry.values() if c in RETRYABLE}
-        if not codes:
-            continue
-        code = sorted(codes)[0]
-        if waited >= budget_s:
-            raise ApiError(
-                code,
-                f"the Management API on {sess.name} still answered {code} after "
-                f"{waited:.0f} s of retries ({len(retry)} domains not read)",
-                "login",
-            )
-        step = min(wait, max(1.0, budget_s - waited))
-        say(
-            f"waiting for the Management API on {sess.name} ({RETRYABLE[code]}), "
-            f"{waited:.0f} s so far"
-        )
-        time.sleep(max(0.01, step * time_scale))
-        waited += step
-        wait = min(wait * 2, MAX_WAIT_S)
+        if codes:
+            backoff.wait(sorted(codes)[0], f"{len(retry)} domains not read")
     if notes is not None:
         notes.extend(p.notes)
     return p.answers
+
+
+@dataclass
+class _Backoff:
+    """The waits of one server's "not now" answers: 5 s doubling to 30 s, within a budget."""
+
+    server: str
+    budget_s: float
+    time_scale: float
+    say: Progress
+    waited: float = 0.0
+    wait_s: float = FIRST_WAIT_S
+
+    def wait(self, code: str, left: str) -> None:
+        """Sleep before the next try after ``code``; the ApiError when the budget is spent
+        (``left`` says what was not done)."""
+        if self.waited >= self.budget_s:
+            raise ApiError(
+                code,
+                f"the Management API on {self.server} still answered {code} after "
+                f"{self.waited:.0f} s of retries ({left})",
+                "login",
+            )
+        step = min(self.wait_s, max(1.0, self.budget_s - self.waited))
+        self.say(
+            f"waiting for the Management API on {self.server} ({RETRYABLE[code]}), "
+            f"{self.waited:.0f} s so far"
+        )
+        time.sleep(max(0.01, step * self.time_scale))
+        self.waited += step
+        self.wait_s = min(self.wait_s * 2, MAX_WAIT_S)
+
+
+def change_command(
+    domain: str,
+    build: Callable[[str], Command[Any]],
+    *,
+    publish: bool = False,
+    login_as: str | None = None,
+) -> Command[dict[str, str]]:
+    """The exec of one change of ``domain`` (what :func:`change` sends, and a dry run
+    shows): a read/write login (by ``login_as``, the name by default), the command in that
+    session, the publish when ``publish``, the logout, the trap."""
+    cmd = build(SESSION_FILE)
+    lines = [cmd.line, *([ha.publish(SESSION_FILE)] if publish else [])]
+    return Command(
+        script([(domain, login_as or domain, lines)], read_only=False),
+        _parse,
+        name=f"Management API change of {domain} in one session: {cmd.name}",
+        timeout_s=30 + cmd.timeout_s,
+        mutating=True,
+        ok_codes=tuple(range(256)),
+    )
+
+
+def change(
+    sess: Session,
+    domain: str,
+    build: Callable[[str], Command[T]],
+    *,
+    publish: bool = False,
+    uid: str | None = None,
+    budget_s: float = RETRY_BUDGET_S,
+    time_scale: float = 1.0,
+    progress: Progress | None = None,
+    notes: list[str] | None = None,
+) -> T:
+    """A change of ``domain`` in ONE read/write session: the record of its answer.
+
+    One exec logs in (``mgmt_cli login -r true -d DOMAIN``, no ``read-only``), sends
+    ``build(session_file)`` in that session, publishes when ``publish`` (the HA commands
+    apply themselves: their task is the change), and logs out; the exec's trap logs out
+    when it ends early. A logout that fails (``set-ha-state`` to standby expires its
+    session) is expected and ignored. "Not now" answers of the login or the command are
+    retried with backoff (:data:`RETRYABLE`); a login by name answered
+    ``err_login_failed`` is retried once with ``uid``. Raises the ApiError of the login,
+    the command or the publish.
+    """
+    cmd = build(SESSION_FILE)
+    backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
+    login_as = domain
+    while True:
+        exec_cmd = change_command(domain, build, publish=publish, login_as=login_as)
+        out = sess.run(exec_cmd).value()
+        login = out.get(LOGIN_KEY + domain, "")
+        code = _code(login) if login.strip() else None
+        if code == LOGIN_FAILED and uid and login_as == domain:
+            login_as = uid
+            if notes is not None:
+                notes.append(
+                    f"{sess.name}: login to domain {domain} by name failed; retried with its UID"
+                )
+            continue
+        answer = login if code is not None else out.get(domain, "")
+        code = code or _code(answer)
+        if code in RETRYABLE:
+            backoff.wait(code, f"{cmd.name} on {domain} not sent")
+            continue
+        value = cmd.parse(answer)
+        if publish:
+            ha.load_json(out.get(_key(domain, 1), ""), "publish")
+        return value
+
+
+def wait_task(
+    sess: Session,
+    domain: str | None,
+    task_id: str,
+    *,
+    timeout_s: float,
+    interval_s: float,
+    budget_s: float = RETRY_BUDGET_S,
+    time_scale: float = 1.0,
+    progress: Progress | None = None,
+) -> MgmtTask:
+    """The task ``task_id`` once it ended, or as it was after ``timeout_s``: ONE exec, ONE
+    read-only session for the whole wait.
+
+    The server polls ``show-task`` in that session every ``interval_s`` (both in seconds
+    as slept on the server: already scaled), in a shell loop bounded by ``timeout_s``,
+    prints the last answer, and logs out; the trap logs out when the exec ends early (a
+    dropped connection, a kill). ``domain`` None is System Data. "Not now" answers are
+    retried with backoff. Raises the ApiError of the login or of ``show-task``.
+    """
+    where = domain or ha.SYSTEM_DATA
+    polls = max(1, math.ceil(timeout_s / max(interval_s, 0.01)))
+    show = ha.show_task(task_id, domain, session=SESSION_FILE)
+    loop = (
+        f'n=0; while :; do {show.line} > "$d/t" 2>&1; '
+        f'grep -q {quote(chr(34) + "in progress" + chr(34))} "$d/t" || break; '
+        f'n=$((n+1)); [ "$n" -ge {polls} ] && break; sleep {interval_s:g}; done; cat "$d/t"'
+    )
+    backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
+    while True:
+        exec_cmd = Command(
+            script([(where, where, [loop])]),
+            _parse,
+            name=f"Management API task {task_id} waited for in one session",
+            timeout_s=60 + timeout_s + interval_s,
+            ok_codes=tuple(range(256)),
+        )
+        out = sess.run(exec_cmd).value()
+        login = out.get(LOGIN_KEY + where, "")
+        answer = login if login.strip() else out.get(where, "")
+        code = _code(answer)
+        if code in RETRYABLE:
+            backoff.wait(code, f"task {task_id} not read")
+            continue
+        return show.parse(answer)
 
 
 def _stderr(line: str) -> None:

@@ -112,14 +112,24 @@ def mgmt(
     return " ".join(parts)
 
 
-def login(domain: str) -> str:
-    """The read-only login to ``domain`` (its name or UID) whose answer, the session, a
-    caller redirects to a file.
+def login(domain: str, read_only: bool = True) -> str:
+    """The login to ``domain`` (its name or UID) whose answer, the session, a caller
+    redirects to a file: read-only unless ``read_only`` is False (a session for a change).
 
     Example: ``login("dom1") == "mgmt_cli login -r true -d 'dom1' read-only true --format
+    json"``; ``login("dom1", read_only=False) == "mgmt_cli login -r true -d 'dom1' --format
     json"``.
     """
-    return f"mgmt_cli login -r true -d {squote(domain)} read-only true --format json"
+    mode = " read-only true" if read_only else ""
+    return f"mgmt_cli login -r true -d {squote(domain)}{mode} --format json"
+
+
+def publish(session: str) -> str:
+    """The publish of the session in file ``session``: what makes a session's changes real.
+
+    Example: ``publish('"$d/s1"') == 'mgmt_cli publish -s "$d/s1" --format json'``.
+    """
+    return mgmt("publish", session=session)
 
 
 def logout(session: str) -> str:
@@ -128,6 +138,11 @@ def logout(session: str) -> str:
     Example: ``logout('"$d/s1"') == 'mgmt_cli logout -s "$d/s1" --format json'``.
     """
     return mgmt("logout", session=session)
+
+
+def _where(domain: str | None, session: str | None) -> dict[str, str | None]:
+    """``mgmt``'s keywords: the session file when there is one, else the domain."""
+    return {"session": session} if session is not None else {"domain": domain}
 
 
 def load_json(text: str, command: str = "") -> Any:
@@ -417,26 +432,29 @@ def parse_ha_status(text: str, seen_from: str = "") -> HaStatus:
 
 
 # -- set-ha-state, ha-full-sync, show-task --------------------------------------------------
-def set_ha_state(domain: str, new_state: str) -> Command[TaskRef]:
+def set_ha_state(domain: str, new_state: str, session: str | None = None) -> Command[TaskRef]:
     """``-d <domain> set-ha-state new-state <active|standby>``: switches the domain server
     the session logs in to (pass a DMS IP as ``domain`` to pick one precisely). Mutating.
 
     Example record: ``TaskRef(task_id="2eec70e5-78a8-4bdb-9a76-cfb5601d0bcb",
-    login_required=True)``.
+    login_required=True)``. With ``session`` (a session file of that domain) it runs in
+    that session; the state changes at once (no publish), and a switch to standby expires
+    the session.
     """
     if new_state not in ("active", "standby"):
         raise ValueError(f"new_state must be 'active' or 'standby', not {new_state!r}")
-    line = mgmt("set-ha-state", {"new-state": new_state}, domain=domain)
+    line = mgmt("set-ha-state", {"new-state": new_state}, **_where(domain, session))
     return _command(line, parse_task_ref, "set_ha_state", timeout_s=600.0, mutating=True)
 
 
-def ha_full_sync(domain: str, peer: str) -> Command[TaskRef]:
+def ha_full_sync(domain: str, peer: str, session: str | None = None) -> Command[TaskRef]:
     """``-d <domain> ha-full-sync name <peer>``: full sync from the session's (active) server
     to ``peer`` (a domain server name; the standby's MDS name for Global). Mutating.
 
-    Example record: ``TaskRef(task_id="01234567-89ab-cdef-a930-8c37a59972b3")``.
+    Example record: ``TaskRef(task_id="01234567-89ab-cdef-a930-8c37a59972b3")``. With
+    ``session`` it runs in that session (no publish: the task applies it).
     """
-    line = mgmt("ha-full-sync", {"name": peer}, domain=domain)
+    line = mgmt("ha-full-sync", {"name": peer}, **_where(domain, session))
     return _command(line, parse_task_ref, "ha_full_sync", timeout_s=600.0, mutating=True)
 
 
@@ -456,7 +474,9 @@ def parse_task_ref(text: str) -> TaskRef:
     return TaskRef(str(task_id), _bool(data.get("login-required")))
 
 
-def show_task(task_id: str, domain: str | None = None) -> Command[MgmtTask]:
+def show_task(
+    task_id: str, domain: str | None = None, session: str | None = None
+) -> Command[MgmtTask]:
     """``show-task task-id <id> details-level full``: one asynchronous task.
 
     Example record::
@@ -465,7 +485,8 @@ def show_task(task_id: str, domain: str | None = None) -> Command[MgmtTask]:
                  status="succeeded", progress=100, description=None,
                  details=({"os-name": "Gaia", "version": "R81.10", "hardware": "Open Server"},))
     """
-    line = mgmt("show-task", {"task-id": task_id, "details-level": "full"}, domain=domain)
+    params = {"task-id": task_id, "details-level": "full"}
+    line = mgmt("show-task", params, **_where(domain, session))
     return _command(line, parse_task, "show_task")
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from mdstools import jobs
+from mdstools import jobs, mgmt_api
 from mdstools.commands import ha, mdsstat, versions
 from mdstools.commands.base import Command
 from mdstools.errors import MdstoolsError, TransportError
-from mdstools.records import HaStateEntry, MdsStat, MgmtTask
+from mdstools.procedure.steps import Step
+from mdstools.records import HaStateEntry, MdsStat, MgmtTask, TaskRef
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 
@@ -54,19 +56,53 @@ def wait_task(
     timeout_s: float = 1800,
     interval_s: float = 2.0,
 ) -> MgmtTask:
+    """Wait until the task ends, polling ``show-task`` every ``interval_s`` (like the
+    official clients, every 2 s) in ONE read-only session for the whole wait
+    (:func:`mgmt_api.wait_task`); a dropped connection is waited out and the wait goes on
+    in a new session. Raises JobError when the task is not done within ``timeout_s``, the
+    ApiError of ``show-task`` when it fails."""
     timeout_s, interval_s = scaled(run, timeout_s, 1.0), scaled(run, interval_s)
-    """Poll ``show-task`` until the task ends (like the official clients, every 2 s)."""
     sess = run.session(server)
-    last: dict[str, Any] = {}
+    last: dict[str, MgmtTask] = {}
+    start = time.monotonic()
 
     def check(s: Session) -> tuple[bool, str]:
-        task = s.run(ha.show_task(task_id, domain), check=True).value()
+        left = max(interval_s, timeout_s - (time.monotonic() - start))
+        task = mgmt_api.wait_task(
+            s,
+            domain,
+            task_id,
+            timeout_s=left,
+            interval_s=interval_s,
+            time_scale=scaled(run, 1.0, floor=0.0),
+        )
         last["task"] = task
         return task.done, f"{task.name or 'task'} {task.status} {task.progress or 0}%"
 
     jobs.poll_until(sess, check, timeout_s, interval_s, run.progress, label=f"{server} task")
-    task: MgmtTask = last["task"]
-    return task
+    return last["task"]
+
+
+def api_change(
+    run: Run, server: str, step: Step, **args: str
+) -> TaskRef | DryResult | MdstoolsError:
+    """``step`` (an HA command that starts a task) for ``args["domain"]`` on ``server``, in
+    one read/write session (:func:`mgmt_api.change`): the task started, the dry run's
+    :class:`DryResult` (the exec shown instead), or the error that refused it."""
+    domain = args["domain"]
+    build = step.in_session(run.inventory, **args)
+    shown = run.show_instead(server, mgmt_api.change_command(domain, build))
+    if shown is not None:
+        return shown
+    try:
+        ref: TaskRef = mgmt_api.change(
+            run.session(server), domain, build, time_scale=scaled(run, 1.0, floor=0.0)
+        )
+    except TransportError:
+        raise
+    except MdstoolsError as exc:
+        return exc
+    return ref
 
 
 def wait_all_up(run: Run, server: str, timeout_s: float, interval_s: float = 5.0) -> MdsStat:

@@ -12,8 +12,8 @@ from mdstools.checks import CheckResult
 from mdstools.commands import ha
 from mdstools.errors import ApiError, MdstoolsError, ParseError, TransportError
 from mdstools.procedure import steps
-from mdstools.procedure.common import found, ha_state, run_job, scaled, wait_task
-from mdstools.records import BackupFile, HaStateEntry, PublishedSession
+from mdstools.procedure.common import api_change, found, ha_state, run_job, scaled, wait_task
+from mdstools.records import BackupFile, HaStateEntry, PublishedSession, TaskRef
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 
@@ -83,15 +83,15 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
             found(run, primary, f"set-ha-state {dom} active", "already done", "active on it")
             out.append(Switch(dom, primary, "already active on the primary"))
             continue
-        res = run.execute(primary, steps.MAKE_ACTIVE.command(run.inventory, domain=dom))
+        res = api_change(run, primary, steps.MAKE_ACTIVE, domain=dom)
         if isinstance(res, DryResult):
             run.waits(primary, f"the task of set-ha-state {dom} active")
             out.append(Switch(dom, ", ".join(before.get(dom, [])), "dry run: not switched"))
             continue
-        if not res.ok or res.data is None:
-            out.append(Switch(dom, ", ".join(before.get(dom, [])), f"failed: {res.error}"))
+        if isinstance(res, MdstoolsError):
+            out.append(Switch(dom, ", ".join(before.get(dom, [])), f"failed: {res}"))
             continue
-        task = wait_task(run, primary, dom, res.data.task_id, interval_s=scaled(run, 2.0))
+        task = wait_task(run, primary, dom, res.task_id, interval_s=scaled(run, 2.0))
         out.append(Switch(dom, ", ".join(before.get(dom, [])), task.status))
     # a peer that could not be told (other version, down) may still be active: demote it,
     # where the primary is active now (never the last active of a domain, nor in a dry run)
@@ -99,9 +99,9 @@ def make_active_on_primary(run: Run, domains: list[str]) -> pd.DataFrame:
     for dom in [s.domain for s in out if _active_on_primary(s)]:
         for e in after:
             if e.domain == dom and e.ha_state == "active" and e.mds != primary:
-                res = run.execute(e.mds, steps.DEMOTE.command(run.inventory, domain=dom))
-                if not isinstance(res, DryResult) and res.ok and res.data is not None:
-                    wait_task(run, e.mds, dom, res.data.task_id, interval_s=scaled(run, 2.0))
+                ref = api_change(run, e.mds, steps.DEMOTE, domain=dom)
+                if isinstance(ref, TaskRef):
+                    wait_task(run, e.mds, dom, ref.task_id, interval_s=scaled(run, 2.0))
     return pd.DataFrame([s.__dict__ for s in out], columns=["domain", "from_servers", "outcome"])
 
 

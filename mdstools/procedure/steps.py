@@ -75,6 +75,11 @@ class Step:
         """The command to send, with the values of ``args``."""
         return self.build(inv, **args)
 
+    def in_session(self, inv: Inventory, **args: str) -> Callable[[str], Command[Any]]:
+        """The command with the values of ``args``, run in the session of a file:
+        ``in_session(inv, domain="dom1")('"$d/s1"')``."""
+        return lambda session: self.build(inv, session=session, **args)
+
     def commands(self, inv: Inventory, **args: str) -> tuple[Command[Any], ...]:
         """What the step sends: its ``parts`` (one job of several commands, each shown on
         its own by a dry run), else its one command."""
@@ -143,11 +148,18 @@ HA_STATUS = Step(
     args=("session",),
     note="for each domain active on the MDS (R81.20 JHF T43+), in the domain's session",
 )
+API_LOGIN_RW = Step(
+    servers=Servers.MDSS,
+    build=lambda inv, domain: Command(ha.login(domain, read_only=False), raw),
+    args=("domain",),
+    note="per change: one read/write session for the command, logged out after it "
+    "(a switch to standby expires it)",
+)
 SHOW_TASK = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain, task: ha.show_task(task, domain),
-    args=("domain", "task"),
-    note="until the task is done",
+    build=lambda inv, task, session: ha.show_task(task, session=session),
+    args=("task", "session"),
+    note="until the task is done, polled in one read-only session for the whole wait",
 )
 
 # -- 01: the verifier ---------------------------------------------------------------------
@@ -195,14 +207,14 @@ MDS_SETUP_VERIFY = Step(
 # -- 02: HA on the primary, backups, the freeze ---------------------------------------------
 MAKE_ACTIVE = Step(
     servers=Servers.PRIMARY,
-    build=lambda inv, domain: ha.set_ha_state(domain, "active"),
-    args=("domain",),
+    build=lambda inv, domain, session=None: ha.set_ha_state(domain, "active", session),
+    args=("domain", "session"),
     note="for each domain not active on the primary",
 )
 DEMOTE = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: ha.set_ha_state(domain, "standby"),
-    args=("domain",),
+    build=lambda inv, domain, session=None: ha.set_ha_state(domain, "standby", session),
+    args=("domain", "session"),
     note="on a peer still active afterwards",
 )
 BACKUP_DIR = Step(
@@ -291,20 +303,20 @@ RESTART = Step(servers=Servers.MDSS, build=_restart, job="mdsstop; mdsstart", pa
 # -- 07: HA synchronization -------------------------------------------------------------------
 STANDBY = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: ha.set_ha_state(domain, "standby"),
-    args=("domain",),
+    build=lambda inv, domain, session=None: ha.set_ha_state(domain, "standby", session),
+    args=("domain", "session"),
     note="on the side not retained, or a second active",
 )
 ACTIVE = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain: ha.set_ha_state(domain, "active"),
-    args=("domain",),
+    build=lambda inv, domain, session=None: ha.set_ha_state(domain, "active", session),
+    args=("domain", "session"),
     note="on the retained side, or the primary for a domain without an active",
 )
 FULL_SYNC = Step(
     servers=Servers.MDSS,
-    build=lambda inv, domain, peer: ha.ha_full_sync(domain, peer),
-    args=("domain", "peer"),
+    build=lambda inv, domain, peer, session=None: ha.ha_full_sync(domain, peer, session),
+    args=("domain", "peer", "session"),
     note="from the active or retained side",
 )
 
@@ -322,7 +334,7 @@ def _snapshot() -> tuple[Step, ...]:
     )
 
 
-WATCH = (API_LOGIN, WATCH_PUBLISHED, API_LOGOUT, SHOW_CHANGES, CHANGES_TASK)
+WATCH = (API_LOGIN, WATCH_PUBLISHED, API_LOGOUT, SHOW_CHANGES, SHOW_TASK, CHANGES_TASK)
 
 
 def _upgrade(servers: Servers) -> tuple[Step, ...]:
@@ -358,6 +370,7 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
     ),
     "02": (
         HA_STATE,
+        API_LOGIN_RW,
         MAKE_ACTIVE,
         SHOW_TASK,
         DEMOTE,
@@ -407,10 +420,10 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
     "07": (
         *WATCH,
         *_snapshot(),
+        API_LOGIN_RW,
         STANDBY,
         ACTIVE,
         FULL_SYNC,
-        SHOW_TASK,
     ),
     "08": (*WATCH, *_snapshot()),
 }

@@ -18,7 +18,7 @@ from mdstools.checks import CheckResult
 from mdstools.commands import ha
 from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure import steps
-from mdstools.procedure.common import found, scaled, wait_task
+from mdstools.procedure.common import api_change, found, scaled, wait_task
 from mdstools.records import COLLISION, SYNCHRONIZED, DomainServerInfo
 from mdstools.run import DryResult, Run
 from mdstools.secrets import redact
@@ -97,13 +97,16 @@ def _peer_name(infos: list[DomainServerInfo], domain: str, mds: str) -> str:
     )
 
 
-def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
-    """Send a Management API command that starts a task and wait for the task.
+def _task(run: Run, server: str, step: steps.Step, **args: str) -> str:
+    """Send ``step`` (a Management API command that starts a task) for ``args["domain"]``
+    in one read/write session, and wait for the task in one read-only session.
 
     The task is journaled when it starts and ends: a rerun that finds the same command's
     task started by an earlier run and not ended waits for that task instead of starting
     another (journaled as found in progress).
     """
+    domain = args["domain"]
+    cmd = step.command(run.inventory, **args)
     key = f"{server} {cmd.name}: {redact(cmd.line)}"
     earlier = _unfinished_task(run, key)
     task = None
@@ -116,14 +119,14 @@ def _task(run: Run, server: str, domain: str, cmd: Any) -> str:
         except MdstoolsError as exc:
             found(run, server, cmd.name, "not found", f"task {earlier}: {exc}; sending again")
     if task is None:
-        res = run.execute(server, cmd)
+        res = api_change(run, server, step, **args)
         if isinstance(res, DryResult):
             run.waits(server, f"the task of {cmd.name}")
             return "dry run"
-        if not res.ok or res.data is None:
-            return f"FAILED: {res.error}"
-        run.journal.write("step", event="task-start", key=key, server=server, task=res.data.task_id)
-        task = wait_task(run, server, domain, res.data.task_id)
+        if isinstance(res, MdstoolsError):
+            return f"FAILED: {res}"
+        run.journal.write("step", event="task-start", key=key, server=server, task=res.task_id)
+        task = wait_task(run, server, domain, res.task_id)
     run.journal.write("step", event="task-end", key=key, server=server, status=task.status)
     return task.status if task.succeeded else f"FAILED: task {task.status} ({task.description})"
 
@@ -158,9 +161,7 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
                         domain=d.name,
                         action="set-ha-state standby",
                         server=other,
-                        outcome=_task(
-                            run, other, d.name, steps.STANDBY.command(run.inventory, domain=d.name)
-                        ),
+                        outcome=_task(run, other, steps.STANDBY, domain=d.name),
                     )
                 )
             if keep not in d.active_servers:
@@ -169,9 +170,7 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
                         domain=d.name,
                         action="set-ha-state active",
                         server=keep,
-                        outcome=_task(
-                            run, keep, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)
-                        ),
+                        outcome=_task(run, keep, steps.ACTIVE, domain=d.name),
                     )
                 )
             peer = _peer_name(infos, d.name, other)
@@ -180,12 +179,7 @@ def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataF
                     domain=d.name,
                     action=f"ha-full-sync {keep} -> {peer}",
                     server=keep,
-                    outcome=_task(
-                        run,
-                        keep,
-                        d.name,
-                        steps.FULL_SYNC.command(run.inventory, domain=d.name, peer=peer),
-                    ),
+                    outcome=_task(run, keep, steps.FULL_SYNC, domain=d.name, peer=peer),
                 )
             )
     return pd.DataFrame(
@@ -208,9 +202,7 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
                         domain=d.name,
                         action="set-ha-state standby",
                         server=other,
-                        outcome=_task(
-                            run, other, d.name, steps.STANDBY.command(run.inventory, domain=d.name)
-                        ),
+                        outcome=_task(run, other, steps.STANDBY, domain=d.name),
                     )
                 )
     for d in snap.domains:
@@ -220,9 +212,7 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
                     domain=d.name,
                     action="set-ha-state active",
                     server=primary,
-                    outcome=_task(
-                        run, primary, d.name, steps.ACTIVE.command(run.inventory, domain=d.name)
-                    ),
+                    outcome=_task(run, primary, steps.ACTIVE, domain=d.name),
                 )
             )
     return pd.DataFrame(
@@ -246,12 +236,7 @@ def synchronize_standbys(run: Run, snap: status.Snapshot) -> pd.DataFrame:
                     domain=d.name,
                     action=f"ha-full-sync {d.active_server} -> {peer}",
                     server=d.active_server,
-                    outcome=_task(
-                        run,
-                        d.active_server,
-                        d.name,
-                        steps.FULL_SYNC.command(run.inventory, domain=d.name, peer=peer),
-                    ),
+                    outcome=_task(run, d.active_server, steps.FULL_SYNC, domain=d.name, peer=peer),
                 )
             )
     return pd.DataFrame(

@@ -18,7 +18,9 @@ from typing import Any, Union
 
 import pytest
 
-from mdstools import audit
+from mdstools import audit, mgmt_api
+from mdstools.commands import ha
+from mdstools.commands.base import BATCH_MARK, Command
 from mdstools.errors import ConnectionLostError
 from mdstools.fleet import Fleet
 from mdstools.inventory import Inventory, Server, parse
@@ -199,6 +201,27 @@ def ha_state_json(domains: Mapping[str, Mapping[str, str]]) -> str:
 def mgmt_error(code: str, message: str) -> tuple[str, str, int]:
     """A Management API error answer, as ``mgmt_cli --format json`` prints it (exit 1)."""
     return json.dumps({"code": code, "message": message}) + "\n", "", 1
+
+
+def in_session(domain: str, login_error: str = "", answer: str | tuple[str, str, int] = "") -> str:
+    """What a session script for ``domain`` prints: the login's error, else the answer (an
+    error answer of :func:`mgmt_error` as its body: the exec itself ends well)."""
+    out = f"\n{BATCH_MARK}login {domain}\n{login_error}"
+    body = answer[0] if isinstance(answer, tuple) else answer
+    return out if login_error else out + f"\n{BATCH_MARK}{domain}\n{body}"
+
+
+def change_sent(domain: str, build: Callable[[str], Command[Any]]) -> str:
+    """The exec of a change of ``domain`` in one read/write session (``build(session)``)."""
+    return mgmt_api.change_command(domain, build).line
+
+
+def wait_sent(domain: str, task: str) -> str:
+    """A :func:`matches` line for the exec that waits for ``task`` in one read-only session
+    of ``domain``: the login, then ``show-task`` in that session in a loop."""
+    login = f"mgmt_cli login -r true -d '{domain}' read-only true --format json"
+    show = ha.show_task(task, session=mgmt_api.SESSION_FILE).line
+    return f"~{re.escape(login)}.*while :; do {re.escape(show)}"
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,18 @@ from __future__ import annotations
 from mdstools.errors import MdstoolsError
 from mdstools.procedure import common
 from mdstools.run import Run
-from tests.procedure.harness import Case, fixture, ha_state_json, mgmt_error
+from tests.procedure.harness import (
+    Case,
+    fixture,
+    ha_state_json,
+    in_session,
+    mgmt_error,
+    wait_sent,
+)
 
 HA_STATE = "mgmt_cli -r true show-ha-state --format json"
 TASK = "ac3e43e5-efa9-48da-9463-1756fdf87635"
-SHOW_TASK = (
-    f"mgmt_cli -r true -d 'dom1' show-task task-id '{TASK}' details-level 'full' --format json"
-)
+SHOW_TASK = wait_sent("dom1", TASK)
 TWO_SIDES = ha_state_json({"Global": {"mds1": "active", "mds2": "standby"}})
 
 
@@ -97,8 +102,12 @@ CASES = [
         answers={
             "mds1": {
                 "show-task": [
-                    fixture("show_task/lab_r81.10_set_ha_state_in_progress.txt"),
-                    fixture("show_task/lab_r81.10_set_ha_state_done.txt"),
+                    in_session(
+                        "dom1", answer=fixture("show_task/lab_r81.10_set_ha_state_in_progress.txt")
+                    ),
+                    in_session(
+                        "dom1", answer=fixture("show_task/lab_r81.10_set_ha_state_done.txt")
+                    ),
                 ]
             }
         },
@@ -108,7 +117,13 @@ CASES = [
     Case(
         "a task whose show-task fails on the server",
         _task,
-        answers={"mds1": {"show-task": mgmt_error("generic_err_object_not_found", "not found")}},
+        answers={
+            "mds1": {
+                "show-task": in_session(
+                    "dom1", answer=mgmt_error("generic_err_object_not_found", "not found")
+                )
+            }
+        },
         sent={"mds1": [SHOW_TASK]},
         raises=(MdstoolsError, "not found"),
     ),

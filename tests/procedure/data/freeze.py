@@ -11,7 +11,7 @@ from mdstools.procedure.prepare import FREEZE
 from mdstools.records import ChangeRecord
 from mdstools.run import GateFailed, Run
 from tests.procedure.data.prepare import published
-from tests.procedure.harness import Case
+from tests.procedure.harness import Case, in_session, wait_sent
 
 TASK = "dcc3eb03-1ca8-40ab-b5d9-f75b9a95967a"
 SINCE = "2026-11-26T14:00:00"
@@ -22,6 +22,7 @@ SHOW_CHANGES = (
 SHOW_TASK = (
     f"mgmt_cli -r true -d 'dom1' show-task task-id '{TASK}' details-level 'full' --format json"
 )
+WAIT_TASK = wait_sent("dom1", TASK)
 BATCH = "~show-last-published-session -s"
 
 
@@ -161,12 +162,15 @@ CASES = [
             "mds2": {
                 "show-last-published": MOVED,
                 "show-changes": json.dumps({"task-id": TASK}),
+                "read-only true.*show-task": in_session(
+                    "dom1", answer=changes_task("bob", 150, "h9")
+                ),
                 "show-task": changes_task("bob", 150, "h9"),
             },
         },
         setup=_freeze_at_100,
         phase_id="03",
-        sent={"mds1": [BATCH], "mds2": [BATCH, SHOW_CHANGES, SHOW_TASK, SHOW_TASK]},
+        sent={"mds1": [BATCH], "mds2": [BATCH, SHOW_CHANGES, WAIT_TASK, SHOW_TASK]},
         result=(
             False,
             "error",
@@ -187,13 +191,16 @@ CASES = [
             "mds2": {
                 "show-last-published": MOVED,
                 "show-changes": json.dumps({"task-id": TASK}),
+                "read-only true.*show-task": in_session(
+                    "dom1", answer=changes_task("bob", 150, "h9")
+                ),
                 "show-task": changes_task("bob", 150, "h9"),
             },
         },
         setup=_freeze_at_100,
         params={"continuous_management": True},
         phase_id="04",
-        sent={"mds1": [BATCH], "mds2": [BATCH, SHOW_CHANGES, SHOW_TASK, SHOW_TASK]},
+        sent={"mds1": [BATCH], "mds2": [BATCH, SHOW_CHANGES, WAIT_TASK, SHOW_TASK]},
         result=(
             False,
             "warning",

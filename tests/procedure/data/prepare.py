@@ -8,10 +8,18 @@ from typing import Any
 import pandas as pd
 
 from mdstools import mgmt_api
-from mdstools.commands.base import BATCH_MARK
+from mdstools.commands import ha
 from mdstools.procedure import prepare
 from mdstools.run import Run
-from tests.procedure.harness import Case, fixture, ha_state_json, mgmt_error
+from tests.procedure.harness import (
+    Case,
+    change_sent,
+    fixture,
+    ha_state_json,
+    in_session,
+    mgmt_error,
+    wait_sent,
+)
 
 HA_STATE = "mgmt_cli -r true show-ha-state --format json"
 TASK = "ac3e43e5-efa9-48da-9463-1756fdf87635"
@@ -24,11 +32,9 @@ ON_PRIMARY = ha_state_json(
 ON_BOTH = ha_state_json(
     {"Global": {"mds1": "active", "mds2": "standby"}, "dom1": {"mds1": "active", "mds2": "active"}}
 )
-SET_ACTIVE = "mgmt_cli -r true -d 'dom1' set-ha-state new-state 'active' --format json"
-SET_STANDBY = "mgmt_cli -r true -d 'dom1' set-ha-state new-state 'standby' --format json"
-SHOW_TASK = (
-    f"mgmt_cli -r true -d 'dom1' show-task task-id '{TASK}' details-level 'full' --format json"
-)
+SET_ACTIVE = change_sent("dom1", lambda s: ha.set_ha_state("dom1", "active", s))
+SET_STANDBY = change_sent("dom1", lambda s: ha.set_ha_state("dom1", "standby", s))
+SHOW_TASK = wait_sent("dom1", TASK)
 DIR = "/var/log/mds_backups"
 
 
@@ -74,12 +80,6 @@ def _dry_backups(run: Run) -> list[tuple[str, str]]:
 
 LAST = "show-last-published-session"
 IN_SESSION = [f'mgmt_cli {LAST} -s "$d/s1" --format json']
-
-
-def in_session(domain: str, login_error: str = "", answer: str = "") -> str:
-    """What a session script for ``domain`` prints: the login's error, else the answer."""
-    out = f"\n{BATCH_MARK}login {domain}\n{login_error}"
-    return out if login_error else out + f"\n{BATCH_MARK}{domain}\n{answer}"
 
 
 MARKER_ANSWERS: dict[str, dict[str, Any]] = {
@@ -208,8 +208,12 @@ CASES = [
         answers={
             "mds1": {
                 "show-ha-state": [ON_SECONDARY, ON_PRIMARY],
-                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
-                "show-task": fixture("show_task/lab_r81.10_set_ha_state_done.txt"),
+                "set-ha-state": in_session(
+                    "dom1", answer=fixture("set_ha_state/lab_r81.10_to_active.txt")
+                ),
+                "show-task": in_session(
+                    "dom1", answer=fixture("show_task/lab_r81.10_set_ha_state_done.txt")
+                ),
             }
         },
         sent={"mds1": [HA_STATE, SET_ACTIVE, SHOW_TASK, HA_STATE]},
@@ -229,12 +233,20 @@ CASES = [
         answers={
             "mds1": {
                 "show-ha-state": [ON_SECONDARY, ON_BOTH],
-                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
-                "show-task": fixture("show_task/lab_r81.10_set_ha_state_done.txt"),
+                "set-ha-state": in_session(
+                    "dom1", answer=fixture("set_ha_state/lab_r81.10_to_active.txt")
+                ),
+                "show-task": in_session(
+                    "dom1", answer=fixture("show_task/lab_r81.10_set_ha_state_done.txt")
+                ),
             },
             "mds2": {
-                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
-                "show-task": fixture("show_task/lab_r81.10_set_ha_state_done.txt"),
+                "set-ha-state": in_session(
+                    "dom1", answer=fixture("set_ha_state/lab_r81.10_to_active.txt")
+                ),
+                "show-task": in_session(
+                    "dom1", answer=fixture("show_task/lab_r81.10_set_ha_state_done.txt")
+                ),
             },
         },
         sent={
@@ -249,9 +261,18 @@ CASES = [
         answers={
             "mds1": {
                 "show-ha-state": [ON_SECONDARY, ON_SECONDARY],
-                "set-ha-state": fixture("set_ha_state/lab_r81.10_to_active.txt"),
-                "show-task": json.dumps(
-                    {"tasks": [{"task-id": TASK, "status": "failed", "progress-percentage": 100}]}
+                "set-ha-state": in_session(
+                    "dom1", answer=fixture("set_ha_state/lab_r81.10_to_active.txt")
+                ),
+                "show-task": in_session(
+                    "dom1",
+                    answer=json.dumps(
+                        {
+                            "tasks": [
+                                {"task-id": TASK, "status": "failed", "progress-percentage": 100}
+                            ]
+                        }
+                    ),
                 ),
             }
         },
@@ -276,7 +297,9 @@ CASES = [
         answers={
             "mds1": {
                 "show-ha-state": [ON_SECONDARY, ON_PRIMARY],
-                "set-ha-state": mgmt_error("err_validation_failed", "dom1 is locked"),
+                "set-ha-state": in_session(
+                    "dom1", answer=mgmt_error("err_validation_failed", "dom1 is locked")
+                ),
             }
         },
         sent={"mds1": [HA_STATE, SET_ACTIVE, HA_STATE]},

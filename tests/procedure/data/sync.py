@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from mdstools import status
+from mdstools.commands import ha
 from mdstools.errors import MdstoolsError
 from mdstools.procedure import sync
 from mdstools.records import COLLISION, NEVER_SYNCHRONIZED, SYNCHRONIZED, UNKNOWN
 from mdstools.run import Run
-from tests.procedure.harness import Case, fixture, mgmt_error
+from tests.procedure.harness import Case, change_sent, fixture, in_session, mgmt_error, wait_sent
 
 DOMAINS = "mgmt_cli -r true show-domains details-level 'full' limit '500' --format json"
 SYNC_TASK = "1c68d621-3188-4a9f-92ef-c7298672f26f"
-FULL_SYNC = "mgmt_cli -r true -d 'dom1' ha-full-sync name 'dom1_Server_2' --format json"
-SHOW_SYNC_TASK = (
-    f"mgmt_cli -r true -d 'dom1' show-task task-id '{SYNC_TASK}' details-level 'full' --format json"
+FULL_SYNC = change_sent("dom1", lambda s: ha.ha_full_sync("dom1", "dom1_Server_2", s))
+SHOW_SYNC_TASK = wait_sent("dom1", SYNC_TASK)
+KEY = (
+    "mds1 ha_full_sync: mgmt_cli -r true -d 'dom1' ha-full-sync name 'dom1_Server_2' --format json"
 )
-KEY = f"mds1 ha_full_sync: {FULL_SYNC}"
 
 RETAIN: list[tuple[Any, dict[str, str]]] = [
     ("mds2", {"dom1": "mds2", "dom3": "mds2"}),
@@ -100,8 +101,10 @@ CASES = [
         answers={
             "mds1": {
                 "show-domains": fixture("show_domains/lab_r81.10.txt"),
-                "ha-full-sync": fixture("ha_full_sync/lab_r81.10.txt"),
-                "show-task": fixture("show_task/lab_r81.10_full_sync.txt"),
+                "ha-full-sync": in_session("dom1", answer=fixture("ha_full_sync/lab_r81.10.txt")),
+                "show-task": in_session(
+                    "dom1", answer=fixture("show_task/lab_r81.10_full_sync.txt")
+                ),
             }
         },
         phase_id="07",
@@ -118,7 +121,9 @@ CASES = [
         answers={
             "mds1": {
                 "show-domains": fixture("show_domains/lab_r81.10.txt"),
-                "show-task": fixture("show_task/lab_r81.10_full_sync.txt"),
+                "show-task": in_session(
+                    "dom1", answer=fixture("show_task/lab_r81.10_full_sync.txt")
+                ),
             }
         },
         setup=_earlier_task,
@@ -137,7 +142,9 @@ CASES = [
         answers={
             "mds1": {
                 "show-domains": fixture("show_domains/lab_r81.10.txt"),
-                "ha-full-sync": mgmt_error("err_validation_failed", "peer is not reachable"),
+                "ha-full-sync": in_session(
+                    "dom1", answer=mgmt_error("err_validation_failed", "peer is not reachable")
+                ),
             }
         },
         phase_id="07",
@@ -166,16 +173,14 @@ CASES = [
                 "dry-run",
                 {
                     "server": "mds2",
-                    "command": "mgmt_cli -r true -d 'dom1' set-ha-state new-state 'standby' "
-                    "--format json",
+                    "command": change_sent("dom1", lambda s: ha.set_ha_state("dom1", "standby", s)),
                 },
             ),
             (
                 "dry-run",
                 {
                     "server": "mds1",
-                    "command": "mgmt_cli -r true -d 'dom2' set-ha-state new-state 'active' "
-                    "--format json",
+                    "command": change_sent("dom2", lambda s: ha.set_ha_state("dom2", "active", s)),
                 },
             ),
         ],
