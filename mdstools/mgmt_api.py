@@ -1,4 +1,4 @@
-"""Management API reads per domain: one read-only session per domain, logout always.
+"""The Management API in sessions: reads per domain, HA changes, waits for a task.
 
 On a Multi-Domain Server every ``mgmt_cli -r true <command>`` is a login, the command, a
 publish and a logout, and a login costs about a second (``docs/durations.md``). Reads of
@@ -18,6 +18,11 @@ many domains go through :func:`read_domains` instead:
   is: never taken for the domain's answer;
 * a login by domain name answered ``err_login_failed`` is retried once with the domain's
   UID (from ``show-domains``), and noted.
+
+A change of a domain (:func:`change`: ``set-ha-state``, ``ha-full-sync``) is one exec with
+one read/write session, publish only when asked, the same trap, retries and fallback; a wait
+for a task (:func:`wait_task`) is one exec with one read-only session in which the server
+polls ``show-task`` in a bounded shell loop.
 
 Every exec is an ordinary command of the session, so the journal records each script
 sent; the session id never appears in an output (the login's answer goes to its file).
