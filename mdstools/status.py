@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from mdstools import checks, mgmt_api
+from mdstools import checks, mgmt_api, process_views
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, mdsstat, versions
 from mdstools.commands.base import Command
@@ -282,12 +282,19 @@ def _checks(
     return check_list
 
 
-def collect(fleet: Fleet) -> Snapshot:
-    """Take the snapshot of every server of ``fleet`` (unreachable ones are reported)."""
+def collect(fleet: Fleet, cross_check: bool = False) -> Snapshot:
+    """Take the snapshot of every server of ``fleet`` (unreachable ones are reported).
+
+    ``cross_check``: also read ``show-servers-and-processes`` on each server whose release
+    has it (one more round trip and one API login per server) and say in the notes whether
+    it agrees with ``mdsstat``.
+    """
     inv = fleet.inventory
     notes: list[str] = []
     first = _first_stage(fleet)
     servers, tables, version_of = _servers(inv, first, notes)
+    if cross_check:
+        _cross_check(fleet, tables, version_of, notes)
     domain_infos, entries, uids = _domains_and_ha(fleet, first, notes)
     domain_servers = _domain_servers(tables, domain_infos)
     statuses = _ha_statuses(fleet, entries, version_of, notes, uids)
@@ -300,6 +307,36 @@ def collect(fleet: Fleet) -> Snapshot:
         checks=_checks(tables, entries, domains, version_of, inv.target_version, notes),
         notes=notes,
     )
+
+
+def _cross_check(
+    fleet: Fleet,
+    tables: dict[str, MdsStat],
+    version_of: dict[str, str | None],
+    notes: list[str],
+) -> None:
+    """A note per server on whether ``show-servers-and-processes`` agrees with its
+    ``mdsstat``; servers whose release lacks the command are named once."""
+    asked = [n for n in tables if process_views.has_api_view(version_of.get(n))]
+    lacking = sorted(n for n in tables if n not in asked)
+    if lacking:
+        notes.append(
+            "show-servers-and-processes needs R81.10 JHF T79 or later; not cross-checked: "
+            + ", ".join(lacking)
+        )
+    if not asked:
+        return
+    got = fleet.map(
+        lambda sess: sess.run(ha.show_servers_and_processes(), check=True).value(), asked
+    )
+    for name in asked:
+        o = got[name]
+        if o.error is not None or o.value is None:
+            notes.append(
+                f"{name}: show-servers-and-processes not read ({o.error}); not cross-checked"
+            )
+        else:
+            notes.append(process_views.note(name, tables[name], o.value))
 
 
 def _ha_statuses(

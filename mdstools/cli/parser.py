@@ -71,6 +71,12 @@ def _add_status(sub: Any) -> None:
     )
     p.add_argument("-i", "--inventory", required=True, help="inventory YAML file")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="also read show-servers-and-processes (R81.10 JHF T79+; one API login per "
+        "server) and note whether it agrees with mdsstat",
+    )
     p.set_defaults(func=cmd_status)
 
 

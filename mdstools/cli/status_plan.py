@@ -22,7 +22,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     with Fleet(inv) as fleet:
         try:
-            snap = status.collect(fleet)
+            snap = status.collect(fleet, cross_check=args.cross_check)
         except MdstoolsError as exc:
             print(f"mdstools status: {exc}", file=sys.stderr)
             return ExitCode.FAILED
