@@ -62,6 +62,8 @@ SESSION_DIR = "/tmp/mdstools-api.XXXXXXXX"
 LOGIN_KEY = "login "
 SESSION_FILE = '"$d/s1"'
 """The session file of an exec with one session (a shell word: the exec's directory)."""
+IN_PROGRESS = '"in progress"'
+"""The status of a task not ended, as ``show-task`` prints it (quoted: a JSON string)."""
 
 Reads = Callable[[str, str], Sequence[str]]
 """``reads(domain, session_file)``: the command lines of one domain, each in that session."""
@@ -354,8 +356,9 @@ def wait_task(
     show = ha.show_task(task_id, domain, session=SESSION_FILE)
     loop = (
         f'n=0; while :; do {show.line} > "$d/t" 2>&1; '
-        f'grep -q {quote(chr(34) + "in progress" + chr(34))} "$d/t" || break; '
-        f'n=$((n+1)); [ "$n" -ge {polls} ] && break; sleep {interval_s:g}; done; cat "$d/t"'
+        f'grep -q {quote(IN_PROGRESS)} "$d/t" || break; '
+        f'n=$((n+1)); [ "$n" -ge {polls} ] && break; sleep {_seconds(interval_s)}; done; '
+        'cat "$d/t"'
     )
     backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
     while True:
@@ -374,6 +377,11 @@ def wait_task(
             backoff.wait(code, f"task {task_id} not read")
             continue
         return show.parse(answer)
+
+
+def _seconds(value: float) -> str:
+    """A ``sleep`` operand: plain decimals (never ``1e-05``), at least 0.01."""
+    return f"{max(value, 0.01):.3f}".rstrip("0").rstrip(".")
 
 
 def _stderr(line: str) -> None:

@@ -198,3 +198,9 @@ def test_a_task_that_show_task_does_not_know_is_an_error() -> None:
     with pytest.raises(ApiError) as info:
         mgmt_api.wait_task(sess, "dom1", TASK, timeout_s=30, interval_s=2)
     assert info.value.code == "generic_err_object_not_found"
+
+
+def test_a_tiny_poll_interval_is_slept_as_a_plain_decimal() -> None:
+    sess, calls = session([printed("dom1", "", task("succeeded"))])
+    mgmt_api.wait_task(sess, "dom1", TASK, timeout_s=0.001, interval_s=0.00001)
+    assert "; sleep 0.01; done" in calls[0]
