@@ -175,6 +175,13 @@ class ApiMeter:
             self.sessions.pop(sid, None)
             self._of(server).logouts += 1
 
+    def ended(self, sid: str, server: str) -> None:
+        """The server ended session ``sid`` itself (its DMS went to standby): it no longer
+        takes a slot, and counts as expired."""
+        with self.lock:
+            if self.sessions.pop(sid, None) is not None:
+                self._of(server).expired += 1
+
     def alive(self, sid: str, now: float) -> bool:
         """Whether ``sid`` has not timed out; a call on a live session keeps it alive."""
         with self.lock:

@@ -77,3 +77,5 @@ def test_a_switch_to_standby_expires_its_session_and_is_no_error(slow_lab: Deplo
     assert ref.login_required
     task = mgmt_api.wait_task(sess, "dom1", ref.task_id, timeout_s=5, interval_s=0.02)
     assert task.succeeded
+    after = usage(slow_lab, "mds1")
+    assert after["open_sessions"] == 0 and after["expired"] == 1

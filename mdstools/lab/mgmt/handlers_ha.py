@@ -95,6 +95,7 @@ def _set_ha_state(ctx: Ctx) -> JsonObj:
     standby = new_state == "standby"
     if standby and ctx.session is not None:
         ctx.session.expired = True
+        ctx.dep.api.ended(ctx.session.sid, ctx.session.server)
     return {"task-id": task.task_id, "login-required": "true" if standby else "false"}
 
 
