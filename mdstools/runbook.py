@@ -220,7 +220,10 @@ def _ipc_kernel_manager() -> type:
 
 
 @contextlib.contextmanager
-def _abort_on_signals() -> Iterator[None]:
+def abort_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`Aborted` while the block runs (in the main thread),
+    so that what holds a lock or a record releases it in its ``finally``."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Aborted(signal.Signals(signum).name)
 
@@ -311,7 +314,7 @@ def _papermill(
     """Executes the runbook into ``output``: (verdict, cause, the kernel's error name)."""
     verdict, cause, error = "failed", None, None
     try:
-        with _abort_on_signals():
+        with abort_on_signals():
             papermill.execute_notebook(
                 str(source),
                 str(output),

@@ -53,8 +53,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     record does not verify; the record is sealed at the end (with any run journaled
     since the last seal).
     """
-    from mdstools import lock
-
     chosen = _run_phase_params(args)
     if chosen is None:
         return ExitCode.USAGE
@@ -64,13 +62,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     reports = reports_folder(args)
     operator = args.operator or login_name()
-    held: lock.Lock | None = None
     try:
         check_report(reports, args.ticket)
     except (MdstoolsError, OSError) as exc:
         return error_code("run", exc)
     from mdstools import runbook  # papermill: loaded for a run that goes ahead, before the lock
 
+    with runbook.abort_on_signals():
+        try:
+            return _run_locked(args, ph, inv, params, reports, operator)
+        except runbook.Aborted as exc:
+            return _aborted("run", exc)
+
+
+def _aborted(command: str, exc: Exception) -> int:
+    """A signal that came outside a runbook's execution (before it, between two phases):
+    one line; the lock was released on the way out, the record holds what had ended."""
+    print(
+        f"mdstools {command}: aborted by {exc} outside a phase; the phases that ran are in "
+        "the record, the lock is released; run again (campaign: --resume) to go on",
+        file=sys.stderr,
+    )
+    return error_code(command, exc)
+
+
+def _run_locked(
+    args: argparse.Namespace,
+    ph: Any,
+    inv: Any,
+    params: dict[str, Any],
+    reports: Path,
+    operator: str,
+) -> int:
+    """``cmd_run`` once its inputs hold: the lock, the runbook, the lock released."""
+    from mdstools import lock, runbook
+
+    held: lock.Lock | None = None
     if ph.mutating and not args.dry_run:
         code, held = _take_lock(inv, args.ticket, ph.id, operator, args.break_lock, "run")
         if held is None:
@@ -172,7 +199,6 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     Exit 2 when --from comes after --to, for an invalid ticket id, or when the ticket's
     record (state.json, journal, manifest, notebooks) does not verify.
     """
-    from mdstools import lock
 
     params = _campaign_params(args)
     if params is None:
@@ -194,6 +220,24 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         )
         return ExitCode.OK
     operator = args.operator or login_name()
+    with runbook.abort_on_signals():
+        try:
+            return _campaign_locked(args, phases, inv, params, reports, operator)
+        except runbook.Aborted as exc:
+            return _aborted("campaign", exc)
+
+
+def _campaign_locked(
+    args: argparse.Namespace,
+    phases: list[Any],
+    inv: Any,
+    params: dict[str, Any],
+    reports: Path,
+    operator: str,
+) -> int:
+    """``cmd_campaign`` once its inputs hold: the lock, the phases, the lock released."""
+    from mdstools import lock, runbook
+
     held: lock.Lock | None = None
     if not args.dry_run:
         code, held = _take_lock(

@@ -129,12 +129,42 @@ def test_second_campaign_gets_exit_3_and_sigterm_writes_aborted(lab_factory: Fac
     second = lab.campaign("CHG-B")
     assert second.returncode == 3
     assert f"pid {first.pid}" in second.stderr and "CHG-A" in second.stderr
-    time.sleep(3)
+    journal = lab.reports / "CHG-A" / "journal.jsonl"
+    while '"kind": "command"' not in (journal.read_text() if journal.exists() else ""):
+        assert time.monotonic() < deadline and first.poll() is None, "phase 01 never began"
+        time.sleep(0.1)
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=120)
     assert first.returncode == 1
     nb = lab.notebook("CHG-A", "01_pre_upgrade_verification.ipynb")
     assert "ABORTED" in top_cell(nb)
+    assert not lock_file.exists(), "the lock is released"
+
+
+def test_a_sigterm_as_soon_as_the_lock_is_taken_releases_it(lab_factory: Factory) -> None:
+    """A signal may come before the first phase begins (or between two phases): the
+    campaign ends with exit 1 and one line, never the default death that leaves its lock."""
+    lab = lab_factory("default")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "mdstools", "campaign", "-i", str(lab.inventory)),
+            *("--ticket", "CHG-T", "--reports", str(lab.reports), "--confirm"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=lab.env(),
+        cwd=lab.dir,
+    )
+    lock_file = lab.locks / "lab-default.lock"
+    deadline = time.monotonic() + 60
+    while not lock_file.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "aborted by SIGTERM" in err
     assert not lock_file.exists(), "the lock is released"
 
 
