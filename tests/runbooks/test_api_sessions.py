@@ -1,5 +1,6 @@
-"""A phase run on a lab with the Management API's cost model: the sessions it leaves and the
-logins it pays, counted by the lab (never timed)."""
+"""Phases and status on a lab with the Management API's cost model, counted by the lab (never
+timed): the logins a phase pays; no session left open after each phase of a campaign, a
+failed phase, a phase aborted by SIGTERM; the session limit and a rate limit met."""
 
 from __future__ import annotations
 
