@@ -43,7 +43,7 @@ from mdstools.commands import ha
 from mdstools.commands.base import BATCH_MARK, Command, quote
 from mdstools.errors import ApiError, ParseError
 from mdstools.records import MgmtTask
-from mdstools.session import Session
+from mdstools.session import Result, Session
 
 EXECS_PER_SERVER = 8
 """At most this many execs (so API sessions) at once per server."""
@@ -382,6 +382,36 @@ def wait_task(
 def _seconds(value: float) -> str:
     """A ``sleep`` operand: plain decimals (never ``1e-05``), at least 0.01."""
     return f"{max(value, 0.01):.3f}".rstrip("0").rstrip(".")
+
+
+def not_now(result: Result[Any]) -> str | None:
+    """The "not now" code (initializing, too many requests or sessions) that ``result``'s
+    call was answered with, else None."""
+    exc = result.exception
+    return exc.code if isinstance(exc, ApiError) and exc.code in RETRYABLE else None
+
+
+def run_retrying(
+    sess: Session,
+    command: Command[T],
+    *,
+    time_scale: float = 1.0,
+    budget_s: float = RETRY_BUDGET_S,
+    progress: Progress | None = None,
+) -> Result[T]:
+    """``command`` (one implicit ``mgmt_cli -r true`` call) run until its answer is not a
+    "not now" code, with the backoff of the sessions' calls; the last result when the budget
+    is spent (its error says which code)."""
+    backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
+    while True:
+        result = sess.run(command)
+        code = not_now(result)
+        if code is None:
+            return result
+        try:
+            backoff.wait(code, command.name)
+        except ApiError:
+            return result
 
 
 def _stderr(line: str) -> None:

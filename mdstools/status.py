@@ -142,6 +142,11 @@ def _first_stage(fleet: Fleet) -> dict[str, Any]:
         if sess.name == mgmt_host:
             cmds += [ha.show_domains(), ha.show_ha_state()]
         results = run_all(sess, cmds)
+        for i in range(2, len(results)):
+            if mgmt_api.not_now(results[i]) is not None:
+                results[i] = mgmt_api.run_retrying(
+                    sess, cmds[i], time_scale=fleet.inventory.time_scale
+                )
         return {
             "version": results[0],
             "mdsstat": results[1],
@@ -279,6 +284,16 @@ def _checks(
             c for c in check_list if c.name not in ("one active per domain", "no collision")
         ]
         notes.append("HA state unknown: no MDS answered show-ha-state")
+        check_list.append(
+            CheckResult(
+                name="domains and HA state read",
+                passed=False,
+                reason="no MDS's Management API answered show-domains and show-ha-state: "
+                "the domains and their HA state are unknown (not zero)",
+                requirement="R4",
+                next_step="see the notes for each MDS's answer; run status again",
+            )
+        )
     return check_list
 
 
