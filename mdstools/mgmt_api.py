@@ -68,6 +68,7 @@ IN_PROGRESS = '"in progress"'
 Reads = Callable[[str, str], Sequence[str]]
 """``reads(domain, session_file)``: the command lines of one domain, each in that session."""
 Progress = Callable[[str], None]
+LOGOUT_FUNCTION = "mdstools_logout"
 T = TypeVar("T")
 
 
@@ -94,7 +95,7 @@ def _domain_script(
     )
     return (
         f"{mark}; if {ha.login(login_as, read_only)} > {f}; then {items}; "
-        f"{ha.logout(f)} >/dev/null 2>&1; else cat {f}; fi; rm -f {f}"
+        f"{LOGOUT_FUNCTION} {f}; else cat {f}; fi; rm -f {f}"
     )
 
 
@@ -102,17 +103,30 @@ def _key(domain: str, i: int) -> str:
     return domain if i == 0 else f"{domain} #{i}"
 
 
-def script(parts: Sequence[tuple[str, str, Sequence[str]]], read_only: bool = True) -> str:
+def _logout_function(pause_s: float) -> str:
+    """The shell function that logs the session of file ``$1`` out, trying again while the
+    API answers ``err_too_many_requests`` (at most 20 times, ``pause_s`` apart): a refused
+    logout would leave the session open until it expires."""
+    return (
+        f"{LOGOUT_FUNCTION}() {{ k=0; until {ha.logout(chr(34) + '$1' + chr(34))} "
+        '> "$d/lo" 2>&1; do grep -q err_too_many_requests "$d/lo" || return 1; '
+        f'k=$((k+1)); [ "$k" -ge 20 ] && return 1; sleep {_seconds(pause_s)}; done; }}'
+    )
+
+
+def script(
+    parts: Sequence[tuple[str, str, Sequence[str]]],
+    read_only: bool = True,
+    pause_s: float = 1.0,
+) -> str:
     """One exec: a private session directory, a trap that logs out what is left when the
     script ends (a hangup or a TERM ends it), then each ``(domain, login_as, lines)`` one
-    after another, each in its own session (read-only unless ``read_only`` is False)."""
-    cleanup = (
-        'for f in "$d"/s*; do [ -f "$f" ] && '
-        f'{ha.logout(chr(34) + "$f" + chr(34))} >/dev/null 2>&1; done; rm -rf "$d"'
-    )
+    after another, each in its own session (read-only unless ``read_only`` is False). A
+    logout refused for too many requests is tried again ``pause_s`` (as slept) later."""
+    cleanup = f'for f in "$d"/s*; do [ -f "$f" ] && {LOGOUT_FUNCTION} "$f"; done; rm -rf "$d"'
     head = (
-        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; trap {quote(cleanup)} EXIT; "
-        "trap 'exit 129' HUP; trap 'exit 143' TERM"
+        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; {_logout_function(pause_s)}; "
+        f"trap {quote(cleanup)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM"
     )
     body = "; ".join(
         _domain_script(i, d, a, ls, read_only) for i, (d, a, ls) in enumerate(parts, 1)
@@ -141,10 +155,12 @@ def _chunks(domains: Sequence[str], n: int) -> list[list[str]]:
     return [list(domains[i::n]) for i in range(n)]
 
 
-def _exec(sess: Session, parts: Sequence[tuple[str, str, Sequence[str]]]) -> dict[str, str]:
+def _exec(
+    sess: Session, parts: Sequence[tuple[str, str, Sequence[str]]], pause_s: float = 1.0
+) -> dict[str, str]:
     n = sum(len(p[2]) + 1 for p in parts)
     cmd = Command(
-        script(parts),
+        script(parts, pause_s=pause_s),
         _parse,
         name=f"Management API reads ({len(parts)} domains, a session each)",
         timeout_s=30 + 5.0 * n,
@@ -153,7 +169,9 @@ def _exec(sess: Session, parts: Sequence[tuple[str, str, Sequence[str]]]) -> dic
     return sess.run(cmd).value()
 
 
-def _round(sess: Session, p: _Pending, reads: Reads, execs: int) -> dict[str, str]:
+def _round(
+    sess: Session, p: _Pending, reads: Reads, execs: int, pause_s: float = 1.0
+) -> dict[str, str]:
     """One pass over the pending domains; the domains that must be retried, with the code."""
     names = sorted(p.domains)
     groups = [
@@ -161,11 +179,11 @@ def _round(sess: Session, p: _Pending, reads: Reads, execs: int) -> dict[str, st
         for c in _chunks(names, max(1, min(execs, len(names))))
     ]
     if sess.clish_login or len(groups) == 1:
-        outs = [_exec(sess, g) for g in groups]
+        outs = [_exec(sess, g, pause_s) for g in groups]
     else:
         sess.transport.connect()
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            outs = list(pool.map(lambda g: _exec(sess, g), groups))
+            outs = list(pool.map(lambda g: _exec(sess, g, pause_s), groups))
     retry: dict[str, str] = {}
     for group, out in zip(groups, outs, strict=True):
         for domain, login_as, lines in group:
@@ -220,7 +238,7 @@ def read_domains(
     p = _Pending(server=sess.name, domains={d: d for d in dict.fromkeys(domains)}, uids=uids or {})
     backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
     while p.domains:
-        retry = _round(sess, p, reads, execs)
+        retry = _round(sess, p, reads, execs, pause_s=time_scale)
         codes = {c for c in retry.values() if c in RETRYABLE}
         if codes:
             backoff.wait(sorted(codes)[0], f"{len(retry)} domains not read")

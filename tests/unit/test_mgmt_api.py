@@ -5,8 +5,11 @@ of "not now" answers, and the fallback to the domain's UID."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -88,14 +91,14 @@ def test_one_read_only_session_per_domain_and_logout_always() -> None:
     assert re.search(r"d=\$\(mktemp -d /tmp/mdstools-api\.X+\) \|\| exit 70", script)
     trap = re.search(r"trap '([^']*)' EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM", script)
     assert trap is not None
-    assert 'mgmt_cli logout -s "$f" --format json' in trap.group(1)
+    assert 'mdstools_logout "$f"' in trap.group(1)
     assert 'rm -rf "$d"' in trap.group(1)
     for i, dom in enumerate(("dom1", "dom2"), 1):
         part = (
             f"if mgmt_cli login -r true -d '{dom}' read-only true --format json > \"$d/s{i}\"; "
             f"then printf '\\n%s\\n' '### mdstools item {dom}'; "
             f'mgmt_cli show-ha-status -s "$d/s{i}" --format json; '
-            f'mgmt_cli logout -s "$d/s{i}" --format json >/dev/null 2>&1; '
+            f'mdstools_logout "$d/s{i}"; '
             f'else cat "$d/s{i}"; fi; rm -f "$d/s{i}"'
         )
         assert part in script
@@ -196,3 +199,34 @@ def test_a_login_that_fails_gives_its_error_to_every_read() -> None:
     assert got == {"dom1": [error("err_login_failed")] * 2}
     with pytest.raises(ApiError):
         ha.load_json(got["dom1"][0])
+
+
+def test_a_logout_refused_for_too_many_requests_is_tried_again(tmp_path: Path) -> None:
+    """The script in a real bash with a stand-in ``mgmt_cli`` whose first two logouts are
+    refused (rate limit): the session is logged out in the end, never left open."""
+    calls = tmp_path / "calls"
+    stand_in = tmp_path / "mgmt_cli"
+    stand_in.write_text(
+        "#!/bin/bash\n"
+        f'echo "$*" >> {calls}\n'
+        'case "$1" in\n'
+        '  login) echo \'{"sid": "s"}\' ;;\n'
+        f'  logout) n=$(grep -c "^logout" {calls});'
+        ' if [ "$n" -le 2 ]; then echo \'{"code": "err_too_many_requests"}\'; exit 1; fi;'
+        ' echo \'{"message": "OK"}\' ;;\n'
+        "  *) echo '{\"ok\": true}' ;;\n"
+        "esac\n"
+    )
+    stand_in.chmod(0o755)
+    text = mgmt_api.script([("dom1", "dom1", ['mgmt_cli show-ha-status -s "$d/s1"'])], pause_s=0)
+    proc = subprocess.run(
+        ["bash", "-c", text],
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = calls.read_text().splitlines()
+    assert [ln.split()[0] for ln in lines] == ["login", "show-ha-status", *["logout"] * 3]

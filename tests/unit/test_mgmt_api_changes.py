@@ -80,12 +80,12 @@ def test_a_change_is_one_read_write_session_logged_out_always() -> None:
     assert ref == TaskRef(TASK, False)
     (script,) = calls
     trap = re.search(r"trap '([^']*)' EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM", script)
-    assert trap is not None and 'mgmt_cli logout -s "$f" --format json' in trap.group(1)
+    assert trap is not None and 'mdstools_logout "$f"' in trap.group(1)
     assert (
         "if mgmt_cli login -r true -d 'dom1' --format json > \"$d/s1\"; "
         "then printf '\\n%s\\n' '### mdstools item dom1'; "
         "mgmt_cli set-ha-state new-state 'active' -s \"$d/s1\" --format json; "
-        'mgmt_cli logout -s "$d/s1" --format json >/dev/null 2>&1; '
+        'mdstools_logout "$d/s1"; '
         'else cat "$d/s1"; fi; rm -f "$d/s1"'
     ) in script
     assert "read-only" not in script and "publish" not in script
@@ -104,7 +104,7 @@ def test_a_change_that_needs_it_is_published_in_its_session() -> None:
         "mgmt_cli set-ha-state new-state 'active' -s \"$d/s1\" --format json; "
         "printf '\\n%s\\n' '### mdstools item dom1 #1'; "
         'mgmt_cli publish -s "$d/s1" --format json; '
-        'mgmt_cli logout -s "$d/s1"'
+        'mdstools_logout "$d/s1"'
     ) in calls[0]
 
 
@@ -167,10 +167,10 @@ def test_a_task_is_waited_for_in_one_read_only_session() -> None:
         f'n=0; while :; do {show} > "$d/t" 2>&1; '
         'grep -q \'"in progress"\' "$d/t" || break; '
         'n=$((n+1)); [ "$n" -ge 15 ] && break; sleep 2; done; cat "$d/t"; '
-        'mgmt_cli logout -s "$d/s1" --format json >/dev/null 2>&1'
+        'mdstools_logout "$d/s1"'
     ) in script
     assert "-r true -d 'dom1' show-task" not in script
-    assert re.search(r"trap '[^']*mgmt_cli logout[^']*' EXIT", script)
+    assert re.search(r"trap '[^']*mdstools_logout[^']*' EXIT", script)
 
 
 def test_a_task_wait_bounded_by_its_timeout_returns_the_last_state() -> None:
