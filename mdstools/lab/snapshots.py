@@ -282,3 +282,69 @@ def _delete(dep: Deployment, server: SimServer, user: str, args: list[str], io: 
         dep.log(f"{server.name}: snapshot {name} deleted")
     io.print(DELETED.format(name=name))
     return 0
+
+
+@clish_command("set", "snapshot", "revert")
+def _revert(dep: Deployment, server: SimServer, user: str, args: list[str], io: IO) -> int:
+    """``set snapshot revert <name>``: revert the server to a complete snapshot.
+
+    No prompt in ``clish -c`` mode. Prints ``Reverting to snapshot <name>. The machine will
+    reboot when done.`` and returns 0; then the server goes down (connections drop) for
+    ``Timings.snapshot_revert`` plus a reboot and comes back as the snapshot holds it.
+    """
+    name = args[0] if args else ""
+    settle(dep, server)
+    with dep.lock:
+        snap = server.snapshots.get(name)
+        if snap is None:
+            io.print(UNKNOWN.format(name=name))
+            return 1
+        if not snap.done:
+            io.print(INCOMPLETE.format(name=name))
+            return 1
+        if any(not s.done for s in server.snapshots.values()):
+            io.print(BUSY)
+            return 1
+        boot = server.boot_count
+        dep.log(f"{server.name}: revert to snapshot {name} requested")
+    io.print(REVERTING.format(name=name))
+    delay = max(dep.clock.dur(2.0), START_GRACE)
+    dep.scheduler.after(delay, lambda: revert(dep, server, name, boot))
+    return 0
+
+
+def revert(dep: Deployment, server: SimServer, name: str, boot: int) -> None:
+    """Take ``server`` down for the revert and a reboot, with the snapshot's content back."""
+    with dep.lock:
+        snap = server.snapshots.get(name)
+        if snap is None or server.boot_count != boot:
+            return
+    t, c = dep.timings, dep.clock
+    dep.reboot(server, down_for=c.dur(t.snapshot_revert + t.reboot))
+    with dep.lock:
+        apply(dep, server, snap.image)
+        dep.log(f"{server.name}: reverted to snapshot {name} ({snap.image.version.name})")
+
+
+def apply(dep: Deployment, server: SimServer, image: ServerImage) -> None:
+    """Put ``image`` back on ``server`` (down at the time); ``/var/log`` stays as it is.
+
+    Sessions published on the server after the snapshot are lost: they move to the DMS's
+    ``lost`` list, as after a full synchronization from the other side.
+    """
+    server.version = image.version
+    server.jumbo = image.jumbo
+    server.packages = copy.deepcopy(image.packages)
+    server.upgrade = None
+    server.vfs.restore_image(image.files, KEEP)
+    for d in server.locals:
+        held = image.dms.get(d.domain.name)
+        if held is None:
+            continue
+        kept = {r.uid for r in held.revisions}
+        d.lost.extend(r for r in d.revisions if r.uid not in kept)
+        d.revisions = list(held.revisions)
+        d.ha_state = held.ha_state
+        d.sync_status = held.sync_status
+        d.last_sync = held.last_sync
+        d.object_version = held.object_version

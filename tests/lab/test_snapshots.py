@@ -122,7 +122,7 @@ def test_space_is_used_by_kept_snapshots_and_freed_by_delete(labs: LabFactory) -
 
 def test_unknown_names(labs: LabFactory) -> None:
     dep = labs()
-    for cmd in ("show snapshot nope all", "delete snapshot nope"):
+    for cmd in ("show snapshot nope all", "delete snapshot nope", "set snapshot revert nope"):
         r = clish_c(dep, "mds1", cmd)
         assert (r.rc, r.out) == (1, "Snapshot nope does not exist\n"), cmd
 
