@@ -38,7 +38,7 @@ from mdstools.session import Session
 KEY = "snapshots"
 #: Creating one takes about 30 min (docs/durations.md); a wait ends after this.
 CREATE_TIMEOUT_S = 2 * 3600.0
-POLL_S = 30.0
+POLL_S = 60.0
 MAX_NAME = 64
 _OUTSIDE = re.compile(r"[^A-Za-z0-9_-]")
 SPACE_COLUMNS = ["server", "snapshot", "needed", "available", "earlier", "error"]
