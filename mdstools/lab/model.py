@@ -33,6 +33,7 @@ from mdstools.lab.versions import VersionProfile, profile
 from mdstools.lab.vfs import Mount, VirtualFS
 
 if TYPE_CHECKING:
+    from mdstools.lab.dbimage import BackupImage
     from mdstools.lab.snapshots import Snapshot
 
 SYNCHRONIZED = "Synchronized"
@@ -317,6 +318,7 @@ class Deployment:
         self.listeners: list[Callable[[SimServer, bool], None]] = []
         self.upgrade_hooks: list[Callable[[SimServer], None]] = []
         self.events: list[str] = []
+        self.backups: dict[str, BackupImage] = {}  # by the digest in the archive
         self.drop_during_upgrade = False
         self._pid_counter = itertools.count(10000)
         self.boot_hooks: list[Callable[[SimServer], None]] = []
