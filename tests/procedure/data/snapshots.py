@@ -243,6 +243,41 @@ CASES = [
         ],
     ),
     Case(
+        "a rerun while an earlier run's snapshot is being created: waited for, then taken again",
+        _take,
+        answers={
+            "mds1": {
+                **fresh("mds1"),
+                "show snapshots'": [
+                    listing(creating=name("mds1")),
+                    listing(complete=(name("mds1"),)),
+                    listing(complete=(name("mds1"),)),
+                ],
+                "delete snapshot": f"Snapshot {name('mds1')} deleted\n",
+            },
+            "mds2": fresh("mds2"),
+            "mlm1": fresh("mlm1"),
+        },
+        sent={
+            "mds1": [
+                LIST,
+                LIST,
+                f"clish -c 'delete snapshot {name('mds1')}'",
+                add("mds1"),
+                LIST,
+                show("mds1"),
+            ],
+            "mds2": TAKEN_SENT,
+            "mlm1": TAKEN_SENT,
+        },
+        result=(COMPLETE, True, "a snapshot of every MDS and MLM was taken"),
+        events=[
+            ("step", {"event": "found", "server": "mds1", "found": "in progress"}),
+            ("step", {"event": "found", "server": "mds1", "found": "already done"}),
+            *SNAPSHOT_EVENTS,
+        ],
+    ),
+    Case(
         "add snapshot refused on the MLM: the gate names it and why",
         _take,
         answers={
