@@ -256,8 +256,9 @@ def _failed(t: Taken, detail: str) -> Taken:
 
 
 def _wait(run: Run, sess: Session, name: str, deadline: float) -> None:
-    """Poll ``show snapshots`` until ``name`` is a restore point (JobError when it is
-    neither being created nor complete, or after ``deadline``)."""
+    """Poll ``show snapshots`` until ``name`` is a restore point: an MdstoolsError naming
+    the server when it is neither being created nor complete, a JobError after
+    ``deadline``."""
     interval = scaled(run, POLL_S)
 
     def check(s: Session) -> tuple[bool, str]:
