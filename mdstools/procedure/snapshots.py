@@ -168,7 +168,7 @@ def space_check(df: pd.DataFrame) -> CheckResult:
 
 
 # -- taking them -----------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class Taken:
     """One server's snapshot as the record keeps it (``backups.json``'s ``"snapshots"``)."""
 
