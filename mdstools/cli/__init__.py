@@ -18,10 +18,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from mdstools.cli.exits import error_code
-from mdstools.cli.inputs import parse_params
-from mdstools.cli.parser import build_parser
-from mdstools.errors import BadInput, ExitCode, RecordDamaged, RecordWriteError
+# jsonschema checks the IRI format with rfc3987_syntax when it is installed, which compiles a
+# grammar at import (over a second on every command that reads a notebook); no schema that
+# nbformat or papermill validates uses that format, so the command line goes without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+from mdstools.cli.exits import error_code  # noqa: E402
+from mdstools.cli.inputs import parse_params  # noqa: E402
+from mdstools.cli.parser import build_parser  # noqa: E402
+from mdstools.errors import BadInput, ExitCode, RecordDamaged, RecordWriteError  # noqa: E402
 
 __all__ = ["build_parser", "main", "parse_params"]
 
