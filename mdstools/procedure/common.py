@@ -35,11 +35,20 @@ def mdsstat_of(session: Session) -> MdsStat:
 
 
 def ha_state(run: Run, domain: str | None = None) -> list[HaStateEntry]:
-    """``show-ha-state`` from the primary (System Data), else from another MDS."""
+    """``show-ha-state`` from the primary (System Data), else from another MDS.
+
+    An MDS whose API answers "not now" (initializing after a reboot or a restart, too
+    many requests or sessions) is waited for with a progress line, through the backoff of
+    :func:`mgmt_api.run_retrying` within its budget (scaled); only an MDS that still
+    answers so after it, or fails otherwise, gives way to the next."""
     errors: list[str] = []
     for mds in [run.inventory.primary, *list(run.inventory.secondaries)]:
         try:
-            return run.session(mds.name).run(ha.show_ha_state(domain), check=True).value()
+            return mgmt_api.run_retrying(
+                run.session(mds.name),
+                ha.show_ha_state(domain),
+                time_scale=scaled(run, 1.0, floor=0.0),
+            ).value()
         except MdstoolsError as exc:
             errors.append(f"{mds.name}: {exc}")
     raise MdstoolsError(
