@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 from mdstools.commands import ha
 from mdstools.commands.base import BATCH_MARK, Command, quote
-from mdstools.errors import ApiError, ParseError
+from mdstools.errors import ApiError, MdstoolsError, ParseError
 from mdstools.records import MgmtTask
 from mdstools.session import Result, Session
 
@@ -397,7 +397,7 @@ def change(
     build: Callable[[str], Command[T]],
     *,
     publish: bool = False,
-    uid: str | None = None,
+    uid: str | Callable[[], str | None] | None = None,
     budget_s: float = RETRY_BUDGET_S,
     time_scale: float = 1.0,
     progress: Progress | None = None,
@@ -411,8 +411,9 @@ def change(
     when it ends early. A logout that fails (``set-ha-state`` to standby expires its
     session) is expected and ignored. "Not now" answers of the login or the command are
     retried with backoff (:data:`RETRYABLE`); a login by name answered
-    ``err_login_failed`` is retried once with ``uid``. Raises the ApiError of the login,
-    the command or the publish.
+    ``err_login_failed`` is retried once with ``uid`` (or what ``uid()`` gives, asked only
+    then: :func:`domain_uid` reads it). Raises the ApiError of the login, the command or
+    the publish.
     """
     cmd = build(SESSION_FILE)
     backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
@@ -423,8 +424,8 @@ def change(
         out = sess.run(exec_cmd).value()
         login = out.get(LOGIN_KEY + domain, "")
         code = _code(login) if login.strip() else None
-        if code == LOGIN_FAILED and uid and login_as == domain:
-            login_as = uid
+        if code == LOGIN_FAILED and login_as == domain and (by_uid := _uid(uid)):
+            login_as = by_uid
             if notes is not None:
                 notes.append(
                     f"{sess.name}: login to domain {domain} by name failed; retried with its UID"
@@ -440,6 +441,21 @@ def change(
         if publish:
             ha.load_json(out.get(_key(domain, 1), ""), "publish")
         return value
+
+
+def _uid(uid: str | Callable[[], str | None] | None) -> str | None:
+    return uid() if callable(uid) else uid
+
+
+def domain_uid(sess: Session, domain: str, *, time_scale: float = 1.0) -> str | None:
+    """``domain``'s UID as ``show-domains`` on the server of ``sess`` gives it (retried
+    while "not now"), None when it cannot tell: what a login falls back to when the login
+    by name fails."""
+    result = run_retrying(sess, ha.show_domains(), time_scale=time_scale)
+    try:
+        return ha.parse_domain_uids(result.stdout).get(domain) if result.ok else None
+    except MdstoolsError:
+        return None
 
 
 def wait_task(

@@ -90,6 +90,10 @@ class ApiMeter:
         self.usage: dict[str, ServerUsage] = {}
         self.sessions: dict[str, OpenSession] = {}
         self.timed_out_sids: set[str] = set()
+        self.name_logins_refused = False
+        """Whether a read/write ``login`` to a domain by its name is refused
+        (``err_login_failed``) while one by its UID works: the ``name-login-refused``
+        scenario."""
 
     def _of(self, server: str) -> ServerUsage:
         return self.usage.setdefault(server, ServerUsage())

@@ -97,20 +97,33 @@ def api_change(
 ) -> TaskRef | DryResult | MdstoolsError:
     """``step`` (an HA command that starts a task) for ``args["domain"]`` on ``server``, in
     one read/write session (:func:`mgmt_api.change`): the task started, the dry run's
-    :class:`DryResult` (the exec shown instead), or the error that refused it."""
+    :class:`DryResult` (the exec shown instead), or the error that refused it. A login by
+    the domain's name that fails is tried again with its UID (``show-domains`` of that
+    server, read only then); the fallback is printed and journaled."""
     domain = args["domain"]
     build = step.in_session(run.inventory, **args)
     shown = run.show_instead(server, mgmt_api.change_command(domain, build))
     if shown is not None:
         return shown
+    sess, scale = run.session(server), scaled(run, 1.0, floor=0.0)
+    notes: list[str] = []
     try:
         ref: TaskRef = mgmt_api.change(
-            run.session(server), domain, build, time_scale=scaled(run, 1.0, floor=0.0)
+            sess,
+            domain,
+            build,
+            uid=lambda: mgmt_api.domain_uid(sess, domain, time_scale=scale),
+            time_scale=scale,
+            notes=notes,
         )
     except TransportError:
         raise
     except MdstoolsError as exc:
         return exc
+    finally:
+        for note in notes:
+            print(note, flush=True)
+            run.journal.write("step", event="uid-login", server=server, domain=domain, note=note)
     return ref
 
 
