@@ -189,6 +189,10 @@ def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
     target.vfs.mounts.append(Mount(BACKUP_DIR, 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024))
 
 
+def _name_login_refused(dep: Deployment, opts: LabOptions) -> None:
+    dep.api.name_logins_refused = True
+
+
 def _clish(dep: Deployment, opts: LabOptions) -> None:
     target = dep.mdss[1] if len(dep.mdss) > 1 else dep.mdss[0]
     target.users["admin"] = User("admin", "clish")
@@ -212,6 +216,11 @@ SCENARIOS: dict[str, Scenario] = {
             "backup-space-short",
             "only 600 MB free in /var/log on the last MDS",
             _backup_space_short,
+        ),
+        Scenario(
+            "name-login-refused",
+            "a read/write API login to a domain by its name is refused; by its UID it works",
+            _name_login_refused,
         ),
         Scenario(
             "slow",
