@@ -101,25 +101,8 @@ def assert_no_session_left(api: dict[str, Any], where: str) -> None:
 
 
 def _phase(lab: Lab, ticket: str, phase_id: str, scale: str = SCALE) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "mdstools",
-        "campaign",
-        "-i",
-        str(lab.inventory),
-        "--ticket",
-        ticket,
-        "--reports",
-        str(lab.reports),
-        "--confirm",
-        "--from",
-        phase_id,
-        "--to",
-        phase_id,
-        "-p",
-        f"time_scale={scale}",
-    ]
+    """The arguments of a campaign of the one phase ``phase_id``."""
+    return lab.campaign_args(ticket, "--from", phase_id, "--to", phase_id, scale=scale)
 
 
 def test_every_phase_of_a_campaign_leaves_no_session(tmp_path: Path) -> None:
@@ -131,7 +114,7 @@ def test_every_phase_of_a_campaign_leaves_no_session(tmp_path: Path) -> None:
     lab = _up(tmp_path, api_latency=1.0, api_init_after_boot=120.0)
     try:
         for ph in PHASES:
-            p = lab.cli(*_phase(lab, "CHG-API-ALL", ph.id)[3:])
+            p = lab.cli(*_phase(lab, "CHG-API-ALL", ph.id))
             assert p.returncode == 0, (ph.id, p.stdout[-2000:], p.stderr[-3000:])
             assert_no_session_left(_settled(lab), f"after phase {ph.id}")
         api = _api(lab)
@@ -170,7 +153,9 @@ def test_an_aborted_phase_leaves_no_session(tmp_path: Path) -> None:
         api_latency=20.0,
     )
     try:
-        proc = lab.spawn(_phase(lab, "CHG-API-TERM", "00", scale))
+        proc = lab.spawn(
+            [sys.executable, "-m", "mdstools", *_phase(lab, "CHG-API-TERM", "00", scale)]
+        )
         try:
             deadline = time.monotonic() + 120
             while _api(lab)["open_sessions"] == 0 or _api(lab)["read_only_logins"] < 2:
@@ -222,7 +207,7 @@ def test_the_session_limit_is_met_without_failing(tmp_path: Path) -> None:
     assert_no_session_left(api, "after status")
     lab = _up(tmp_path / "phase", scale=scale, domains=6, max_sessions=1)
     try:
-        p = lab.cli(*_phase(lab, "CHG-API-LIM", "00", scale)[3:])
+        p = lab.cli(*_phase(lab, "CHG-API-LIM", "00", scale))
         api = _settled(lab)
     finally:
         runtime.down(tmp_path / "phase" / "lab")
