@@ -12,6 +12,11 @@
 * ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
 * ``backup-space-short``: only 600 MB free in the backup directory of the last MDS (until
   ``mdstools lab fix``);
+* ``upgrade-fails``: the CPUSE upgrade of the last MDS (the primary when there is only one)
+  ends ``Failed``: the server reboots and comes back on the source version with its DMSs
+  down; the primary, upgraded before it, stays upgraded (until ``mdstools lab fix``);
+* ``snapshot-space-short``: only 5 GB of space for Gaia snapshots on the last MDS, less than
+  a snapshot needs (until ``mdstools lab fix``);
 * ``slow``: realistic durations (time scale 1.0), a slow command prompt, and the
   Management API's assumed costs (``docs/durations.md``): a login 1 s, 120 s of
   ``generic_server_initializing`` after a reboot.
@@ -31,7 +36,16 @@ from mdstools.lab.api_options import options as api_options
 from mdstools.lab.api_options import problem as api_problem
 from mdstools.lab.api_options import status_line as api_status_line
 from mdstools.lab.clock import Clock
-from mdstools.lab.model import Deployment, Finding, LabError, SimServer, Timings, User, build
+from mdstools.lab.model import (
+    SNAPSHOT_SPACE,
+    Deployment,
+    Finding,
+    LabError,
+    SimServer,
+    Timings,
+    User,
+    build,
+)
 from mdstools.lab.versions import profile
 from mdstools.lab.vfs import Mount
 
@@ -53,6 +67,7 @@ __all__ = [
 
 DEFAULT_SCALE = 0.01
 BACKUP_DIR = "/var/log/mds_backups"
+SHORT_SNAPSHOT_SPACE = 5 * 1024**3
 
 
 @dataclass
@@ -190,7 +205,18 @@ def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
 
 
 def _name_login_refused(dep: Deployment, opts: LabOptions) -> None:
+    """Read/write logins to a domain by its name are refused; by UID they work."""
     dep.api.name_logins_refused = True
+
+
+def _upgrade_fails(dep: Deployment, opts: LabOptions) -> None:
+    """The CPUSE upgrade of the last MDS fails at its end."""
+    dep.mdss[-1].upgrade_fails = True
+
+
+def _snapshot_space_short(dep: Deployment, opts: LabOptions) -> None:
+    """The volume group of the last MDS has only 5 GB unallocated: too little for a snapshot."""
+    dep.mdss[-1].snapshot_space = SHORT_SNAPSHOT_SPACE
 
 
 def _clish(dep: Deployment, opts: LabOptions) -> None:
@@ -221,6 +247,16 @@ SCENARIOS: dict[str, Scenario] = {
             "name-login-refused",
             "a read/write API login to a domain by its name is refused; by its UID it works",
             _name_login_refused,
+        ),
+        Scenario(
+            "upgrade-fails",
+            "the CPUSE upgrade of the last MDS fails; it comes back on the source version",
+            _upgrade_fails,
+        ),
+        Scenario(
+            "snapshot-space-short",
+            "only 5 GB of space for Gaia snapshots on the last MDS",
+            _snapshot_space_short,
         ),
         Scenario(
             "slow",
@@ -314,8 +350,8 @@ def _after_upgrade(s: SimServer) -> None:
 
 
 def fix(dep: Deployment, server: str | None = None) -> list[str]:
-    """Clear injected faults (start faults, verifier findings, a full backup directory);
-    returns what was fixed."""
+    """Clear injected faults (start faults, verifier findings, a full backup directory, short
+    snapshot space, a failing upgrade); returns what was fixed."""
     fixed: list[str] = []
     with dep.lock:
         for s in dep.servers:
@@ -331,4 +367,10 @@ def fix(dep: Deployment, server: str | None = None) -> list[str]:
             if any(m.path == BACKUP_DIR for m in s.vfs.mounts):
                 s.vfs.mounts = [m for m in s.vfs.mounts if m.path != BACKUP_DIR]
                 fixed.append(f"{s.name}: {BACKUP_DIR} has room again")
+            if s.upgrade_fails:
+                s.upgrade_fails = False
+                fixed.append(f"{s.name}: the next upgrade can succeed")
+            if s.snapshot_space < SNAPSHOT_SPACE:
+                s.snapshot_space = SNAPSHOT_SPACE
+                fixed.append(f"{s.name}: room for Gaia snapshots again")
     return fixed

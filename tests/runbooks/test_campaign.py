@@ -45,7 +45,7 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
         text = (report / ph.notebook).read_text()
         assert all(rid in text for rid in ph.requirements), ph.notebook
     assert json.loads((report / "freeze.json").read_text())["markers"], "R6: freeze started"
-    backups = json.loads((report / "backups.json").read_text())
+    backups = json.loads((report / "backups.json").read_text())["backups"]
     assert all(b["file"].startswith("/var/log/mds_backups/") and b["sha256"] for b in backups)
     assert "R16" in (report / "00_discover.ipynb").read_text(), "R16: gateways out of scope"
     assert "continuous management" in (report / "03_upgrade_primary.ipynb").read_text()  # R13
@@ -171,8 +171,11 @@ def test_dry_run_changes_nothing(lab_factory: Factory) -> None:
     p = lab.campaign("CHG-DRY", "--dry-run")
     assert p.returncode == 0, p.stderr[-3000:]
     assert "DRY RUN mds1: would run [clish] installer upgrade" in p.stderr
+    for name in ("mds1", "mds2", "mlm1"):  # B1: the snapshots of 02 shown, none taken
+        assert f"DRY RUN {name}: would run [clish] add snapshot mdstools_CHG-DRY_{name}" in p.stderr
     status = runtime.control(lab.dir / "lab", {"action": "status"})
     assert {s["version"] for s in status["servers"]} == {"R81.10"}  # type: ignore[index]
+    assert all(not s["snapshots"] for s in status["servers"])  # type: ignore[index]
     plan = lab.cli("plan", "-i", str(lab.inventory))
     assert plan.returncode == 0 and "installer upgrade" in plan.stdout
     for ph in ("00", "03", "07", "08"):
