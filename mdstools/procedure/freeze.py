@@ -18,6 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -75,29 +78,60 @@ def retained_side(run: Run, domain: str) -> str:
     return run.inventory.primary.name
 
 
-def _last_published(
-    run: Run, server: str, domains: list[str]
-) -> dict[str, PublishedSession | None]:
+@dataclass(frozen=True)
+class _Markers:
+    """What one MDS answered for the markers: each domain's last published session (None
+    where the server does not host it) and the notes of the reads (a UID fallback)."""
+
+    published: dict[str, PublishedSession | None]
+    notes: list[str]
+
+
+_SAY_LOCK = threading.Lock()
+
+
+def _say(line: str) -> None:
+    """A progress line of a read (a wait for the API) on stderr, written whole: the MDSs
+    are read at once, and their lines never interleave mid-line."""
+    with _SAY_LOCK:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _last_published(run: Run, server: str, domains: list[str]) -> _Markers:
     """The last published session of every domain's DMS on ``server``, each domain in its
     own read-only API session (:mod:`mdstools.mgmt_api`). A domain the server does not
-    host (its login fails) gives None; an API that cannot take calls raises ApiError."""
+    host (its login fails) gives None; an API that cannot take calls raises ApiError.
+    Writes nothing to the record: it runs in a thread per MDS (:func:`_read_all`)."""
     notes: list[str] = []
     texts = mgmt_api.read_domains(
         run.session(server),
         domains,
         lambda d, s: [steps.WATCH_PUBLISHED.command(run.inventory, session=s).line],
         time_scale=scaled(run, 1.0, floor=0.0),
+        progress=_say,
         notes=notes,
     )
-    for note in notes:
-        run.journal.write("freeze", server=server, note=note)
     out: dict[str, PublishedSession | None] = {}
     for d, (text,) in texts.items():
         try:
             out[d] = ha.parse_last_published_session(text)
         except (MdstoolsError, ValueError):
             out[d] = None
-    return out
+    return _Markers(out, notes)
+
+
+def _read_all(run: Run, servers: list[str], domains: list[str]) -> list[Future[_Markers]]:
+    """The markers of every server in ``servers``, read at once (a thread per server, each
+    on the server's own session, at most ``mgmt_api.EXECS_PER_SERVER`` execs there): one
+    finished future per server, in the order of ``servers``, holding what that server
+    answered or the exception that stopped its read."""
+    if not servers:
+        return []
+    for name in servers:
+        run.session(name)  # every session made here, not by the threads
+    with ThreadPoolExecutor(max_workers=len(servers), thread_name_prefix="freeze") as pool:
+        return [pool.submit(_last_published, run, name, domains) for name in servers]
 
 
 def changes_since(run: Run, server: str, domain: str, since_iso: str) -> list[ChangeRecord]:
@@ -120,32 +154,54 @@ def _markers(freeze: dict[str, Any]) -> dict[tuple[str, str], int | None]:
 
 def collect(run: Run) -> list[ChangeRecord]:
     """Changes published since the freeze on every reachable MDS (the markers read through
-    one read-only API session per domain, ``show-changes`` only where the marker moved)."""
+    one read-only API session per domain, all MDSs at once; ``show-changes`` only where the
+    marker moved, one MDS after another).
+
+    The record is the one reading the MDSs one after another would leave: each MDS's notes,
+    or its error when it could not be read (that MDS is skipped, the others are kept), in
+    inventory order. An unexpected exception of an MDS's read is raised as it would have
+    been there, after the MDSs before it; one of a later MDS is journaled, not lost."""
     freeze = load_freeze(run)
     if freeze is None:
         return []
     markers = _markers(freeze)
     since = freeze_start_iso(freeze)
     domains = sorted({d for d, _ in markers})
+    names = [m.name for m in run.inventory.mdss]
+    reads = _read_all(run, names, domains)
     found: list[ChangeRecord] = []
-    for m in run.inventory.mdss:
+    for i, (name, read) in enumerate(zip(names, reads, strict=True)):
         try:
-            now = _last_published(run, m.name, domains)
+            now = read.result()
         except MdstoolsError as exc:
-            run.journal.write("freeze", server=m.name, error=str(exc))
-            print(terminal_text(f"changes on {m.name} not read: {exc}"), flush=True)
+            run.journal.write("freeze", server=name, error=str(exc))
+            print(terminal_text(f"changes on {name} not read: {exc}"), flush=True)
             continue
+        except Exception:
+            _journal_unexpected(run, names[i + 1 :], reads[i + 1 :])
+            raise
+        for note in now.notes:
+            run.journal.write("freeze", server=name, note=note)
         for dom in domains:
-            ps = now.get(dom)
-            before = markers.get((dom, m.name))
+            ps = now.published.get(dom)
+            before = markers.get((dom, name))
             if ps is None or ps.publish_posix is None or ps.publish_posix == before:
                 continue
             found.extend(
                 r
-                for r in changes_since(run, m.name, dom, since)
+                for r in changes_since(run, name, dom, since)
                 if before is None or (r.publish_posix or 0) > before
             )
     return _dedupe(run, found)
+
+
+def _journal_unexpected(run: Run, names: list[str], reads: list[Future[_Markers]]) -> None:
+    """Journal the unexpected exception of each of these reads (not an MdstoolsError: a
+    server's ordinary failure), when an earlier MDS's own is about to be raised."""
+    for name, read in zip(names, reads, strict=True):
+        exc = read.exception()
+        if exc is not None and not isinstance(exc, MdstoolsError):
+            run.journal.write("freeze", server=name, error=f"{type(exc).__name__}: {exc}")
 
 
 def _dedupe(run: Run, found: list[ChangeRecord]) -> list[ChangeRecord]:
