@@ -18,6 +18,8 @@ read before and after:
   ``freeze.watch`` runs alone and is timed. This isolates the watch from the rest of a
   phase (its other steps, papermill, the kernel). The peak of concurrent sessions is the
   lab's since ``lab up``, so for the watch it covers the markers read too (the same shape).
+  It is the most sessions open at once on one server: the watch reads its MDSs at once,
+  so the deployment as a whole has up to ``MDS`` times that many open.
 
 With ``--old COMMIT`` the same is measured with the client of that commit (a ``git
 worktree`` in a temporary directory, imported through ``PYTHONPATH``) against the same lab
