@@ -5,7 +5,8 @@ Every later phase starts with :func:`watch`: the changes published since the fre
 domain and per MDS (who, when, which objects), each marked *safe* (made on the DMS whose
 database the plan retains: the primary's, or the side ``retain_database_on`` names) or a
 *collision risk*. Headless, a risk fails the phase unless ``continuous_management=True``;
-then it is reported and carried forward to phase 07.
+then it is reported and carried forward to phase 07. The markers of all MDSs are read at
+once (:func:`collect`), and recorded in inventory order.
 
 In phase 07, for each domain in Collision: both sides' changes since the freeze side by
 side, a recommendation (retain the side whose loss is smaller; the primary's when equal),
@@ -159,8 +160,9 @@ def collect(run: Run) -> list[ChangeRecord]:
 
     The record is the one reading the MDSs one after another would leave: each MDS's notes,
     or its error when it could not be read (that MDS is skipped, the others are kept), in
-    inventory order. An unexpected exception of an MDS's read is raised as it would have
-    been there, after the MDSs before it; one of a later MDS is journaled, not lost."""
+    inventory order. An unexpected exception (a bug, not a server's failure) of one MDS's
+    read is raised once the MDSs before it are recorded, as reading in order raised it; one
+    of a later MDS is journaled, not lost."""
     freeze = load_freeze(run)
     if freeze is None:
         return []
