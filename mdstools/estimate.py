@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mdstools import audit, durations
-from mdstools.errors import RecordDamaged
+from mdstools.errors import BadInput, RecordDamaged
 from mdstools.inventory import Inventory
 from mdstools.mgmt_api import EXECS_PER_SERVER
 from mdstools.phases import BY_ID, PHASES
@@ -155,7 +155,9 @@ def span(seconds: float) -> str:
 
 
 # -- the deployment's shape ----------------------------------------------------------------
-def shape_of(inv: Inventory, document: Mapping[str, Any] | None = None) -> Shape:
+def shape_of(
+    inv: Inventory, document: Mapping[str, Any] | None = None, origin: str = "the document"
+) -> Shape:
     """The shape from a baseline or status document, else from the inventory with
     :data:`ASSUMED_DOMAINS` domains, each with a DMS on every MDS and a DLS on every MLM,
     active on the primary; every standby counted for 07's full sync (the worst case)."""
@@ -185,9 +187,24 @@ def shape_of(inv: Inventory, document: Mapping[str, Any] | None = None) -> Shape
         to_switch=sum(1 for d in domains if d.get("active_server") != primary),
         standbys=sum(len(d.get("standby_servers") or []) for d in domains),
         source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from the "
-        f"document collected at {document.get('collected_at', 'an unknown time')}; every "
+        f"{origin} (collected at {document.get('collected_at', 'an unknown time')}); every "
         "standby counted for 07's full sync (the worst case)",
     )
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """A baseline or status document read from ``path``; BadInput (exit 2) naming what is
+    wrong when it cannot be read or is not such a document."""
+    hint = "pass reports/<ticket>/baseline.json or the output of mdstools status --format json"
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it: {exc.strerror}", hint) from exc
+    except ValueError as exc:
+        raise BadInput(f"{path}: not JSON ({exc})", hint) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("servers"), list):
+        raise BadInput(f'{path}: not a baseline or status document: no "servers" list', hint)
+    return data
 
 
 def baseline_of(reports_dir: Path, ticket: str) -> dict[str, Any] | None:
@@ -395,13 +412,15 @@ def _critical_path(phases: tuple[PhaseEstimate, ...], total: float) -> str:
     return ", ".join(big) or "no step stands out"
 
 
-def estimate(inv: Inventory, document: Mapping[str, Any] | None = None) -> Estimate:
+def estimate(
+    inv: Inventory, document: Mapping[str, Any] | None = None, origin: str = "the document"
+) -> Estimate:
     """The change window for ``inv``: per phase 00..08 the expected seconds, what
     dominates, what runs at once; the total and the critical path; the back-out (09)
     apart when the phase table has it. ``document`` is a baseline or status document
     (ValueError when it has no ``"servers"`` list); None: the inventory and
-    :data:`ASSUMED_DOMAINS`."""
-    shape = shape_of(inv, document)
+    :data:`ASSUMED_DOMAINS`; ``origin`` names the document in the text."""
+    shape = shape_of(inv, document, origin)
     values, origin = timings(inv)
     c = Context(inv, shape, values)
     campaign = tuple(phase_estimate(c, p.id) for p in PHASES if p.id < BACKOUT)
@@ -464,7 +483,11 @@ def compare_run(run: Run) -> list[dict[str, Any]]:
     """08: the estimate for the run's inventory and the ticket's baseline against the real
     phase durations of its journal (:func:`comparison`, at the run's time scale), written
     to the record (``estimate.json``, with the estimate's phases, total and critical path)."""
-    est = estimate(run.inventory, baseline_of(run.report_dir.parent, run.ticket))
+    est = estimate(
+        run.inventory,
+        baseline_of(run.report_dir.parent, run.ticket),
+        f"the baseline of {run.ticket}",
+    )
     scale = float(run.params.get("time_scale") or 1.0)
     rows = comparison(est, real_durations(run.report_dir, run.run_id), scale)
     record = {

@@ -8,9 +8,10 @@ the commands it sends to each server: the steps the procedures themselves run
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from mdstools import lock
+from mdstools import estimate, lock
 from mdstools.commands.base import Command, quote
 from mdstools.commands.lock import LOCK_FILE, release_lock, take_lock
 from mdstools.inventory import Inventory
@@ -62,8 +63,12 @@ def _lock_steps(inv: Inventory) -> tuple[str, list[str], list[str]]:
     return summary, [take + " -- first"], [release + " -- last, also on failure"]
 
 
-def render(inv: Inventory) -> str:
-    """The plan as text."""
+def render(
+    inv: Inventory, document: Mapping[str, Any] | None = None, origin: str = "the document"
+) -> str:
+    """The plan as text, ending with the change window's estimate
+    (:func:`mdstools.estimate.estimate` of ``document``, a baseline or status document
+    named ``origin``; None: the inventory and an assumed domain count)."""
     out = [
         f"Campaign plan for {inv.environment}: {len(inv.mdss)} MDS, "
         f"{len(inv.log_servers)} log servers, to {inv.target_version} "
@@ -99,4 +104,6 @@ def render(inv: Inventory) -> str:
             out.extend(f"      {c}" for c in cmds)
         out.append("")
     out.append("Out of scope (R16): gateways (ClusterXL) are not upgraded by this toolkit.")
+    out.append("")
+    out.extend(estimate.estimate(inv, document, origin).lines())
     return "\n".join(out)

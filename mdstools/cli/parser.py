@@ -146,6 +146,19 @@ def _add_plan(sub: Any) -> None:
         description=(cmd_plan.__doc__ or "").strip(),
     )
     p.add_argument("-i", "--inventory", required=True)
+    p.add_argument(
+        "--ticket",
+        default="",
+        help="the estimate counts the domains of reports/<ticket>/baseline.json when it exists",
+    )
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    p.add_argument(
+        "--baseline",
+        default="",
+        metavar="FILE",
+        help="a baseline.json or the output of status --format json for the estimate "
+        "(instead of the ticket's)",
+    )
     p.set_defaults(func=cmd_plan)
 
 
