@@ -382,7 +382,7 @@ def backout_estimate(c: Context) -> PhaseEstimate:
     kept = tuple(p for p in parts if p is not None)
     return PhaseEstimate(
         phase=BACKOUT,
-        title=BY_ID[BACKOUT].title,
+        title=BY_ID[BACKOUT].title if BACKOUT in BY_ID else "Back out",
         seconds=sum(p.seconds for p in kept),
         parts=kept,
     )
