@@ -47,10 +47,12 @@ BACKOUT = "09"
 
 @dataclass(frozen=True, kw_only=True)
 class Shape:
-    """What the estimate needs of the deployment: per server the domain servers it hosts,
-    the domains, those whose active DMS is not on the primary, the standby DMSs."""
+    """What the estimate needs of the deployment: per server the domain servers it hosts
+    and those of them that are down, the domains, those whose active DMS is not on the
+    primary, the standby DMSs."""
 
     hosted: Mapping[str, int]
+    down: Mapping[str, int]
     domains: int
     to_switch: int
     standbys: int
@@ -165,6 +167,7 @@ def shape_of(
         n = ASSUMED_DOMAINS
         return Shape(
             hosted={s.name: n for s in inv.servers},
+            down={},
             domains=n,
             to_switch=0,
             standbys=n * max(len(inv.mdss) - 1, 0),
@@ -176,17 +179,21 @@ def shape_of(
     if not isinstance(servers, list):
         raise ValueError('not a baseline or status document: no "servers" list')
     hosted: dict[str, int] = {s.name: 0 for s in inv.servers}
+    down: dict[str, int] = {}
     for ds in document.get("domain_servers") or []:
         if isinstance(ds, dict) and isinstance(ds.get("server"), str):
             hosted[ds["server"]] = hosted.get(ds["server"], 0) + 1
+            if ds.get("all_up") is False:
+                down[ds["server"]] = down.get(ds["server"], 0) + 1
     domains = [d for d in document.get("domains") or [] if isinstance(d, dict)]
     primary = inv.primary.name
     return Shape(
         hosted=hosted,
+        down=down,
         domains=len(domains),
         to_switch=sum(1 for d in domains if d.get("active_server") != primary),
         standbys=sum(len(d.get("standby_servers") or []) for d in domains),
-        source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from the "
+        source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from "
         f"{origin} (collected at {document.get('collected_at', 'an unknown time')}); every "
         "standby counted for 07's full sync (the worst case)",
     )
@@ -306,6 +313,11 @@ def _upgrade(c: Context, step: Step) -> Part | None:
     return _in_turn("upgrade", {n: one(n) for n in c.names(step)})
 
 
+def _start_down(c: Context, step: Step) -> Part | None:
+    costs = {n: c.shape.down.get(n, 0) * c.t["dms_start"] for n in c.names(step)}
+    return _in_turn("mdsstart_customer of the DMSs down", {n: s for n, s in costs.items() if s})
+
+
 def _fix(c: Context, step: Step) -> Part | None:
     per = c.shape.domains * c.t["fix_versions_per_domain"]
     return _in_turn("mds_fix_cmas_clms_version", {n: per for n in c.names(step)})
@@ -341,6 +353,7 @@ RULES: tuple[tuple[Step, Rule], ...] = (
     (steps.ADD_SNAPSHOT, _snapshot),
     (steps.INSTALLER_UPGRADE, _upgrade),
     (steps.MDS_SETUP_UPGRADE, _upgrade),
+    (steps.START_DMS, _start_down),
     (steps.FIX_VERSIONS, _fix),
     (steps.RESTART, _restart),
     (steps.FULL_SYNC, _full_sync),
@@ -393,7 +406,10 @@ def timings(inv: Inventory) -> tuple[dict[str, float], str]:
     by the inventory's timings file where it names it."""
     mine = dict(inv.timings)
     if not inv.timings_file:
-        return dict(durations.DEFAULTS), "defaults of docs/durations.md (mostly ASSUMPTIONs)"
+        return dict(durations.DEFAULTS), (
+            "defaults of docs/durations.md (assumptions: put your measurements in a file "
+            "the inventory names, timings: <path>)"
+        )
     origin = (
         f"{inv.timings_file} ({len(mine)} of {len(durations.DEFAULTS)} values: "
         f"{', '.join(sorted(mine)) or 'none'}); the rest defaults of docs/durations.md"

@@ -151,7 +151,7 @@ def test_without_a_document_the_domains_are_an_assumption_said_so(tmp_path: Path
     assert est.shape.domains == n and est.shape.of("mlm1") == n
     assert est.total_s == pytest.approx(sum(hand(2, 1, n, 0).values()))
     assert f"ASSUMPTION {n} domains" in est.shape.source
-    assert "defaults of docs/durations.md" in est.timings_origin
+    assert "defaults of docs/durations.md (assumptions" in est.timings_origin
 
 
 def test_a_document_without_servers_is_refused(tmp_path: Path) -> None:
@@ -282,3 +282,22 @@ def test_the_real_durations_come_from_the_runs_that_count(tmp_path: Path) -> Non
     scaled = {r["phase"]: r for r in estimate.comparison(est, real, scale=0.01)}
     assert scaled["01"]["ratio"] == round(1200 / (planned_01 * 0.01), 3)
     assert list(rows[0]) == estimate.COLUMNS
+
+
+def test_the_dms_down_in_the_baseline_are_started_in_06(tmp_path: Path) -> None:
+    inv = inventory(tmp_path, 2, 1)
+    doc = document(2, 1, 5, {})
+    before = {p.phase: p.seconds for p in estimate.estimate(inv, doc).phases}
+    for ds in doc["domain_servers"][5:7]:  # two DMSs of mds2
+        ds["all_up"] = False
+    after = {p.phase: p.seconds for p in estimate.estimate(inv, doc).phases}
+    assert after["06"] - before["06"] == pytest.approx(2 * T["dms_start"])
+    assert {k: v for k, v in after.items() if k != "06"} == {
+        k: v for k, v in before.items() if k != "06"
+    }
+
+
+def test_docs_durations_has_every_row_of_the_code_with_its_value() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "durations.md").read_text()
+    for row in durations.TABLE:
+        assert f"| `{row.name}` | {row.value:g} {row.unit} |" in text, row.name
