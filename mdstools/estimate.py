@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,7 +147,9 @@ class Estimate:
 
 
 def span(seconds: float) -> str:
-    """Seconds in words: ``45 s``, ``12 min``, ``5 h 40 min``."""
+    """Seconds in words: ``0.4 s``, ``45 s``, ``12 min``, ``5 h 40 min``."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
     s = round(seconds)
     if s < 60:
         return f"{s} s"
@@ -456,7 +459,8 @@ def estimate(
 # -- 08: the estimate against the journal ----------------------------------------------------
 def real_durations(report_dir: Path, current: str | None = None) -> dict[str, float]:
     """Phase id -> seconds of the run that counts for it (the campaign timeline's rule:
-    :mod:`mdstools.procedure.timeline`); ``current`` is the run asking (it counts so far)."""
+    :mod:`mdstools.procedure.timeline`); ``current`` is the run asking: its phase counts
+    from its start until now."""
     events = audit.read_journal(report_dir / audit.JOURNAL)
     try:
         state = audit.load_state(report_dir / audit.STATE)
@@ -464,17 +468,22 @@ def real_durations(report_dir: Path, current: str | None = None) -> dict[str, fl
         state = {"phases": {}}
     counted = timeline.counted_runs(events, state, current)
     phases = timeline.spans(events, counted.values())["phases"]
-    return {pid: float(b - a) for pid, (a, b) in phases.items()}
+    out = {pid: float(b - a) for pid, (a, b) in phases.items()}
+    mine = next((pid for pid, run_id in counted.items() if run_id == current), None)
+    if mine is not None and mine in phases:
+        out[mine] = max(out[mine], time.time() - phases[mine][0])
+    return out
 
 
-COLUMNS = ["phase", "estimated min", "real min", "ratio"]
+#: the columns 08 shows (each row also has the seconds: ``estimated s``, ``real s``)
+COLUMNS = ["phase", "estimated", "real", "ratio"]
 ESTIMATE_FILE = "estimate.json"
 
 
 def comparison(
     est: Estimate, real: Mapping[str, float], scale: float = 1.0
 ) -> list[dict[str, Any]]:
-    """One row per phase (:data:`COLUMNS`): estimated and real minutes, real / estimated;
+    """One row per phase (:data:`COLUMNS`): estimated and real time, real / estimated;
     a phase not run has no real value; a last row sums the phases that ran. ``scale`` is
     the run's time scale: the lab's clock runs the estimate's product seconds that much
     faster (1.0 on real servers)."""
@@ -482,9 +491,11 @@ def comparison(
     def row(phase: str, planned: float, got: float | None) -> dict[str, Any]:
         return {
             "phase": phase,
-            "estimated min": round(planned / 60, 1),
-            "real min": None if got is None else round(got / 60, 1),
+            "estimated": span(planned),
+            "real": "not run" if got is None else span(got),
             "ratio": None if got is None or not planned else round(got / planned, 3),
+            "estimated s": round(planned, 3),
+            "real s": None if got is None else round(got, 3),
         }
 
     rows = [row(p.phase, p.seconds * scale, real.get(p.phase)) for p in est.phases]
