@@ -1,7 +1,7 @@
 """Gaia snapshots in clish, as the back-out (phase 09) reads and uses them:
 ``show snapshots`` and ``set snapshot revert <name>``.
 
-Formats: ``docs/formats.md``, its section on Gaia snapshots (RECONSTRUCTED where no
+Formats: ``docs/formats.md#snapshot-revert-and-boot-time`` (RECONSTRUCTED where no
 verbatim sample is public). The list is what the parser relies on: the names alone on
 their line under ``Restore points:`` are complete snapshots, a ``Snapshot <name> is being
 created`` line is one in progress. The revert prints one line and the server reboots.
