@@ -97,9 +97,10 @@ PHASES: tuple[Phase, ...] = (
         id="02",
         slug="prepare_ha",
         title="Prepare HA, back up, start the change freeze",
-        requirements=("R7", "R1", "R6", "X1"),
+        requirements=("R7", "R1", "R6", "X1", "B1"),
         summary="make every DMS Active on the primary MDS (with confirmation); one active MDS for "
-        "Global; back up every MDS; record each DMS database's change marker",
+        "Global; back up every MDS; record each DMS database's change marker; a Gaia snapshot "
+        "of every MDS and MLM",
         timeout_s=7200,
         mutating=True,
         needs=("01",),
@@ -108,6 +109,8 @@ PHASES: tuple[Phase, ...] = (
             Gate("checks.dms_active_on_primary", "every DMS active on the primary", ("R7",)),
             Gate("prepare.space_check", "backup space on every MDS", ("X1",)),
             Gate("prepare.backups_check", "a backup of every MDS", ("X1",)),
+            Gate("snapshots.space_check", "snapshot space on every MDS and MLM", ("B1",)),
+            Gate("snapshots.taken_check", "a snapshot of every MDS and MLM taken", ("B1",)),
         ),
     ),
     Phase(

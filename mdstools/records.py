@@ -381,3 +381,39 @@ class ChangeRecord:
     object_uid: str
     fields: dict[str, str] = field(default_factory=dict)
     server: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotList:
+    """Gaia's ``show snapshots``: the complete snapshots (restore points), those being
+    created with their percentage, and the space figures of its last line (bytes; None
+    when the line is missing or unreadable).
+
+    ``SnapshotList(complete=("s1",), creating={"s2": 40}, needed_bytes=8375186227,
+    available_bytes=53687091200, space_line="Creation of an additional snapshot ...")``
+    """
+
+    complete: tuple[str, ...] = ()
+    creating: dict[str, int | None] = field(default_factory=dict)
+    needed_bytes: int | None = None
+    available_bytes: int | None = None
+    space_line: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotDetail:
+    """Gaia's ``show snapshot <name> all``: its ``key: value`` lines, the known ones typed
+    (``size_bytes`` from ``size: 7.8G``); a key it did not print is None.
+
+    ``SnapshotDetail(name="s1", description="mdstools CHG1 before upgrade",
+    date="2026-12-07T04:00:00Z", size="7.8G", size_bytes=8375186227, version="R81.10",
+    status="complete")``
+    """
+
+    name: str
+    description: str | None = None
+    date: str | None = None
+    size: str | None = None
+    size_bytes: int | None = None
+    version: str | None = None
+    status: str | None = None

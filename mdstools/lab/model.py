@@ -23,16 +23,21 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mdstools.lab.api_costs import ApiMeter
 from mdstools.lab.clock import Clock, Scheduler
 from mdstools.lab.versions import VersionProfile, profile
 from mdstools.lab.vfs import Mount, VirtualFS
 
+if TYPE_CHECKING:
+    from mdstools.lab.snapshots import Snapshot
+
 SYNCHRONIZED = "Synchronized"
 NEVER_SYNCED = "Never been synchronized"
 COLLISION = "Collision"
 GLOBAL = "Global"
+SNAPSHOT_SPACE = 60 * 1024**3  # unallocated LVM space for Gaia snapshots (ASSUMPTION)
 
 
 class LabError(Exception):
@@ -68,6 +73,10 @@ class Timings:
     fix_version_per_object: float = 2.0
     backup_base: float = 120.0
     backup_per_domain: float = 2.0
+    snapshot_create: float = 1800.0  # for a snapshot of SNAPSHOT_REFERENCE_SIZE
+    snapshot_revert: float = 1200.0  # before the reboot that ends a revert
+    restore_base: float = 180.0
+    restore_per_domain: float = 4.0
     command_latency: float = 0.0
 
 
@@ -269,6 +278,10 @@ class SimServer:
         self.config_lock_owner: str | None = None
         self.expert_password = ""
         self.jumbo: int | None = version.jumbo_take
+        self.snapshots: dict[str, Snapshot] = {}
+        self.snapshot_space = SNAPSHOT_SPACE
+        self.upgrade_fails = False  # the next CPUSE upgrade ends Failed (scenario upgrade-fails)
+        self.dms_down_after_boot = False
 
     def next_pid(self) -> int:
         return next(self.pids)
@@ -301,6 +314,7 @@ class Deployment:
         self.api = ApiMeter()
         self.listeners: list[Callable[[SimServer, bool], None]] = []
         self.upgrade_hooks: list[Callable[[SimServer], None]] = []
+        self.upgrade_failed_hooks: list[Callable[[SimServer], None]] = []
         self.events: list[str] = []
         self.drop_during_upgrade = False
         self._pid_counter = itertools.count(10000)
@@ -722,6 +736,9 @@ class Deployment:
         with self.lock:
             if s.upgrade is None or s.boot_count != boot:
                 return
+            if s.upgrade_fails:
+                self._fail_upgrade(s)
+                return
             st = s.upgrade
             s.upgrade = None
             for p in s.packages.values():
@@ -734,8 +751,26 @@ class Deployment:
             self.log(f"{s.name}: upgraded to {st.target.name}, rebooting")
         self.reboot(s)
 
-    def reboot(self, s: SimServer) -> None:
-        """Reboot: connections drop, the port refuses, then everything starts again."""
+    def _fail_upgrade(self, s: SimServer) -> None:
+        """The upgrade fails at its end: the package ``Failed``, the server reboots and
+        comes back on its old release with its DMSs down."""
+        st = s.upgrade
+        assert st is not None
+        s.upgrade = None
+        for p in s.packages.values():
+            if p.file_name == st.package:
+                p.status = "Failed"
+        s.dms_down_after_boot = True
+        for hook in self.upgrade_failed_hooks:
+            hook(s)
+        self.log(f"{s.name}: the upgrade to {st.target.name} failed, rebooting on {s.version.name}")
+        self.reboot(s)
+
+    def reboot(self, s: SimServer, down_for: float | None = None) -> None:
+        """Reboot: connections drop, the port refuses, then everything starts again.
+
+        ``down_for``: lab seconds before the server is back (default: a normal reboot).
+        """
         c, t = self.clock, self.timings
         with self.lock:
             if s.upgrade is not None:
@@ -758,13 +793,16 @@ class Deployment:
             self.log(f"{s.name}: down (reboot)")
         for fn in list(self.listeners):
             fn(s, False)
-        self.scheduler.after(c.dur(t.reboot), lambda: self._boot(s))
+        self.scheduler.after(
+            c.dur(t.reboot) if down_for is None else down_for, lambda: self._boot(s)
+        )
 
     def _boot(self, s: SimServer) -> None:
         with self.lock:
             s.down_event = threading.Event()
             s.online = True
-            self.start_server(s)
+            self.start_server(s, mds_only=s.dms_down_after_boot)
+            s.dms_down_after_boot = False
             self.api.booted(s.name, s.life.up_at, self.clock.dur(self.api.costs.init_after_boot))
             for hook in self.boot_hooks:
                 hook(s)
@@ -839,6 +877,7 @@ class Deployment:
                         "state": self.server_state(s),
                         "port": s.port,
                         "upgrading": s.upgrade is not None,
+                        "snapshots": sorted(s.snapshots),
                     }
                     for s in self.servers
                 ],

@@ -12,6 +12,8 @@
 * ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
 * ``backup-space-short``: only 600 MB free in the backup directory of the last MDS (until
   ``mdstools lab fix``);
+* ``snapshot-space-short``: only 5 GB of space for Gaia snapshots on the last MDS, less than
+  a snapshot needs (until ``mdstools lab fix``);
 * ``slow``: realistic durations (time scale 1.0), a slow command prompt, and the
   Management API's assumed costs (``docs/durations.md``): a login 1 s, 120 s of
   ``generic_server_initializing`` after a reboot.
@@ -31,7 +33,16 @@ from mdstools.lab.api_options import options as api_options
 from mdstools.lab.api_options import problem as api_problem
 from mdstools.lab.api_options import status_line as api_status_line
 from mdstools.lab.clock import Clock
-from mdstools.lab.model import Deployment, Finding, LabError, SimServer, Timings, User, build
+from mdstools.lab.model import (
+    SNAPSHOT_SPACE,
+    Deployment,
+    Finding,
+    LabError,
+    SimServer,
+    Timings,
+    User,
+    build,
+)
 from mdstools.lab.versions import profile
 from mdstools.lab.vfs import Mount
 
@@ -53,6 +64,7 @@ __all__ = [
 
 DEFAULT_SCALE = 0.01
 BACKUP_DIR = "/var/log/mds_backups"
+SHORT_SNAPSHOT_SPACE = 5 * 1024**3
 
 
 @dataclass
@@ -189,6 +201,11 @@ def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
     target.vfs.mounts.append(Mount(BACKUP_DIR, 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024))
 
 
+def _snapshot_space_short(dep: Deployment, opts: LabOptions) -> None:
+    """The volume group of the last MDS has only 5 GB unallocated: too little for a snapshot."""
+    dep.mdss[-1].snapshot_space = SHORT_SNAPSHOT_SPACE
+
+
 def _clish(dep: Deployment, opts: LabOptions) -> None:
     target = dep.mdss[1] if len(dep.mdss) > 1 else dep.mdss[0]
     target.users["admin"] = User("admin", "clish")
@@ -212,6 +229,11 @@ SCENARIOS: dict[str, Scenario] = {
             "backup-space-short",
             "only 600 MB free in /var/log on the last MDS",
             _backup_space_short,
+        ),
+        Scenario(
+            "snapshot-space-short",
+            "only 5 GB of space for Gaia snapshots on the last MDS",
+            _snapshot_space_short,
         ),
         Scenario(
             "slow",
@@ -305,8 +327,8 @@ def _after_upgrade(s: SimServer) -> None:
 
 
 def fix(dep: Deployment, server: str | None = None) -> list[str]:
-    """Clear injected faults (start faults, verifier findings, a full backup directory);
-    returns what was fixed."""
+    """Clear injected faults (start faults, verifier findings, a full backup directory, short
+    snapshot space); returns what was fixed."""
     fixed: list[str] = []
     with dep.lock:
         for s in dep.servers:
@@ -322,4 +344,7 @@ def fix(dep: Deployment, server: str | None = None) -> list[str]:
             if any(m.path == BACKUP_DIR for m in s.vfs.mounts):
                 s.vfs.mounts = [m for m in s.vfs.mounts if m.path != BACKUP_DIR]
                 fixed.append(f"{s.name}: {BACKUP_DIR} has room again")
+            if s.snapshot_space < SNAPSHOT_SPACE:
+                s.snapshot_space = SNAPSHOT_SPACE
+                fixed.append(f"{s.name}: room for Gaia snapshots again")
     return fixed

@@ -14,7 +14,7 @@ import fnmatch
 import posixpath
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class VfsError(Exception):
@@ -38,6 +38,14 @@ class Mount:
     path: str
     total_kb: int
     used_kb: int  # used by what the lab does not model as files
+
+
+@dataclass
+class VfsImage:
+    """The files and directories of a tree, copied (see :meth:`VirtualFS.image`)."""
+
+    files: dict[str, VFile]
+    dirs: dict[str, float]
 
 
 def normalize(path: str, cwd: str = "/") -> str:
@@ -264,6 +272,35 @@ class VirtualFS:
                 del self._files[p]
             for d in [d for d in self._dirs if _under(d, path) and d != path]:
                 del self._dirs[d]
+
+    # -- images (Gaia snapshots) ---------------------------------------------------
+    def image(self, keep: str) -> VfsImage:
+        """Copies of every file and directory outside ``keep``: a snapshot of the root volume."""
+        keep = normalize(keep)
+        with self._lock:
+            files = {
+                p: replace(f, content=bytearray(f.content))
+                for p, f in self._files.items()
+                if not _under(p, keep)
+            }
+            dirs = {d: t for d, t in self._dirs.items() if not _under(d, keep)}
+        return VfsImage(files, dirs)
+
+    def restore_image(self, image: VfsImage, keep: str) -> None:
+        """Put back everything outside ``keep`` as in ``image``; what is under ``keep`` stays."""
+        keep = normalize(keep)
+        with self._lock:
+            self._files = {p: f for p, f in self._files.items() if _under(p, keep)}
+            self._dirs = {d: t for d, t in self._dirs.items() if _under(d, keep)}
+            for p, f in image.files.items():
+                self._files[p] = replace(f, content=bytearray(f.content))
+            self._dirs.update(image.dirs)
+            self._dirs.setdefault("/", time.time())
+            for d in list(self._dirs):
+                parent = posixpath.dirname(d)
+                while parent not in self._dirs:
+                    self._dirs[parent] = time.time()
+                    parent = posixpath.dirname(parent)
 
     def glob(self, pattern: str, cwd: str = "/") -> list[str]:
         """Paths matching a shell pattern, sorted, spelled as the pattern spells them.

@@ -28,12 +28,12 @@ import pandas as pd
 
 from mdstools import audit, jobs, status
 from mdstools.checks import CheckResult
-from mdstools.commands import revert
+from mdstools.commands.snapshot import NAME as SNAPSHOT_NAME
 from mdstools.errors import MdstoolsError, TransportError
 from mdstools.escape import markdown_text
 from mdstools.procedure import discover, freeze, prepare, steps, sync
 from mdstools.procedure.common import found, ha_state, run_job, scaled, version_of, wait_all_up
-from mdstools.records import ChangeRecord
+from mdstools.records import ChangeRecord, SnapshotList
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 from mdstools.words import plural
@@ -74,7 +74,7 @@ class Target:
             return "no snapshot of phase 02 in backups.json"
         if self.snapshot_status != COMPLETE:
             return f"snapshot {self.snapshot} recorded as {self.snapshot_status or 'unknown'}"
-        if not revert.NAME.fullmatch(self.snapshot):
+        if not SNAPSHOT_NAME.fullmatch(self.snapshot):
             return f"snapshot name {self.snapshot!r} is not a Gaia snapshot name"
         if self.on_server is None:
             return f"show snapshots could not be read on {self.server}"
@@ -113,11 +113,11 @@ def upgrades_started(run: Run) -> set[str]:
     }
 
 
-def _listed(run: Run) -> dict[str, revert.SnapshotList | None]:
+def _listed(run: Run) -> dict[str, SnapshotList | None]:
     """``show snapshots`` of every server, in parallel (None where it could not be read)."""
-    cmd = steps.SHOW_SNAPSHOTS.command(run.inventory)
+    cmd = steps.SNAPSHOT_THERE.command(run.inventory)
 
-    def read(name: str) -> revert.SnapshotList | None:
+    def read(name: str) -> SnapshotList | None:
         r = run.session(name).run(cmd)
         return r.data if r.ok and r.data is not None else None
 

@@ -153,7 +153,8 @@ def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
 
 
 def run_backups(run: Run) -> pd.DataFrame:
-    """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256.
+    """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256, written
+    to ``backups.json`` as ``{"backups": [...]}`` (the snapshots step adds ``"snapshots"``).
 
     Once per ticket and server: a backup job of this ticket still running is waited for,
     one that succeeded is not run again (its archive is the one written since it started).
@@ -195,7 +196,8 @@ def run_backups(run: Run) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
-    run.write_file(BACKUPS, df.to_json(orient="records", indent=2) + "\n")
+    record = {"backups": json.loads(df.to_json(orient="records"))}
+    run.write_file(BACKUPS, json.dumps(record, indent=2) + "\n")
     return df
 
 

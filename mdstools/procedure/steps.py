@@ -25,6 +25,7 @@ from mdstools.commands import (
     objects,
     revert,
     services,
+    snapshot,
     upgrade,
     verifier,
 )
@@ -250,6 +251,33 @@ LAST_PUBLISHED = Step(
     note="per domain, in the domain's session: the change marker (R6)",
 )
 
+# -- 02: a Gaia snapshot of every MDS and MLM (B1), the last step --------------------------
+SHOW_SNAPSHOTS = Step(
+    servers=Servers.EVERY,
+    build=lambda inv: snapshot.show_snapshots(),
+    note="the space a snapshot needs and has; then until the ticket's snapshot is created",
+)
+SNAPSHOT_DETAIL = Step(
+    servers=Servers.EVERY,
+    build=lambda inv, name: snapshot.show_snapshot(name),
+    args=("name",),
+    note="its size, version and date once created (an earlier one's size on a rerun)",
+)
+DELETE_SNAPSHOT = Step(
+    servers=Servers.EVERY,
+    build=lambda inv, name: snapshot.delete_snapshot(name),
+    args=("name",),
+    note="on a rerun of 02: the ticket's earlier snapshot, taken again",
+)
+ADD_SNAPSHOT = Step(
+    servers=Servers.EVERY,
+    build=lambda inv, name, ticket: snapshot.add_snapshot(
+        name, f"mdstools {ticket} before upgrade"
+    ),
+    args=("name", "ticket"),
+    note="mdstools_<ticket>_<server>, on every server; then all waited for together",
+)
+
 # -- 03-07: the change freeze's watch --------------------------------------------------------
 WATCH_PUBLISHED = Step(
     servers=Servers.MDSS,
@@ -331,11 +359,7 @@ FULL_SYNC = Step(
 )
 
 # -- 09: the way back -------------------------------------------------------------------------
-SHOW_SNAPSHOTS = Step(
-    servers=Servers.EVERY,
-    build=lambda inv: revert.show_snapshots(),
-    note="is the snapshot of phase 02 there, complete",
-)
+SNAPSHOT_THERE = replace(SHOW_SNAPSHOTS, note="is the snapshot of phase 02 there, complete")
 BOOT_TIME = Step(
     servers=Servers.EVERY,
     build=lambda inv: revert.boot_time(),
@@ -422,6 +446,10 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
         API_LOGIN,
         LAST_PUBLISHED,
         API_LOGOUT,
+        SHOW_SNAPSHOTS,
+        SNAPSHOT_DETAIL,
+        DELETE_SNAPSHOT,
+        ADD_SNAPSHOT,
     ),
     "03": (*WATCH, *_upgrade(Servers.PRIMARY)),
     "04": (
@@ -468,7 +496,7 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
     "08": (*WATCH, *_snapshot()),
     "09": (
         FW_VER,
-        SHOW_SNAPSHOTS,
+        SNAPSHOT_THERE,
         *WATCH,
         BOOT_TIME,
         REVERT,

@@ -4,7 +4,7 @@
 from header import run
 
 from mdstools import checks
-from mdstools.procedure import common, prepare
+from mdstools.procedure import common, prepare, snapshots
 
 # %% when [markdown]
 # Run it right before the upgrade. Undo: `set-ha-state` back to the previous actives (the table
@@ -67,3 +67,24 @@ backups
 
 # %%
 prepare.freeze_markers(run)
+
+# %% [markdown]
+# ## Step 9 (B1): space for a Gaia snapshot on every MDS and MLM
+# The snapshot is the way back of a failed upgrade (runbook 09 reverts to it). `show snapshots`
+#   says what a new snapshot needs and what the backup volume has.
+
+# %%
+snapshot_space = snapshots.space(run)
+run.gate(snapshots.space_check(snapshot_space))
+snapshot_space
+
+# %% [markdown]
+# ## Step 10 (B1): a Gaia snapshot of every MDS and MLM
+# `add snapshot mdstools_<ticket>_<server>` on every server (they are created at the same time,
+#   about 30 minutes), each waited for; name, version, size and time go to `backups.json`. A
+#   rerun of 02 deletes the ticket's earlier snapshot and takes it again.
+
+# %%
+taken = snapshots.take(run)
+run.gate(snapshots.taken_check(taken))
+taken

@@ -701,7 +701,7 @@ def test_a_campaign_killed_during_a_backup_does_not_take_it_twice(
     found = _found(events, "mds1", "mds_backup")
     assert found and found[0]["found"] in ("in progress", "already done"), found
     assert "/var/log/mdstools/jobs/CHG-BK/mds_backup" in str(found[0]["detail"])
-    backups = json.loads((lab.reports / "CHG-BK" / "backups.json").read_text())
+    backups = json.loads((lab.reports / "CHG-BK" / "backups.json").read_text())["backups"]
     mds1 = next(b for b in backups if b["server"] == "mds1")
     assert mds1["file"].startswith("/var/log/mds_backups/") and mds1["sha256"], backups
     assert lab.cli("verify", str(lab.reports / "CHG-BK")).returncode == 0

@@ -45,7 +45,7 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
         text = (report / ph.notebook).read_text()
         assert all(rid in text for rid in ph.requirements), ph.notebook
     assert json.loads((report / "freeze.json").read_text())["markers"], "R6: freeze started"
-    backups = json.loads((report / "backups.json").read_text())
+    backups = json.loads((report / "backups.json").read_text())["backups"]
     assert all(b["file"].startswith("/var/log/mds_backups/") and b["sha256"] for b in backups)
     assert "R16" in (report / "00_discover.ipynb").read_text(), "R16: gateways out of scope"
     assert "continuous management" in (report / "03_upgrade_primary.ipynb").read_text()  # R13

@@ -23,10 +23,10 @@ from tests.runbooks.test_freeze import change_during_03
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
 
 BANNER = re.compile(
-    r'<b style="color:(#[0-9a-f]+)">(PASS|FAIL|WARNING|INFO) (.*?) \(([RX]\d+)\)</b>'
+    r'<b style="color:(#[0-9a-f]+)">(PASS|FAIL|WARNING|INFO) (.*?) \(([RXB]\d+)\)</b>'
 )
 CELL = re.compile(r'class="data row(\d+) col(\d+)" >(.*?)</td>', re.S)
-LOG = re.compile(r"\[(\S+) (\d\d)\] gate (PASS|FAIL|WARNING|INFO) (.*?) \(([RX]\d+)\): ")
+LOG = re.compile(r"\[(\S+) (\d\d)\] gate (PASS|FAIL|WARNING|INFO) (.*?) \(([RXB]\d+)\): ")
 
 
 def outputs(nb: nbformat.NotebookNode, mime: str) -> list[str]:
