@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,7 +33,7 @@ from mdstools.errors import MdstoolsError, TransportError
 from mdstools.escape import markdown_text
 from mdstools.procedure import discover, freeze, prepare, steps, sync
 from mdstools.procedure.common import found, ha_state, run_job, scaled, version_of, wait_all_up
-from mdstools.records import ChangeRecord, SnapshotList
+from mdstools.records import UNKNOWN, ChangeRecord, SnapshotList
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 from mdstools.words import plural
@@ -105,12 +105,17 @@ def records(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def upgrades_started(run: Run) -> set[str]:
-    """The servers whose upgrade this ticket's journal shows started (phases 03-05)."""
-    return {
-        str(e.get("server"))
-        for e in audit.read_journal(run.report_dir / audit.JOURNAL)
-        if e.get("kind") == "step" and e.get("event") == "upgrade-start"
-    }
+    """The servers whose upgrade this ticket's journal shows started (phases 03-05) and
+    not reverted since (by an earlier run of 09)."""
+    open_: dict[str, bool] = {}
+    for e in audit.read_journal(run.report_dir / audit.JOURNAL):
+        if e.get("kind") != "step":
+            continue
+        if e.get("event") == "upgrade-start":
+            open_[str(e.get("server"))] = True
+        elif e.get("event") == "revert-end" and not e.get("failed"):
+            open_[str(e.get("server"))] = False
+    return {server for server, started in open_.items() if started}
 
 
 def _listed(run: Run) -> dict[str, SnapshotList | None]:
@@ -475,7 +480,11 @@ def compare(run: Run, snap: status.Snapshot) -> list[CheckResult]:
     """B4: 08's checks against the baseline, with the baseline's versions instead of the
     target, and every domain active on the primary."""
     base = discover.load_baseline(run)
-    results = [r for r in discover.compare(run, snap) if not r.name.startswith("versions on ")]
+    results = [
+        _sync_evidence(r, snap)
+        for r in discover.compare(run, snap)
+        if not r.name.startswith("versions on ")
+    ]
     if base is None:
         return results
     before = {s["name"]: s.get("version") for s in base.get("servers", [])}
@@ -508,9 +517,32 @@ def compare(run: Run, snap: status.Snapshot) -> list[CheckResult]:
     ]
 
 
+def unreadable_sync(snap: status.Snapshot) -> bool:
+    """No domain's sync status can be read: every MDS runs a release without
+    ``show-ha-status`` (before R81.20 JHF T43), as the source version often is."""
+    values = [v for d in snap.domains for v in d.sync_status.values()]
+    return bool(values) and all(v == UNKNOWN for v in values)
+
+
 def settled(run: Run) -> status.Snapshot:
-    """The end state once every domain is synchronized (or the wait timed out), written to
-    ``backout_state.json``."""
-    snap = sync.wait_synchronized(run)
+    """The end state, written to ``backout_state.json``: once every domain is synchronized
+    (or the wait timed out); at once when the sync status cannot be read at all."""
+    snap = sync.view(run)
+    if not unreadable_sync(snap):
+        snap = sync.wait_synchronized(run)
     discover.save(run, snap, STATE)
     return snap
+
+
+def _sync_evidence(result: CheckResult, snap: status.Snapshot) -> CheckResult:
+    """08's synchronization check, a warning when the release cannot tell (every status
+    unknown): then the full syncs of the HA step, each waited for, are the evidence."""
+    if result.passed or not unreadable_sync(snap):
+        return result
+    return replace(
+        result,
+        severity="warning",
+        reason="the sync status cannot be read on this release (show-ha-status needs R81.20 "
+        "JHF T43 or later); the full syncs of the HA step ended, each waited for",
+        next_step="check the domains' HA status in SmartConsole",
+    )
