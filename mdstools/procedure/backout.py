@@ -246,8 +246,9 @@ def manual_steps(picked: list[Target]) -> str:
             continue
         version = t.baseline or "the source version"
         restore = (
-            f"then, with the MDS stopped (`mdsstop`), `mds_restore {md(t.backup)}` "
-            f"(SHA-256 `{md(t.backup_sha256) or 'not recorded'}`: compare `sha256sum` first)"
+            f"then, with the MDS stopped (<code>mdsstop</code>), <code>mds_restore "
+            f"{md(t.backup)}</code> (SHA-256 <code>{md(t.backup_sha256) or 'not recorded'}"
+            "</code>: compare <code>sha256sum</code> first)"
             if t.backup
             else "there is no backup of it from phase 02: re-create it as Check Point's "
             "installation guide describes"

@@ -8,6 +8,7 @@ from typing import Any
 from mdstools.errors import ConnectionLostError
 from mdstools.procedure import backout, discover, prepare
 from mdstools.run import Run
+from tests.procedure.data import discover as discover_data
 from tests.procedure.harness import TICKET, Case, fixture
 
 R81_10 = fixture("fw_ver/lab_r81.10.txt")
@@ -168,6 +169,147 @@ CASES += [
             ("step", {"event": "upgrade-start", "server": "mds1"}),
             ("step", {"event": "revert-start", "server": "mds1", "booted": BOOTED.strip()}),
             ("step", {"event": "revert-end", "server": "mds1", "after": "R81.10"}),
+        ],
+    ),
+]
+
+
+def resumed(run: Run) -> None:
+    """The record of a run of 09 stopped while mds1 reverted (its boot time before)."""
+    prepared(snapshot("mds1"), snapshot("mds2"))(run)
+    run.journal.write(
+        "step", event="revert-start", server="mds1", snapshot=name("mds1"), booted=BOOTED.strip()
+    )
+
+
+def _refused(run: Run) -> tuple[bool, str, list[str]]:
+    """The snapshot gate when mds1's snapshot is missing, and what the manual steps name."""
+    picked = backout.chosen(run, backout.targets(run), ["mds1"])
+    check = backout.snapshots_check(picked)
+    text = backout.manual_steps(picked)
+    named = ["clean install R81\\.10", "mds_restore", "mds1\\.tgz", "ab" * 32, "mdsstop"]
+    return check.passed, check.reason, [n for n in named if n in text]
+
+
+def _end_state(run: Run) -> list[tuple[str, bool, str]]:
+    """09's checks of an end state against a baseline of that same state (R81.10)."""
+    snap = discover.snapshot(run)
+    discover.save(run, snap, discover.BASELINE)
+    return [(c.name, c.passed, c.severity) for c in backout.compare(run, snap)]
+
+
+def _not_reverted(run: Run) -> list[tuple[str, bool, str]]:
+    """09's versions check when mds1 still runs the target (left out of backout_servers)."""
+    snap = discover.snapshot(run)
+    base = {"servers": [{"name": s.name, "version": "R81.10"} for s in snap.servers]}
+    run.write_file(discover.BASELINE, json.dumps({**base, "domains": [], "domain_servers": []}))
+    return [(c.name, c.passed, c.reason) for c in backout.compare(run, snap)][:1]
+
+
+CASES += [
+    Case(
+        "B2: a dry run shows the revert and mdsstart, and waits for nothing",
+        _reverted,
+        answers={
+            "mds1": reverting(),
+            "mds2": {"^fw ver$": R81_10, "show snapshots": listing(name("mds2"))},
+            "mlm1": {"^fw ver$": R81_10, "show snapshots": listing()},
+        },
+        phase_id="09",
+        dry_run=True,
+        setup=prepared(snapshot("mds1"), snapshot("mds2")),
+        sent={
+            "mds1": ["fw ver", SNAPSHOTS, "uptime -s"],
+            "mds2": ["fw ver", SNAPSHOTS],
+            "mlm1": ["fw ver", SNAPSHOTS],
+        },
+        any_order=("mds1", "mds2", "mlm1"),
+        result=[("mds1", "R81.20", "dry run")],
+        events=[
+            ("dry-run", {"server": "mds1", "command": f"set snapshot revert {name('mds1')}"}),
+            ("dry-run", {"server": "mds1", "command": "mdsstart"}),
+        ],
+    ),
+    Case(
+        "B2: a revert a stopped run started is waited for, never sent again",
+        _reverted,
+        answers={
+            "mds1": {**reverting(), "^uptime -s$": REBOOTED, "^fw ver$": [R81_20, R81_10]},
+            "mds2": {"^fw ver$": R81_10, "show snapshots": listing(name("mds2"))},
+            "mlm1": {"^fw ver$": R81_10, "show snapshots": listing()},
+        },
+        phase_id="09",
+        setup=resumed,
+        sent={
+            "mds1": ["fw ver", SNAPSHOTS, "uptime -s", "fw ver", "fw ver", *MDSSTART, "mdsstat"],
+            "mds2": ["fw ver", SNAPSHOTS],
+            "mlm1": ["fw ver", SNAPSHOTS],
+        },
+        any_order=("mds2", "mlm1"),
+        result=[("mds1", "R81.10", "reverted")],
+        events=[
+            ("step", {"event": "upgrade-start", "server": "mds1"}),
+            ("step", {"event": "revert-start", "server": "mds1"}),
+            ("step", {"event": "found", "server": "mds1", "step": "revert"}),
+            ("step", {"event": "revert-end", "server": "mds1", "after": "R81.10"}),
+        ],
+    ),
+    Case(
+        "B2: no snapshot of the primary: nothing is reverted, the manual steps name its backup",
+        _refused,
+        answers={
+            "mds1": {"^fw ver$": R81_20, "show snapshots": listing()},
+            "mds2": {"^fw ver$": R81_10, "show snapshots": listing(name("mds2"))},
+            "mlm1": {"^fw ver$": R81_10, "show snapshots": listing()},
+        },
+        phase_id="09",
+        setup=prepared(snapshot("mds2")),
+        sent={s: ["fw ver", SNAPSHOTS] for s in ("mds1", "mds2", "mlm1")},
+        any_order=("mds1", "mds2", "mlm1"),
+        result=(
+            False,
+            "no usable snapshot: mds1: no snapshot of phase 02 in backups.json; nothing was "
+            "reverted",
+            ["clean install R81\\.10", "mds_restore", "mds1\\.tgz", "ab" * 32, "mdsstop"],
+        ),
+    ),
+]
+
+CASES += [
+    Case(
+        "B4: the end state against a baseline of the same state on R81.10",
+        _end_state,
+        answers=discover_data.fleet(discover_data.SYSTEM_DATA),
+        sent=discover_data.EVERY_SERVER,
+        any_order=["mds1", "mds2", "mlm1"],
+        phase_id="09",
+        result=[
+            ("versions as in the baseline", True, "error"),
+            ("every domain active on the primary", True, "error"),
+            ("all domain servers present", True, "error"),
+            ("all domain servers up", True, "error"),
+            ("all domains present", True, "error"),
+            ("no collision", True, "error"),
+            ("synchronized", False, "warning"),
+            ("one active per domain", True, "error"),
+        ],
+    ),
+    Case(
+        "B4: a server left on the target fails the versions check",
+        _not_reverted,
+        answers={
+            **discover_data.fleet(discover_data.SYSTEM_DATA),
+            "mlm1": {"^fw ver$": R81_20, "^mdsstat$": fixture("mdsstat/lab_r81.10_mlm.txt")},
+        },
+        sent=discover_data.EVERY_SERVER,
+        any_order=["mds1", "mds2", "mlm1"],
+        phase_id="09",
+        result=[
+            (
+                "versions as in the baseline",
+                False,
+                "not as in the baseline: mlm1=R81.20 (was R81.10)",
+            )
         ],
     ),
 ]
