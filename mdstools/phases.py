@@ -259,8 +259,10 @@ PHASES: tuple[Phase, ...] = (
 )
 
 
-#: The phases ``mdstools campaign`` runs by default (``--from 00 --to 08``).
+#: The last phase ``mdstools campaign`` runs by default (``--from 00 --to 08``).
 CAMPAIGN_LAST = "08"
+#: The way back, run on its own when the campaign must be undone.
+BACKOUT = "09"
 
 BY_ID = {p.id: p for p in PHASES}
 
