@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import time
 
+from mdstools.lab import dbimage
+from mdstools.lab.dbimage import BackupImage
 from mdstools.lab.model import DomainServer, LabError, ProcessRow, SimServer
 from mdstools.lab.shell import IO, Shell, program
 
+ARCHIVE_MARK = "simulated mds_backup archive"  # first line of an archive: mark and digest
 MDSSTAT_TITLE = "Processes status checking"
 MDSSTAT_TIP = "Tip: Run mdsstat -h for legend"
 MDSSTAT_LEGEND = """\
@@ -403,6 +406,10 @@ def mds_backup(sh: Shell, argv: list[str], io: IO) -> int:
         return 1
     t = sh.dep.timings
     locals_ = [d for d in sh.server.locals if not d.is_global]
+    with sh.dep.lock:
+        image = BackupImage(
+            sh.server.name, sh.server.version.name, sh.dep.clock.wall(), dbimage.capture(sh.server)
+        )
     io.print("Gathering information ...")
     for d in locals_:
         sh.sleep(sh.dep.clock.dur(t.backup_per_domain))
@@ -410,16 +417,15 @@ def mds_backup(sh: Shell, argv: list[str], io: IO) -> int:
     sh.sleep(sh.dep.clock.dur(t.backup_base))
     name = backup_name(sh.server.version.name, sh.dep.clock.wall())
     digest = hashlib.sha256(f"{sh.server.name}:{name}".encode()).hexdigest()
-    sh.vfs.write(f"{target}/{name}", f"simulated mds_backup archive {digest}\n", size=size)
+    content = f"{ARCHIVE_MARK} {digest}\nserver {image.server}\nversion {image.version}\n"
+    sh.vfs.write(f"{target}/{name}", content, size=size)
+    with sh.dep.lock:
+        sh.dep.backups[digest] = image
     for helper in ("mds_restore", "gtar", "gzip"):
-        sh.vfs.write(f"{target}/{helper}", f"simulated {helper}\n", size=400_000)
+        program_name = helper if helper == "mds_restore" else None
+        sh.vfs.write(
+            f"{target}/{helper}", f"simulated {helper}\n", size=400_000, handler=program_name
+        )
     io.print(f"Backup file: {target}/{name}")
     io.print("Backup completed successfully.")
     return 0
-
-
-@program("mds_restore")
-def mds_restore(sh: Shell, argv: list[str], io: IO) -> int:
-    """``mds_restore``: not simulated (restoring is outside the upgrade runbook)."""
-    io.eprint("mds_restore: restoring is not simulated by the lab")
-    return 1

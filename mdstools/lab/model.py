@@ -13,7 +13,9 @@ The rules, each tested in ``tests/lab/test_model.py``:
   changes);
 * a CPUSE upgrade takes scaled time, reboots the server (SSH drops, the port refuses),
   and brings it back on the new version with every DMS starting; DMS/DLS object versions
-  stay old until ``mds_fix_cmas_clms_version`` runs.
+  stay old until ``mds_fix_cmas_clms_version`` runs. On a server marked ``upgrade_fails``
+  the package ends ``Failed`` instead and the server comes back on its old version with
+  its DMSs down (the MDS processes up).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from mdstools.lab.versions import VersionProfile, profile
 from mdstools.lab.vfs import Mount, VirtualFS
 
 if TYPE_CHECKING:
+    from mdstools.lab.dbimage import BackupImage
     from mdstools.lab.snapshots import Snapshot
 
 SYNCHRONIZED = "Synchronized"
@@ -314,8 +317,8 @@ class Deployment:
         self.api = ApiMeter()
         self.listeners: list[Callable[[SimServer, bool], None]] = []
         self.upgrade_hooks: list[Callable[[SimServer], None]] = []
-        self.upgrade_failed_hooks: list[Callable[[SimServer], None]] = []
         self.events: list[str] = []
+        self.backups: dict[str, BackupImage] = {}  # by the digest in the archive
         self.drop_during_upgrade = False
         self._pid_counter = itertools.count(10000)
         self.boot_hooks: list[Callable[[SimServer], None]] = []
@@ -761,8 +764,6 @@ class Deployment:
             if p.file_name == st.package:
                 p.status = "Failed"
         s.dms_down_after_boot = True
-        for hook in self.upgrade_failed_hooks:
-            hook(s)
         self.log(f"{s.name}: the upgrade to {st.target.name} failed, rebooting on {s.version.name}")
         self.reboot(s)
 

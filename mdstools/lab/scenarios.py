@@ -12,6 +12,9 @@
 * ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
 * ``backup-space-short``: only 600 MB free in the backup directory of the last MDS (until
   ``mdstools lab fix``);
+* ``upgrade-fails``: the CPUSE upgrade of the last MDS (the primary when there is only one)
+  ends ``Failed``: the server reboots and comes back on the source version with its DMSs
+  down; the primary, upgraded before it, stays upgraded (until ``mdstools lab fix``);
 * ``snapshot-space-short``: only 5 GB of space for Gaia snapshots on the last MDS, less than
   a snapshot needs (until ``mdstools lab fix``);
 * ``slow``: realistic durations (time scale 1.0), a slow command prompt, and the
@@ -201,6 +204,11 @@ def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
     target.vfs.mounts.append(Mount(BACKUP_DIR, 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024))
 
 
+def _upgrade_fails(dep: Deployment, opts: LabOptions) -> None:
+    """The CPUSE upgrade of the last MDS fails at its end."""
+    dep.mdss[-1].upgrade_fails = True
+
+
 def _snapshot_space_short(dep: Deployment, opts: LabOptions) -> None:
     """The volume group of the last MDS has only 5 GB unallocated: too little for a snapshot."""
     dep.mdss[-1].snapshot_space = SHORT_SNAPSHOT_SPACE
@@ -229,6 +237,11 @@ SCENARIOS: dict[str, Scenario] = {
             "backup-space-short",
             "only 600 MB free in /var/log on the last MDS",
             _backup_space_short,
+        ),
+        Scenario(
+            "upgrade-fails",
+            "the CPUSE upgrade of the last MDS fails; it comes back on the source version",
+            _upgrade_fails,
         ),
         Scenario(
             "snapshot-space-short",
@@ -328,7 +341,7 @@ def _after_upgrade(s: SimServer) -> None:
 
 def fix(dep: Deployment, server: str | None = None) -> list[str]:
     """Clear injected faults (start faults, verifier findings, a full backup directory, short
-    snapshot space); returns what was fixed."""
+    snapshot space, a failing upgrade); returns what was fixed."""
     fixed: list[str] = []
     with dep.lock:
         for s in dep.servers:
@@ -344,6 +357,9 @@ def fix(dep: Deployment, server: str | None = None) -> list[str]:
             if any(m.path == BACKUP_DIR for m in s.vfs.mounts):
                 s.vfs.mounts = [m for m in s.vfs.mounts if m.path != BACKUP_DIR]
                 fixed.append(f"{s.name}: {BACKUP_DIR} has room again")
+            if s.upgrade_fails:
+                s.upgrade_fails = False
+                fixed.append(f"{s.name}: the next upgrade can succeed")
             if s.snapshot_space < SNAPSHOT_SPACE:
                 s.snapshot_space = SNAPSHOT_SPACE
                 fixed.append(f"{s.name}: room for Gaia snapshots again")

@@ -27,8 +27,10 @@ import re
 import time
 from dataclasses import dataclass
 
+from mdstools.lab import dbimage
 from mdstools.lab.clish import clish_command
-from mdstools.lab.model import Deployment, Package, Revision, SimServer
+from mdstools.lab.dbimage import DmsImage
+from mdstools.lab.model import Deployment, Package, SimServer
 from mdstools.lab.shell import IO
 from mdstools.lab.versions import VersionProfile
 from mdstools.lab.vfs import VfsImage
@@ -57,17 +59,6 @@ SPACE_LINE = (
     "Available space for snapshots: {free}"
 )
 USAGE_ADD = 'Usage: add snapshot <name> desc "<description>"'
-
-
-@dataclass
-class DmsImage:
-    """One DMS's database as a snapshot holds it."""
-
-    revisions: list[Revision]
-    ha_state: str
-    sync_status: str
-    last_sync: float | None
-    object_version: str
 
 
 @dataclass
@@ -111,18 +102,12 @@ def image_size(server: SimServer) -> int:
 
 def capture(server: SimServer) -> ServerImage:
     """The server's root volume and databases as a snapshot holds them."""
-    dms = {
-        d.domain.name: DmsImage(
-            list(d.revisions), d.ha_state, d.sync_status, d.last_sync, d.object_version
-        )
-        for d in server.locals
-    }
     return ServerImage(
         server.version,
         server.jumbo,
         copy.deepcopy(server.packages),
         server.vfs.image(KEEP),
-        dms,
+        dbimage.capture(server),
     )
 
 
@@ -329,22 +314,11 @@ def revert(dep: Deployment, server: SimServer, name: str, boot: int) -> None:
 def apply(dep: Deployment, server: SimServer, image: ServerImage) -> None:
     """Put ``image`` back on ``server`` (down at the time); ``/var/log`` stays as it is.
 
-    Sessions published on the server after the snapshot are lost: they move to the DMS's
-    ``lost`` list, as after a full synchronization from the other side.
+    Sessions published on the server after the snapshot are lost (``dbimage.restore``).
     """
     server.version = image.version
     server.jumbo = image.jumbo
     server.packages = copy.deepcopy(image.packages)
     server.upgrade = None
     server.vfs.restore_image(image.files, KEEP)
-    for d in server.locals:
-        held = image.dms.get(d.domain.name)
-        if held is None:
-            continue
-        kept = {r.uid for r in held.revisions}
-        d.lost.extend(r for r in d.revisions if r.uid not in kept)
-        d.revisions = list(held.revisions)
-        d.ha_state = held.ha_state
-        d.sync_status = held.sync_status
-        d.last_sync = held.last_sync
-        d.object_version = held.object_version
+    dbimage.restore(server, image.dms)

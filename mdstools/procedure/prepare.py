@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -154,7 +155,7 @@ def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
 
 def run_backups(run: Run) -> pd.DataFrame:
     """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256, written
-    to ``backups.json`` as ``{"backups": [...]}`` (the snapshots step adds ``"snapshots"``).
+    to ``backups.json``'s ``"backups"`` (:func:`update_backups`).
 
     Once per ticket and server: a backup job of this ticket still running is waited for,
     one that succeeded is not run again (its archive is the one written since it started).
@@ -196,9 +197,22 @@ def run_backups(run: Run) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
-    record = {"backups": json.loads(df.to_json(orient="records"))}
-    run.write_file(BACKUPS, json.dumps(record, indent=2) + "\n")
+    update_backups(run, "backups", json.loads(df.to_json(orient="records")))
     return df
+
+
+def update_backups(run: Run, key: str, value: list[dict[str, Any]]) -> None:
+    """``backups.json`` with ``key`` (``"backups"``, ``"snapshots"``) set to ``value`` and
+    the other parts kept as an earlier run left them: until 02 takes its snapshots again,
+    the record names those still on the servers. A list (the record's older form) is its
+    backups."""
+    path = run.report_dir / BACKUPS
+    record: dict[str, Any] = {}
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        record = old if isinstance(old, dict) else {"backups": old}
+    record[key] = value
+    run.write_file(BACKUPS, json.dumps(record, indent=2) + "\n")
 
 
 def _archives_since(run: Run, sess: Session, job: jobs.JobResult) -> list[BackupFile]:

@@ -14,7 +14,6 @@ it again, so that it matches the new freeze markers.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from mdstools.checks import CheckResult
 from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure import steps
 from mdstools.procedure.common import found, scaled
-from mdstools.procedure.prepare import BACKUPS
+from mdstools.procedure.prepare import update_backups
 from mdstools.records import SnapshotDetail, SnapshotList
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
@@ -38,7 +37,7 @@ from mdstools.session import Session
 KEY = "snapshots"
 #: Creating one takes about 30 min (docs/durations.md); a wait ends after this.
 CREATE_TIMEOUT_S = 2 * 3600.0
-POLL_S = 30.0
+POLL_S = 60.0
 MAX_NAME = 64
 _OUTSIDE = re.compile(r"[^A-Za-z0-9_-]")
 SPACE_COLUMNS = ["server", "snapshot", "needed", "available", "earlier", "error"]
@@ -265,14 +264,11 @@ def _finish(run: Run, t: Taken, deadline: float) -> None:
 
 
 def _record(run: Run, taken: list[Taken]) -> None:
-    """``backups.json`` with its ``"snapshots"`` (the backups of the same run kept)."""
-    path = run.report_dir / BACKUPS
-    data: dict[str, Any] = {}
-    if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        data = old if isinstance(old, dict) else {"backups": old}
-    data[KEY] = [asdict(t) for t in taken]
-    run.write_file(BACKUPS, json.dumps(data, indent=2) + "\n")
+    """``backups.json``'s ``"snapshots"``; a dry run's, none taken, leaves the record as it
+    was (it names the snapshots an earlier run took, still on the servers)."""
+    if all(t.status == "skipped" for t in taken):
+        return
+    update_backups(run, KEY, [asdict(t) for t in taken])
 
 
 def taken_check(df: pd.DataFrame) -> CheckResult:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from mdstools.procedure import snapshots
+from mdstools.procedure import prepare, snapshots
 from mdstools.run import Run
 from tests.procedure.harness import TICKET, Case
 
@@ -98,14 +98,23 @@ def _take(run: Run) -> tuple[list[tuple[str, str, str, str, str]], bool, str]:
 
 def _recorded(run: Run) -> list[dict[str, Any]]:
     snapshots.take(run)
-    data = json.loads((run.report_dir / snapshots.BACKUPS).read_text())
+    data = json.loads((run.report_dir / prepare.BACKUPS).read_text())
     return [
         {k: s[k] for k in ("server", "name", "size_bytes", "taken_at")} for s in data["snapshots"]
     ]
 
 
+def _earlier_dry_run(run: Run) -> dict[str, Any]:
+    """A dry run after a real 02: its backups row replaces the backups, the snapshots stay."""
+    earlier = {"backups": [{"server": "mds1"}], "snapshots": [{"server": "mds1", "name": "n"}]}
+    run.write_file(prepare.BACKUPS, json.dumps(earlier) + "\n")
+    snapshots.take(run)
+    prepare.update_backups(run, "backups", [{"server": "mds1", "file": "(dry run)"}])
+    return dict(json.loads((run.report_dir / prepare.BACKUPS).read_text()))
+
+
 def _after_backups(run: Run) -> None:
-    run.write_file(snapshots.BACKUPS, json.dumps({"backups": [{"server": "mds1"}]}) + "\n")
+    run.write_file(prepare.BACKUPS, json.dumps({"backups": [{"server": "mds1"}]}) + "\n")
 
 
 G78 = round(7.8 * 1024**3)
@@ -234,6 +243,41 @@ CASES = [
         ],
     ),
     Case(
+        "a rerun while an earlier run's snapshot is being created: waited for, then taken again",
+        _take,
+        answers={
+            "mds1": {
+                **fresh("mds1"),
+                "show snapshots'": [
+                    listing(creating=name("mds1")),
+                    listing(complete=(name("mds1"),)),
+                    listing(complete=(name("mds1"),)),
+                ],
+                "delete snapshot": f"Snapshot {name('mds1')} deleted\n",
+            },
+            "mds2": fresh("mds2"),
+            "mlm1": fresh("mlm1"),
+        },
+        sent={
+            "mds1": [
+                LIST,
+                LIST,
+                f"clish -c 'delete snapshot {name('mds1')}'",
+                add("mds1"),
+                LIST,
+                show("mds1"),
+            ],
+            "mds2": TAKEN_SENT,
+            "mlm1": TAKEN_SENT,
+        },
+        result=(COMPLETE, True, "a snapshot of every MDS and MLM was taken"),
+        events=[
+            ("step", {"event": "found", "server": "mds1", "found": "in progress"}),
+            ("step", {"event": "found", "server": "mds1", "found": "already done"}),
+            *SNAPSHOT_EVENTS,
+        ],
+    ),
+    Case(
         "add snapshot refused on the MLM: the gate names it and why",
         _take,
         answers={
@@ -313,7 +357,18 @@ CASES = [
                 )
             ],
             *[("step", {"event": "snapshot", "server": s, "status": "skipped"}) for s in SERVERS],
-            ("file", {"path": "backups.json"}),
         ],
+    ),
+    Case(
+        "dry run after a real 02: the record keeps the snapshots still on the servers",
+        _earlier_dry_run,
+        dry_run=True,
+        answers={s: fresh(s) for s in SERVERS},
+        sent={s: [LIST] for s in SERVERS},
+        result={
+            "backups": [{"server": "mds1", "file": "(dry run)"}],
+            "snapshots": [{"server": "mds1", "name": "n"}],
+        },
+        events=[("file", {"path": "backups.json"}), ("file", {"path": "backups.json"})],
     ),
 ]
