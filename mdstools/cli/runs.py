@@ -32,8 +32,8 @@ def _run_phase_params(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | 
         params = parse_params(args.param)
     except KeyError:
         print(
-            f"mdstools run: unknown phase {shown(args.phase)}; use 00..09 (09: the back-out) or a name "
-            "such as upgrade_primary",
+            f"mdstools run: unknown phase {shown(args.phase)}; use 00..09 (09: the back-out) "
+            "or a name such as upgrade_primary",
             file=sys.stderr,
         )
         return None
