@@ -440,19 +440,21 @@ def _start_processes(run: Run, server: str) -> None:
         wait_all_up(run, server, timeout_s=scaled(run, 1800), interval_s=scaled(run, 10.0))
 
 
-def reverted_check(run: Run, done: pd.DataFrame) -> CheckResult:
-    """B2: every reverted server runs its version again."""
+def reverted_check(done: pd.DataFrame) -> CheckResult:
+    """B2: every reverted server runs its version again (a dry run's are only shown)."""
     bad = [
         f"{r['server']}={r['after']}"
         for _, r in done.iterrows()
         if r["outcome"] not in ("reverted", "dry run")
     ]
+    shown = int((done["outcome"] == "dry run").sum()) if not done.empty else 0
+    reason = f"{plural(len(done) - shown, 'server')} reverted" + (
+        f", {shown} shown by the dry run" if shown else ""
+    )
     return CheckResult(
         name="servers reverted",
         passed=not bad,
-        reason=f"{plural(len(done), 'server')} reverted"
-        if not bad
-        else "not reverted: " + ", ".join(bad),
+        reason=reason if not bad else "not reverted: " + ", ".join(bad),
         requirement="B2",
         next_step="look at the server's console; run 09 again to wait for it",
     )

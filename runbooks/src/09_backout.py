@@ -73,7 +73,7 @@ ok = run.confirm(backout.confirm_question(picked, lost))
 # %%
 run.decided(await ok)
 done = backout.revert_all(run, picked)
-run.gate(backout.reverted_check(run, done))
+run.gate(backout.reverted_check(done))
 done
 
 # %% [markdown]
