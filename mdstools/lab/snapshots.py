@@ -307,11 +307,11 @@ def revert(dep: Deployment, server: SimServer, name: str, boot: int) -> None:
     t, c = dep.timings, dep.clock
     dep.reboot(server, down_for=c.dur(t.snapshot_revert + t.reboot))
     with dep.lock:
-        apply(dep, server, snap.image)
+        apply(server, snap.image)
         dep.log(f"{server.name}: reverted to snapshot {name} ({snap.image.version.name})")
 
 
-def apply(dep: Deployment, server: SimServer, image: ServerImage) -> None:
+def apply(server: SimServer, image: ServerImage) -> None:
     """Put ``image`` back on ``server`` (down at the time); ``/var/log`` stays as it is.
 
     Sessions published on the server after the snapshot are lost (``dbimage.restore``).

@@ -85,6 +85,8 @@ def fault_of(scenario: str, shape: Shape) -> Fault | None:
         return Fault("06", ("dom2", last), lab_fix=True)
     if scenario == "backup-space-short":
         return Fault("02", ("X1", last), lab_fix=True)
+    if scenario == "upgrade-fails":
+        return Fault("04", (last,), lab_fix=True)
     if scenario == "collision":
         cm = ("-p", "continuous_management=true")
         return Fault(
@@ -117,6 +119,10 @@ def at_stop(scenario: str, lab: Lab, ticket: str, shape: Shape) -> None:
     if scenario == "backup-space-short":  # X1: checked before mds_backup, nothing taken
         assert "backup space (X1)" in top_cell(lab.notebook(ticket, "02_prepare_ha.ipynb"))
         assert not (report / "backups.json").exists()
+    if scenario == "upgrade-fails":  # the last MDS is back on the source, the primary is not
+        status = lab.control(action="status")
+        versions = {s["name"]: s["version"] for s in status["servers"]}  # type: ignore[index]
+        assert versions[shape.last_mds] == "R81.10" and versions["mds1"] == "R81.20", versions
     if scenario == "collision":  # R14/R15: both sides' changes and the recommendation
         top = top_cell(lab.notebook(ticket, "07_synchronize_ha.ipynb"))
         assert "recommended: retain mds1" in top, top

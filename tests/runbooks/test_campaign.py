@@ -174,8 +174,11 @@ def test_dry_run_changes_nothing(lab_factory: Factory) -> None:
     p = lab.campaign("CHG-DRY", "--dry-run")
     assert p.returncode == 0, p.stderr[-3000:]
     assert "DRY RUN mds1: would run [clish] installer upgrade" in p.stderr
+    for name in ("mds1", "mds2", "mlm1"):  # B1: the snapshots of 02 shown, none taken
+        assert f"DRY RUN {name}: would run [clish] add snapshot mdstools_CHG-DRY_{name}" in p.stderr
     status = runtime.control(lab.dir / "lab", {"action": "status"})
     assert {s["version"] for s in status["servers"]} == {"R81.10"}  # type: ignore[index]
+    assert all(not s["snapshots"] for s in status["servers"])  # type: ignore[index]
     plan = lab.cli("plan", "-i", str(lab.inventory))
     assert plan.returncode == 0 and "installer upgrade" in plan.stdout
     for ph in ("00", "03", "07", "08"):
