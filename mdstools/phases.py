@@ -265,6 +265,8 @@ CAMPAIGN_LAST = "08"
 BACKOUT = "09"
 
 BY_ID = {p.id: p for p in PHASES}
+#: The phases of the upgrade, 00..08: what ``mdstools campaign`` runs by default.
+CAMPAIGN: tuple[Phase, ...] = tuple(p for p in PHASES if p.id <= CAMPAIGN_LAST)
 
 
 def phase(key: str) -> Phase:
