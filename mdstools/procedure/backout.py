@@ -274,13 +274,16 @@ def _epoch_ms(iso: str) -> int | None:
 
 
 def losses(run: Run, picked: list[Target]) -> list[ChangeRecord]:
-    """B3: the changes published on each server to revert after its snapshot (the change
-    freeze's watch: markers of 02, then ``show-changes`` where they moved)."""
-    after = {t.server: _epoch_ms(t.taken_at) for t in picked}
+    """B3: the changes the way back loses: those published on a server to revert after its
+    snapshot, and those published since the freeze on an MDS other than the primary (the
+    full sync from the primary writes over them). The change freeze's watch finds them:
+    the markers of 02, then ``show-changes`` where they moved."""
+    primary = run.inventory.primary.name
+    after = {t.server: _epoch_ms(t.taken_at) or 0 for t in picked}
     return [
         c
         for c in freeze.collect(run)
-        if c.server in after and (c.publish_posix or 0) > (after[c.server] or 0)
+        if (c.server in after and (c.publish_posix or 0) > after[c.server]) or c.server != primary
     ]
 
 

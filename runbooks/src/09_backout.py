@@ -51,7 +51,8 @@ run.gate(backout.snapshots_check(picked))
 
 # %% [markdown]
 # ## Step 5 (B3): what the revert loses
-# Every change published on a server to revert after its snapshot: the checklist below,
+# Every change published on a server to revert after its snapshot, or on another MDS than the
+#   primary since the freeze (the full sync from the primary writes over it): the checklist below,
 #   `backout_reentry.csv`, and a DRAFT `backout_reentry_draft.mgmt.txt` (review it).
 
 # %%

@@ -9,7 +9,8 @@ from mdstools.errors import ConnectionLostError
 from mdstools.procedure import backout, discover, prepare
 from mdstools.run import Run
 from tests.procedure.data import discover as discover_data
-from tests.procedure.harness import TICKET, Case, fixture
+from tests.procedure.data import freeze as freeze_data
+from tests.procedure.harness import TICKET, Case, fixture, in_session
 
 R81_10 = fixture("fw_ver/lab_r81.10.txt")
 R81_20 = fixture("fw_ver/lab_r81.20_after_upgrade.txt")
@@ -311,5 +312,91 @@ CASES += [
                 "not as in the baseline: mlm1=R81.20 (was R81.10)",
             )
         ],
+    ),
+]
+
+
+def primary_target(taken_at: str) -> backout.Target:
+    """The upgraded primary with its complete snapshot, taken at ``taken_at``."""
+    return backout.Target(
+        server="mds1",
+        role="primary",
+        baseline="R81.10",
+        now="R81.20",
+        upgrade_started=True,
+        snapshot=name("mds1"),
+        snapshot_version="R81.10",
+        snapshot_status="complete",
+        taken_at=taken_at,
+        on_server=True,
+    )
+
+
+def losing(taken_at: str) -> Any:
+    """The changes the revert of the primary (snapshot at ``taken_at``) loses, as the
+    re-entry list has them, and whether the DRAFT batch names them."""
+
+    def act(run: Run) -> tuple[list[tuple[str, str, str]], bool]:
+        lost = backout.reentry(run, backout.losses(run, [primary_target(taken_at)]))
+        draft = (run.report_dir / "backout_reentry_draft.mgmt.txt").read_text()
+        rows = [(r["lost on"], r["admin"], r["object"]) for _, r in lost.iterrows()]
+        return rows, "lost_host" in draft
+
+    return act
+
+
+CHANGED_ON_PRIMARY = {
+    "mds1": {
+        "show-last-published": freeze_data.MOVED,
+        "show-changes": json.dumps({"task-id": freeze_data.TASK}),
+        "read-only true.*show-task": in_session(
+            "dom1", answer=freeze_data.changes_task("alice", 150, "lost_host")
+        ),
+        "show-task": freeze_data.changes_task("alice", 150, "lost_host"),
+    },
+    "mds2": {"show-last-published": freeze_data.UNMOVED},
+}
+WATCHED = {
+    "mds1": [
+        freeze_data.BATCH,
+        freeze_data.SHOW_CHANGES,
+        freeze_data.WAIT_TASK,
+        freeze_data.SHOW_TASK,
+    ],
+    "mds2": [freeze_data.BATCH],
+}
+
+CASES += [
+    Case(
+        "B3: a change published on the primary after its snapshot is listed for re-entry",
+        losing("1970-01-01T00:00:00.050Z"),
+        answers=CHANGED_ON_PRIMARY,
+        setup=freeze_data._freeze_at_100,
+        phase_id="09",
+        sent=WATCHED,
+        result=([("mds1", "alice", "lost_host")], True),
+        events=[("reentry", {"changes": 1, "csv": "backout_reentry.csv"})],
+    ),
+    Case(
+        "B3: a change the primary's snapshot holds is not lost",
+        losing("1970-01-01T00:00:00.200Z"),
+        answers=CHANGED_ON_PRIMARY,
+        setup=freeze_data._freeze_at_100,
+        phase_id="09",
+        sent=WATCHED,
+        result=([], False),
+        events=[("reentry", {"changes": 0, "csv": "backout_reentry.csv"})],
+    ),
+]
+
+CASES += [
+    Case(
+        "B3: a change on the secondary is lost too: the full sync from the primary overwrites it",
+        losing("1970-01-01T00:00:00.200Z"),
+        answers={"mds1": CHANGED_ON_PRIMARY["mds2"], "mds2": CHANGED_ON_PRIMARY["mds1"]},
+        setup=freeze_data._freeze_at_100,
+        phase_id="09",
+        sent={"mds1": WATCHED["mds2"], "mds2": WATCHED["mds1"]},
+        result=([("mds2", "alice", "lost_host")], True),
     ),
 ]
