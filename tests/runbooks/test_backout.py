@@ -1,10 +1,11 @@
 """Phase 09 on the lab, in one campaign (the suite's time is at its budget): the back-out
 drill of the README. 09 refuses before 02 (B2: nothing to go back to); the scenario
 ``upgrade-fails`` stops the campaign during the upgrades with the primary upgraded; a change
-published on the upgraded primary appears in 09's re-entry list before the revert (B3); 09
-headless returns every server to the source version and validates against the baseline
-(B2, B4); ``mdstools status`` and ``mdstools verify`` are clean; then 09 again in a kernel,
-its two decisions made on the widgets.
+published on the upgraded primary appears in 09's re-entry list before the revert (B3); a
+dry run shows the reverts and changes nothing; 09 headless returns every server to the
+source version and validates against the baseline (B2, B4); ``mdstools status`` and
+``mdstools verify`` are clean; then 09 again in a kernel, its two decisions made on the
+widgets.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ assert ok.widget is not None
 """
 
 
-def run_09(lab: Lab, ticket: str) -> tuple[int, str]:
+def run_09(lab: Lab, ticket: str, *extra: str) -> tuple[int, str]:
     """09 headless with its confirmation; (exit status, stderr)."""
     p = lab.cli(
         "run",
         "09",
+        *extra,
         "-i",
         str(lab.inventory),
         "--ticket",
@@ -89,6 +91,10 @@ def test_upgrade_fails_then_09_goes_back_to_the_baseline(
     assert p.returncode == 1 and "stopped at phase 04" in p.stderr, p.stderr[-2000:]
     assert versions(lab, clean=False)["mds1"] == "R81.20"
     lab.control(action="change", domain="dom2", on="mds1", admin="late-admin", object="lost_host")
+
+    code, err = run_09(lab, "CHG-BACK", "--dry-run")
+    assert "DRY RUN mds1: would run [clish] set snapshot revert mdstools_CHG-BACK_mds1" in err
+    assert versions(lab, clean=False)["mds1"] == "R81.20"
 
     code, err = run_09(lab, "CHG-BACK")
     assert code == 0, err[-3000:]
