@@ -560,6 +560,16 @@ PARAMS: tuple[Param, ...] = (
         check=_bool,
     ),
     Param(
+        name="take_snapshots",
+        type="bool",
+        default=True,
+        help="B1: False: 02 takes no Gaia snapshot (a WARNING and the record say so; "
+        "09 cannot revert)",
+        allowed="True or False",
+        phases=("02",),
+        check=_bool,
+    ),
+    Param(
         name="backup_min_free_mb",
         type="int",
         default=10240,

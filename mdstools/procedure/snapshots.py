@@ -41,6 +41,9 @@ CREATE_TIMEOUT_S = 90 * 60.0
 POLL_S = 60.0
 MAX_NAME = 64
 _OUTSIDE = re.compile(r"[^A-Za-z0-9_-]")
+#: Why a server has no snapshot: the operator set the parameter ``take_snapshots`` False.
+NOT_WANTED = "not taken: the parameter take_snapshots=false"
+DRY = "dry run: not taken"
 SPACE_COLUMNS = ["server", "snapshot", "needed", "available", "earlier", "error"]
 COLUMNS = ["server", "name", "version", "taken_at", "size", "size_bytes", "status", "detail"]
 
@@ -56,6 +59,12 @@ def snapshot_name(ticket: str, server: str) -> str:
     return f"{name[: MAX_NAME - 9]}_{digest}"
 
 
+def wanted(run: Run) -> bool:
+    """The parameter ``take_snapshots``: True unless the operator set it False (an escape hatch
+    for servers that cannot take a Gaia snapshot; the gates and the record say so)."""
+    return bool(run.params.get("take_snapshots", True))
+
+
 def gigabytes(size: int | None) -> str:
     """Bytes as Gaia writes them: ``7.8G`` (``?`` when unknown)."""
     return "?" if size is None else f"{size / 1024**3:.1f}G"
@@ -69,9 +78,12 @@ def space(run: Run) -> pd.DataFrame:
     rows = []
     for server in run.inventory.servers:
         name = snapshot_name(run.ticket, server.name)
+        row: dict[str, Any] = {"server": server.name, "snapshot": name, "earlier": 0}
+        if not wanted(run):
+            rows.append({**row, "error": NOT_WANTED})
+            continue
         sess = run.session(server.name)
         listed = sess.run(steps.SHOW_SNAPSHOTS.command(run.inventory))
-        row: dict[str, Any] = {"server": server.name, "snapshot": name, "earlier": 0}
         if not listed.ok or listed.data is None:
             rows.append({**row, "error": listed.error or "no answer"})
             continue
@@ -102,7 +114,7 @@ def space(run: Run) -> pd.DataFrame:
 def _in_words(row: Mapping[Any, Any]) -> str:
     """``needs 7.8G of 52.5G`` (and what an earlier snapshot of the ticket frees)."""
     if isinstance(row["error"], str):
-        return "unknown"
+        return "not checked" if row["error"] == NOT_WANTED else "unknown"
     freed = f" (+{gigabytes(int(row['earlier']))} freed)" if row["earlier"] else ""
     return f"needs {gigabytes(int(row['needed']))} of {gigabytes(int(row['available']))}{freed}"
 
@@ -110,6 +122,8 @@ def _in_words(row: Mapping[Any, Any]) -> str:
 def _shortage(row: Mapping[Any, Any]) -> str | None:
     """``mds2 (needs 7.8G, 3.0G available: 4.8G missing)``, or None when it has the space."""
     error = row.get("error")
+    if error == NOT_WANTED:
+        return None
     if isinstance(error, str):
         return f"{row['server']} (space for snapshots unknown: {error})"
     needed, free = int(row["needed"]), int(row["available"]) + int(row["earlier"])
@@ -130,7 +144,16 @@ def _size_of(run: Run, sess: Session, name: str) -> int | None:
 def space_check(df: pd.DataFrame) -> CheckResult:
     """B1: every MDS and MLM has the space a new snapshot needs; names each server that
     has not, with what is missing."""
-    short = [s for s in (_shortage(r) for r in df.to_dict(orient="records")) if s]
+    rows = df.to_dict(orient="records")
+    if rows and all(r["error"] == NOT_WANTED for r in rows):
+        return CheckResult(
+            name="snapshot space",
+            passed=False,
+            severity="info",
+            reason="not checked: the parameter take_snapshots=false, 02 takes no Gaia snapshot",
+            requirement="B1",
+        )
+    short = [s for s in (_shortage(r) for r in rows) if s]
     return CheckResult(
         name="snapshot space",
         passed=not short,
@@ -145,7 +168,7 @@ def space_check(df: pd.DataFrame) -> CheckResult:
 
 
 # -- taking them -----------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class Taken:
     """One server's snapshot as the record keeps it (``backups.json``'s ``"snapshots"``)."""
 
@@ -163,7 +186,10 @@ def take(run: Run) -> pd.DataFrame:
     """B1: ``add snapshot`` on every MDS and MLM (an earlier one of this ticket deleted
     first), then each waited for and read; recorded in ``backups.json`` and the journal."""
     started = time.monotonic()
-    taken = [_start(run, s.name) for s in run.inventory.servers]
+    taken = [
+        _start(run, s.name) if wanted(run) else _not_wanted(run, s.name)
+        for s in run.inventory.servers
+    ]
     deadline = started + scaled(run, CREATE_TIMEOUT_S)
     for t in taken:
         if t.status == "started":
@@ -207,11 +233,21 @@ def _start(run: Run, server: str) -> Taken:
         return _failed(t, str(exc))
     if isinstance(res, DryResult):
         run.waits(server, f"snapshot {t.name} to be created")
-        return Taken(server=server, name=t.name, status="skipped", detail="dry run: not taken")
+        return Taken(server=server, name=t.name, status="skipped", detail=DRY)
     if res.exit_status != 0:
         return _failed(t, f"add snapshot: {res.stdout.strip() or res.error or res.exit_status}")
     t.status = "started"
     return t
+
+
+def _not_wanted(run: Run, server: str) -> Taken:
+    """No snapshot of ``server``: the operator set the parameter ``take_snapshots`` False."""
+    return Taken(
+        server=server,
+        name=snapshot_name(run.ticket, server),
+        status="skipped",
+        detail=f"{NOT_WANTED} (operator {run.operator}): runbook 09 cannot revert this server",
+    )
 
 
 def _failed(t: Taken, detail: str) -> Taken:
@@ -220,8 +256,9 @@ def _failed(t: Taken, detail: str) -> Taken:
 
 
 def _wait(run: Run, sess: Session, name: str, deadline: float) -> None:
-    """Poll ``show snapshots`` until ``name`` is a restore point (JobError when it is
-    neither being created nor complete, or after ``deadline``)."""
+    """Poll ``show snapshots`` until ``name`` is a restore point: an MdstoolsError naming
+    the server when it is neither being created nor complete, a JobError after
+    ``deadline``."""
     interval = scaled(run, POLL_S)
 
     def check(s: Session) -> tuple[bool, str]:
@@ -267,17 +304,30 @@ def _finish(run: Run, t: Taken, deadline: float) -> None:
 def _record(run: Run, taken: list[Taken]) -> None:
     """``backups.json``'s ``"snapshots"``; a dry run's, none taken, leaves the record as it
     was (it names the snapshots an earlier run took, still on the servers)."""
-    if all(t.status == "skipped" for t in taken):
+    if all(t.detail == DRY for t in taken):
         return
     update_backups(run, KEY, [asdict(t) for t in taken])
 
 
 def taken_check(df: pd.DataFrame) -> CheckResult:
-    """B1: a complete snapshot of every MDS and MLM (a dry run's, not taken, passes)."""
+    """B1: a complete snapshot of every MDS and MLM (a dry run's, not taken, passes; none
+    taken because the operator set ``take_snapshots`` False is a WARNING that says so)."""
+    rows = df.to_dict(orient="records")
+    if rows and all(str(r["detail"]).startswith(NOT_WANTED) for r in rows):
+        return CheckResult(
+            name="snapshot of every MDS and MLM",
+            passed=False,
+            severity="warning",
+            reason="no Gaia snapshot taken (the parameter take_snapshots=false): the way back of a "
+            "failed upgrade is the backups only, runbook 09 cannot revert",
+            requirement="B1",
+            next_step="take a snapshot another way (the hypervisor's) before 03, or rerun 02 "
+            "with take_snapshots=true",
+        )
     bad = [
         f"{r['server']} ({r['detail'] or r['status']})"
-        for r in df.to_dict(orient="records")
-        if r["status"] not in ("complete", "skipped")
+        for r in rows
+        if r["status"] != "complete" and r["detail"] != DRY
     ]
     return CheckResult(
         name="snapshot of every MDS and MLM",

@@ -82,7 +82,8 @@ snapshot_space
 # ## Step 10 (B1): a Gaia snapshot of every MDS and MLM
 # `add snapshot mdstools_<ticket>_<server>` on every server (they are created at the same time,
 #   about 30 minutes), each waited for; name, version, size and time go to `backups.json`. A
-#   rerun of 02 deletes the ticket's earlier snapshot and takes it again.
+#   rerun of 02 deletes the ticket's earlier snapshot and takes it again. The snapshots stay on
+#   the servers: delete them (`delete snapshot <name>`) once the upgrade is accepted.
 
 # %%
 taken = snapshots.take(run)

@@ -87,6 +87,8 @@ def fault_of(scenario: str, shape: Shape) -> Fault | None:
         return Fault("02", ("X1", last), lab_fix=True)
     if scenario == "upgrade-fails":
         return Fault("04", (last,), lab_fix=True)
+    if scenario == "snapshot-space-short":
+        return Fault("02", ("snapshot space", last), lab_fix=True)
     if scenario == "collision":
         cm = ("-p", "continuous_management=true")
         return Fault(

@@ -81,3 +81,16 @@ def test_02_without_snapshot_space_fails_naming_the_server_and_the_space(
     assert "mds1" not in reason and "mlm1" not in reason
     status = lab.control(action="status")
     assert all(not s["snapshots"] for s in status["servers"])  # type: ignore[index]
+
+
+def test_02_with_snapshots_false_takes_none_and_says_so(lab_factory: Factory) -> None:
+    """B1's escape hatch: with take_snapshots=false 02 passes with a WARNING, takes no snapshot,
+    and backups.json records every server skipped."""
+    lab = lab_factory("default")
+    p = lab.campaign("CHG-NOSNAP", "--to", "02", "-p", "take_snapshots=false")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "gate WARNING snapshot of every MDS and MLM (B1)" in p.stderr, p.stderr[-3000:]
+    record = json.loads((lab.reports / "CHG-NOSNAP" / "backups.json").read_text())
+    assert [s["status"] for s in record["snapshots"]] == ["skipped"] * 3
+    status = lab.control(action="status")
+    assert all(not s["snapshots"] for s in status["servers"])  # type: ignore[index]

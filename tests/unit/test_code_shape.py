@@ -34,7 +34,7 @@ from mdstools import (
     ui,
 )
 from mdstools import run as run_module
-from mdstools.procedure import freeze, sync, upgrade
+from mdstools.procedure import freeze, snapshots, sync, upgrade
 from mdstools.transport.base import ExecOutput
 
 PACKAGE = Path(mdstools.__file__).resolve().parent
@@ -110,6 +110,7 @@ KEYWORD_ONLY: list[type] = [
     upgrade.ServerState,
     freeze.Forensics,
     sync.Action,
+    snapshots.Taken,
     *[
         cls
         for cls in vars(records).values()

@@ -86,6 +86,17 @@ def _space(run: Run) -> tuple[list[tuple[str, Any, Any, Any]], bool, str]:
     return rows, check.passed, check.reason
 
 
+def _labels(run: Run) -> tuple[str, str, list[dict[str, Any]]]:
+    space = snapshots.space_check(snapshots.space(run))
+    taken = snapshots.taken_check(snapshots.take(run))
+    record = json.loads((run.report_dir / prepare.BACKUPS).read_text())["snapshots"]
+    return (
+        f"{space.label} {space.reason}",
+        f"{taken.label} {taken.reason}",
+        [{k: r[k] for k in ("server", "status", "detail")} for r in record],
+    )
+
+
 def _take(run: Run) -> tuple[list[tuple[str, str, str, str, str]], bool, str]:
     df = snapshots.take(run)
     check = snapshots.taken_check(df)
@@ -357,6 +368,29 @@ CASES = [
                 )
             ],
             *[("step", {"event": "snapshot", "server": s, "status": "skipped"}) for s in SERVERS],
+        ],
+    ),
+    Case(
+        "take_snapshots=false: nothing sent, the space INFO, the snapshot gate a WARNING, recorded",
+        _labels,
+        params={"take_snapshots": False},
+        result=(
+            "INFO not checked: the parameter take_snapshots=false, 02 takes no Gaia snapshot",
+            "WARNING no Gaia snapshot taken (the parameter take_snapshots=false): the way back of "
+            "a failed upgrade is the backups only, runbook 09 cannot revert",
+            [
+                {
+                    "server": s,
+                    "status": "skipped",
+                    "detail": "not taken: the parameter take_snapshots=false (operator "
+                    "proc-tester): runbook 09 cannot revert this server",
+                }
+                for s in SERVERS
+            ],
+        ),
+        events=[
+            *[("step", {"event": "snapshot", "server": s, "status": "skipped"}) for s in SERVERS],
+            ("file", {"path": "backups.json"}),
         ],
     ),
     Case(
