@@ -57,6 +57,7 @@ class Target:
     snapshot: str = ""
     snapshot_version: str = ""
     snapshot_status: str = ""
+    snapshot_detail: str = ""
     taken_at: str = ""
     on_server: bool | None = None
     backup: str = ""
@@ -73,7 +74,8 @@ class Target:
         if not self.snapshot:
             return "no snapshot of phase 02 in backups.json"
         if self.snapshot_status != COMPLETE:
-            return f"snapshot {self.snapshot} recorded as {self.snapshot_status or 'unknown'}"
+            why = f" ({self.snapshot_detail})" if self.snapshot_detail else ""
+            return f"snapshot {self.snapshot} recorded as {self.snapshot_status or 'unknown'}{why}"
         if not SNAPSHOT_NAME.fullmatch(self.snapshot):
             return f"snapshot name {self.snapshot!r} is not a Gaia snapshot name"
         if self.on_server is None:
@@ -156,6 +158,7 @@ def targets(run: Run) -> list[Target]:
                 snapshot=str(snap.get("name") or ""),
                 snapshot_version=str(snap.get("version") or ""),
                 snapshot_status=str(snap.get("status") or ""),
+                snapshot_detail=str(snap.get("detail") or ""),
                 taken_at=str(snap.get("taken_at") or ""),
                 on_server=None if names is None else str(snap.get("name")) in names.complete,
                 backup=str(back.get("file") or ""),

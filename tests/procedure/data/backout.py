@@ -37,7 +37,7 @@ def listing(*names: str, creating: str = "") -> str:
     return "\n".join(rows) + "\n"
 
 
-def snapshot(server: str, status: str = "complete") -> dict[str, Any]:
+def snapshot(server: str, status: str = "complete", detail: str = "") -> dict[str, Any]:
     """The record 02 keeps of ``server``'s snapshot."""
     return {
         "server": server,
@@ -47,7 +47,7 @@ def snapshot(server: str, status: str = "complete") -> dict[str, Any]:
         "size": "7.8G",
         "size_bytes": 7_800_000_000,
         "status": status,
-        "detail": "",
+        "detail": detail,
     }
 
 
@@ -91,13 +91,15 @@ CASES += [
             "mlm1": {"^fw ver$": R81_10, "show snapshots": listing(creating=name("mlm1"))},
         },
         phase_id="09",
-        setup=prepared(snapshot("mds1"), snapshot("mds2"), snapshot("mlm1", "failed")),
+        setup=prepared(
+            snapshot("mds1"), snapshot("mds2"), snapshot("mlm1", "skipped", "take_snapshots=false")
+        ),
         any_order=("mds1", "mds2", "mlm1"),
         sent={s: ["fw ver", SNAPSHOTS] for s in ("mds1", "mds2", "mlm1")},
         result=[
             ("mds1", True, ""),
             ("mds2", False, ""),
-            ("mlm1", False, f"snapshot {name('mlm1')} recorded as failed"),
+            ("mlm1", False, f"snapshot {name('mlm1')} recorded as skipped (take_snapshots=false)"),
         ],
     ),
 ]
