@@ -15,7 +15,11 @@ many domains go through :func:`read_domains` instead:
 * an answer that says the API cannot take the call now (:data:`RETRYABLE`: initializing
   after a reboot, rate limited, session limit) is retried with backoff for at most
   :data:`RETRY_BUDGET_S`, with a progress line per wait, then raised as the ApiError it
-  is: never taken for the domain's answer;
+  is (naming the domains not read): never taken for the domain's answer;
+* under a rate limit the rounds adapt (:class:`_Pace`): a round that met "too many" runs
+  half as many execs at once in the next (down to one), and in those execs every call
+  refused for too many requests is tried again in place, a pause apart that differs from
+  exec to exec (:func:`script`'s ``pace_s``), so that the execs do not retry together;
 * a login by domain name answered ``err_login_failed`` is retried once with the domain's
   UID (from ``show-domains``), and noted.
 
@@ -41,7 +45,7 @@ from typing import Any, TypeVar
 
 from mdstools.commands import ha
 from mdstools.commands.base import BATCH_MARK, Command, quote
-from mdstools.errors import ApiError, ParseError
+from mdstools.errors import ApiError, MdstoolsError, ParseError
 from mdstools.records import MgmtTask
 from mdstools.session import Result, Session
 
@@ -69,6 +73,16 @@ Reads = Callable[[str, str], Sequence[str]]
 """``reads(domain, session_file)``: the command lines of one domain, each in that session."""
 Progress = Callable[[str], None]
 LOGOUT_FUNCTION = "mdstools_logout"
+AGAIN_FUNCTION = "mdstools_again"
+"""In a paced exec: ``mdstools_again FILE CMD...`` runs ``CMD > FILE`` again while FILE
+says too many requests; its status is the last try's."""
+CALL_FUNCTION = "mdstools_call"
+"""In a paced exec: ``mdstools_call CMD...`` runs ``CMD``, again while it answers too many
+requests, and prints its last answer."""
+PACED_TRIES = 10
+"""How often a paced exec tries one call refused for too many requests, at most."""
+CROWDED = {"err_too_many_requests", "err_too_many_sessions"}
+"""The "not now" codes that mean too much at once: the next round runs fewer execs."""
 T = TypeVar("T")
 
 
@@ -84,19 +98,25 @@ class _Pending:
 
 
 def _domain_script(
-    index: int, domain: str, login_as: str, lines: Sequence[str], read_only: bool = True
+    index: int,
+    domain: str,
+    login_as: str,
+    lines: Sequence[str],
+    read_only: bool = True,
+    paced: bool = False,
 ) -> str:
-    """One domain's part of an exec: log in, its commands, log out (else the login's error)."""
+    """One domain's part of an exec: log in, its commands, log out (else the login's error).
+    ``paced``: a login refused for too many requests is tried again in place."""
     f = f'"$d/s{index}"'
+    log_in = f"{ha.login(login_as, read_only)} > {f}"
+    if paced:
+        log_in += f" || {AGAIN_FUNCTION} {f} {ha.login(login_as, read_only)}"
     mark = f"printf '\\n%s\\n' {quote(BATCH_MARK + LOGIN_KEY + domain)}"
     items = "; ".join(
         f"printf '\\n%s\\n' {quote(BATCH_MARK + _key(domain, i))}; {line}"
         for i, line in enumerate(lines)
     )
-    return (
-        f"{mark}; if {ha.login(login_as, read_only)} > {f}; then {items}; "
-        f"{LOGOUT_FUNCTION} {f}; else cat {f}; fi; rm -f {f}"
-    )
+    return f"{mark}; if {log_in}; then {items}; {LOGOUT_FUNCTION} {f}; else cat {f}; fi; rm -f {f}"
 
 
 def _key(domain: str, i: int) -> str:
@@ -114,22 +134,51 @@ def _logout_function(pause_s: float) -> str:
     )
 
 
+def _paced_functions(pause_s: float) -> str:
+    """The shell functions of a paced exec (:data:`AGAIN_FUNCTION`, :data:`CALL_FUNCTION`):
+    a call refused for too many requests is tried again ``pause_s`` later, at most
+    :data:`PACED_TRIES` times."""
+    refused = f'grep -q err_too_many_requests "$f" && [ "$k" -lt {PACED_TRIES} ]'
+    pause = f"k=$((k+1)); sleep {_seconds(pause_s)}"
+    return (
+        f'{AGAIN_FUNCTION}() {{ local f="$1" k=0; shift; '
+        f'while {refused}; do {pause}; "$@" > "$f" && return 0; done; return 1; }}; '
+        f'{CALL_FUNCTION}() {{ local f="$d/o" k=0; "$@" > "$f"; '
+        f'while {refused}; do {pause}; "$@" > "$f"; done; cat "$f"; }}'
+    )
+
+
+def paced(line: str) -> str:
+    """``line`` (one simple command) as a paced exec runs it: tried again while the API
+    answers too many requests (:data:`CALL_FUNCTION`)."""
+    return f"{CALL_FUNCTION} {line}"
+
+
 def script(
     parts: Sequence[tuple[str, str, Sequence[str]]],
     read_only: bool = True,
     pause_s: float = 1.0,
+    pace_s: float = 0.0,
 ) -> str:
     """One exec: a private session directory, a trap that logs out what is left when the
     script ends (a hangup or a TERM ends it), then each ``(domain, login_as, lines)`` one
     after another, each in its own session (read-only unless ``read_only`` is False). A
-    logout refused for too many requests is tried again ``pause_s`` (as slept) later."""
+    logout refused for too many requests is tried again ``pause_s`` (as slept) later.
+
+    ``pace_s`` > 0 makes a paced exec: a login refused for too many requests is tried again
+    ``pace_s`` (as slept) later, as often as :data:`PACED_TRIES`, and so are the lines the
+    caller wrapped with :func:`paced`; so is the logout, ``pace_s`` apart."""
     cleanup = f'for f in "$d"/s*; do [ -f "$f" ] && {LOGOUT_FUNCTION} "$f"; done; rm -rf "$d"'
+    pauses = _logout_function(pace_s if pace_s > 0 else pause_s)
+    if pace_s > 0:
+        pauses += f"; {_paced_functions(pace_s)}"
     head = (
-        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; {_logout_function(pause_s)}; "
+        f"umask 077; d=$(mktemp -d {SESSION_DIR}) || exit 70; {pauses}; "
         f"trap {quote(cleanup)} EXIT; trap 'exit 129' HUP; trap 'exit 143' TERM"
     )
     body = "; ".join(
-        _domain_script(i, d, a, ls, read_only) for i, (d, a, ls) in enumerate(parts, 1)
+        _domain_script(i, d, a, ls, read_only, paced=pace_s > 0)
+        for i, (d, a, ls) in enumerate(parts, 1)
     )
     return f"{head}; {body}"
 
@@ -156,34 +205,39 @@ def _chunks(domains: Sequence[str], n: int) -> list[list[str]]:
 
 
 def _exec(
-    sess: Session, parts: Sequence[tuple[str, str, Sequence[str]]], pause_s: float = 1.0
+    sess: Session,
+    parts: Sequence[tuple[str, str, Sequence[str]]],
+    pause_s: float = 1.0,
+    pace_s: float = 0.0,
 ) -> dict[str, str]:
     n = sum(len(p[2]) + 1 for p in parts)
     cmd = Command(
-        script(parts, pause_s=pause_s),
+        script(parts, pause_s=pause_s, pace_s=pace_s),
         _parse,
         name=f"Management API reads ({len(parts)} domains, a session each)",
-        timeout_s=30 + 5.0 * n,
+        timeout_s=30 + (5.0 + PACED_TRIES * pace_s) * n,
         ok_codes=tuple(range(256)),
     )
     return sess.run(cmd).value()
 
 
 def _round(
-    sess: Session, p: _Pending, reads: Reads, execs: int, pause_s: float = 1.0
+    sess: Session, p: _Pending, reads: Reads, pace: _Pace, pause_s: float = 1.0
 ) -> dict[str, str]:
-    """One pass over the pending domains; the domains that must be retried, with the code."""
+    """One pass over the pending domains; the domains that must be retried, with the code.
+    A paced round spreads its execs' pauses from ``pause_s`` to twice that."""
     names = sorted(p.domains)
     groups = [
-        [(d, p.domains[d], list(reads(d, f'"$d/s{i}"'))) for i, d in enumerate(c, 1)]
-        for c in _chunks(names, max(1, min(execs, len(names))))
+        [(d, p.domains[d], _reads(reads, d, i, pace.paced)) for i, d in enumerate(c, 1)]
+        for c in _chunks(names, max(1, min(pace.execs, len(names))))
     ]
+    paces = [pause_s * (1 + i / len(groups)) if pace.paced else 0.0 for i in range(len(groups))]
     if sess.clish_login or len(groups) == 1:
-        outs = [_exec(sess, g, pause_s) for g in groups]
+        outs = [_exec(sess, g, pause_s, paces[0]) for g in groups]
     else:
         sess.transport.connect()
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            outs = list(pool.map(lambda g: _exec(sess, g, pause_s), groups))
+            outs = list(pool.map(lambda g, s: _exec(sess, g, pause_s, s), groups, paces))
     retry: dict[str, str] = {}
     for group, out in zip(groups, outs, strict=True):
         for domain, login_as, lines in group:
@@ -197,6 +251,30 @@ def _round(
             if code is not None:
                 retry[domain] = code
     return retry
+
+
+def _reads(reads: Reads, domain: str, index: int, pace: bool) -> list[str]:
+    lines = list(reads(domain, f'"$d/s{index}"'))
+    return [paced(line) for line in lines] if pace else lines
+
+
+@dataclass
+class _Pace:
+    """How one server's next round runs: how many execs at once, and whether paced. A
+    round answered "too many" halves the execs (down to one) and paces the next rounds;
+    a round without gets one exec more (up to the first number): AIMD."""
+
+    execs: int
+    most: int
+    paced: bool = False
+
+    def after(self, codes: set[str]) -> None:
+        """Adapt to the codes the last round was answered with."""
+        if codes & CROWDED:
+            self.execs = max(1, self.execs // 2)
+            self.paced = True
+        else:
+            self.execs = min(self.most, self.execs + 1)
 
 
 def _settle(p: _Pending, domain: str, login_as: str, texts: list[str], login: str) -> str | None:
@@ -237,14 +315,23 @@ def read_domains(
     """
     p = _Pending(server=sess.name, domains={d: d for d in dict.fromkeys(domains)}, uids=uids or {})
     backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
+    pace = _Pace(execs=max(1, execs), most=max(1, execs))
     while p.domains:
-        retry = _round(sess, p, reads, execs, pause_s=time_scale)
+        retry = _round(sess, p, reads, pace, pause_s=time_scale)
         codes = {c for c in retry.values() if c in RETRYABLE}
+        pace.after(codes)
         if codes:
-            backoff.wait(sorted(codes)[0], f"{len(retry)} domains not read")
+            backoff.wait(sorted(codes)[0], _not_read(retry))
     if notes is not None:
         notes.extend(p.notes)
     return p.answers
+
+
+def _not_read(retry: Mapping[str, str]) -> str:
+    """What a round left unread, for a progress line or the final error."""
+    names = sorted(retry)
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"{len(names)} domains not read: {shown}"
 
 
 @dataclass
@@ -284,17 +371,21 @@ def change_command(
     *,
     publish: bool = False,
     login_as: str | None = None,
+    pace_s: float = 0.0,
 ) -> Command[dict[str, str]]:
     """The exec of one change of ``domain`` (what :func:`change` sends, and a dry run
     shows): a read/write login (by ``login_as``, the name by default), the command in that
-    session, the publish when ``publish``, the logout, the trap."""
+    session, the publish when ``publish``, the logout, the trap; paced when ``pace_s`` > 0
+    (:func:`script`)."""
     cmd = build(SESSION_FILE)
     lines = [cmd.line, *([ha.publish(SESSION_FILE)] if publish else [])]
+    if pace_s > 0:
+        lines = [paced(line) for line in lines]
     return Command(
-        script([(domain, login_as or domain, lines)], read_only=False),
+        script([(domain, login_as or domain, lines)], read_only=False, pace_s=pace_s),
         _parse,
         name=f"Management API change of {domain} in one session: {cmd.name}",
-        timeout_s=30 + cmd.timeout_s,
+        timeout_s=30 + cmd.timeout_s + PACED_TRIES * pace_s * len(lines),
         mutating=True,
         ok_codes=tuple(range(256)),
     )
@@ -306,7 +397,7 @@ def change(
     build: Callable[[str], Command[T]],
     *,
     publish: bool = False,
-    uid: str | None = None,
+    uid: str | Callable[[], str | None] | None = None,
     budget_s: float = RETRY_BUDGET_S,
     time_scale: float = 1.0,
     progress: Progress | None = None,
@@ -320,19 +411,21 @@ def change(
     when it ends early. A logout that fails (``set-ha-state`` to standby expires its
     session) is expected and ignored. "Not now" answers of the login or the command are
     retried with backoff (:data:`RETRYABLE`); a login by name answered
-    ``err_login_failed`` is retried once with ``uid``. Raises the ApiError of the login,
-    the command or the publish.
+    ``err_login_failed`` is retried once with ``uid`` (or what ``uid()`` gives, asked only
+    then: :func:`domain_uid` reads it). Raises the ApiError of the login, the command or
+    the publish.
     """
     cmd = build(SESSION_FILE)
     backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
     login_as = domain
+    pace_s = 0.0
     while True:
-        exec_cmd = change_command(domain, build, publish=publish, login_as=login_as)
+        exec_cmd = change_command(domain, build, publish=publish, login_as=login_as, pace_s=pace_s)
         out = sess.run(exec_cmd).value()
         login = out.get(LOGIN_KEY + domain, "")
         code = _code(login) if login.strip() else None
-        if code == LOGIN_FAILED and uid and login_as == domain:
-            login_as = uid
+        if code == LOGIN_FAILED and login_as == domain and (by_uid := _uid(uid)):
+            login_as = by_uid
             if notes is not None:
                 notes.append(
                     f"{sess.name}: login to domain {domain} by name failed; retried with its UID"
@@ -341,12 +434,28 @@ def change(
         answer = login if code is not None else out.get(domain, "")
         code = code or _code(answer)
         if code in RETRYABLE:
+            pace_s = time_scale if code in CROWDED else pace_s
             backoff.wait(code, f"{cmd.name} on {domain} not sent")
             continue
         value = cmd.parse(answer)
         if publish:
             ha.load_json(out.get(_key(domain, 1), ""), "publish")
         return value
+
+
+def _uid(uid: str | Callable[[], str | None] | None) -> str | None:
+    return uid() if callable(uid) else uid
+
+
+def domain_uid(sess: Session, domain: str, *, time_scale: float = 1.0) -> str | None:
+    """``domain``'s UID as ``show-domains`` on the server of ``sess`` gives it (retried
+    while "not now"), None when it cannot tell: what a login falls back to when the login
+    by name fails."""
+    result = run_retrying(sess, ha.show_domains(), time_scale=time_scale)
+    try:
+        return ha.parse_domain_uids(result.stdout).get(domain) if result.ok else None
+    except MdstoolsError:
+        return None
 
 
 def wait_task(
@@ -370,21 +479,16 @@ def wait_task(
     retried with backoff. Raises the ApiError of the login or of ``show-task``.
     """
     where = domain or ha.SYSTEM_DATA
-    polls = max(1, math.ceil(timeout_s / max(interval_s, 0.01)))
     show = ha.show_task(task_id, domain, session=SESSION_FILE)
-    loop = (
-        f'n=0; while :; do {show.line} > "$d/t" 2>&1; '
-        f'grep -q {quote(IN_PROGRESS)} "$d/t" || break; '
-        f'n=$((n+1)); [ "$n" -ge {polls} ] && break; sleep {_seconds(interval_s)}; done; '
-        'cat "$d/t"'
-    )
     backoff = _Backoff(sess.name, budget_s, time_scale, progress or _stderr)
+    pace_s = 0.0
     while True:
+        loop = _task_loop(show.line, timeout_s, interval_s, pace_s)
         exec_cmd = Command(
-            script([(where, where, [loop])]),
+            script([(where, where, [loop])], pace_s=pace_s),
             _parse,
             name=f"Management API task {task_id} waited for in one session",
-            timeout_s=60 + timeout_s + interval_s,
+            timeout_s=60 + timeout_s + interval_s + 2 * PACED_TRIES * pace_s,
             ok_codes=tuple(range(256)),
         )
         out = sess.run(exec_cmd).value()
@@ -392,9 +496,24 @@ def wait_task(
         answer = login if login.strip() else out.get(where, "")
         code = _code(answer)
         if code in RETRYABLE:
+            pace_s = time_scale if code in CROWDED else pace_s
             backoff.wait(code, f"task {task_id} not read")
             continue
         return show.parse(answer)
+
+
+def _task_loop(show: str, timeout_s: float, interval_s: float, pace_s: float) -> str:
+    """The shell loop that polls ``show`` (``show-task``) every ``interval_s`` until the
+    task is not in progress or ``timeout_s`` is over, then prints its last answer; each
+    poll paced when ``pace_s`` > 0."""
+    polls = max(1, math.ceil(timeout_s / max(interval_s, 0.01)))
+    poll = paced(show) if pace_s > 0 else show
+    return (
+        f'n=0; while :; do {poll} > "$d/t" 2>&1; '
+        f'grep -q {quote(IN_PROGRESS)} "$d/t" || break; '
+        f'n=$((n+1)); [ "$n" -ge {polls} ] && break; sleep {_seconds(interval_s)}; done; '
+        'cat "$d/t"'
+    )
 
 
 def _seconds(value: float) -> str:

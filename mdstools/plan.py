@@ -39,13 +39,10 @@ def _steps_by_server(ph: Phase, inv: Inventory) -> list[tuple[str, list[str]]]:
 def _describe(step: Step, inv: Inventory) -> str:
     """The step's line; a step that needs the upgrade package of an inventory without one
     says so (such an inventory serves status and discovery)."""
-    try:
+    if not step.lacks_package(inv):
         return step.describe(inv)
-    except ValueError:
-        if inv.upgrade_package:
-            raise
-        note = f" -- {step.note}" if step.note else ""
-        return f"(a command with upgrade.package, which the inventory does not give){note}"
+    note = f" -- {step.note}" if step.note else ""
+    return f"(a command with upgrade.package, which the inventory does not give){note}"
 
 
 def _lock_steps(inv: Inventory) -> tuple[str, list[str], list[str]]:

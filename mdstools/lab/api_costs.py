@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 SESSION_LIMIT = 100
 """Concurrent read/write sessions a server accepts (Management API documentation)."""
 INITIALIZING = "generic_server_initializing"
-"""The refusal code of a call while the API initializes after a boot."""
+"""The refusal code of a call while the API initializes after a boot or an ``mdsstart``."""
 TOO_MANY_REQUESTS = "err_too_many_requests"
 """The refusal code of a call over the rate limit."""
 
@@ -90,6 +90,10 @@ class ApiMeter:
         self.usage: dict[str, ServerUsage] = {}
         self.sessions: dict[str, OpenSession] = {}
         self.timed_out_sids: set[str] = set()
+        self.name_logins_refused = False
+        """Whether a read/write ``login`` to a domain by its name is refused
+        (``err_login_failed``) while one by its UID works: the ``name-login-refused``
+        scenario."""
 
     def _of(self, server: str) -> ServerUsage:
         return self.usage.setdefault(server, ServerUsage())
@@ -115,8 +119,8 @@ class ApiMeter:
 
     def admit(self, server: str, now: float, second: float) -> str | None:
         """Count a call; the refusal code if the server does not take it now (still
-        initializing after a boot, or over the rate limit in the last ``second`` lab
-        seconds), else None."""
+        initializing after a boot or an ``mdsstart``, or over the rate limit in the last
+        ``second`` lab seconds), else None."""
         with self.lock:
             u = self._of(server)
             u.calls += 1
@@ -202,6 +206,12 @@ class ApiMeter:
         with self.lock:
             for sid in [k for k, s in self.sessions.items() if s.server == server]:
                 del self.sessions[sid]
+            self._of(server).ready_at = up_at + init
+
+    def started(self, server: str, up_at: float, init: float) -> None:
+        """``mdsstart`` started the server's processes, the API server (CPM) among them:
+        it answers from ``up_at + init``, as after a boot (its refusals counted alike)."""
+        with self.lock:
             self._of(server).ready_at = up_at + init
 
     def paid(self, server: str, seconds: float) -> None:

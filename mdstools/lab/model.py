@@ -457,6 +457,7 @@ class Deployment:
                     next(self._pid_counter) * 10,
                 )
                 begin = s.life.up_at
+                self.api.started(s.name, begin, c.dur(self.api.costs.init_after_boot))
             if mds_only:
                 return begin
             pending = [

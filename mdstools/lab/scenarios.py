@@ -204,6 +204,11 @@ def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
     target.vfs.mounts.append(Mount(BACKUP_DIR, 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024))
 
 
+def _name_login_refused(dep: Deployment, opts: LabOptions) -> None:
+    """Read/write logins to a domain by its name are refused; by UID they work."""
+    dep.api.name_logins_refused = True
+
+
 def _upgrade_fails(dep: Deployment, opts: LabOptions) -> None:
     """The CPUSE upgrade of the last MDS fails at its end."""
     dep.mdss[-1].upgrade_fails = True
@@ -237,6 +242,11 @@ SCENARIOS: dict[str, Scenario] = {
             "backup-space-short",
             "only 600 MB free in /var/log on the last MDS",
             _backup_space_short,
+        ),
+        Scenario(
+            "name-login-refused",
+            "a read/write API login to a domain by its name is refused; by its UID it works",
+            _name_login_refused,
         ),
         Scenario(
             "upgrade-fails",

@@ -35,11 +35,20 @@ def mdsstat_of(session: Session) -> MdsStat:
 
 
 def ha_state(run: Run, domain: str | None = None) -> list[HaStateEntry]:
-    """``show-ha-state`` from the primary (System Data), else from another MDS."""
+    """``show-ha-state`` from the primary (System Data), else from another MDS.
+
+    An MDS whose API answers "not now" (initializing after a reboot or a restart, too
+    many requests or sessions) is waited for with a progress line, through the backoff of
+    :func:`mgmt_api.run_retrying` within its budget (scaled); only an MDS that still
+    answers so after it, or fails otherwise, gives way to the next."""
     errors: list[str] = []
     for mds in [run.inventory.primary, *list(run.inventory.secondaries)]:
         try:
-            return run.session(mds.name).run(ha.show_ha_state(domain), check=True).value()
+            return mgmt_api.run_retrying(
+                run.session(mds.name),
+                ha.show_ha_state(domain),
+                time_scale=scaled(run, 1.0, floor=0.0),
+            ).value()
         except MdstoolsError as exc:
             errors.append(f"{mds.name}: {exc}")
     raise MdstoolsError(
@@ -88,20 +97,33 @@ def api_change(
 ) -> TaskRef | DryResult | MdstoolsError:
     """``step`` (an HA command that starts a task) for ``args["domain"]`` on ``server``, in
     one read/write session (:func:`mgmt_api.change`): the task started, the dry run's
-    :class:`DryResult` (the exec shown instead), or the error that refused it."""
+    :class:`DryResult` (the exec shown instead), or the error that refused it. A login by
+    the domain's name that fails is tried again with its UID (``show-domains`` of that
+    server, read only then); the fallback is printed and journaled."""
     domain = args["domain"]
     build = step.in_session(run.inventory, **args)
     shown = run.show_instead(server, mgmt_api.change_command(domain, build))
     if shown is not None:
         return shown
+    sess, scale = run.session(server), scaled(run, 1.0, floor=0.0)
+    notes: list[str] = []
     try:
         ref: TaskRef = mgmt_api.change(
-            run.session(server), domain, build, time_scale=scaled(run, 1.0, floor=0.0)
+            sess,
+            domain,
+            build,
+            uid=lambda: mgmt_api.domain_uid(sess, domain, time_scale=scale),
+            time_scale=scale,
+            notes=notes,
         )
     except TransportError:
         raise
     except MdstoolsError as exc:
         return exc
+    finally:
+        for note in notes:
+            print(note, flush=True)
+            run.journal.write("step", event="uid-login", server=server, domain=domain, note=note)
     return ref
 
 

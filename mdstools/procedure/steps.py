@@ -107,6 +107,16 @@ class Step:
         notes = [n for n in (self.note, "detached job" if self.job else "") if n]
         return f"[{cmd.mode.value}] {cmd.line}{mark}" + (f" -- {'; '.join(notes)}" if notes else "")
 
+    def lacks_package(self, inv: Inventory) -> bool:
+        """True when the step sends the upgrade package and ``inv`` gives none."""
+        if inv.upgrade_package:
+            return False
+        try:
+            self.shown(inv)
+        except ValueError:
+            return True
+        return False
+
     def applies(self, inv: Inventory) -> bool:
         """The step belongs to ``inv``'s upgrade method."""
         return not self.method or self.method == inv.upgrade_method
@@ -524,17 +534,12 @@ def phase_steps(phase_id: str, inv: Inventory) -> list[Step]:
 def require_inputs(phase_id: str, inv: Inventory) -> None:
     """InventoryError (exit 2) when a step of ``phase_id`` needs the upgrade package and
     ``inv`` gives none: such an inventory serves status, plan and discovery only."""
-    if inv.upgrade_package:
-        return
-    for step in phase_steps(phase_id, inv):
-        try:
-            step.shown(inv)
-        except ValueError:
-            raise InventoryError(
-                str(inv.path),
-                "upgrade.package",
-                f"phase {phase_id} sends the upgrade package ({inv.upgrade_method}) and the "
-                "inventory gives none",
-                "add 'upgrade: {package: <its path on the servers>}' to the inventory, "
-                "e.g. /var/log/upload/<package>.tgz",
-            ) from None
+    if any(step.lacks_package(inv) for step in phase_steps(phase_id, inv)):
+        raise InventoryError(
+            str(inv.path),
+            "upgrade.package",
+            f"phase {phase_id} sends the upgrade package ({inv.upgrade_method}) and the "
+            "inventory gives none",
+            "add 'upgrade: {package: <its path on the servers>}' to the inventory, "
+            "e.g. /var/log/upload/<package>.tgz",
+        )

@@ -12,8 +12,12 @@ import pytest
 
 from mdstools import inventory, mgmt_api, status
 from mdstools.commands import ha, versions
+from mdstools.commands.base import Command
 from mdstools.fleet import Fleet
 from mdstools.lab import runtime
+from mdstools.phases import phase
+from mdstools.procedure import common
+from mdstools.run import Run
 from tests.integration.test_lab_client import cli, lab_up
 
 pytestmark = pytest.mark.lab
@@ -90,6 +94,44 @@ def test_a_rebooted_servers_initializing_api_is_waited_out(
     assert api["open_sessions"] == 0
     for dom in ("dom1", "dom2"):
         ha.parse_last_published_session(got[dom][0])
+
+
+def test_ha_state_waits_for_the_primarys_api_after_mdsstart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mdsstop; mdsstart`` on the primary restarts its API, which answers "initializing"
+    for a while: ``common.ha_state`` waits for it with a progress line instead of turning to
+    the secondary (whose API is never asked)."""
+    lab_up(tmp_path, domains=2, time_scale=0.01, api_init_after_boot=120.0)
+    try:
+        inv = inventory.load(tmp_path / "inventory.yml")
+        with Fleet(inv) as fleet:
+            restart = fleet.session("mds1").run(shell_command("mdsstop; mdsstart"))
+            assert restart.ok, restart.stdout
+        run = Run(
+            inventory=inv,
+            ticket="CHG-API-INIT",
+            operator="tester",
+            phase=phase("02"),
+            reports=tmp_path / "reports",
+            interactive=False,
+            dry_run=False,
+            params={"time_scale": 0.01},
+        )
+        entries = common.ha_state(run)
+        api = api_counters(tmp_path)
+    finally:
+        runtime.down(tmp_path)
+    assert {e.domain for e in entries} >= {"dom1", "dom2"}
+    assert api["servers"]["mds1"]["refused"].get("generic_server_initializing", 0) >= 1
+    assert "mds2" not in api["servers"] or api["servers"]["mds2"]["calls"] == 0
+    err = capsys.readouterr().err
+    assert "waiting for the Management API on mds1 (initializing after a reboot)" in err
+
+
+def shell_command(line: str) -> Command[str]:
+    """A plain shell line as a command whose value is its output."""
+    return Command(line, lambda text: text, name=line, timeout_s=120)
 
 
 def test_status_after_the_change_still_reads_every_domain(tmp_path: Path) -> None:

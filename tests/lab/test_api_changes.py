@@ -4,6 +4,7 @@ wait ends at its bound before the task does."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -79,3 +80,32 @@ def test_a_switch_to_standby_expires_its_session_and_is_no_error(slow_lab: Deplo
     assert task.succeeded
     after = usage(slow_lab, "mds1")
     assert after["open_sessions"] == 0 and after["expired"] == 1
+
+
+def test_name_logins_refused_a_change_falls_back_to_the_uid() -> None:
+    """The ``name-login-refused`` scenario: a read/write login by the domain's name is
+    refused (``err_login_failed``), read-only ones and logins by UID work. A change falls
+    back to the UID that ``show-domains`` of the same server gives, read only then."""
+    dep = make_lab("name-login-refused", time_scale=0.01)
+    try:
+        refused = run_on(dep, "mds2", "mgmt_cli login -r true -d dom1 --format json")
+        assert json.loads(refused.out)["code"] == "err_login_failed"
+        assert run_on(dep, "mds2", "mgmt_cli login -r true -d dom1 read-only true").rc == 0
+        sess = client(dep, "mds2")
+        asked: list[str] = []
+
+        def uid() -> str | None:
+            asked.append("dom1")
+            return mgmt_api.domain_uid(sess, "dom1")
+
+        notes: list[str] = []
+        ref = mgmt_api.change(
+            sess, "dom1", lambda s: ha.set_ha_state("dom1", "active", s), uid=uid, notes=notes
+        )
+        task = mgmt_api.wait_task(sess, "dom1", ref.task_id, timeout_s=5, interval_s=0.02)
+        assert task.succeeded
+        assert asked == ["dom1"]
+        assert notes == ["mds2: login to domain dom1 by name failed; retried with its UID"]
+        assert usage(dep, "mds2")["refused"] == {"err_login_failed": 2}  # by hand, the change
+    finally:
+        dep.scheduler.stop()

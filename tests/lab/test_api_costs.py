@@ -279,3 +279,23 @@ def test_lab_up_options_over_ssh_and_status(
         assert last.startswith("api: 3 calls, 2 logins, 0 logouts, 2 sessions open (peak 2")
     finally:
         runtime.down(tmp_path)
+
+
+def test_the_api_initializes_again_after_mdsstart(labs: LabFactory) -> None:
+    """``mdsstop; mdsstart`` restarts the API server with the MDS's processes: it answers
+    "initializing" for the same time as after a reboot, counted in ``lab status`` alike;
+    an ``mdsstart`` of a running MDS (only its DMSs down) does not restart it."""
+    dep = manual(labs, api_init_after_boot=120.0)
+    r = run_on(dep, "mds1", "mdsstop; mdsstart")
+    assert r.rc == 0, r.out
+    dep.clock.advance(dep.timings.mds_start)  # the MDS processes are up
+    dep.scheduler.run_due()
+    body = refused(dep, "-r true show-domains")
+    assert body == {"code": "generic_server_initializing", "message": metering.INITIALIZING_MESSAGE}
+    call(dep, "-r true show-domains", server="mds2")
+    dep.clock.advance(121)
+    call(dep, "-r true show-domains")
+    assert counters(dep, "mds1")["refused"] == {"generic_server_initializing": 1}
+    assert counters(dep)["refused"] == {"generic_server_initializing": 1}
+    assert run_on(dep, "mds1", "mdsstop_customer dom1; mdsstart").rc == 0
+    call(dep, "-r true show-domains")

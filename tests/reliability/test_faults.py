@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -452,25 +451,6 @@ def test_job_error_is_not_a_connection_error() -> None:
 
 
 # -- against the lab, through the CLI ---------------------------------------------------------
-def _campaign(lab: Lab, ticket: str, scale: str, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "mdstools",
-        "campaign",
-        "-i",
-        str(lab.inventory),
-        "--ticket",
-        ticket,
-        "--reports",
-        str(lab.reports),
-        "--confirm",
-        "-p",
-        f"time_scale={scale}",
-        *extra,
-    ]
-
-
 def _events(lab: Lab, ticket: str) -> list[dict[str, object]]:
     path = lab.reports / ticket / audit.JOURNAL
     return audit.read_journal(path) if path.exists() else []
@@ -559,7 +539,7 @@ def test_a_campaign_killed_during_the_upgrade_resumes_without_a_second_upgrade(
     the campaign passes to 08 and verifies."""
     lab = slow_lab
     before = tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])
-    proc = lab.spawn(_campaign(lab, "CHG-KILL", "0.01"))
+    proc = lab.spawn(lab.campaign_argv("CHG-KILL", scale="0.01"))
     try:
         _wait_for(proc, lab, "CHG-KILL", "mds1")
         time.sleep(0.5)
@@ -571,7 +551,7 @@ def test_a_campaign_killed_during_the_upgrade_resumes_without_a_second_upgrade(
     mds1 = next(s for s in status["servers"] if s["name"] == "mds1")  # type: ignore[index]
     assert mds1["version"] == "R81.10", "the upgrade was still running when the resume began"
     again = lab.cli(
-        *_campaign(lab, "CHG-KILL", "0.01", "--resume", "--break-lock")[3:], timeout=700
+        *lab.campaign_args("CHG-KILL", "--resume", "--break-lock", scale="0.01"), timeout=700
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "08 validate" in again.stdout and "PASSED" in again.stdout
@@ -609,7 +589,7 @@ def test_the_lab_killed_during_the_upgrade_wait_ends_the_campaign_with_exit_4(
     notebook has the cause on top and the record verifies. A rerun of 03 while the server
     is still dead stops at once on the lock of the primary, exit 4, naming the server."""
     before = tree_digest(lab.dir, exclude=[lab.reports, lab.dir / "lab"])
-    proc = lab.spawn(_campaign(lab, "CHG-DEAD", SCALE), capture=True)
+    proc = lab.spawn(lab.campaign_argv("CHG-DEAD", scale=SCALE), capture=True)
     try:
         _wait_for(proc, lab, "CHG-DEAD", "mds1")
         pid = json.loads((lab.dir / "lab" / "lab.json").read_text())["pid"]
@@ -685,13 +665,13 @@ def test_a_campaign_killed_during_a_backup_does_not_take_it_twice(
     """SIGKILL while mds1's mds_backup job runs; the resumed 02 finds the job of this ticket
     (running or done), does not start another, and records its archive."""
     lab = slow_lab
-    proc = lab.spawn(_campaign(lab, "CHG-BK", "0.01", "--to", "02"))
+    proc = lab.spawn(lab.campaign_argv("CHG-BK", "--to", "02", scale="0.01"))
     try:
         _wait_for(proc, lab, "CHG-BK", "mds1", "mds_backup -b")
     finally:
         _kill_tree(proc)
     again = lab.cli(
-        *_campaign(lab, "CHG-BK", "0.01", "--to", "02", "--resume", "--break-lock")[3:],
+        *lab.campaign_args("CHG-BK", "--to", "02", "--resume", "--break-lock", scale="0.01"),
         timeout=400,
     )
     assert again.returncode == 0, again.stderr[-3000:]
@@ -725,7 +705,7 @@ def test_a_server_dead_outside_a_reboot_window_is_waited_for_its_budget_only(
     data["connection"]["connect_timeout_s"] = 1
     inv = lab.inventory.with_name("inventory-budget.yml")
     inv.write_text(yaml.safe_dump(data))
-    cmd = _campaign(lab, "CHG-BUDGET", "0.01", "--to", "02")
+    cmd = lab.campaign_argv("CHG-BUDGET", "--to", "02", scale="0.01")
     cmd[cmd.index("-i") + 1] = str(inv)
     proc = lab.spawn(cmd, capture=True)
     try:
@@ -758,14 +738,14 @@ def test_a_campaign_killed_during_mdsstop_mdsstart_does_not_restart_twice(
     """SIGKILL while mds1's ``mdsstop; mdsstart`` job of 06 runs; the resumed 06 finds the
     ticket's jobs (the fix done, the restart running or done) and starts neither again."""
     lab = slow_lab
-    proc = lab.spawn(_campaign(lab, "CHG-06", "0.01", "--to", "06"))
+    proc = lab.spawn(lab.campaign_argv("CHG-06", "--to", "06", scale="0.01"))
     restart = "( mdsstop; mdsstart"
     try:
         _wait_for(proc, lab, "CHG-06", "mds1", restart, limit=600)
     finally:
         _kill_tree(proc)
     again = lab.cli(
-        *_campaign(lab, "CHG-06", "0.01", "--to", "06", "--resume", "--break-lock")[3:],
+        *lab.campaign_args("CHG-06", "--to", "06", "--resume", "--break-lock", scale="0.01"),
         timeout=400,
     )
     assert again.returncode == 0, again.stderr[-3000:]

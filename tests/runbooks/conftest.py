@@ -70,20 +70,21 @@ class Lab:
             start_new_session=True,
         )
 
+    def campaign_args(self, ticket: str, *extra: str, scale: str | None = SCALE) -> list[str]:
+        """The arguments of ``mdstools campaign`` on this lab, confirmed, at ``scale`` (none:
+        the lab's own time scale reaches the runbooks)."""
+        args = ["campaign", "-i", str(self.inventory), "--ticket", ticket]
+        args += ["--reports", str(self.reports), "--confirm"]
+        if scale is not None:
+            args += ["-p", f"time_scale={scale}"]
+        return [*args, *extra]
+
+    def campaign_argv(self, ticket: str, *extra: str, scale: str | None = SCALE) -> list[str]:
+        """The whole command line of :meth:`campaign_args`, for a spawned process."""
+        return [sys.executable, "-m", "mdstools", *self.campaign_args(ticket, *extra, scale=scale)]
+
     def campaign(self, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.cli(
-            "campaign",
-            "-i",
-            str(self.inventory),
-            "--ticket",
-            ticket,
-            "--reports",
-            str(self.reports),
-            "--confirm",
-            "-p",
-            f"time_scale={SCALE}",
-            *extra,
-        )
+        return self.cli(*self.campaign_args(ticket, *extra))
 
     def notebook(self, ticket: str, name: str) -> nbformat.NotebookNode:
         return nbformat.read(str(self.reports / ticket / name), as_version=4)

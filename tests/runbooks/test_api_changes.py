@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mdstools import inventory, mgmt_api
+from mdstools import audit, inventory, mgmt_api
 from mdstools.commands import ha
 from mdstools.fleet import Fleet
 from mdstools.lab import runtime, scenarios
@@ -80,3 +80,33 @@ def test_phase_02_switches_in_one_session_each_and_leaves_none(costly_lab: Lab) 
     assert {e.domain for e in entries if e.ha_state == "active" and e.mds == "mds1"} >= set(
         SWITCHED
     )
+
+
+def test_phase_02_switches_by_uid_where_logins_by_name_are_refused(tmp_path: Path) -> None:
+    """The ``name-login-refused`` scenario: each switch's read/write login by the domain's
+    name is refused, and the switch logs in with the domain's UID (``show-domains`` of the
+    primary, read then) instead; the phase passes and the journal says so per domain."""
+    opts = scenarios.LabOptions(
+        scenario="name-login-refused", domains=DOMAINS, time_scale=float(SCALE)
+    )
+    runtime.up(tmp_path / "lab", opts)
+    try:
+        lab = Lab(tmp_path, "name-login-refused")
+        with Fleet(inventory.load(lab.inventory)) as fleet:
+            for dom in SWITCHED:
+                fleet.session("mds2").run(ha.set_ha_state(dom, "active"), check=True)
+        run(lab, "01")
+        run(lab, "02", "-p", "confirm=true")
+        with Fleet(inventory.load(lab.inventory)) as fleet:
+            entries = fleet.session("mds1").run(ha.show_ha_state(), check=True).value()
+        refused = api(lab)["servers"]["mds1"]["refused"]
+    finally:
+        runtime.down(tmp_path / "lab")
+    assert {e.domain for e in entries if e.ha_state == "active" and e.mds == "mds1"} >= set(
+        SWITCHED
+    )
+    assert refused.get("err_login_failed") == len(SWITCHED)
+    journal = audit.read_journal(lab.reports / "CHG-API-2" / audit.JOURNAL)
+    fallbacks = [e for e in journal if e.get("event") == "uid-login"]
+    assert sorted(e["domain"] for e in fallbacks) == list(SWITCHED)
+    assert all(e["server"] == "mds1" for e in fallbacks)

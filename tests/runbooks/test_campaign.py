@@ -146,10 +146,7 @@ def test_a_sigterm_as_soon_as_the_lock_is_taken_releases_it(lab_factory: Factory
     campaign ends with exit 1 and one line, never the default death that leaves its lock."""
     lab = lab_factory("default")
     proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "mdstools", "campaign", "-i", str(lab.inventory)),
-            *("--ticket", "CHG-T", "--reports", str(lab.reports), "--confirm"),
-        ],
+        lab.campaign_argv("CHG-T", scale=None),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

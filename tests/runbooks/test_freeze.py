@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 
 import pytest
 
 from mdstools.lab import runtime
-from tests.runbooks.conftest import SCALE, Factory, Lab, top_cell
+from tests.runbooks.conftest import Factory, Lab, top_cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -17,24 +16,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
 def change_during_03(lab: object, ticket: str, *extra: str) -> subprocess.CompletedProcess[str]:
     """Run 00..03; while the primary upgrades, an admin publishes a change on mds2's dom2."""
     assert isinstance(lab, Lab)
-    cmd = [
-        sys.executable,
-        "-m",
-        "mdstools",
-        "campaign",
-        "-i",
-        str(lab.inventory),
-        "--ticket",
-        ticket,
-        "--reports",
-        str(lab.reports),
-        "--confirm",
-        "-p",
-        f"time_scale={SCALE}",
-        "--to",
-        "03",
-        *extra,
-    ]
+    cmd = lab.campaign_argv(ticket, "--to", "03", *extra)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=lab.dir
     )

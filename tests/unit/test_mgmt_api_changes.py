@@ -155,6 +155,30 @@ def test_a_change_by_name_refused_logs_in_with_the_uid() -> None:
     assert notes == ["mds1: login to domain dom1 by name failed; retried with its UID"]
 
 
+def test_the_uid_is_asked_for_only_when_the_login_by_name_fails() -> None:
+    asked: list[str] = []
+
+    def uid() -> str | None:
+        asked.append("dom1")
+        return "uid-1"
+
+    sess, _ = session([printed("dom1", "", task_ref())])
+    mgmt_api.change(sess, "dom1", to_active, uid=uid)
+    assert asked == []
+    sess, calls = session(
+        [printed("dom1", error("err_login_failed")), printed("dom1", "", task_ref())]
+    )
+    mgmt_api.change(sess, "dom1", to_active, uid=uid)
+    assert asked == ["dom1"] and "-d 'uid-1'" in calls[1]
+
+
+def test_no_uid_known_leaves_the_login_error() -> None:
+    sess, calls = session([printed("dom1", error("err_login_failed"))])
+    with pytest.raises(ApiError) as info:
+        mgmt_api.change(sess, "dom1", to_active, uid=lambda: None)
+    assert info.value.code == "err_login_failed" and len(calls) == 1
+
+
 def test_a_task_is_waited_for_in_one_read_only_session() -> None:
     sess, calls = session([printed("dom1", "", task("succeeded"))])
     got = mgmt_api.wait_task(sess, "dom1", TASK, timeout_s=30, interval_s=2)

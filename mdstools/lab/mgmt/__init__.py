@@ -31,6 +31,7 @@ and exit with :data:`ERROR_EXIT_STATUS`; both are unconfirmed on a real ``mgmt_c
 | domain-only command (``set-ha-state`` ...) from System Data | ``err_inappropriate_domain_type`` |
 | unknown domain, or no copy of it on this server | ``err_login_failed`` (1) |
 | MDS processes or the local DMS ``down`` | ``err_login_failed`` (1) |
+| read/write ``login`` by domain name (``name-login-refused``) | ``err_login_failed`` (1) |
 | MDS processes or the local DMS starting (``pnd``/``init``) | ``generic_server_initializing`` |
 | HA command on a Domain Log Server | ``err_ha_invalid_operation`` |
 | no ``-r true`` and no session | ``generic_err_missing_required_parameters`` |

@@ -105,6 +105,13 @@ def _stored_session(sh: Shell, opts: dict[str, str]) -> ApiSession:
     return sess
 
 
+def _by_name_refused(dep: Deployment, dom: Domain, key: str | None, inv: Invocation) -> bool:
+    """Whether this read/write login names its domain and the lab refuses that (the
+    ``name-login-refused`` scenario; INFERRED: seen after upgrades, where the UID works)."""
+    read_only = str(inv.params.get("read-only", "")).lower() == "true"
+    return dep.api.name_logins_refused and key == dom.name and not read_only
+
+
 def open_context(sh: Shell, spec: Spec, inv: Invocation) -> Ctx:
     """Log in (root, or the stored session) and check the command may run there."""
     dep, server, opts = sh.dep, sh.server, inv.options
@@ -138,6 +145,8 @@ def open_context(sh: Shell, spec: Spec, inv: Invocation) -> Ctx:
         if spec.login and isinstance(inv.params.get("domain"), str):
             key = inv.params["domain"]
         dom, local = resolve_domain(dep, server, key)
+        if spec.login and dom is not None and _by_name_refused(dep, dom, key, inv):
+            raise login_failed()
     check_serving(dep, server, local)
     if spec.scope == "system" and dom is not None:
         raise MgmtCliError(

@@ -12,8 +12,9 @@ A call is one of three kinds:
 Costs are sleeps on the lab's scaled clock taken outside the deployment lock, so calls on
 other channels overlap. Refusals, before anything is paid:
 
-* within ``--api-init-after-boot`` of a reboot: ``generic_server_initializing`` (the code
-  is documented, the message INFERRED);
+* within ``--api-init-after-boot`` of a reboot, or of an ``mdsstart`` that started the
+  MDS's processes again (the API server, CPM, restarts with them):
+  ``generic_server_initializing`` (the code is documented, the message INFERRED);
 * over ``--api-rate-limit`` calls per second: ``err_too_many_requests`` (VERBATIM, as R81
   answers remote logins; that the lab applies it to local calls too is a choice);
 * a read/write login beyond ``max_sessions``: ``err_too_many_sessions`` (code and message
