@@ -54,6 +54,7 @@ class Phase:
     decisions: tuple[str, ...] = ()
     gates: tuple[Gate, ...] = ()
     refusal: str = ""  # what the entry gate says first when ``needs`` have not passed
+    entry_requirement: str = "R5"  # the requirement the entry gate serves
 
     @property
     def notebook(self) -> str:
@@ -122,6 +123,7 @@ PHASES: tuple[Phase, ...] = (
         timeout_s=3 * 3600,
         mutating=True,
         needs=("01", "02"),
+        entry_requirement="R3",
         decisions=("confirm",),
         gates=(
             WATCH,
@@ -237,6 +239,7 @@ PHASES: tuple[Phase, ...] = (
         timeout_s=8 * 3600,
         mutating=True,
         needs=("02",),
+        entry_requirement="B2",
         refusal="nothing to go back to: no snapshot or backup was taken for this ticket and "
         "it changed no server",
         decisions=("backout_servers", "confirm"),

@@ -577,7 +577,7 @@ class Run:
                 if missing
                 else f"{', '.join(self.phase.needs) or 'nothing'} passed for this ticket "
                 "and inventory",
-                requirement="R3" if self.phase.id == "03" else "R5",
+                requirement=self.phase.entry_requirement,
                 next_step=f"run phase {self.phase.needs[0] if self.phase.needs else ''} first"
                 if missing
                 else "",
