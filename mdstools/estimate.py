@@ -3,8 +3,8 @@
 :func:`estimate` takes an inventory and, when there is one, a baseline or status document
 (``reports/<ticket>/baseline.json``, ``mdstools status --format json``: the domains and the
 domain servers on each server) and gives, per phase of the campaign (00..08; the back-out,
-09, apart when the phase table has it), the expected seconds, what dominates them, what
-runs in parallel, the total and the critical path in words. The durations are
+09, apart: it runs only when the campaign is undone), the expected seconds, what dominates
+them, what runs in parallel, the total and the critical path in words. The durations are
 :mod:`mdstools.durations` (``docs/durations.md``), each replaced by the engineer's own where
 the inventory's timings file gives it.
 
@@ -13,8 +13,9 @@ each step that takes real time has a rule here (:data:`RULES`) saying what it co
 whether its servers run at once or one after another, as the procedures do it: 01's verifier
 on every server at once (``verification.verify_all``), 02's backups one MDS after another
 and its snapshots all at once, 03-05 one server at a time, 06 one MDS after another, 07's
-full syncs one domain after another. Reads of a few seconds are not counted (each phase's
-``phase_overhead`` covers them). Imports no pandas and opens no connection.
+full syncs one domain after another, 09's reverts one server at a time. Reads of a few
+seconds are not counted (each phase's ``phase_overhead`` covers them). Imports no pandas
+and opens no connection.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from mdstools import audit, durations
 from mdstools.errors import BadInput, RecordDamaged
 from mdstools.inventory import Inventory
 from mdstools.mgmt_api import EXECS_PER_SERVER
-from mdstools.phases import BY_ID, PHASES
+from mdstools.phases import BACKOUT, BY_ID, CAMPAIGN
 from mdstools.procedure import steps, timeline
 from mdstools.procedure.steps import Step, phase_steps
 
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 ASSUMED_DOMAINS = 10
 #: ``mdsstart`` starts DMSs ten at a time (docs/formats.md, mdsstart and mdsstop)
 START_BATCH = 10
-#: the back-out phase, estimated apart: it runs only when the campaign is undone
-BACKOUT = "09"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +105,7 @@ class Estimate:
     """The whole window: the campaign's phases, the back-out apart, the total."""
 
     phases: tuple[PhaseEstimate, ...]
-    backout: PhaseEstimate | None
+    backout: PhaseEstimate
     total_s: float
     shape: Shape
     mdss: int
@@ -115,11 +114,8 @@ class Estimate:
     critical_path: str = field(default="")
 
     def by_phase(self) -> dict[str, float]:
-        """Phase id -> expected seconds (the back-out included when estimated)."""
-        out = {p.phase: p.seconds for p in self.phases}
-        if self.backout:
-            out[self.backout.phase] = self.backout.seconds
-        return out
+        """Phase id -> expected seconds, the back-out's included."""
+        return {p.phase: p.seconds for p in (*self.phases, self.backout)}
 
     def headline(self) -> str:
         """``4 MDS, 2 MLM, 212 domains: about 5 h 40 min``."""
@@ -136,11 +132,10 @@ class Estimate:
             par = f"; also {p.parallel}" if p.parallel else ""
             out.append(f"   {p.phase} {span(p.seconds):>12}  {p.dominates}{par}")
         out.append(f"   critical path: {self.critical_path}")
-        if self.backout:
-            out.append(
-                f"   if backed out ({self.backout.phase}, not in the total): about "
-                f"{span(self.backout.seconds)}; {self.backout.dominates}"
-            )
+        out.append(
+            f"   if backed out ({self.backout.phase}, not in the total): about "
+            f"{span(self.backout.seconds)}; {self.backout.dominates}"
+        )
         out.append(f"   durations: {self.timings_origin}")
         out.append(f"   deployment: {self.shape.source}")
         return out
@@ -321,6 +316,15 @@ def _start_down(c: Context, step: Step) -> Part | None:
     return _in_turn("mdsstart_customer of the DMSs down", {n: s for n, s in costs.items() if s})
 
 
+def _revert(c: Context, step: Step) -> Part | None:
+    per = c.t["snapshot_revert"] + c.t["reboot"]
+    return _in_turn("revert and reboot", {n: per for n in c.names(step)})
+
+
+def _mdsstart(c: Context, step: Step) -> Part | None:
+    return _in_turn("mdsstart", {n: c.start(n) for n in c.names(step)})
+
+
 def _fix(c: Context, step: Step) -> Part | None:
     per = c.shape.domains * c.t["fix_versions_per_domain"]
     return _in_turn("mds_fix_cmas_clms_version", {n: per for n in c.names(step)})
@@ -360,6 +364,8 @@ RULES: tuple[tuple[Step, Rule], ...] = (
     (steps.FIX_VERSIONS, _fix),
     (steps.RESTART, _restart),
     (steps.FULL_SYNC, _full_sync),
+    (steps.REVERT, _revert),
+    (steps.MDSSTART, _mdsstart),
 )
 
 
@@ -380,27 +386,6 @@ def phase_estimate(c: Context, phase_id: str) -> PhaseEstimate:
         title=BY_ID[phase_id].title,
         seconds=sum(p.seconds for p in parts),
         parts=tuple(parts),
-    )
-
-
-def backout_estimate(c: Context) -> PhaseEstimate:
-    """09: every server reverted one at a time (revert, reboot, processes), then every
-    standby synchronized from the primary."""
-
-    def one(server: str) -> float:
-        return c.t["snapshot_revert"] + c.t["reboot"] + c.start(server)
-
-    parts = [
-        Part(what="overhead", seconds=c.t["phase_overhead"]),
-        _in_turn("revert", {s.name: one(s.name) for s in c.inv.servers}),
-        _full_sync(c, steps.FULL_SYNC),
-    ]
-    kept = tuple(p for p in parts if p is not None)
-    return PhaseEstimate(
-        phase=BACKOUT,
-        title=BY_ID[BACKOUT].title if BACKOUT in BY_ID else "Back out",
-        seconds=sum(p.seconds for p in kept),
-        parts=kept,
     )
 
 
@@ -436,17 +421,17 @@ def estimate(
 ) -> Estimate:
     """The change window for ``inv``: per phase 00..08 the expected seconds, what
     dominates, what runs at once; the total and the critical path; the back-out (09)
-    apart when the phase table has it. ``document`` is a baseline or status document
+    apart. ``document`` is a baseline or status document
     (ValueError when it has no ``"servers"`` list); None: the inventory and
     :data:`ASSUMED_DOMAINS`; ``origin`` names the document in the text."""
     shape = shape_of(inv, document, origin)
     values, origin = timings(inv)
     c = Context(inv, shape, values)
-    campaign = tuple(phase_estimate(c, p.id) for p in PHASES if p.id < BACKOUT)
+    campaign = tuple(phase_estimate(c, p.id) for p in CAMPAIGN)
     total = sum(p.seconds for p in campaign)
     return Estimate(
         phases=campaign,
-        backout=backout_estimate(c) if BACKOUT in BY_ID else None,
+        backout=phase_estimate(c, BACKOUT),
         total_s=total,
         shape=shape,
         mdss=len(inv.mdss),

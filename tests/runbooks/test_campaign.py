@@ -14,7 +14,7 @@ import pytest
 
 from mdstools import audit
 from mdstools.lab import runtime
-from mdstools.phases import PHASES
+from mdstools.phases import CAMPAIGN
 from tests.runbooks.conftest import SCALE, Factory, assert_no_secrets, top_cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -41,7 +41,7 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
     assert all(e["how"] == "parameter" and e["operator"] for e in decisions)
     gates = {e["requirement"] for e in events if e["kind"] == "gate" and e["passed"]}
     assert {"R1", "R2", "R3", "R4", "R5", "R7", "R9", "R10", "R11", "R12", "R14", "X1"} <= gates
-    for ph in PHASES:  # each notebook names the requirements it carries out
+    for ph in CAMPAIGN:  # each notebook names the requirements it carries out
         text = (report / ph.notebook).read_text()
         assert all(rid in text for rid in ph.requirements), ph.notebook
     assert json.loads((report / "freeze.json").read_text())["markers"], "R6: freeze started"

@@ -129,7 +129,6 @@ def test_the_phases_and_the_total_are_the_table_summed_as_the_procedures_run(
     assert by_id["04"].dominates.startswith("upgrade of mds2")
     assert "at once" in by_id["01"].dominates and by_id["01"].parts[-1].parallel
     assert "03 upgrade of mds1" in est.critical_path
-    assert est.backout is None or est.backout.phase == "09"
 
 
 def test_the_large_deployment_in_words(tmp_path: Path) -> None:
@@ -167,11 +166,26 @@ def test_a_document_without_servers_is_refused(tmp_path: Path) -> None:
 
 def test_the_backout_is_one_server_after_another_then_the_syncs(tmp_path: Path) -> None:
     inv = inventory(tmp_path, 2, 1)
-    shape = estimate.shape_of(inv, document(2, 1, 5, {}))
-    got = estimate.backout_estimate(estimate.Context(inv, shape, T))
-    revert = T["snapshot_revert"] + T["reboot"] + T["mds_start"] + T["mdsstart_batch"]
-    assert got.seconds == pytest.approx(OVERHEAD + 3 * revert + 5 * T["full_sync_per_domain"])
-    assert got.dominates.startswith("revert of mds1, mds2, mlm1 one after another")
+    est = estimate.estimate(inv, document(2, 1, 5, {0: "mds2"}))
+    reads = 1 * T["api_login"]  # 5 domain servers: one round of 8
+    revert = T["snapshot_revert"] + T["reboot"]
+    start = T["mds_start"] + T["mdsstart_batch"]
+    expected = (
+        OVERHEAD
+        + reads  # the change-freeze watch
+        + 3 * revert
+        + 3 * start
+        + 1 * T["set_ha_state"]  # dom0, active on mds2
+        + reads  # the HA picture
+        + 5 * T["full_sync_per_domain"]
+    )
+    assert est.backout.phase == "09" and est.backout.seconds == pytest.approx(expected)
+    assert est.backout.dominates.startswith("revert and reboot of mds1, mds2, mlm1 one after")
+    assert est.total_s == pytest.approx(sum(p.seconds for p in est.phases))
+    assert est.by_phase()["09"] == est.backout.seconds
+    assert f"if backed out (09, not in the total): about {estimate.span(expected)}" in (
+        "\n".join(est.lines())
+    )
 
 
 # -- the engineer's timings file ---------------------------------------------------------------
