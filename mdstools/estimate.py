@@ -112,6 +112,7 @@ class Estimate:
     log_servers: int
     timings_origin: str
     critical_path: str = field(default="")
+    time_scale: float = 1.0
 
     def by_phase(self) -> dict[str, float]:
         """Phase id -> expected seconds, the back-out's included."""
@@ -137,6 +138,11 @@ class Estimate:
             f"{span(self.backout.seconds)}; {self.backout.dominates}"
         )
         out.append(f"   durations: {self.timings_origin}")
+        if self.time_scale != 1.0:
+            out.append(
+                f"   these are real-server times; at the inventory's time scale "
+                f"{self.time_scale:g} the servers' waits take that fraction of them"
+            )
         out.append(f"   deployment: {self.shape.source}")
         return out
 
@@ -231,9 +237,11 @@ class Context:
     t: Mapping[str, float]
 
     def names(self, step: Step) -> list[str]:
+        """The servers ``step`` runs on."""
         return step.servers.names(self.inv)
 
     def batches(self, server: str) -> int:
+        """How many batches of ten ``mdsstart`` starts on ``server``."""
         return math.ceil(self.shape.of(server) / START_BATCH)
 
     def start(self, server: str) -> float:
@@ -438,6 +446,7 @@ def estimate(
         log_servers=len(inv.log_servers),
         timings_origin=origin,
         critical_path=_critical_path(campaign, total),
+        time_scale=inv.time_scale,
     )
 
 
