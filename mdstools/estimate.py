@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 ASSUMED_DOMAINS = 10
 #: ``mdsstart`` starts DMSs ten at a time (docs/formats.md, mdsstart and mdsstop)
 START_BATCH = 10
+#: the part every phase has (``phase_overhead``), never on the critical path
+OVERHEAD = "the notebook and its reads"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +86,7 @@ class PhaseEstimate:
 
     @property
     def top(self) -> Part:
-        """The longest part (the overhead when no step takes time)."""
+        """The longest part (:data:`OVERHEAD` when no step takes longer)."""
         return max(self.parts, key=lambda p: p.seconds)
 
     @property
@@ -176,8 +178,8 @@ def shape_of(
             to_switch=0,
             standbys=n * max(len(inv.mdss) - 1, 0),
             source=f"no baseline: ASSUMPTION {n} domains, each with a DMS on every MDS and a "
-            "DLS on every MLM, active on the primary; run phase 00 (or pass a status "
-            "document) for the real counts",
+            "DLS on every MLM, active on the primary; a baseline (plan --ticket T after phase "
+            "00) or a status document (plan --baseline FILE) gives the real counts",
         )
     servers = document.get("servers")
     if not isinstance(servers, list):
@@ -383,7 +385,7 @@ def _rule(step: Step) -> Rule | None:
 
 def phase_estimate(c: Context, phase_id: str) -> PhaseEstimate:
     """One phase: its overhead, then each step with a rule, in the phase's order."""
-    parts = [Part(what="overhead", seconds=c.t["phase_overhead"])]
+    parts = [Part(what=OVERHEAD, seconds=c.t["phase_overhead"])]
     for step in phase_steps(phase_id, c.inv):
         rule = _rule(step)
         part = rule(c, step) if rule else None
@@ -419,7 +421,7 @@ def _critical_path(phases: tuple[PhaseEstimate, ...], total: float) -> str:
         f"{p.phase} {part.what} ({span(part.seconds)})"
         for p in phases
         for part in p.parts
-        if part.what != "overhead" and part.seconds >= 0.05 * total
+        if part.what != OVERHEAD and part.seconds >= 0.05 * total
     ]
     return ", ".join(big) or "no step stands out"
 
