@@ -24,7 +24,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from mdstools.mgmt_api import EXECS_PER_SERVER
 from mdstools.phases import BACKOUT, BY_ID, CAMPAIGN
 from mdstools.procedure import steps, timeline
 from mdstools.procedure.steps import Step, phase_steps
+from mdstools.records import SYNCHRONIZED
 
 if TYPE_CHECKING:
     from mdstools.run import Run
@@ -51,13 +52,15 @@ OVERHEAD = "the notebook and its reads"
 class Shape:
     """What the estimate needs of the deployment: per server the domain servers it hosts
     and those of them that are down, the domains, those whose active DMS is not on the
-    primary, the standby DMSs."""
+    primary, the standby DMSs, and those of them known not to be Synchronized (07 gives a
+    full sync to each standby it does not read as Synchronized)."""
 
     hosted: Mapping[str, int]
     down: Mapping[str, int]
     domains: int
     to_switch: int
     standbys: int
+    to_sync: int
     source: str
 
     def of(self, server: str) -> int:
@@ -115,6 +118,7 @@ class Estimate:
     timings_origin: str
     critical_path: str = field(default="")
     time_scale: float = 1.0
+    worst_sync_s: float = 0.0
 
     def by_phase(self) -> dict[str, float]:
         """Phase id -> expected seconds, the back-out's included."""
@@ -135,6 +139,11 @@ class Estimate:
             par = f"; also {p.parallel}" if p.parallel else ""
             out.append(f"   {p.phase} {span(p.seconds):>12}  {p.dominates}{par}")
         out.append(f"   critical path: {self.critical_path}")
+        if self.worst_sync_s:
+            out.append(
+                f"   if 07 finds every other standby not Synchronized (each then gets a full "
+                f"sync, one after another): about {span(self.worst_sync_s)} more"
+            )
         out.append(
             f"   if backed out ({self.backout.phase}, not in the total): about "
             f"{span(self.backout.seconds)}; {self.backout.dominates}"
@@ -168,7 +177,9 @@ def shape_of(
 ) -> Shape:
     """The shape from a baseline or status document, else from the inventory with
     :data:`ASSUMED_DOMAINS` domains, each with a DMS on every MDS and a DLS on every MLM,
-    active on the primary; every standby counted for 07's full sync (the worst case)."""
+    active on the primary. 07's full syncs are counted for the standbys the document shows
+    in a known state other than Synchronized (none without a document); the worst case,
+    every standby, is :attr:`Estimate.worst_sync_s`."""
     if document is None:
         n = ASSUMED_DOMAINS
         return Shape(
@@ -177,9 +188,11 @@ def shape_of(
             domains=n,
             to_switch=0,
             standbys=n * max(len(inv.mdss) - 1, 0),
+            to_sync=0,
             source=f"no baseline: ASSUMPTION {n} domains, each with a DMS on every MDS and a "
-            "DLS on every MLM, active on the primary; a baseline (plan --ticket T after phase "
-            "00) or a status document (plan --baseline FILE) gives the real counts",
+            "DLS on every MLM, active on the primary and synchronized; a baseline (plan "
+            "--ticket T after phase 00) or a status document (plan --baseline FILE) gives the "
+            "real counts",
         )
     servers = document.get("servers")
     if not isinstance(servers, list):
@@ -198,11 +211,23 @@ def shape_of(
         down=down,
         domains=len(domains),
         to_switch=sum(1 for d in domains if d.get("active_server") != primary),
-        standbys=sum(len(d.get("standby_servers") or []) for d in domains),
+        standbys=sum(len(_standbys(d)) for d in domains),
+        to_sync=sum(1 for d in domains for sb in _standbys(d) if _needs_sync(d, sb)),
         source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from "
-        f"{origin} (collected at {document.get('collected_at', 'an unknown time')}); every "
-        "standby counted for 07's full sync (the worst case)",
+        f"{origin} (collected at {document.get('collected_at', 'an unknown time')}); a full "
+        "sync in 07 counted for each standby shown neither Synchronized nor unknown",
     )
+
+
+def _standbys(domain: Mapping[str, Any]) -> list[str]:
+    return [s for s in domain.get("standby_servers") or [] if isinstance(s, str)]
+
+
+def _needs_sync(domain: Mapping[str, Any], standby: str) -> bool:
+    """The document shows ``standby`` in a known state other than Synchronized."""
+    states = domain.get("sync_status")
+    state = states.get(standby) if isinstance(states, dict) else None
+    return isinstance(state, str) and state.lower() not in ("", "unknown", SYNCHRONIZED.lower())
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -232,11 +257,12 @@ def baseline_of(reports_dir: Path, ticket: str) -> dict[str, Any] | None:
 # -- the rules: what a step costs ----------------------------------------------------------
 @dataclass(frozen=True)
 class Context:
-    """What a rule reads: the inventory, the shape, the durations."""
+    """What a rule reads: the inventory, the shape, the durations, the phase."""
 
     inv: Inventory
     shape: Shape
     t: Mapping[str, float]
+    phase: str = ""
 
     def names(self, step: Step) -> list[str]:
         """The servers ``step`` runs on."""
@@ -348,11 +374,14 @@ def _restart(c: Context, step: Step) -> Part | None:
 
 
 def _full_sync(c: Context, step: Step) -> Part | None:
-    n = c.shape.standbys
+    if c.phase == BACKOUT:
+        n, which = c.shape.standbys, "every standby DMS (the source version may not show sync)"
+    else:
+        n, which = c.shape.to_sync, "standby DMSs not synchronized"
     if not n:
         return None
     return Part(
-        what=f"ha-full-sync of {n} standby DMSs one after another",
+        what=f"ha-full-sync of {n} {which}, one after another",
         seconds=n * c.t["full_sync_per_domain"],
     )
 
@@ -386,6 +415,7 @@ def _rule(step: Step) -> Rule | None:
 def phase_estimate(c: Context, phase_id: str) -> PhaseEstimate:
     """One phase: its overhead, then each step with a rule, in the phase's order."""
     parts = [Part(what=OVERHEAD, seconds=c.t["phase_overhead"])]
+    c = replace(c, phase=phase_id)
     for step in phase_steps(phase_id, c.inv):
         rule = _rule(step)
         part = rule(c, step) if rule else None
@@ -449,6 +479,7 @@ def estimate(
         timings_origin=origin,
         critical_path=_critical_path(campaign, total),
         time_scale=inv.time_scale,
+        worst_sync_s=(shape.standbys - shape.to_sync) * values["full_sync_per_domain"],
     )
 
 
