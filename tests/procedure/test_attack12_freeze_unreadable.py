@@ -69,3 +69,27 @@ def test_a_domain_whose_marker_cannot_be_read_is_reported(
     assert found == []
     said = out + err + json.dumps(events)
     assert "dom1" in said and "mds2" in said, (out, err, events)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="collect() prints and journals an MDS it could not read, then watch_check passes "
+    "R6 with 'no change since the freeze' as if that MDS had been read",
+)
+def test_the_gate_does_not_pass_unseen_an_mds_it_could_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_now = json.dumps({"code": "generic_server_initializing", "message": "initializing"})
+    answers = {
+        "mds1": {
+            "show-last-published": batch_answer(
+                {"dom1": published("s0", 100), "dom2": published("s0", 100)}
+            )
+        },
+        "mds2": {"show-last-published": batch_answer({"dom1": not_now, "dom2": not_now})},
+    }
+    s = scripted(tmp_path, answers, phase_id="03", params={"time_scale": 0.0001})
+    freeze_at_100(s.run)
+    check = freeze.watch_check(s.run, freeze.watch(s.run))
+    assert "changes on mds2 not read" in capsys.readouterr().out
+    assert not check.passed or "mds2" in check.reason, check.reason
