@@ -1,0 +1,76 @@
+"""Adversarial: a read exec that fails as a whole (``mktemp -d`` fails: exit 70; no
+``mgmt_cli`` on the PATH: exit 127). ``read_domains`` accepts every exit status and reads
+the missing items as empty answers, so each domain "answered" nothing: status calls that
+"not JSON", the change-freeze watch takes the domain as unchanged. The defect is marked
+xfail, strict."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mdstools import mgmt_api
+from mdstools.commands import ha
+from mdstools.errors import MdstoolsError
+from mdstools.inventory import Connection, Role, Server
+from mdstools.session import PROLOGUE, Session
+from mdstools.transport.fake import FakeTransport
+
+
+def session_with_path(path: str) -> Session:
+    """A session whose execs run in a local bash with ``PATH=path``."""
+
+    def respond(command: str, stdin: str | None) -> tuple[str, str, int]:
+        p = subprocess.run(
+            ["bash", "-c", command.removeprefix(PROLOGUE)],
+            env={**os.environ, "PATH": path},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return p.stdout, p.stderr, p.returncode
+
+    server = Server(
+        name="mds1",
+        host="192.0.2.11",
+        port=22,
+        role=Role.PRIMARY,
+        shell="bash",
+        connection=Connection(),
+    )
+    return Session(server, FakeTransport("mds1", respond))
+
+
+def failing_mktemp(tmp: Path) -> str:
+    (tmp / "mktemp").write_text("#!/bin/bash\nexit 1\n")
+    (tmp / "mktemp").chmod(0o755)
+    return f"{tmp}:{os.environ['PATH']}"
+
+
+def no_mgmt_cli(tmp: Path) -> str:
+    return "/usr/bin:/bin"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mgmt_api._exec accepts every exit status (ok_codes=range(256)) and _settle keeps "
+    "a domain whose login item never printed as an empty answer instead of an error",
+)
+@pytest.mark.parametrize("path", [failing_mktemp, no_mgmt_cli], ids=["mktemp-fails", "no-mgmt_cli"])
+def test_an_exec_that_fails_as_a_whole_is_an_error_not_empty_answers(
+    tmp_path: Path, path: Callable[[Path], str]
+) -> None:
+    sess = session_with_path(path(tmp_path))
+    with pytest.raises(MdstoolsError):
+        got = mgmt_api.read_domains(
+            sess,
+            ["dom1", "dom2"],
+            lambda d, s: [ha.mgmt("show-last-published-session", session=s)],
+            time_scale=0.001,
+        )
+        print(got)
