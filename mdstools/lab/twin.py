@@ -320,12 +320,12 @@ def _domains(doc: dict[str, Any], servers: tuple[TwinServer, ...]) -> tuple[Twin
     if len(rows) > MAX_DOMAINS * MAX_SERVERS:
         raise _fail("domain_servers", f"{len(rows)} rows; more than a twin can hold")
     by_domain: dict[str, list[TwinDomainServer]] = {}
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     for i, item in enumerate(rows):
         domain, ds = _domain_server(item, i, kinds)
-        for key in ((ds.server, domain), (ds.server, ds.name)):
+        for key in (("domain", ds.server, domain), ("name", ds.server, ds.name)):
             if key in seen:
-                raise _fail(f"domain_servers[{i}]", f"{ds.server} has {key[1]} twice")
+                raise _fail(f"domain_servers[{i}]", f"{ds.server} has {key[0]} {key[2]} twice")
             seen.add(key)
         by_domain.setdefault(domain, []).append(ds)
     mdss = {s.name for s in servers if s.kind == "MDS"}
