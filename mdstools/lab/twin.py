@@ -110,6 +110,7 @@ class TwinSpec:
     """What a twin is built from (checked)."""
 
     environment: str | None
+    target: str | None  # the inventory's target_version, when the document has it
     servers: tuple[TwinServer, ...]
     domains: tuple[TwinDomain, ...]  # the Global domain first
     source: str  # where it was read from, for the log
@@ -360,8 +361,17 @@ def parse(data: object, source: str = "the document") -> TwinSpec:
     env = doc.get("environment")
     if env is not None and (not isinstance(env, str) or not SERVER_NAME.fullmatch(env)):
         raise _fail("environment", f"{_shown(env)} is not an environment name ({SERVER_WHAT})")
+    target = doc.get("target_version")
+    if target is not None and (not isinstance(target, str) or not BUILD.fullmatch(target)):
+        raise _fail("target_version", f"{_shown(target)} is not a release name")
     servers = _servers(doc)
-    return TwinSpec(environment=env, servers=servers, domains=_domains(doc, servers), source=source)
+    return TwinSpec(
+        environment=env,
+        target=target,
+        servers=servers,
+        domains=_domains(doc, servers),
+        source=source,
+    )
 
 
 def load(path: str | Path) -> TwinSpec:
