@@ -135,7 +135,8 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab up: {exc}", file=sys.stderr)
         return ExitCode.FAILED
-    twin = f"twin of {terminal_text(args.like)} (target {args.target}), " if args.like else ""
+    target = args.target or DEFAULT_TARGET
+    twin = f"twin of {terminal_text(args.like)} (target {target}), " if args.like else ""
     print(f"lab up: {twin}scenario {args.scenario}, pid {state['pid']}, directory {lab_dir}")
     for name, port in state["ports"].items():
         print(f"  {name:6} 127.0.0.1:{port}")

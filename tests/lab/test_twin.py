@@ -206,6 +206,18 @@ def test_the_default_labs_picks_are_unchanged() -> None:
     assert [s.name for s in dep.servers if s.users["admin"].shell == "clish"] == ["mds2"]
 
 
+def test_a_domain_without_an_active_stays_so_and_one_left_out_is_active_on_the_primary(
+    twin_of: Made,
+) -> None:
+    doc = document()
+    doc["domains"][2].update(active_server=None, active_servers=[])
+    del doc["domains"][1]
+    dep = twin_of(doc)
+    assert dep.domain("Corp.HQ").actives() == []
+    assert [d.host.name for d in dep.domain("Retail_EU").actives()] == ["fra-mds-a"]
+    assert [d.name for d in dep.user_domains] == ["Corp.HQ", "OT-1", "Retail_EU"]
+
+
 def test_an_older_document_without_the_new_fields_is_taken(twin_of: Made) -> None:
     doc = document()
     del doc["environment"]
