@@ -7,6 +7,9 @@ answers) ``show-domains`` and ``show-ha-state``. Then, on each MDS that holds ac
 once (:mod:`mdstools.mgmt_api`; R81.20 JHF T43 and later; before that the sync status is
 derived from ``show-ha-state`` alone and the snapshot says so).
 
+The JSON form (``status --format json``, phase 00's ``baseline.json``) is described in
+``docs/formats.md#the-status-document``; ``mdstools lab up --like`` builds a lab from it.
+
 Imports nothing heavy (no pandas, no papermill): ``mdstools status`` starts fast.
 """
 
@@ -53,6 +56,7 @@ class ServerStatus:
     version: str | None
     build: str | None
     processes: dict[str, ProcessState]
+    login_shell: str | None = None  # "bash" | "clish": the shell the client logged in to
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +87,7 @@ class Snapshot:
     domains: list[DomainStatus]
     checks: list[CheckResult]
     notes: list[str]
+    environment: str | None = None  # the inventory's environment
 
     @property
     def unreachable(self) -> list[ServerStatus]:
@@ -108,6 +113,7 @@ class Snapshot:
 
         return {
             "collected_at": self.collected_at,
+            "environment": self.environment,
             "servers": [flat(s, processes=procs(s.processes)) for s in self.servers],
             "domain_servers": [flat(d, processes=procs(d.processes)) for d in self.domain_servers],
             "domains": [flat(d) for d in self.domains],
@@ -202,6 +208,7 @@ def _servers(
                 version=vi.version if vi else None,
                 build=vi.build if vi else None,
                 processes=dict(row.processes) if row else {},
+                login_shell=s.shell,
             )
         )
     return servers, tables, version_of
@@ -316,6 +323,7 @@ def collect(fleet: Fleet, cross_check: bool = False) -> Snapshot:
     domains = _domains(entries, statuses)
     return Snapshot(
         collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        environment=inv.environment,
         servers=servers,
         domain_servers=domain_servers,
         domains=domains,
