@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from mdstools import durations
 from mdstools.errors import InventoryError, SecretError, shown
 from mdstools.phases import MAX_TIME_SCALE
 from mdstools.secrets import is_reference, resolve
@@ -48,6 +49,7 @@ TOP_KEYS = {
     "connection",
     "servers",
     "time_scale",
+    "timings",
 }
 CONNECTION_KEYS = {
     "username",
@@ -123,6 +125,9 @@ class Inventory:
     servers: tuple[Server, ...]
     sha256: str
     time_scale: float = 1.0
+    timings_file: Path | None = None
+    #: the engineer's durations from ``timings_file`` (:mod:`mdstools.durations` names)
+    timings: tuple[tuple[str, float], ...] = ()
 
     @property
     def primary(self) -> Server:
@@ -467,6 +472,8 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
     )
     servers = _servers(c, top["servers"], defaults)
     _check_fleet(c, servers)
+    timings_file = c.path_value(top["timings"], "timings") if "timings" in top else None
+    timings = durations.read_file(timings_file) if timings_file else {}
     return Inventory(
         path=path,
         environment=environment,
@@ -477,4 +484,6 @@ def parse(data: Any, path: Path, sha256: str = "") -> Inventory:
         servers=tuple(servers),
         sha256=sha256,
         time_scale=scale,
+        timings_file=timings_file,
+        timings=tuple(timings.items()),
     )

@@ -1,0 +1,480 @@
+"""The change window: how long each phase is expected to take on real servers, and why.
+
+:func:`estimate` takes an inventory and, when there is one, a baseline or status document
+(``reports/<ticket>/baseline.json``, ``mdstools status --format json``: the domains and the
+domain servers on each server) and gives, per phase of the campaign (00..08; the back-out,
+09, apart when the phase table has it), the expected seconds, what dominates them, what
+runs in parallel, the total and the critical path in words. The durations are
+:mod:`mdstools.durations` (``docs/durations.md``), each replaced by the engineer's own where
+the inventory's timings file gives it.
+
+The structure comes from the phase table of steps (:data:`mdstools.procedure.steps.PHASE_STEPS`):
+each step that takes real time has a rule here (:data:`RULES`) saying what it costs and
+whether its servers run at once or one after another, as the procedures do it: 01's verifier
+on every server at once (``verification.verify_all``), 02's backups one MDS after another
+and its snapshots all at once, 03-05 one server at a time, 06 one MDS after another, 07's
+full syncs one domain after another. Reads of a few seconds are not counted (each phase's
+``phase_overhead`` covers them). Imports no pandas and opens no connection.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mdstools import audit, durations
+from mdstools.errors import RecordDamaged
+from mdstools.inventory import Inventory
+from mdstools.mgmt_api import EXECS_PER_SERVER
+from mdstools.phases import BY_ID, PHASES
+from mdstools.procedure import steps, timeline
+from mdstools.procedure.steps import Step, phase_steps
+
+if TYPE_CHECKING:
+    from mdstools.run import Run
+
+#: domains assumed when there is no baseline or status document
+ASSUMED_DOMAINS = 10
+#: ``mdsstart`` starts DMSs ten at a time (docs/formats.md, mdsstart and mdsstop)
+START_BATCH = 10
+#: the back-out phase, estimated apart: it runs only when the campaign is undone
+BACKOUT = "09"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shape:
+    """What the estimate needs of the deployment: per server the domain servers it hosts,
+    the domains, those whose active DMS is not on the primary, the standby DMSs."""
+
+    hosted: Mapping[str, int]
+    domains: int
+    to_switch: int
+    standbys: int
+    source: str
+
+    def of(self, server: str) -> int:
+        """The domain servers (DMSs, DLSs) on ``server``."""
+        return self.hosted.get(server, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Part:
+    """One stretch of a phase: what runs, on which servers, how long, and whether the
+    servers run at once (the slowest counts) or one after another."""
+
+    what: str
+    seconds: float
+    parallel: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseEstimate:
+    """The expected duration of one phase and its parts, in order."""
+
+    phase: str
+    title: str
+    seconds: float
+    parts: tuple[Part, ...]
+
+    @property
+    def top(self) -> Part:
+        """The longest part (the overhead when no step takes time)."""
+        return max(self.parts, key=lambda p: p.seconds)
+
+    @property
+    def dominates(self) -> str:
+        """The longest part in words."""
+        return f"{self.top.what} ({span(self.top.seconds)})"
+
+    @property
+    def parallel(self) -> str:
+        """The other parts of a minute or more whose servers run at once ('' when none)."""
+        return "; ".join(
+            p.what for p in self.parts if p.parallel and p.seconds >= 60 and p is not self.top
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    """The whole window: the campaign's phases, the back-out apart, the total."""
+
+    phases: tuple[PhaseEstimate, ...]
+    backout: PhaseEstimate | None
+    total_s: float
+    shape: Shape
+    mdss: int
+    log_servers: int
+    timings_origin: str
+    critical_path: str = field(default="")
+
+    def by_phase(self) -> dict[str, float]:
+        """Phase id -> expected seconds (the back-out included when estimated)."""
+        out = {p.phase: p.seconds for p in self.phases}
+        if self.backout:
+            out[self.backout.phase] = self.backout.seconds
+        return out
+
+    def headline(self) -> str:
+        """``4 MDS, 2 MLM, 212 domains: about 5 h 40 min``."""
+        return (
+            f"{self.mdss} MDS, {self.log_servers} MLM, {self.shape.domains} domains: "
+            f"about {span(self.total_s)}"
+        )
+
+    def lines(self) -> list[str]:
+        """The estimate as text: the headline, one line per phase, the critical path, where
+        the durations and the domain counts come from."""
+        out = [f"Change window estimate: {self.headline()}"]
+        for p in self.phases:
+            par = f"; also {p.parallel}" if p.parallel else ""
+            out.append(f"   {p.phase} {span(p.seconds):>12}  {p.dominates}{par}")
+        out.append(f"   critical path: {self.critical_path}")
+        if self.backout:
+            out.append(
+                f"   if backed out ({self.backout.phase}, not in the total): about "
+                f"{span(self.backout.seconds)}; {self.backout.dominates}"
+            )
+        out.append(f"   durations: {self.timings_origin}")
+        out.append(f"   deployment: {self.shape.source}")
+        return out
+
+
+def span(seconds: float) -> str:
+    """Seconds in words: ``45 s``, ``12 min``, ``5 h 40 min``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+# -- the deployment's shape ----------------------------------------------------------------
+def shape_of(inv: Inventory, document: Mapping[str, Any] | None = None) -> Shape:
+    """The shape from a baseline or status document, else from the inventory with
+    :data:`ASSUMED_DOMAINS` domains, each with a DMS on every MDS and a DLS on every MLM,
+    active on the primary; every standby counted for 07's full sync (the worst case)."""
+    if document is None:
+        n = ASSUMED_DOMAINS
+        return Shape(
+            hosted={s.name: n for s in inv.servers},
+            domains=n,
+            to_switch=0,
+            standbys=n * max(len(inv.mdss) - 1, 0),
+            source=f"no baseline: ASSUMPTION {n} domains, each with a DMS on every MDS and a "
+            "DLS on every MLM, active on the primary; run phase 00 (or pass a status "
+            "document) for the real counts",
+        )
+    servers = document.get("servers")
+    if not isinstance(servers, list):
+        raise ValueError('not a baseline or status document: no "servers" list')
+    hosted: dict[str, int] = {s.name: 0 for s in inv.servers}
+    for ds in document.get("domain_servers") or []:
+        if isinstance(ds, dict) and isinstance(ds.get("server"), str):
+            hosted[ds["server"]] = hosted.get(ds["server"], 0) + 1
+    domains = [d for d in document.get("domains") or [] if isinstance(d, dict)]
+    primary = inv.primary.name
+    return Shape(
+        hosted=hosted,
+        domains=len(domains),
+        to_switch=sum(1 for d in domains if d.get("active_server") != primary),
+        standbys=sum(len(d.get("standby_servers") or []) for d in domains),
+        source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from the "
+        f"document collected at {document.get('collected_at', 'an unknown time')}; every "
+        "standby counted for 07's full sync (the worst case)",
+    )
+
+
+def baseline_of(reports_dir: Path, ticket: str) -> dict[str, Any] | None:
+    """``reports/<ticket>/baseline.json`` when it exists and reads as JSON, else None."""
+    try:
+        data = json.loads((reports_dir / ticket / "baseline.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# -- the rules: what a step costs ----------------------------------------------------------
+@dataclass(frozen=True)
+class Context:
+    """What a rule reads: the inventory, the shape, the durations."""
+
+    inv: Inventory
+    shape: Shape
+    t: Mapping[str, float]
+
+    def names(self, step: Step) -> list[str]:
+        return step.servers.names(self.inv)
+
+    def batches(self, server: str) -> int:
+        return math.ceil(self.shape.of(server) / START_BATCH)
+
+    def start(self, server: str) -> float:
+        """The MDS's processes, then its domain servers ten at a time."""
+        return self.t["mds_start"] + self.batches(server) * self.t["mdsstart_batch"]
+
+    def reads(self, server: str) -> float:
+        """One Management API session per domain server, 8 at once."""
+        return math.ceil(self.shape.of(server) / EXECS_PER_SERVER) * self.t["api_login"]
+
+
+Rule = Callable[[Context, Step], Part | None]
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 4 else f"{names[0]} .. {names[-1]} ({len(names)})"
+
+
+def _at_once(what: str, costs: dict[str, float]) -> Part | None:
+    if not costs:
+        return None
+    slowest = max(costs, key=lambda n: costs[n])
+    many = " at once" if len(costs) > 1 else ""
+    return Part(
+        what=f"{what} on {_names(list(costs))}{many}",
+        seconds=costs[slowest],
+        parallel=len(costs) > 1,
+    )
+
+
+def _in_turn(what: str, costs: dict[str, float]) -> Part | None:
+    if not costs:
+        return None
+    many = " one after another" if len(costs) > 1 else ""
+    return Part(what=f"{what} of {_names(list(costs))}{many}", seconds=sum(costs.values()))
+
+
+def _reads_at_once(c: Context, step: Step) -> Part | None:
+    return _at_once("domain reads", {n: c.reads(n) for n in c.names(step)})
+
+
+def _reads_in_turn(c: Context, step: Step) -> Part | None:
+    return _in_turn("freeze markers", {n: c.reads(n) for n in c.names(step)})
+
+
+def _verify(c: Context, step: Step) -> Part | None:
+    imp = c.t["cpuse_import"] if c.inv.upgrade_method == "cpuse" else 0.0
+    what = "import and verifier" if imp else "verifier"
+    return _at_once(what, {n: imp + c.t["verifier"] for n in c.names(step)})
+
+
+def _switch(c: Context, step: Step) -> Part | None:
+    n = c.shape.to_switch
+    if not n:
+        return None
+    return Part(what=f"set-ha-state of {n} domains to the primary", seconds=n * c.t["set_ha_state"])
+
+
+def _backup(c: Context, step: Step) -> Part | None:
+    def gb(server: str) -> float:
+        return c.t["backup_base_gb"] + c.shape.of(server) * c.t["backup_per_domain_gb"]
+
+    return _in_turn("backups", {n: gb(n) * c.t["backup_per_gb"] for n in c.names(step)})
+
+
+def _snapshot(c: Context, step: Step) -> Part | None:
+    return _at_once("Gaia snapshot", {n: c.t["snapshot_create"] for n in c.names(step)})
+
+
+def _upgrade(c: Context, step: Step) -> Part | None:
+    def one(server: str) -> float:
+        install = c.t["upgrade_install"] + c.shape.of(server) * c.t["upgrade_per_domain"]
+        return install + c.t["reboot"] + c.start(server)
+
+    return _in_turn("upgrade", {n: one(n) for n in c.names(step)})
+
+
+def _fix(c: Context, step: Step) -> Part | None:
+    per = c.shape.domains * c.t["fix_versions_per_domain"]
+    return _in_turn("mds_fix_cmas_clms_version", {n: per for n in c.names(step)})
+
+
+def _restart(c: Context, step: Step) -> Part | None:
+    def one(server: str) -> float:
+        return c.batches(server) * c.t["mdsstop_batch"] + c.start(server)
+
+    return _in_turn("mdsstop; mdsstart", {n: one(n) for n in c.names(step)})
+
+
+def _full_sync(c: Context, step: Step) -> Part | None:
+    n = c.shape.standbys
+    if not n:
+        return None
+    return Part(
+        what=f"ha-full-sync of {n} standby DMSs one after another",
+        seconds=n * c.t["full_sync_per_domain"],
+    )
+
+
+#: The steps that take real time, by the command builder they share with their copies in
+#: the phase table (03-05's upgrade steps are copies with other servers).
+RULES: tuple[tuple[Step, Rule], ...] = (
+    (steps.HA_STATUS, _reads_at_once),
+    (steps.WATCH_PUBLISHED, _reads_at_once),
+    (steps.LAST_PUBLISHED, _reads_in_turn),
+    (steps.VERIFY, _verify),
+    (steps.MDS_SETUP_VERIFY, _verify),
+    (steps.MAKE_ACTIVE, _switch),
+    (steps.MDS_BACKUP, _backup),
+    (steps.ADD_SNAPSHOT, _snapshot),
+    (steps.INSTALLER_UPGRADE, _upgrade),
+    (steps.MDS_SETUP_UPGRADE, _upgrade),
+    (steps.FIX_VERSIONS, _fix),
+    (steps.RESTART, _restart),
+    (steps.FULL_SYNC, _full_sync),
+)
+
+
+def _rule(step: Step) -> Rule | None:
+    return next((rule for known, rule in RULES if known.build is step.build), None)
+
+
+def phase_estimate(c: Context, phase_id: str) -> PhaseEstimate:
+    """One phase: its overhead, then each step with a rule, in the phase's order."""
+    parts = [Part(what="overhead", seconds=c.t["phase_overhead"])]
+    for step in phase_steps(phase_id, c.inv):
+        rule = _rule(step)
+        part = rule(c, step) if rule else None
+        if part is not None:
+            parts.append(part)
+    return PhaseEstimate(
+        phase=phase_id,
+        title=BY_ID[phase_id].title,
+        seconds=sum(p.seconds for p in parts),
+        parts=tuple(parts),
+    )
+
+
+def backout_estimate(c: Context) -> PhaseEstimate:
+    """09: every server reverted one at a time (revert, reboot, processes), then every
+    standby synchronized from the primary."""
+
+    def one(server: str) -> float:
+        return c.t["snapshot_revert"] + c.t["reboot"] + c.start(server)
+
+    parts = [
+        Part(what="overhead", seconds=c.t["phase_overhead"]),
+        _in_turn("revert", {s.name: one(s.name) for s in c.inv.servers}),
+        _full_sync(c, steps.FULL_SYNC),
+    ]
+    kept = tuple(p for p in parts if p is not None)
+    return PhaseEstimate(
+        phase=BACKOUT,
+        title=BY_ID[BACKOUT].title,
+        seconds=sum(p.seconds for p in kept),
+        parts=kept,
+    )
+
+
+def timings(inv: Inventory) -> tuple[dict[str, float], str]:
+    """The durations to use and where they come from: the table's defaults, each replaced
+    by the inventory's timings file where it names it."""
+    mine = dict(inv.timings)
+    if not inv.timings_file:
+        return dict(durations.DEFAULTS), "defaults of docs/durations.md (mostly ASSUMPTIONs)"
+    origin = (
+        f"{inv.timings_file} ({len(mine)} of {len(durations.DEFAULTS)} values: "
+        f"{', '.join(sorted(mine)) or 'none'}); the rest defaults of docs/durations.md"
+    )
+    return {**durations.DEFAULTS, **mine}, origin
+
+
+def _critical_path(phases: tuple[PhaseEstimate, ...], total: float) -> str:
+    """The parts that make the window long, in order: each at least 5 % of the total."""
+    big = [
+        f"{p.phase} {part.what} ({span(part.seconds)})"
+        for p in phases
+        for part in p.parts
+        if part.what != "overhead" and part.seconds >= 0.05 * total
+    ]
+    return ", ".join(big) or "no step stands out"
+
+
+def estimate(inv: Inventory, document: Mapping[str, Any] | None = None) -> Estimate:
+    """The change window for ``inv``: per phase 00..08 the expected seconds, what
+    dominates, what runs at once; the total and the critical path; the back-out (09)
+    apart when the phase table has it. ``document`` is a baseline or status document
+    (ValueError when it has no ``"servers"`` list); None: the inventory and
+    :data:`ASSUMED_DOMAINS`."""
+    shape = shape_of(inv, document)
+    values, origin = timings(inv)
+    c = Context(inv, shape, values)
+    campaign = tuple(phase_estimate(c, p.id) for p in PHASES if p.id < BACKOUT)
+    total = sum(p.seconds for p in campaign)
+    return Estimate(
+        phases=campaign,
+        backout=backout_estimate(c) if BACKOUT in BY_ID else None,
+        total_s=total,
+        shape=shape,
+        mdss=len(inv.mdss),
+        log_servers=len(inv.log_servers),
+        timings_origin=origin,
+        critical_path=_critical_path(campaign, total),
+    )
+
+
+# -- 08: the estimate against the journal ----------------------------------------------------
+def real_durations(report_dir: Path, current: str | None = None) -> dict[str, float]:
+    """Phase id -> seconds of the run that counts for it (the campaign timeline's rule:
+    :mod:`mdstools.procedure.timeline`); ``current`` is the run asking (it counts so far)."""
+    events = audit.read_journal(report_dir / audit.JOURNAL)
+    try:
+        state = audit.load_state(report_dir / audit.STATE)
+    except RecordDamaged:
+        state = {"phases": {}}
+    counted = timeline.counted_runs(events, state, current)
+    phases = timeline.spans(events, counted.values())["phases"]
+    return {pid: float(b - a) for pid, (a, b) in phases.items()}
+
+
+COLUMNS = ["phase", "estimated min", "real min", "ratio"]
+ESTIMATE_FILE = "estimate.json"
+
+
+def comparison(
+    est: Estimate, real: Mapping[str, float], scale: float = 1.0
+) -> list[dict[str, Any]]:
+    """One row per phase (:data:`COLUMNS`): estimated and real minutes, real / estimated;
+    a phase not run has no real value; a last row sums the phases that ran. ``scale`` is
+    the run's time scale: the lab's clock runs the estimate's product seconds that much
+    faster (1.0 on real servers)."""
+
+    def row(phase: str, planned: float, got: float | None) -> dict[str, Any]:
+        return {
+            "phase": phase,
+            "estimated min": round(planned / 60, 1),
+            "real min": None if got is None else round(got / 60, 1),
+            "ratio": None if got is None or not planned else round(got / planned, 3),
+        }
+
+    rows = [row(p.phase, p.seconds * scale, real.get(p.phase)) for p in est.phases]
+    ran = [p for p in est.phases if p.phase in real]
+    if ran:
+        planned = sum(p.seconds for p in ran) * scale
+        rows.append(row("total (phases run)", planned, sum(real[p.phase] for p in ran)))
+    return rows
+
+
+def compare_run(run: Run) -> list[dict[str, Any]]:
+    """08: the estimate for the run's inventory and the ticket's baseline against the real
+    phase durations of its journal (:func:`comparison`, at the run's time scale), written
+    to the record (``estimate.json``, with the estimate's phases, total and critical path)."""
+    est = estimate(run.inventory, baseline_of(run.report_dir.parent, run.ticket))
+    scale = float(run.params.get("time_scale") or 1.0)
+    rows = comparison(est, real_durations(run.report_dir, run.run_id), scale)
+    record = {
+        "headline": est.headline(),
+        "critical_path": est.critical_path,
+        "timings": est.timings_origin,
+        "deployment": est.shape.source,
+        "time_scale": scale,
+        "phases": {p.phase: {"seconds": p.seconds, "dominates": p.dominates} for p in est.phases},
+        "comparison": rows,
+    }
+    run.write_file(ESTIMATE_FILE, json.dumps(record, indent=2) + "\n")
+    return rows
