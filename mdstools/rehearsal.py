@@ -153,18 +153,23 @@ def failed_gates(record: Path, run_id: str) -> list[str]:
 
 
 def window_estimate(inv: Any, baseline: dict[str, Any] | None) -> dict[str, Any]:
-    """The change-window estimate of the real deployment, from the estimate module
-    (``mdstools.estimate``), or a note that it is not available: never a made-up number."""
-    # CALL SITE of the change-window estimate: mdstools.estimate comes with the estimate
-    # work; until it is in this build the summary says that no estimate was made.
+    """The change-window estimate of the real deployment (:func:`mdstools.estimate.estimate`
+    of the real inventory and the discovery's baseline; the inventory alone when the
+    discovery wrote none): the total, each phase's expected seconds and what dominates
+    them, the critical path, and the estimate's text."""
+    from mdstools import estimate
+
     try:
-        from mdstools import estimate  # type: ignore[attr-defined]
-    except ImportError:
-        return {"available": False, "text": "not made: this build has no mdstools.estimate"}
-    if baseline is None:
-        return {"available": False, "text": "not made: the discovery wrote no baseline"}
-    result = estimate.estimate(inv, baseline)
-    return {"available": True, "text": str(result)}
+        est = estimate.estimate(inv, baseline)
+    except ValueError:
+        est = estimate.estimate(inv, None)
+    return {
+        "total_s": est.total_s,
+        "headline": est.headline(),
+        "phases": {p.phase: {"seconds": p.seconds, "dominates": p.dominates} for p in est.phases},
+        "critical_path": est.critical_path,
+        "lines": est.lines(),
+    }
 
 
 @dataclass(kw_only=True)
@@ -263,7 +268,8 @@ def render(summary: Summary) -> str:
             f"record {t(summary.twin.get('record', ''))}"
         )
     out += _phase_lines(summary) + _stopped_lines(summary)
-    out += ["change-window estimate (real deployment):", f"  {t(summary.estimate['text'])}"]
+    out += ["change-window estimate (real deployment):"]
+    out += [f"  {t(line)}" for line in summary.estimate.get("lines", [])]
     if summary.notes:
         out += ["notes:"] + [f"  - {t(n)}" for n in summary.notes]
     return "\n".join(out) + "\n"

@@ -115,8 +115,22 @@ class _Outcome:
         self.run_id = "r-" + phase_id
 
 
+def test_the_estimate_is_the_real_inventorys_with_the_baseline(inv_path: Path) -> None:
+    """The estimate module's numbers for the real deployment, by phase, with its text; a
+    document that is not a baseline falls back to the inventory alone."""
+    from mdstools import estimate
+
+    inv = load(inv_path)
+    got = rehearsal.window_estimate(inv, None)
+    expected = estimate.estimate(inv, None)
+    assert got["total_s"] == expected.total_s > 0
+    assert got["phases"]["03"]["seconds"] == expected.by_phase()["03"]
+    assert got["lines"] == expected.lines() and got["critical_path"]
+    assert rehearsal.window_estimate(inv, {"no": "servers"})["total_s"] == expected.total_s
+
+
 def test_the_summary_names_the_phase_and_cause_that_stopped_and_escapes_data(
-    tmp_path: Path,
+    tmp_path: Path, inv_path: Path
 ) -> None:
     summary = rehearsal.Summary(
         ticket="CHG-1",
@@ -124,7 +138,7 @@ def test_the_summary_names_the_phase_and_cause_that_stopped_and_escapes_data(
         environment="prod",
         folder=tmp_path / "CHG-1-rehearsal",
         scenario="upgrade-fails",
-        estimate={"available": False, "text": "not made"},
+        estimate=rehearsal.window_estimate(load(inv_path), None),
     )
     summary.add_outcome(_Outcome("00", "passed", None), tmp_path)
     summary.add_outcome(_Outcome("04", "failed", "mds2: upgrade failed\x1b[2J"), tmp_path)
@@ -133,6 +147,7 @@ def test_the_summary_names_the_phase_and_cause_that_stopped_and_escapes_data(
     assert "STOPPED" in text
     assert "phase 04" in text and "mds2: upgrade failed" in text
     assert "\x1b" not in text, "a cause from a server cannot move the cursor"
+    assert "Change window estimate" in text and "critical path" in text
     assert summary.stopped is not None and summary.stopped["phase"] == "04"
     as_json, as_text = rehearsal.write(summary)
     data = json.loads(as_json.read_text())
