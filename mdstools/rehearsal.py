@@ -213,6 +213,16 @@ class Summary:
         }
 
 
+def verdict_of(outcomes: list[Any], phases: int) -> str:
+    """The rehearsal's verdict from its phases' outcomes: ``passed`` when all ``phases``
+    passed, ``aborted`` when a signal ended one, else ``stopped``."""
+    if any(o.verdict == "aborted" for o in outcomes):
+        return "aborted"
+    if len(outcomes) == phases and all(o.verdict == "passed" for o in outcomes):
+        return "passed"
+    return "stopped"
+
+
 def outcome_entry(outcome: Any) -> dict[str, Any]:
     """One phase's line of the summary."""
     return {

@@ -116,7 +116,7 @@ def _rehearse(
         summary.verdict = "unreachable"
         return ExitCode.UNREACHABLE
     if found.verdict != "passed" or baseline is None:
-        summary.verdict = "stopped"
+        summary.verdict = "aborted" if found.verdict == "aborted" else "stopped"
         summary.add_outcome(found, layout.discovery_reports / layout.name)
         return ExitCode.FAILED
     _compare_method(inv, summary)
@@ -186,7 +186,7 @@ def _on_twin(
 ) -> int:
     """The twin up, the whole campaign on it through ``mdstools campaign``'s code; the exit
     code (0 passed, 1 stopped)."""
-    from mdstools import inventory
+    from mdstools import inventory, rehearsal
     from mdstools.phases import PHASES
 
     print(f"rehearse: starting the twin in {lab_dir}", file=sys.stderr)
@@ -213,9 +213,8 @@ def _on_twin(
     campaign_summary(outcomes, twin_inv.environment, layout.name, layout.twin_reports)
     for outcome in outcomes:
         summary.add_outcome(outcome, record)
-    passed = all(o.verdict == "passed" for o in outcomes) and len(outcomes) == len(PHASES)
-    summary.verdict = "passed" if passed else "stopped"
-    return ExitCode.OK if passed else ExitCode.FAILED
+    summary.verdict = rehearsal.verdict_of(outcomes, len(PHASES))
+    return ExitCode.OK if summary.verdict == "passed" else ExitCode.FAILED
 
 
 def _twin_down(lab_dir: Path, keep: bool, summary: Any) -> None:
