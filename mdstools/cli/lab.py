@@ -36,22 +36,49 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
+SHAPE_DEFAULTS = {"mds": 2, "mlm": 1, "domains": 5, "source": "R81.10"}
+"""``lab up``'s shape when not given (and not a twin: ``--like`` takes them from its file)."""
+
+
+def _shape(args: argparse.Namespace, name: str) -> Any:
+    value = getattr(args, name, None)
+    return SHAPE_DEFAULTS[name] if value is None else value
+
+
 def lab_options(args: argparse.Namespace) -> Any:
     """The ``LabOptions`` of ``lab up``/``lab serve``'s arguments (the lab imported only now)."""
     from mdstools.lab.scenarios import LabOptions, api_options
 
     return LabOptions(
         scenario=args.scenario,
-        mds=args.mds,
-        mlm=args.mlm,
-        domains=args.domains,
+        mds=_shape(args, "mds"),
+        mlm=_shape(args, "mlm"),
+        domains=_shape(args, "domains"),
         time_scale=args.time_scale,
-        source=args.source,
+        source=_shape(args, "source"),
         target=args.target,
         columns=_columns(args.columns),
         double_echo=args.double_echo,
+        like=args.like,
         **api_options(args),
     )
+
+
+def _twin_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--like`` and the options beside it, if anything."""
+    from mdstools.lab.scenarios import TwinDocumentError, load_twin
+
+    given = [f"--{n}" for n in SHAPE_DEFAULTS if getattr(args, n, None) is not None]
+    if given:
+        return (
+            f"--like takes the servers, domains and versions from its file: leave out "
+            f"{', '.join(given)}"
+        )
+    try:
+        load_twin(args.like)
+    except TwinDocumentError as exc:
+        return terminal_text(str(exc))
+    return None
 
 
 def _validate_lab_options(args: argparse.Namespace) -> str | None:
@@ -60,13 +87,17 @@ def _validate_lab_options(args: argparse.Namespace) -> str | None:
 
     if args.scenario not in SCENARIOS:
         return f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}"
-    if not 1 <= args.mds <= 4:
+    if getattr(args, "like", None) is not None:
+        problem = _twin_problem(args)
+        if problem:
+            return problem
+    elif not 1 <= _shape(args, "mds") <= 4:
         return "--mds must be between 1 and 4"
-    if not 0 <= args.mlm <= 4:
+    elif not 0 <= _shape(args, "mlm") <= 4:
         return "--mlm must be between 0 and 4"
-    if not 1 <= args.domains <= 500:
+    elif not 1 <= _shape(args, "domains") <= 500:
         return "--domains must be between 1 and 500"
-    for v in (args.source, args.target):
+    for v in (_shape(args, "source"), args.target):
         if v not in VERSIONS:
             return f"unknown release {v!r}; the lab knows {', '.join(VERSIONS)}"
     if args.time_scale is not None and not (
@@ -94,10 +125,14 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
     lab_dir = Path(args.dir).resolve()
     try:
         state = runtime.up(lab_dir, lab_options(args))
+    except runtime.LabRequestError as exc:
+        print(f"mdstools lab up: {terminal_text(str(exc))}", file=sys.stderr)
+        return ExitCode.USAGE
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab up: {exc}", file=sys.stderr)
         return ExitCode.FAILED
-    print(f"lab up: scenario {args.scenario}, pid {state['pid']}, directory {lab_dir}")
+    twin = f"twin of {terminal_text(args.like)}, " if args.like else ""
+    print(f"lab up: {twin}scenario {args.scenario}, pid {state['pid']}, directory {lab_dir}")
     for name, port in state["ports"].items():
         print(f"  {name:6} 127.0.0.1:{port}")
     first = next(iter(state["ports"].values()))

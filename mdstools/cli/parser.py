@@ -32,16 +32,26 @@ DEFAULT_LAB_DIR = Path("lab-data")
 def _add_lab_shape(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default=str(DEFAULT_LAB_DIR), help="lab directory (default lab-data)")
     p.add_argument("--scenario", default="default", help="named scenario (see README)")
-    p.add_argument("--mds", type=int, default=2, help="number of MDSs, 1..4 (default 2)")
-    p.add_argument("--mlm", type=int, default=1, help="number of log servers, 0..4 (default 1)")
-    p.add_argument("--domains", type=int, default=5, help="number of domains, 1..500 (default 5)")
+    p.add_argument(
+        "--like",
+        metavar="FILE",
+        default=None,
+        help="a twin of the deployment in FILE (a baseline.json or status --format json): "
+        "its servers, versions, domains and HA state; not with --mds, --mlm, --domains, "
+        "--source",
+    )
+    p.add_argument("--mds", type=int, default=None, help="number of MDSs, 1..4 (default 2)")
+    p.add_argument("--mlm", type=int, default=None, help="number of log servers, 0..4 (default 1)")
+    p.add_argument(
+        "--domains", type=int, default=None, help="number of domains, 1..500 (default 5)"
+    )
     p.add_argument(
         "--time-scale",
         type=float,
         default=None,
         help="lab seconds per real second of the product (default: scenario's, 0.01)",
     )
-    p.add_argument("--source", default="R81.10", help="release installed now (default R81.10)")
+    p.add_argument("--source", default=None, help="release installed now (default R81.10)")
     p.add_argument("--target", default="R81.20", help="release to upgrade to (default R81.20)")
     p.add_argument(
         "--columns",

@@ -208,6 +208,7 @@ class DomainServer:
         self.last_sync: float | None = None
         self.start_fault = False
         self.lost: list[Revision] = []
+        self.not_running: frozenset[str] | None = None  # N/R columns; None: the lab's rule
 
     @property
     def is_global(self) -> bool:
@@ -285,6 +286,8 @@ class SimServer:
         self.snapshot_space = SNAPSHOT_SPACE
         self.upgrade_fails = False  # the next CPUSE upgrade ends Failed (scenario upgrade-fails)
         self.dms_down_after_boot = False
+        self.columns: dict[str, tuple[str, ...]] = {}  # mdsstat columns by release (a twin's)
+        self.not_running: frozenset[str] | None = None  # N/R columns; None: the lab's rule
 
     def next_pid(self) -> int:
         return next(self.pids)
@@ -324,6 +327,7 @@ class Deployment:
         self.boot_hooks: list[Callable[[SimServer], None]] = []
         self.target = "R81.20"
         self.double_echo = False
+        self.environment: str | None = None  # the inventory's; None: lab-<scenario>
 
     # -- lookups -----------------------------------------------------------------
     def server(self, name: str) -> SimServer:
@@ -346,8 +350,26 @@ class Deployment:
     def user_domains(self) -> list[Domain]:
         return [d for d in self.domains if not d.is_global]
 
+    @property
+    def primary(self) -> SimServer:
+        """The primary MDS (not necessarily the first server of a twin)."""
+        return next((s for s in self.mdss if s.role == "primary"), self.mdss[0])
+
+    @property
+    def secondaries(self) -> list[SimServer]:
+        """The MDSs other than the primary, in order."""
+        return [s for s in self.mdss if s is not self.primary]
+
+    @property
+    def last_mds(self) -> SimServer:
+        """What the scenarios call "the last MDS": the last secondary MDS in order, the
+        primary when there is none."""
+        others = self.secondaries
+        return others[-1] if others else self.primary
+
     def columns_for(self, server: SimServer) -> tuple[str, ...]:
-        return self.columns.get(server.version.name, server.version.process_columns)
+        own = server.columns.get(server.version.name)
+        return own or self.columns.get(server.version.name, server.version.process_columns)
 
     def log(self, text: str) -> None:
         with self.lock:
@@ -369,7 +391,7 @@ class Deployment:
                         server.life,
                         cols,
                         now,
-                        nr={"CPCA"} if server.kind == "MLM" else set(),
+                        nr=_not_running(server.not_running, server.kind == "MLM"),
                     )
                 )
             if which == "mds":
@@ -388,7 +410,7 @@ class Deployment:
                         d.life,
                         cols,
                         now,
-                        nr={"CPCA"} if d.kind == "CLM" else set(),
+                        nr=_not_running(d.not_running, d.kind == "CLM"),
                         stuck=d.start_fault,
                         host_up=mds_up,
                     )
@@ -902,6 +924,14 @@ class Deployment:
                 ],
                 "api": self.api.snapshot(self.clock.now()),
             }
+
+
+def _not_running(own: frozenset[str] | None, log_server: bool) -> set[str]:
+    """The columns a row shows ``N/R``: its own when known (a twin's), else CPCA on a log
+    server's rows."""
+    if own is not None:
+        return set(own)
+    return {"CPCA"} if log_server else set()
 
 
 def build(

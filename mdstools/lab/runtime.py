@@ -152,7 +152,7 @@ def write_client_files(
             entry["shell"] = "clish"
         servers.append(entry)
     inventory = {
-        "environment": f"lab-{opts.scenario}",
+        "environment": dep.environment or f"lab-{opts.scenario}",
         "target_version": opts.target,
         "upgrade": {"method": "cpuse", "package": scenarios.upgrade_package_path(opts.target)},
         "backup_dir": "/var/log/mds_backups",
@@ -168,9 +168,12 @@ def write_client_files(
         },
         "servers": servers,
     }
+    versions = sorted({s.version.name for s in dep.servers})
+    twin_of = "twin, " if opts.like else ""
     header = (
-        f"# mdstools lab, scenario {opts.scenario}: {opts.mds} MDS, {opts.mlm} MLM, "
-        f"{opts.domains} domains, {opts.source} -> {opts.target}\n"
+        f"# mdstools lab, {twin_of}scenario {opts.scenario}: {len(dep.mdss)} MDS, "
+        f"{len(dep.servers) - len(dep.mdss)} MLM, {len(dep.user_domains)} domains, "
+        f"{'/'.join(versions)} -> {opts.target}\n"
         f"# time_scale {dep.clock.scale:g}: the lab's; runs against it use it unless "
         "-p time_scale is given (leave it out on real servers)\n"
     )
@@ -368,8 +371,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def check_twin(opts: scenarios.LabOptions) -> None:
+    """For a twin (``opts.like``): its document checked, the path made absolute; raises
+    :class:`LabRequestError` naming what is wrong with the document."""
+    if not opts.like:
+        return
+    path = Path(opts.like).expanduser().resolve()
+    try:
+        scenarios.load_twin(path)
+    except scenarios.TwinDocumentError as exc:
+        raise LabRequestError(str(exc)) from None
+    opts.like = str(path)
+
+
+def _serve_arguments(lab_dir: Path, opts: scenarios.LabOptions) -> list[str]:
+    """The ``lab serve`` command line that builds the lab ``opts`` describe."""
+    cmd = [sys.executable, "-m", "mdstools", "lab", "serve", "--dir", str(lab_dir)]
+    cmd += ["--scenario", opts.scenario, "--target", opts.target]
+    if opts.like:
+        cmd += ["--like", opts.like]
+    else:
+        cmd += ["--mds", str(opts.mds), "--mlm", str(opts.mlm), "--domains", str(opts.domains)]
+        cmd += ["--source", opts.source]
+    if opts.time_scale is not None:
+        cmd += ["--time-scale", repr(opts.time_scale)]
+    for ver, cols in opts.columns.items():
+        cmd += ["--columns", f"{ver}={','.join(cols)}"]
+    if opts.double_echo:
+        cmd.append("--double-echo")
+    return cmd + scenarios.api_arguments(opts)
+
+
 def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict[str, Any]:
-    """Start the lab in the background; return its state once every port accepts."""
+    """Start the lab in the background; return its state once every port accepts.
+
+    A twin's document (``opts.like``) is checked first: :class:`LabRequestError` names
+    what is wrong with it, before anything starts."""
+    check_twin(opts)
     lab_dir = lab_dir.resolve()
     state = read_state(lab_dir)
     if state and _alive(int(state["pid"])):
@@ -380,34 +418,7 @@ def up(lab_dir: Path, opts: scenarios.LabOptions, timeout: float = 60.0) -> dict
     lab_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (lab_dir / STATE).unlink()
-    cmd = [
-        sys.executable,
-        "-m",
-        "mdstools",
-        "lab",
-        "serve",
-        "--dir",
-        str(lab_dir),
-        "--scenario",
-        opts.scenario,
-        "--mds",
-        str(opts.mds),
-        "--mlm",
-        str(opts.mlm),
-        "--domains",
-        str(opts.domains),
-        "--source",
-        opts.source,
-        "--target",
-        opts.target,
-    ]
-    if opts.time_scale is not None:
-        cmd += ["--time-scale", repr(opts.time_scale)]
-    for ver, cols in opts.columns.items():
-        cmd += ["--columns", f"{ver}={','.join(cols)}"]
-    if opts.double_echo:
-        cmd.append("--double-echo")
-    cmd += scenarios.api_arguments(opts)
+    cmd = _serve_arguments(lab_dir, opts)
     out = (lab_dir / "lab.out").open("ab")
     proc = subprocess.Popen(
         cmd,

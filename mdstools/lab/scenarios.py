@@ -3,13 +3,15 @@
 * ``default``: healthy R81.10 deployment to upgrade to R81.20; every DMS active on the primary;
 * ``verifier-error``: the pre-upgrade verifier reports an error on the last MDS;
 * ``verifier-warnings``: warnings on every MDS and MLM, each to be acknowledged by name;
-* ``dms-wont-start``: ``dom2``'s DMS on the last MDS never starts again once stopped
-  (until ``mdstools lab fix``);
-* ``collision``: after the primary is upgraded, admins publish changes to ``dom1`` on the
-  primary and on mds2, and to ``dom3`` on mds2;
+* ``dms-wont-start``: the second domain's DMS (``dom2``'s) on the last MDS that holds one
+  never starts again once stopped (until ``mdstools lab fix``);
+* ``collision``: after the primary is upgraded, admins publish changes to the first domain
+  (``dom1``) on the primary and on the second MDS (``mds2``), and to the third (``dom3``; the
+  second when there are two) on the second MDS; only domains with a DMS on both count;
 * ``drop-during-upgrade``: the SSH connections of a server being upgraded drop at 30 % and
   its port refuses for a while;
-* ``clish-login``: ``admin``'s login shell on mds2 is clish; expert needs the expert password;
+* ``clish-login``: ``admin``'s login shell on the second MDS (``mds2``; the primary when
+  there is one MDS) is clish; expert needs the expert password;
 * ``backup-space-short``: only 600 MB free in the backup directory of the last MDS (until
   ``mdstools lab fix``);
 * ``upgrade-fails``: the CPUSE upgrade of the last MDS (the primary when there is only one)
@@ -23,6 +25,11 @@
 
 The Management API costs nothing in the other scenarios unless ``LabOptions`` (``mdstools
 lab up --api-latency/--api-init-after-boot/--api-rate-limit``) sets them.
+
+"The last MDS" is the last secondary MDS in the servers' order (the primary when there is
+none) and "the second MDS" the first secondary: in the default lab ``mds2`` and ``mds2``
+.. ``mds4``; on a twin (``LabOptions.like``, :mod:`mdstools.lab.twin`) the same picks fall on
+the twin's own names, and the domains are picked by their order.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mdstools.lab import system
+from mdstools.lab import system, twin
 from mdstools.lab.api_costs import SESSION_LIMIT, ApiCosts, ApiMeter
 from mdstools.lab.api_options import options as api_options
 from mdstools.lab.api_options import problem as api_problem
@@ -55,6 +62,7 @@ __all__ = [
     "SCENARIOS",
     "LabOptions",
     "Scenario",
+    "TwinDocumentError",
     "api_arguments",
     "api_costs",
     "api_options",
@@ -62,8 +70,12 @@ __all__ = [
     "api_status_line",
     "create",
     "fix",
+    "load_twin",
     "upgrade_package_path",
 ]
+
+TwinDocumentError = twin.TwinDocumentError
+load_twin = twin.load
 
 DEFAULT_SCALE = 0.01
 BACKUP_DIR = "/var/log/mds_backups"
@@ -88,6 +100,7 @@ class LabOptions:
     api_init_after_boot: float | None = None  # None: scenario's
     api_rate_limit: float | None = None  # calls per product second; 0: off; None: scenario's
     max_sessions: int = SESSION_LIMIT
+    like: str | None = None  # a status document: the lab is its twin (mds .. source unused)
 
 
 @dataclass(frozen=True)
@@ -111,7 +124,7 @@ def _none(dep: Deployment, opts: LabOptions) -> None:
 
 
 def _verifier_error(dep: Deployment, opts: LabOptions) -> None:
-    last = dep.mdss[-1]
+    last = dep.last_mds
     last.findings.append(
         Finding(
             "error",
@@ -140,7 +153,7 @@ def _verifier_warnings(dep: Deployment, opts: LabOptions) -> None:
                 "They are migrated as they are; review them after the upgrade.",
             )
         )
-    dep.mdss[0].findings.append(
+    dep.primary.findings.append(
         Finding(
             "warning",
             "Global Properties changed",
@@ -151,22 +164,30 @@ def _verifier_warnings(dep: Deployment, opts: LabOptions) -> None:
 
 
 def _dms_wont_start(dep: Deployment, opts: LabOptions) -> None:
-    dom = dep.domain("dom2") if len(dep.user_domains) >= 2 else dep.user_domains[0]
-    d = dom.on(dep.mdss[-1].name)
-    assert d is not None
+    """The second domain (the first when there is one) on the last MDS that holds it."""
+    doms = dep.user_domains
+    dom = doms[1] if len(doms) >= 2 else doms[0]
+    order = [dep.last_mds, *reversed(dep.mdss)]
+    d = next(x for x in (dom.on(s.name) for s in order) if x is not None and x.kind == "CMA")
     d.start_fault = True
 
 
 def _collision(dep: Deployment, opts: LabOptions) -> None:
-    primary = dep.mdss[0]
-    others = dep.mdss[1:]
+    primary = dep.primary
+    others = dep.secondaries
     if not others:
         return
     second = others[0].name
-    doms = [d.name for d in dep.user_domains]
-    plan = [("dom1", primary.name), ("dom1", second)]
-    if "dom3" in doms:
-        plan.append(("dom3", second))
+    doms = [
+        d.name
+        for d in dep.user_domains
+        if d.on(primary.name) is not None and d.on(second) is not None
+    ]
+    if not doms:
+        return
+    plan = [(doms[0], primary.name), (doms[0], second)]
+    if len(doms) > 2:
+        plan.append((doms[2], second))
     elif len(doms) > 1:
         plan.append((doms[1], second))
     done: dict[str, bool] = {"fired": False}
@@ -200,7 +221,7 @@ def _drop(dep: Deployment, opts: LabOptions) -> None:
 
 def _backup_space_short(dep: Deployment, opts: LabOptions) -> None:
     """The backup directory of the last MDS is its own small file system, nearly full."""
-    target = dep.mdss[-1]
+    target = dep.last_mds
     target.vfs.mounts.append(Mount(BACKUP_DIR, 2 * 1024 * 1024, 2 * 1024 * 1024 - 600 * 1024))
 
 
@@ -211,16 +232,17 @@ def _name_login_refused(dep: Deployment, opts: LabOptions) -> None:
 
 def _upgrade_fails(dep: Deployment, opts: LabOptions) -> None:
     """The CPUSE upgrade of the last MDS fails at its end."""
-    dep.mdss[-1].upgrade_fails = True
+    dep.last_mds.upgrade_fails = True
 
 
 def _snapshot_space_short(dep: Deployment, opts: LabOptions) -> None:
     """The volume group of the last MDS has only 5 GB unallocated: too little for a snapshot."""
-    dep.mdss[-1].snapshot_space = SHORT_SNAPSHOT_SPACE
+    dep.last_mds.snapshot_space = SHORT_SNAPSHOT_SPACE
 
 
 def _clish(dep: Deployment, opts: LabOptions) -> None:
-    target = dep.mdss[1] if len(dep.mdss) > 1 else dep.mdss[0]
+    others = dep.secondaries
+    target = others[0] if others else dep.primary
     target.users["admin"] = User("admin", "clish")
 
 
@@ -232,12 +254,21 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("verifier-warnings", "verifier warnings on every server", _verifier_warnings),
         Scenario(
             "dms-wont-start",
-            "dom2's DMS on the last MDS does not start once stopped",
+            "the second domain's DMS (dom2's) on the last MDS does not start once stopped",
             _dms_wont_start,
         ),
-        Scenario("collision", "changes to dom1 on two MDSs during the upgrade", _collision),
+        Scenario(
+            "collision",
+            "changes to the first domain (dom1) on the primary and the second MDS during "
+            "the upgrade",
+            _collision,
+        ),
         Scenario("drop-during-upgrade", "SSH drops during the upgrade", _drop),
-        Scenario("clish-login", "clish login shell on mds2, expert password needed", _clish),
+        Scenario(
+            "clish-login",
+            "clish login shell on the second MDS (mds2), expert password needed",
+            _clish,
+        ),
         Scenario(
             "backup-space-short",
             "only 600 MB free in /var/log on the last MDS",
@@ -312,27 +343,35 @@ def create(opts: LabOptions | None = None) -> Deployment:
     profile(opts.target)
     scale = opts.time_scale if opts.time_scale is not None else scen.time_scale
     timings = Timings(command_latency=scen.command_latency)
-    dep = build(
-        Clock(scale, manual=opts.manual_clock),
-        mds=opts.mds,
-        mlm=opts.mlm,
-        domains=opts.domains,
-        version=profile(opts.source, opts.columns),
-        timings=timings,
-        columns=opts.columns,
-    )
+    clock = Clock(scale, manual=opts.manual_clock)
+    spec = twin.load(opts.like) if opts.like else None
+    if spec is not None:
+        dep = twin.build(spec, clock, timings, columns=opts.columns)
+    else:
+        dep = build(
+            clock,
+            mds=opts.mds,
+            mlm=opts.mlm,
+            domains=opts.domains,
+            version=profile(opts.source, opts.columns),
+            timings=timings,
+            columns=opts.columns,
+        )
     dep.target = opts.target
     dep.double_echo = opts.double_echo
     dep.api = ApiMeter(api_costs(opts, scen))
     pkg = upgrade_package_path(opts.target)
+    shells = {s.name: s.login_shell for s in spec.servers} if spec else {}
     for s in dep.servers:
-        s.users["admin"] = User("admin", "bash")
+        s.users["admin"] = User("admin", shells.get(s.name, "bash"))
         system.install(s, upload_files=[pkg])
     dep.upgrade_hooks.append(_after_upgrade)
     scen.apply(dep, opts)
+    twin_of = f"twin of {spec.source}, " if spec else ""
     dep.log(
-        f"lab built: scenario {scen.name}, {opts.mds} MDS, {opts.mlm} MLM, "
-        f"{opts.domains} domains, time scale {scale}"
+        f"lab built: {twin_of}scenario {scen.name}, {len(dep.mdss)} MDS, "
+        f"{len(dep.servers) - len(dep.mdss)} MLM, {len(dep.user_domains)} domains, "
+        f"time scale {scale}"
     )
     c = dep.api.costs
     if c.enabled:
