@@ -44,7 +44,7 @@ TABLE: tuple[Duration, ...] = (
         value=60.0,
         unit="s",
         what="each phase: the kernel's start, the lock, the header's reads, the HTML report",
-        source="ASSUMPTION (the lab's campaign spends about this per phase at scale 1)",
+        source="ASSUMPTION: the notebook's own time besides the steps counted",
     ),
     Duration(
         name="api_login",
@@ -99,17 +99,17 @@ TABLE: tuple[Duration, ...] = (
     ),
     Duration(
         name="mdsstart_batch",
-        value=180.0,
+        value=120.0,
         unit="s",
         what="mdsstart: one batch of ten DMSs (or DLSs) from pnd to up",
         source="ten at a time: DOCUMENTED/COMMUNITY (docs/formats.md, mdsstart); "
-        "minutes per batch: COMMUNITY; 3 min: ASSUMPTION",
+        "minutes per batch: COMMUNITY; 2 min: ASSUMPTION",
     ),
     Duration(
         name="dms_start",
         value=90.0,
         unit="s",
-        what="mdsstart_customer: one DMS that was down",
+        what="mdsstart_customer: one DMS that was down (06 starts those down in the baseline)",
         source="ASSUMPTION",
     ),
     Duration(
@@ -121,7 +121,7 @@ TABLE: tuple[Duration, ...] = (
     ),
     Duration(
         name="fix_versions_per_domain",
-        value=15.0,
+        value=5.0,
         unit="s",
         what="mds_fix_cmas_clms_version -c ALL: per domain of the deployment, on each MDS",
         source="ASSUMPTION",
@@ -170,7 +170,7 @@ TABLE: tuple[Duration, ...] = (
     ),
     Duration(
         name="full_sync_per_domain",
-        value=120.0,
+        value=60.0,
         unit="s",
         what="ha-full-sync of one domain to one standby and the wait for its task",
         source="ASSUMPTION",

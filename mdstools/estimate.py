@@ -3,8 +3,8 @@
 :func:`estimate` takes an inventory and, when there is one, a baseline or status document
 (``reports/<ticket>/baseline.json``, ``mdstools status --format json``: the domains and the
 domain servers on each server) and gives, per phase of the campaign (00..08; the back-out,
-09, apart when the phase table has it), the expected seconds, what dominates them, what
-runs in parallel, the total and the critical path in words. The durations are
+09, apart: it runs only when the campaign is undone), the expected seconds, what dominates
+them, what runs in parallel, the total and the critical path in words. The durations are
 :mod:`mdstools.durations` (``docs/durations.md``), each replaced by the engineer's own where
 the inventory's timings file gives it.
 
@@ -13,24 +13,26 @@ each step that takes real time has a rule here (:data:`RULES`) saying what it co
 whether its servers run at once or one after another, as the procedures do it: 01's verifier
 on every server at once (``verification.verify_all``), 02's backups one MDS after another
 and its snapshots all at once, 03-05 one server at a time, 06 one MDS after another, 07's
-full syncs one domain after another. Reads of a few seconds are not counted (each phase's
-``phase_overhead`` covers them). Imports no pandas and opens no connection.
+full syncs one domain after another, 09's reverts one server at a time. Reads of a few
+seconds are not counted (each phase's ``phase_overhead`` covers them). Imports no pandas
+and opens no connection.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mdstools import audit, durations
-from mdstools.errors import RecordDamaged
+from mdstools.errors import BadInput, RecordDamaged
 from mdstools.inventory import Inventory
 from mdstools.mgmt_api import EXECS_PER_SERVER
-from mdstools.phases import BY_ID, PHASES
+from mdstools.phases import BACKOUT, BY_ID, CAMPAIGN
 from mdstools.procedure import steps, timeline
 from mdstools.procedure.steps import Step, phase_steps
 
@@ -41,16 +43,16 @@ if TYPE_CHECKING:
 ASSUMED_DOMAINS = 10
 #: ``mdsstart`` starts DMSs ten at a time (docs/formats.md, mdsstart and mdsstop)
 START_BATCH = 10
-#: the back-out phase, estimated apart: it runs only when the campaign is undone
-BACKOUT = "09"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Shape:
-    """What the estimate needs of the deployment: per server the domain servers it hosts,
-    the domains, those whose active DMS is not on the primary, the standby DMSs."""
+    """What the estimate needs of the deployment: per server the domain servers it hosts
+    and those of them that are down, the domains, those whose active DMS is not on the
+    primary, the standby DMSs."""
 
     hosted: Mapping[str, int]
+    down: Mapping[str, int]
     domains: int
     to_switch: int
     standbys: int
@@ -103,7 +105,7 @@ class Estimate:
     """The whole window: the campaign's phases, the back-out apart, the total."""
 
     phases: tuple[PhaseEstimate, ...]
-    backout: PhaseEstimate | None
+    backout: PhaseEstimate
     total_s: float
     shape: Shape
     mdss: int
@@ -112,11 +114,8 @@ class Estimate:
     critical_path: str = field(default="")
 
     def by_phase(self) -> dict[str, float]:
-        """Phase id -> expected seconds (the back-out included when estimated)."""
-        out = {p.phase: p.seconds for p in self.phases}
-        if self.backout:
-            out[self.backout.phase] = self.backout.seconds
-        return out
+        """Phase id -> expected seconds, the back-out's included."""
+        return {p.phase: p.seconds for p in (*self.phases, self.backout)}
 
     def headline(self) -> str:
         """``4 MDS, 2 MLM, 212 domains: about 5 h 40 min``."""
@@ -133,18 +132,19 @@ class Estimate:
             par = f"; also {p.parallel}" if p.parallel else ""
             out.append(f"   {p.phase} {span(p.seconds):>12}  {p.dominates}{par}")
         out.append(f"   critical path: {self.critical_path}")
-        if self.backout:
-            out.append(
-                f"   if backed out ({self.backout.phase}, not in the total): about "
-                f"{span(self.backout.seconds)}; {self.backout.dominates}"
-            )
+        out.append(
+            f"   if backed out ({self.backout.phase}, not in the total): about "
+            f"{span(self.backout.seconds)}; {self.backout.dominates}"
+        )
         out.append(f"   durations: {self.timings_origin}")
         out.append(f"   deployment: {self.shape.source}")
         return out
 
 
 def span(seconds: float) -> str:
-    """Seconds in words: ``45 s``, ``12 min``, ``5 h 40 min``."""
+    """Seconds in words: ``0.4 s``, ``45 s``, ``12 min``, ``5 h 40 min``."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
     s = round(seconds)
     if s < 60:
         return f"{s} s"
@@ -155,7 +155,9 @@ def span(seconds: float) -> str:
 
 
 # -- the deployment's shape ----------------------------------------------------------------
-def shape_of(inv: Inventory, document: Mapping[str, Any] | None = None) -> Shape:
+def shape_of(
+    inv: Inventory, document: Mapping[str, Any] | None = None, origin: str = "the document"
+) -> Shape:
     """The shape from a baseline or status document, else from the inventory with
     :data:`ASSUMED_DOMAINS` domains, each with a DMS on every MDS and a DLS on every MLM,
     active on the primary; every standby counted for 07's full sync (the worst case)."""
@@ -163,6 +165,7 @@ def shape_of(inv: Inventory, document: Mapping[str, Any] | None = None) -> Shape
         n = ASSUMED_DOMAINS
         return Shape(
             hosted={s.name: n for s in inv.servers},
+            down={},
             domains=n,
             to_switch=0,
             standbys=n * max(len(inv.mdss) - 1, 0),
@@ -174,20 +177,39 @@ def shape_of(inv: Inventory, document: Mapping[str, Any] | None = None) -> Shape
     if not isinstance(servers, list):
         raise ValueError('not a baseline or status document: no "servers" list')
     hosted: dict[str, int] = {s.name: 0 for s in inv.servers}
+    down: dict[str, int] = {}
     for ds in document.get("domain_servers") or []:
         if isinstance(ds, dict) and isinstance(ds.get("server"), str):
             hosted[ds["server"]] = hosted.get(ds["server"], 0) + 1
+            if ds.get("all_up") is False:
+                down[ds["server"]] = down.get(ds["server"], 0) + 1
     domains = [d for d in document.get("domains") or [] if isinstance(d, dict)]
     primary = inv.primary.name
     return Shape(
         hosted=hosted,
+        down=down,
         domains=len(domains),
         to_switch=sum(1 for d in domains if d.get("active_server") != primary),
         standbys=sum(len(d.get("standby_servers") or []) for d in domains),
-        source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from the "
-        f"document collected at {document.get('collected_at', 'an unknown time')}; every "
+        source=f"{len(domains)} domains and {sum(hosted.values())} domain servers from "
+        f"{origin} (collected at {document.get('collected_at', 'an unknown time')}); every "
         "standby counted for 07's full sync (the worst case)",
     )
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """A baseline or status document read from ``path``; BadInput (exit 2) naming what is
+    wrong when it cannot be read or is not such a document."""
+    hint = "pass reports/<ticket>/baseline.json or the output of mdstools status --format json"
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it: {exc.strerror}", hint) from exc
+    except ValueError as exc:
+        raise BadInput(f"{path}: not JSON ({exc})", hint) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("servers"), list):
+        raise BadInput(f'{path}: not a baseline or status document: no "servers" list', hint)
+    return data
 
 
 def baseline_of(reports_dir: Path, ticket: str) -> dict[str, Any] | None:
@@ -289,6 +311,20 @@ def _upgrade(c: Context, step: Step) -> Part | None:
     return _in_turn("upgrade", {n: one(n) for n in c.names(step)})
 
 
+def _start_down(c: Context, step: Step) -> Part | None:
+    costs = {n: c.shape.down.get(n, 0) * c.t["dms_start"] for n in c.names(step)}
+    return _in_turn("mdsstart_customer of the DMSs down", {n: s for n, s in costs.items() if s})
+
+
+def _revert(c: Context, step: Step) -> Part | None:
+    per = c.t["snapshot_revert"] + c.t["reboot"]
+    return _in_turn("revert and reboot", {n: per for n in c.names(step)})
+
+
+def _mdsstart(c: Context, step: Step) -> Part | None:
+    return _in_turn("mdsstart", {n: c.start(n) for n in c.names(step)})
+
+
 def _fix(c: Context, step: Step) -> Part | None:
     per = c.shape.domains * c.t["fix_versions_per_domain"]
     return _in_turn("mds_fix_cmas_clms_version", {n: per for n in c.names(step)})
@@ -324,9 +360,12 @@ RULES: tuple[tuple[Step, Rule], ...] = (
     (steps.ADD_SNAPSHOT, _snapshot),
     (steps.INSTALLER_UPGRADE, _upgrade),
     (steps.MDS_SETUP_UPGRADE, _upgrade),
+    (steps.START_DMS, _start_down),
     (steps.FIX_VERSIONS, _fix),
     (steps.RESTART, _restart),
     (steps.FULL_SYNC, _full_sync),
+    (steps.REVERT, _revert),
+    (steps.MDSSTART, _mdsstart),
 )
 
 
@@ -350,33 +389,15 @@ def phase_estimate(c: Context, phase_id: str) -> PhaseEstimate:
     )
 
 
-def backout_estimate(c: Context) -> PhaseEstimate:
-    """09: every server reverted one at a time (revert, reboot, processes), then every
-    standby synchronized from the primary."""
-
-    def one(server: str) -> float:
-        return c.t["snapshot_revert"] + c.t["reboot"] + c.start(server)
-
-    parts = [
-        Part(what="overhead", seconds=c.t["phase_overhead"]),
-        _in_turn("revert", {s.name: one(s.name) for s in c.inv.servers}),
-        _full_sync(c, steps.FULL_SYNC),
-    ]
-    kept = tuple(p for p in parts if p is not None)
-    return PhaseEstimate(
-        phase=BACKOUT,
-        title=BY_ID[BACKOUT].title,
-        seconds=sum(p.seconds for p in kept),
-        parts=kept,
-    )
-
-
 def timings(inv: Inventory) -> tuple[dict[str, float], str]:
     """The durations to use and where they come from: the table's defaults, each replaced
     by the inventory's timings file where it names it."""
     mine = dict(inv.timings)
     if not inv.timings_file:
-        return dict(durations.DEFAULTS), "defaults of docs/durations.md (mostly ASSUMPTIONs)"
+        return dict(durations.DEFAULTS), (
+            "defaults of docs/durations.md (assumptions: put your measurements in a file "
+            "the inventory names, timings: <path>)"
+        )
     origin = (
         f"{inv.timings_file} ({len(mine)} of {len(durations.DEFAULTS)} values: "
         f"{', '.join(sorted(mine)) or 'none'}); the rest defaults of docs/durations.md"
@@ -395,20 +416,22 @@ def _critical_path(phases: tuple[PhaseEstimate, ...], total: float) -> str:
     return ", ".join(big) or "no step stands out"
 
 
-def estimate(inv: Inventory, document: Mapping[str, Any] | None = None) -> Estimate:
+def estimate(
+    inv: Inventory, document: Mapping[str, Any] | None = None, origin: str = "the document"
+) -> Estimate:
     """The change window for ``inv``: per phase 00..08 the expected seconds, what
     dominates, what runs at once; the total and the critical path; the back-out (09)
-    apart when the phase table has it. ``document`` is a baseline or status document
+    apart. ``document`` is a baseline or status document
     (ValueError when it has no ``"servers"`` list); None: the inventory and
-    :data:`ASSUMED_DOMAINS`."""
-    shape = shape_of(inv, document)
+    :data:`ASSUMED_DOMAINS`; ``origin`` names the document in the text."""
+    shape = shape_of(inv, document, origin)
     values, origin = timings(inv)
     c = Context(inv, shape, values)
-    campaign = tuple(phase_estimate(c, p.id) for p in PHASES if p.id < BACKOUT)
+    campaign = tuple(phase_estimate(c, p.id) for p in CAMPAIGN)
     total = sum(p.seconds for p in campaign)
     return Estimate(
         phases=campaign,
-        backout=backout_estimate(c) if BACKOUT in BY_ID else None,
+        backout=phase_estimate(c, BACKOUT),
         total_s=total,
         shape=shape,
         mdss=len(inv.mdss),
@@ -421,7 +444,8 @@ def estimate(inv: Inventory, document: Mapping[str, Any] | None = None) -> Estim
 # -- 08: the estimate against the journal ----------------------------------------------------
 def real_durations(report_dir: Path, current: str | None = None) -> dict[str, float]:
     """Phase id -> seconds of the run that counts for it (the campaign timeline's rule:
-    :mod:`mdstools.procedure.timeline`); ``current`` is the run asking (it counts so far)."""
+    :mod:`mdstools.procedure.timeline`); ``current`` is the run asking: its phase counts
+    from its start until now."""
     events = audit.read_journal(report_dir / audit.JOURNAL)
     try:
         state = audit.load_state(report_dir / audit.STATE)
@@ -429,17 +453,22 @@ def real_durations(report_dir: Path, current: str | None = None) -> dict[str, fl
         state = {"phases": {}}
     counted = timeline.counted_runs(events, state, current)
     phases = timeline.spans(events, counted.values())["phases"]
-    return {pid: float(b - a) for pid, (a, b) in phases.items()}
+    out = {pid: float(b - a) for pid, (a, b) in phases.items()}
+    mine = next((pid for pid, run_id in counted.items() if run_id == current), None)
+    if mine is not None and mine in phases:
+        out[mine] = max(out[mine], time.time() - phases[mine][0])
+    return out
 
 
-COLUMNS = ["phase", "estimated min", "real min", "ratio"]
+#: the columns 08 shows (each row also has the seconds: ``estimated s``, ``real s``)
+COLUMNS = ["phase", "estimated", "real", "ratio"]
 ESTIMATE_FILE = "estimate.json"
 
 
 def comparison(
     est: Estimate, real: Mapping[str, float], scale: float = 1.0
 ) -> list[dict[str, Any]]:
-    """One row per phase (:data:`COLUMNS`): estimated and real minutes, real / estimated;
+    """One row per phase (:data:`COLUMNS`): estimated and real time, real / estimated;
     a phase not run has no real value; a last row sums the phases that ran. ``scale`` is
     the run's time scale: the lab's clock runs the estimate's product seconds that much
     faster (1.0 on real servers)."""
@@ -447,9 +476,11 @@ def comparison(
     def row(phase: str, planned: float, got: float | None) -> dict[str, Any]:
         return {
             "phase": phase,
-            "estimated min": round(planned / 60, 1),
-            "real min": None if got is None else round(got / 60, 1),
+            "estimated": span(planned),
+            "real": "not run" if got is None else span(got),
             "ratio": None if got is None or not planned else round(got / planned, 3),
+            "estimated s": round(planned, 3),
+            "real s": None if got is None else round(got, 3),
         }
 
     rows = [row(p.phase, p.seconds * scale, real.get(p.phase)) for p in est.phases]
@@ -464,7 +495,11 @@ def compare_run(run: Run) -> list[dict[str, Any]]:
     """08: the estimate for the run's inventory and the ticket's baseline against the real
     phase durations of its journal (:func:`comparison`, at the run's time scale), written
     to the record (``estimate.json``, with the estimate's phases, total and critical path)."""
-    est = estimate(run.inventory, baseline_of(run.report_dir.parent, run.ticket))
+    est = estimate(
+        run.inventory,
+        baseline_of(run.report_dir.parent, run.ticket),
+        f"the baseline of {run.ticket}",
+    )
     scale = float(run.params.get("time_scale") or 1.0)
     rows = comparison(est, real_durations(run.report_dir, run.run_id), scale)
     record = {

@@ -53,6 +53,8 @@ class Phase:
     needs: tuple[str, ...] = ()
     decisions: tuple[str, ...] = ()
     gates: tuple[Gate, ...] = ()
+    refusal: str = ""  # what the entry gate says first when ``needs`` have not passed
+    entry_requirement: str = "R5"  # the requirement the entry gate serves
 
     @property
     def notebook(self) -> str:
@@ -121,6 +123,7 @@ PHASES: tuple[Phase, ...] = (
         timeout_s=3 * 3600,
         mutating=True,
         needs=("01", "02"),
+        entry_requirement="R3",
         decisions=("confirm",),
         gates=(
             WATCH,
@@ -223,9 +226,50 @@ PHASES: tuple[Phase, ...] = (
             ),
         ),
     ),
+    # the way back (B2-B4): only when the campaign has to be undone; not in
+    # ``mdstools campaign``'s default range (00..08)
+    Phase(
+        id="09",
+        slug="backout",
+        title="Back out: return to the source version",
+        requirements=("B2", "B3", "B4"),
+        summary="revert each server whose upgrade was started (or whose version differs from the "
+        "baseline) to the Gaia snapshot of phase 02, after showing what the revert loses; start "
+        "the DMSs, make the primary active, synchronize; validate against the baseline",
+        timeout_s=8 * 3600,
+        mutating=True,
+        needs=("02",),
+        entry_requirement="B2",
+        refusal="nothing to go back to: no snapshot or backup was taken for this ticket and "
+        "it changed no server",
+        decisions=("backout_servers", "confirm"),
+        gates=(
+            Gate(
+                "backout.snapshots_check",
+                "every server to revert has a complete snapshot of phase 02 on it; otherwise "
+                "nothing is reverted",
+                ("B2",),
+            ),
+            Gate("backout.reverted_check", "every reverted server back on its version", ("B2",)),
+            Gate(
+                "backout.compare",
+                "versions as in the baseline; every domain and domain server present and up; one "
+                "active per domain, on the primary; every peer synchronized",
+                ("B4",),
+            ),
+        ),
+    ),
 )
 
+
+#: The last phase ``mdstools campaign`` runs by default (``--from 00 --to 08``).
+CAMPAIGN_LAST = "08"
+#: The way back, run on its own when the campaign must be undone.
+BACKOUT = "09"
+
 BY_ID = {p.id: p for p in PHASES}
+#: The phases of the upgrade, 00..08: what ``mdstools campaign`` runs by default.
+CAMPAIGN: tuple[Phase, ...] = tuple(p for p in PHASES if p.id <= CAMPAIGN_LAST)
 
 
 def phase(key: str) -> Phase:
@@ -371,6 +415,19 @@ def _acknowledged(value: Any) -> list[str]:
     return out
 
 
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [x.strip() for x in value.split(",") if x.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise ParameterError(f"{shown(value)} is not a list")
+    if len(value) > MAX_LIST:
+        raise ParameterError(f"{len(value)} items; at most {MAX_LIST}")
+    bad = [item for item in value if not isinstance(item, str) or not _NAME.fullmatch(item)]
+    if bad:
+        raise ParameterError(f"item {shown(bad[0])} is not a server name")
+    return [str(item) for item in value]
+
+
 def _retain(value: Any) -> str:
     if isinstance(value, dict):
         pairs = []
@@ -492,6 +549,7 @@ PARAMS: tuple[Param, ...] = (
             ("05", "headless: confirm the upgrade of the log servers (they reboot)"),
             ("06", "headless: confirm mds_fix_cmas_clms_version and the restart"),
             ("07", "headless: confirm set-ha-state and ha-full-sync"),
+            ("09", "headless: confirm the reverts to the snapshots (the servers reboot)"),
         ),
     ),
     Param(
@@ -531,6 +589,15 @@ PARAMS: tuple[Param, ...] = (
         allowed="empty, one server name, or domain=server pairs separated by commas",
         phases=("07",),
         check=_retain,
+    ),
+    Param(
+        name="backout_servers",
+        type="list",
+        default=[],
+        help="B2: the servers to revert; empty: every server upgraded or changed by the ticket",
+        allowed="a list (or comma-separated) of server names of the inventory",
+        phases=("09",),
+        check=_names,
     ),
 )
 

@@ -8,13 +8,14 @@ the commands it sends to each server: the steps the procedures themselves run
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from mdstools import lock
+from mdstools import estimate, lock
 from mdstools.commands.base import Command, quote
 from mdstools.commands.lock import LOCK_FILE, release_lock, take_lock
 from mdstools.inventory import Inventory
-from mdstools.phases import PHASES, Phase
+from mdstools.phases import BACKOUT, PHASES, Phase
 from mdstools.procedure.steps import Step, phase_steps
 
 
@@ -62,8 +63,37 @@ def _lock_steps(inv: Inventory) -> tuple[str, list[str], list[str]]:
     return summary, [take + " -- first"], [release + " -- last, also on failure"]
 
 
-def render(inv: Inventory) -> str:
-    """The plan as text."""
+def _way_back(ph: Phase, inv: Inventory) -> list[str]:
+    """09's lines beside the campaign: when it runs, and per server what its revert does
+    and loses (B2, B3)."""
+    if ph.id != BACKOUT:
+        return []
+    out = [
+        "   the way back: not part of `mdstools campaign` (its default range is 00..08); "
+        "run it when the campaign must be undone, after 02 passed",
+        "   by default it reverts the servers whose upgrade was started or whose version "
+        "differs from the baseline (-p backout_servers=... narrows it)",
+    ]
+    for s in inv.servers:
+        lost = (
+            f"changes published after 02's snapshot on {s.name} are lost and listed for "
+            "re-entry (backout_reentry.csv, a DRAFT mgmt_cli batch)"
+            if s in inv.mdss
+            else f"what changed on {s.name} after 02's snapshot, outside /var/log, is lost"
+        )
+        out.append(
+            f"   {s.name}: set snapshot revert mdstools_<ticket>_{s.name} (02's snapshot; it "
+            f"reboots, waited for), mdsstart; {lost}"
+        )
+    return out
+
+
+def render(
+    inv: Inventory, document: Mapping[str, Any] | None = None, origin: str = "the document"
+) -> str:
+    """The plan as text, ending with the change window's estimate
+    (:func:`mdstools.estimate.estimate` of ``document``, a baseline or status document
+    named ``origin``; None: the inventory and an assumed domain count)."""
     out = [
         f"Campaign plan for {inv.environment}: {len(inv.mdss)} MDS, "
         f"{len(inv.log_servers)} log servers, to {inv.target_version} "
@@ -83,6 +113,7 @@ def render(inv: Inventory) -> str:
             + ("  -- changes servers" if ph.mutating else "  -- read only")
         )
         out.append(f"   {ph.summary}")
+        out.extend(_way_back(ph, inv))
         if ph.needs:
             out.append(f"   gate: {' and '.join(ph.needs)} passed for this ticket and inventory")
         for g in ph.gates:
@@ -99,4 +130,6 @@ def render(inv: Inventory) -> str:
             out.extend(f"      {c}" for c in cmds)
         out.append("")
     out.append("Out of scope (R16): gateways (ClusterXL) are not upgraded by this toolkit.")
+    out.append("")
+    out.extend(estimate.estimate(inv, document, origin).lines())
     return "\n".join(out)

@@ -500,6 +500,25 @@ class Run:
             self.decision_timeout(),
         )
 
+    def select(
+        self, name: str, question: str, options: Sequence[str], preset: Sequence[str], param: str
+    ) -> ui.Decision:
+        """Some of ``options`` (the servers to revert): the parameter when it names any,
+        else ``preset``; interactively checkboxes with that value ticked."""
+        given = self.params.get(param)
+        if isinstance(given, str):
+            given = [x.strip() for x in given.split(",") if x.strip()]
+        return ui.select(
+            name,
+            question,
+            options,
+            param,
+            list(given or preset),
+            self.interactive,
+            self.record_decision,
+            self.decision_timeout(),
+        )
+
     def decision_timeout(self) -> float:
         """The parameter when it was changed, else $MDSTOOLS_DECISION_TIMEOUT_S, else 900 s."""
         param = self.params.get("decision_timeout_s")
@@ -548,6 +567,8 @@ class Run:
                 missing.append(f"{pid} has not passed for ticket {self.ticket}")
             elif rec.get("inventory_sha256") != self.inventory.sha256:
                 missing.append(f"{pid} passed with another inventory (SHA-256 differs)")
+        if missing and self.phase.refusal:
+            missing.insert(0, self.phase.refusal)
         self.gate(
             CheckResult(
                 name="earlier phases passed",
@@ -556,7 +577,7 @@ class Run:
                 if missing
                 else f"{', '.join(self.phase.needs) or 'nothing'} passed for this ticket "
                 "and inventory",
-                requirement="R3" if self.phase.id == "03" else "R5",
+                requirement=self.phase.entry_requirement,
                 next_step=f"run phase {self.phase.needs[0] if self.phase.needs else ''} first"
                 if missing
                 else "",

@@ -632,6 +632,60 @@ def choose_each(
     return d
 
 
+def select(
+    name: str,
+    question: str,
+    options: Sequence[str],
+    param: str,
+    param_value: Sequence[str],
+    interactive: bool,
+    record: Recorder,
+    timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
+) -> Decision:
+    """Pick some of ``options`` (e.g. the servers to revert). Interactively a checkbox per
+    option, the ones of ``param_value`` ticked, and a ``Choose`` button; the value is the
+    list of ticked options in their order. Headless the value is ``param_value``."""
+
+    def read(wd: Any) -> list[str]:
+        return [b.item_id for b in wd.children if getattr(b, "item_id", None) and b.value]
+
+    d = Decision(
+        name=name,
+        kind="select",
+        param=param,
+        param_value=list(param_value),
+        interactive=interactive,
+        widget=None,
+        read=read,
+        record=record,
+        missing=lambda v: False,
+        button="Choose",
+        timeout_s=timeout_s,
+    )
+    if interactive and options:
+        w = _widgets()
+        boxes = []
+        for option in options:
+            box = w.Checkbox(
+                value=option in param_value,
+                description=option,
+                indent=False,
+                layout=w.Layout(width="auto"),
+            )
+            box.item_id = option
+            boxes.append(box)
+        d.widget = w.VBox(
+            [
+                w.HTML(f"<b>{html_text(question)}</b> (preset: the default)"),
+                *boxes,
+                *_buttons(d, [("Choose", False)]),
+                _line(d),
+            ]
+        )
+        display(d.widget)
+    return d
+
+
 def _each_widget(
     d: Decision, question: str, keys: Sequence[str], options: Sequence[str], rec: dict[str, str]
 ) -> Any:

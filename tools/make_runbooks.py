@@ -160,8 +160,9 @@ def intro(pid: str, when: str) -> str:
 
 def watches(pid: str) -> bool:
     """Whether phase ``pid`` begins with the change-freeze watch: every phase from the
-    first upgrade (03) on."""
-    return pid >= "03"
+    first upgrade (03) to the validation (08); the back-out (09) reads the changes itself,
+    as what its reverts lose."""
+    return "03" <= pid <= "08"
 
 
 def watch_code(shared: Source, pid: str) -> str:

@@ -122,7 +122,9 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
         help="execute one runbook headless",
         description=(cmd_run.__doc__ or "").strip(),
     )
-    p.add_argument("phase", help="00..08 or a name such as upgrade_primary")
+    p.add_argument(
+        "phase", help="00..08, 09 (the back-out) or a name such as upgrade_primary or backout"
+    )
     p.add_argument("--ticket", required=True, help="change ticket id (names reports/<ticket>)")
     p.set_defaults(func=cmd_run)
 
@@ -136,7 +138,12 @@ def _add_campaign(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ticket", required=True)
     p.add_argument("--from", dest="from_phase", default="00")
-    p.add_argument("--to", dest="to_phase", default="08")
+    p.add_argument(
+        "--to",
+        dest="to_phase",
+        default="08",
+        help="the last phase (default 08: the back-out, 09, runs only when named)",
+    )
     p.add_argument(
         "--resume",
         action="store_true",
@@ -157,6 +164,19 @@ def _add_plan(sub: Any) -> None:
         description=(cmd_plan.__doc__ or "").strip(),
     )
     p.add_argument("-i", "--inventory", required=True)
+    p.add_argument(
+        "--ticket",
+        default="",
+        help="the estimate counts the domains of reports/<ticket>/baseline.json when it exists",
+    )
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    p.add_argument(
+        "--baseline",
+        default="",
+        metavar="FILE",
+        help="a baseline.json or the output of status --format json for the estimate "
+        "(instead of the ticket's)",
+    )
     p.set_defaults(func=cmd_plan)
 
 

@@ -24,7 +24,7 @@ from mdstools.cli.inputs import load_inventory, login_name, reports_folder
 from mdstools.cli.runs import campaign_params, campaign_summary, locked_campaign
 from mdstools.errors import ExitCode, MdstoolsError, shown
 from mdstools.escape import terminal_text
-from mdstools.phases import MAX_TIME_SCALE
+from mdstools.phases import CAMPAIGN_LAST, MAX_TIME_SCALE
 from mdstools.secrets import redact
 
 COMMAND = "rehearse"
@@ -43,7 +43,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     """
     from mdstools import rehearsal
 
-    args.from_phase, args.to_phase = "00", "08"
+    args.from_phase, args.to_phase = "00", CAMPAIGN_LAST
     params = campaign_params(args, COMMAND)
     if params is None:
         return ExitCode.USAGE
@@ -57,9 +57,9 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         rehearsal.check_new(layout)
     except (MdstoolsError, OSError) as exc:
         return error_code(COMMAND, exc)
-    from mdstools.phases import PHASES
+    from mdstools.phases import CAMPAIGN
 
-    inv = load_inventory(args.inventory, COMMAND, [p.id for p in PHASES])
+    inv = load_inventory(args.inventory, COMMAND, [p.id for p in CAMPAIGN])
     if inv is None:
         return ExitCode.USAGE
     from mdstools import runbook  # papermill: loaded once the inputs hold
@@ -187,7 +187,7 @@ def _on_twin(
     """The twin up, the whole campaign on it through ``mdstools campaign``'s code; the exit
     code (0 passed, 1 stopped)."""
     from mdstools import inventory, rehearsal
-    from mdstools.phases import PHASES
+    from mdstools.phases import CAMPAIGN
 
     print(f"rehearse: starting the twin in {lab_dir}", file=sys.stderr)
     if _twin_up(inv, layout, lab_dir, args) != ExitCode.OK:
@@ -198,7 +198,7 @@ def _on_twin(
     record = layout.twin_reports / layout.name
     summary.twin = {"environment": twin_inv.environment, "record": str(record)}
     code, outcomes = locked_campaign(
-        list(PHASES),
+        list(CAMPAIGN),
         twin_inv,
         params,
         reports=layout.twin_reports,
@@ -213,7 +213,7 @@ def _on_twin(
     campaign_summary(outcomes, twin_inv.environment, layout.name, layout.twin_reports)
     for outcome in outcomes:
         summary.add_outcome(outcome, record)
-    summary.verdict = rehearsal.verdict_of(outcomes, len(PHASES))
+    summary.verdict = rehearsal.verdict_of(outcomes, len(CAMPAIGN))
     return ExitCode.OK if summary.verdict == "passed" else ExitCode.FAILED
 
 

@@ -32,8 +32,8 @@ def _run_phase_params(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | 
         params = parse_params(args.param)
     except KeyError:
         print(
-            f"mdstools run: unknown phase {shown(args.phase)}; use 00..08 or a name such as "
-            "upgrade_primary",
+            f"mdstools run: unknown phase {shown(args.phase)}; use 00..09 (09: the back-out) "
+            "or a name such as upgrade_primary",
             file=sys.stderr,
         )
         return None
@@ -157,7 +157,7 @@ def campaign_params(args: argparse.Namespace, command: str = "campaign") -> dict
         print(f"mdstools {command}: {exc}", file=sys.stderr)
         return None
     except KeyError as exc:
-        print(f"mdstools {command}: unknown phase {exc}; use 00..08", file=sys.stderr)
+        print(f"mdstools {command}: unknown phase {exc}; use 00..09", file=sys.stderr)
         return None
     if not span:
         print(
@@ -187,7 +187,7 @@ def _campaign_phases(args: argparse.Namespace, reports: Path) -> list[Any] | int
         )
         check_report(reports, args.ticket)
     except KeyError as exc:
-        print(f"mdstools campaign: unknown phase {exc}; use 00..08", file=sys.stderr)
+        print(f"mdstools campaign: unknown phase {exc}; use 00..09", file=sys.stderr)
         return ExitCode.USAGE
     except (MdstoolsError, OSError) as exc:
         return error_code("campaign", exc)

@@ -616,8 +616,11 @@ def draft(ticket: str, lost: list[ChangeRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def reentry(run: Run, found: list[Forensics], retained: dict[str, str]) -> pd.DataFrame:
-    """R15: every change of the discarded side(s): CSV, DRAFT mgmt_cli batch, checklist."""
+def reentry(
+    run: Run, found: list[Forensics], retained: dict[str, str], prefix: str = ""
+) -> pd.DataFrame:
+    """R15: every change of the discarded side(s): CSV, DRAFT mgmt_cli batch, checklist;
+    the files' names start with ``prefix`` (09's back-out: ``backout_``)."""
     lost = [
         c for f in found for s, cs in f.sides.items() if s != retained.get(f.domain) for c in cs
     ]
@@ -653,11 +656,10 @@ def reentry(run: Run, found: list[Forensics], retained: dict[str, str]) -> pd.Da
     w = csv.DictWriter(buf, fieldnames=cols)
     w.writeheader()
     w.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-    run.write_file("reentry.csv", buf.getvalue())
-    run.write_file("reentry_draft.mgmt.txt", draft(run.ticket, lost))
-    run.journal.write(
-        "reentry", changes=len(lost), csv="reentry.csv", draft="reentry_draft.mgmt.txt"
-    )
+    names = f"{prefix}reentry.csv", f"{prefix}reentry_draft.mgmt.txt"
+    run.write_file(names[0], buf.getvalue())
+    run.write_file(names[1], draft(run.ticket, lost))
+    run.journal.write("reentry", changes=len(lost), csv=names[0], draft=names[1])
     return df
 
 

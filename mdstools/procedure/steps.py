@@ -23,6 +23,7 @@ from mdstools.commands import (
     ha,
     mdsstat,
     objects,
+    revert,
     services,
     snapshot,
     upgrade,
@@ -367,6 +368,32 @@ FULL_SYNC = Step(
     note="from the active or retained side",
 )
 
+# -- 09: the way back -------------------------------------------------------------------------
+SNAPSHOT_THERE = replace(SHOW_SNAPSHOTS, note="is the snapshot of phase 02 there, complete")
+BOOT_TIME = Step(
+    servers=Servers.EVERY,
+    build=lambda inv: revert.boot_time(),
+    note="before the revert, then until it changes: the server rebooted",
+)
+REVERT = Step(
+    servers=Servers.EVERY,
+    build=lambda inv, snapshot: revert.set_snapshot_revert(snapshot),
+    args=("snapshot",),
+    note="each server to revert, one at a time: log servers, secondaries, the primary "
+    "(it reboots; the connection drops)",
+)
+UNTIL_REVERTED = Step(
+    servers=Servers.EVERY,
+    build=lambda inv: versions_.fw_ver(),
+    note="until rebooted and on the snapshot's version",
+)
+MDSSTART = Step(
+    servers=Servers.EVERY,
+    build=lambda inv: services.mdsstart(),
+    job="mdsstart",
+    note="after its revert",
+)
+
 
 def _snapshot() -> tuple[Step, ...]:
     """What :func:`mdstools.status.collect` reads: every server, then the primary's HA view."""
@@ -477,6 +504,25 @@ PHASE_STEPS: dict[str, tuple[Step, ...]] = {
         FULL_SYNC,
     ),
     "08": (*WATCH, *_snapshot()),
+    "09": (
+        FW_VER,
+        SNAPSHOT_THERE,
+        *WATCH,
+        BOOT_TIME,
+        REVERT,
+        UNTIL_REVERTED,
+        MDSSTART,
+        UNTIL_UP,
+        HA_STATE,
+        API_LOGIN_RW,
+        MAKE_ACTIVE,
+        SHOW_TASK,
+        DEMOTE,
+        *_snapshot(),
+        STANDBY,
+        ACTIVE,
+        FULL_SYNC,
+    ),
 }
 
 

@@ -2,7 +2,7 @@
 
 from header import run
 
-from mdstools import ui
+from mdstools import estimate, ui
 from mdstools.procedure import discover, timeline
 
 # %% when [markdown]
@@ -52,7 +52,17 @@ ui.display(
 pd.DataFrame(timeline.downtime(run.report_dir), columns=["server", "down from", "seconds"])
 
 # %% [markdown]
-# ## Step 5 (X5): record the final state
+# ## Step 5 (X5): the phases' real durations against the estimate
+# The change window's estimate (`mdstools plan`: the durations of `docs/durations.md` or the
+#   inventory's timings file, the domains of the baseline) per phase, the time each phase really
+#   took (the runs that count, as above; 08 so far) and real / estimated, at the run's time scale.
+#   Written to `estimate.json`.
+
+# %%
+pd.DataFrame(estimate.compare_run(run), columns=estimate.COLUMNS)
+
+# %% [markdown]
+# ## Step 6 (X5): record the final state
 
 # %%
 discover.save(run, snap, discover.FINAL)

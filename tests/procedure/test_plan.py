@@ -19,6 +19,7 @@ from mdstools.phases import ALL_PHASES
 from mdstools.procedure.steps import PHASE_STEPS, Step, phase_steps
 from tests.procedure.conftest import never_blocking
 from tests.procedure.data import (
+    backout,
     common,
     discover,
     freeze,
@@ -33,6 +34,7 @@ from tests.procedure.data import (
 from tests.procedure.harness import TICKET, Case, play
 
 MODULES: tuple[ModuleType, ...] = (
+    backout,
     common,
     discover,
     freeze,

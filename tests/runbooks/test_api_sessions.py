@@ -17,7 +17,7 @@ import pytest
 
 from mdstools import mgmt_api
 from mdstools.lab import runtime, scenarios
-from mdstools.phases import PHASES
+from mdstools.phases import CAMPAIGN
 from tests.runbooks.conftest import SCALE, Lab, top_cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -113,7 +113,7 @@ def test_every_phase_of_a_campaign_leaves_no_session(tmp_path: Path) -> None:
     tests/integration/test_api_sessions.py.)"""
     lab = _up(tmp_path, api_latency=1.0, api_init_after_boot=120.0)
     try:
-        for ph in PHASES:
+        for ph in CAMPAIGN:
             p = lab.cli(*_phase(lab, "CHG-API-ALL", ph.id))
             assert p.returncode == 0, (ph.id, p.stdout[-2000:], p.stderr[-3000:])
             assert_no_session_left(_settled(lab), f"after phase {ph.id}")

@@ -14,7 +14,7 @@ import pytest
 
 from mdstools import audit
 from mdstools.lab import runtime
-from mdstools.phases import PHASES
+from mdstools.phases import CAMPAIGN
 from tests.runbooks.conftest import SCALE, Factory, assert_no_secrets, top_cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -41,7 +41,7 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
     assert all(e["how"] == "parameter" and e["operator"] for e in decisions)
     gates = {e["requirement"] for e in events if e["kind"] == "gate" and e["passed"]}
     assert {"R1", "R2", "R3", "R4", "R5", "R7", "R9", "R10", "R11", "R12", "R14", "X1"} <= gates
-    for ph in PHASES:  # each notebook names the requirements it carries out
+    for ph in CAMPAIGN:  # each notebook names the requirements it carries out
         text = (report / ph.notebook).read_text()
         assert all(rid in text for rid in ph.requirements), ph.notebook
     assert json.loads((report / "freeze.json").read_text())["markers"], "R6: freeze started"
@@ -74,6 +74,14 @@ def test_default_campaign_passes_every_phase_and_verifies(lab_factory: Factory) 
         assert sum(t.count("\n") for t in streams) < 400, nb_path.name
     html08 = (report / "08_validate.html").read_text()
     assert "<svg" in html08 and "mds1 down" in html08, "the campaign timeline is in the HTML"
+    window = json.loads((report / "estimate.json").read_text())  # each phase against the estimate
+    rows = {r["phase"]: r for r in window["comparison"]}
+    assert window["time_scale"] == float(SCALE)
+    assert window["headline"].startswith("2 MDS, 1 MLM, ")
+    for pid in ("00", "01", "02", "03", "04", "05", "06", "07", "08"):
+        assert rows[pid]["estimated s"] > 0 and rows[pid]["ratio"] > 0, pid
+    assert rows["total (phases run)"]["real s"] > 0
+    assert "<th>estimated</th>" in html08 and "<th>ratio</th>" in html08
     v = lab.cli("verify", str(report))
     assert v.returncode == 0 and "9 runs sealed" in v.stdout  # X5
     assert_no_secrets(lab)

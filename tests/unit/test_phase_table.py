@@ -92,7 +92,7 @@ def seen(ph: Phase) -> Seen:
             out.decisions.add(
                 param_of(node, 1 if method == "confirm" else 2, DECISION_PARAMS[method])
             )
-        elif method == "choose_each":
+        elif method == "choose_each" or method == "select":
             out.decisions.add(param_of(node, 4, ""))
         elif method == "require_phases":
             out.requires_phases = True
