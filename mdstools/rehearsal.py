@@ -227,6 +227,7 @@ def outcome_entry(outcome: Any) -> dict[str, Any]:
     """One phase's line of the summary."""
     return {
         "phase": outcome.phase.id,
+        "slug": outcome.phase.slug,
         "title": outcome.phase.title,
         "verdict": outcome.verdict,
         "cause": outcome.cause,
@@ -291,9 +292,7 @@ def _phase_lines(summary: Summary) -> list[str]:
     rows = ["phases on the twin:"]
     for p in summary.phases:
         cause = f"  cause: {terminal_text(p['cause'])}" if p["cause"] else ""
-        rows.append(
-            f"  {p['phase']} {terminal_text(p['title']):40} {p['verdict'].upper():16}{cause}"
-        )
+        rows.append(f"  {p['phase']} {p['slug']:28} {p['verdict'].upper():16}{cause}".rstrip())
     return rows
 
 
