@@ -137,19 +137,37 @@ def discover(
     )
 
 
-def failed_gates(record: Path, run_id: str) -> list[str]:
-    """The gates that failed in run ``run_id`` of the record ``record``, one line each:
-    ``FAIL name (requirement): reason``."""
+def _failed_gate_events(record: Path, run_id: str) -> list[dict[str, Any]]:
     try:
         events = audit.read_journal(record / audit.JOURNAL)
     except (OSError, ValueError):
         return []
     return [
-        f"{e.get('label', 'FAIL')} {e.get('name', '')} ({e.get('requirement', '')}): "
-        f"{e.get('reason', '')}"
+        e
         for e in events
         if e.get("kind") == "gate" and e.get("run_id") == run_id and not e.get("passed", True)
     ]
+
+
+def failed_gates(record: Path, run_id: str) -> list[str]:
+    """The gates that failed in run ``run_id`` of the record ``record``, one line each:
+    ``FAIL name (requirement): reason``."""
+    return [
+        f"{e.get('label', 'FAIL')} {e.get('name', '')} ({e.get('requirement', '')}): "
+        f"{e.get('reason', '')}"
+        for e in _failed_gate_events(record, run_id)
+    ]
+
+
+def unreachable(outcome: Any, record: Path) -> bool:
+    """The discovery did not reach the real servers: its kernel stopped on a connection
+    error, or phase 00's gate that every server answered (``discover.reachable``) failed."""
+    from mdstools.phases import phase
+
+    if outcome.unreachable:
+        return True
+    gate = next(g for g in phase("00").gates if g.check == "discover.reachable")
+    return any(e.get("name") == gate.text for e in _failed_gate_events(record, outcome.run_id))
 
 
 def window_estimate(inv: Any, baseline: dict[str, Any] | None) -> dict[str, Any]:

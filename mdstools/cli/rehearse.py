@@ -112,8 +112,9 @@ def _rehearse(
     }
     baseline = _read_baseline(layout.baseline)
     summary.estimate = rehearsal.window_estimate(inv, baseline)
-    if found.unreachable:
+    if rehearsal.unreachable(found, layout.discovery_reports / layout.name):
         summary.verdict = "unreachable"
+        summary.stopped = rehearsal.stop_entry(found, layout.discovery_reports / layout.name)
         return ExitCode.UNREACHABLE
     if found.verdict != "passed" or baseline is None:
         summary.verdict = "aborted" if found.verdict == "aborted" else "stopped"

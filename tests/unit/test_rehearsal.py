@@ -106,6 +106,20 @@ def test_the_failed_gates_of_one_run_are_read_from_the_journal(tmp_path: Path) -
     assert rehearsal.failed_gates(tmp_path / "none", "r1") == []
 
 
+def test_the_discovery_is_unreachable_when_its_kernel_or_its_reachability_gate_says_so(
+    tmp_path: Path,
+) -> None:
+    gate = {"kind": "gate", "run_id": "r-00", "passed": False, "label": "FAIL"}
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(json.dumps({**gate, "name": "baseline present"}) + "\n")
+    found = _Outcome("00", "failed", "a check failed")
+    assert not rehearsal.unreachable(found, tmp_path)
+    journal.write_text(json.dumps({**gate, "name": "every server reachable"}) + "\n")
+    assert rehearsal.unreachable(found, tmp_path)
+    found.unreachable = True
+    assert rehearsal.unreachable(found, tmp_path / "none")
+
+
 class _Outcome:
     def __init__(self, phase_id: str, verdict: str, cause: str | None) -> None:
         self.phase = phase(phase_id)
@@ -113,6 +127,7 @@ class _Outcome:
         self.cause = cause
         self.notebook = Path(f"/r/{self.phase.notebook}")
         self.run_id = "r-" + phase_id
+        self.unreachable = False
 
 
 def test_the_estimate_is_the_real_inventorys_with_the_baseline(inv_path: Path) -> None:
