@@ -199,7 +199,7 @@ class Summary:
     environment: str
     folder: Path
     scenario: str
-    verdict: str = "not run"  # passed | stopped | unreachable | aborted | not run
+    verdict: str = "not run"  # passed | stopped | unreachable | aborted | not run (no twin)
     discovery: dict[str, Any] = field(default_factory=dict)
     twin: dict[str, Any] = field(default_factory=dict)
     phases: list[dict[str, Any]] = field(default_factory=list)
@@ -271,7 +271,7 @@ _VERDICT_LINE = {
     "stopped": "STOPPED: the campaign would have stopped",
     "unreachable": "NOT RUN: the real servers could not be reached",
     "aborted": "ABORTED",
-    "not run": "NOT RUN",
+    "not run": "NOT RUN: the campaign did not run on a twin (see the notes)",
 }
 
 

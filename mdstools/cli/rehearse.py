@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import math
 import shutil
@@ -159,21 +160,20 @@ def _twin_arguments(inv: Any, baseline: Path, lab_dir: Path, args: argparse.Name
     return argv
 
 
-def _twin_up(inv: Any, layout: Any, lab_dir: Path, args: argparse.Namespace) -> int:
-    """The twin started as ``mdstools lab up --like`` starts it (its lines on stderr)."""
+def _twin_up(inv: Any, layout: Any, lab_dir: Path, args: argparse.Namespace) -> str | None:
+    """The twin started as ``mdstools lab up --like`` starts it (its lines on stderr); None,
+    or the lab's last line when it could not start."""
     from mdstools.cli.parser import build_parser
 
-    try:
-        lab_args = build_parser().parse_args(_twin_arguments(inv, layout.baseline, lab_dir, args))
-    except SystemExit:
-        print(
-            f"mdstools {COMMAND}: this build's lab cannot make a twin (lab up --like)",
-            file=sys.stderr,
-        )
-        return ExitCode.FAILED
-    with contextlib.redirect_stdout(sys.stderr):
+    lab_args = build_parser().parse_args(_twin_arguments(inv, layout.baseline, lab_dir, args))
+    said = io.StringIO()
+    with contextlib.redirect_stdout(sys.stderr), contextlib.redirect_stderr(said):
         rc: int = lab_args.func(lab_args)
-    return rc
+    sys.stderr.write(said.getvalue())
+    if rc == ExitCode.OK:
+        return None
+    lines = [line for line in said.getvalue().splitlines() if line.strip()]
+    return lines[0] if lines else f"lab up ended with exit {rc}"
 
 
 def _on_twin(
@@ -191,9 +191,10 @@ def _on_twin(
     from mdstools.phases import CAMPAIGN
 
     print(f"rehearse: starting the twin in {lab_dir}", file=sys.stderr)
-    if _twin_up(inv, layout, lab_dir, args) != ExitCode.OK:
-        summary.verdict = "stopped"
-        summary.notes.append("the twin could not be started (the lab's message is above)")
+    refused = _twin_up(inv, layout, lab_dir, args)
+    if refused is not None:
+        summary.verdict = "not run"
+        summary.notes.append(f"the twin could not be started: {refused}")
         return ExitCode.FAILED
     twin_inv = inventory.load(lab_dir / "inventory.yml")
     record = layout.twin_reports / layout.name
@@ -208,7 +209,7 @@ def _on_twin(
         command=COMMAND,
     )
     if code != ExitCode.OK:
-        summary.verdict = "stopped"
+        summary.verdict = "not run"
         summary.notes.append("the campaign on the twin could not start (the message is above)")
         return ExitCode.FAILED
     campaign_summary(outcomes, twin_inv.environment, layout.name, layout.twin_reports)

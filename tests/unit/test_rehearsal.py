@@ -211,3 +211,34 @@ def test_a_bad_inventory_or_an_earlier_rehearsal_is_refused_with_exit_2(
     assert rc == ExitCode.USAGE
     assert "already holds a rehearsal" in capsys.readouterr().err
     assert sorted(p.name for p in reports.rglob("*")) == ["CHG-1-rehearsal", "rehearsal.json"]
+
+
+def test_a_baseline_the_lab_cannot_twin_ends_with_exit_1_and_leaves_no_twin(
+    tmp_path: Path,
+    inv_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The discovery (stubbed here) wrote a baseline that ``lab up --like`` refuses: the
+    summary says the campaign did not run and why, exit 1, the twin's directory removed."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", None)
+
+    def discover(inv: Any, layout: rehearsal.Layout, *_: Any) -> _Outcome:
+        layout.baseline.parent.mkdir(parents=True)
+        layout.baseline.write_text(json.dumps({"servers": "none"}))
+        return _Outcome("00", "passed", None)
+
+    monkeypatch.setattr(rehearsal, "discover", discover)
+    reports = tmp_path / "reports"
+    argv = ["rehearse", "-i", str(inv_path), "--ticket", "CHG-9", "--reports", str(reports)]
+    assert main(argv) == ExitCode.FAILED
+    out = capsys.readouterr()
+    assert "mdstools lab up:" in out.err
+    summary = json.loads((reports / "CHG-9-rehearsal" / "rehearsal.json").read_text())
+    assert summary["verdict"] == "not run" and not summary["phases"]
+    why = "the twin could not be started: mdstools lab up:"
+    assert any(n.startswith(why) for n in summary["notes"])
+    assert "NOT RUN" in out.out
+    assert not list((tmp_path / "tmp").iterdir()), "the twin's directory is removed"
