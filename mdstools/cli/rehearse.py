@@ -77,7 +77,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             rc = _rehearse(args, inv, params, layout, summary)
         except runbook.Aborted as exc:
             summary.verdict = "aborted"
-            summary.notes.append(f"aborted by {exc}; the twin was taken down")
+            summary.notes.append(f"aborted by {exc} between two steps of the rehearsal")
             rc = error_code(COMMAND, exc)
     return _finish(summary, rc)
 
