@@ -88,6 +88,7 @@ class Snapshot:
     checks: list[CheckResult]
     notes: list[str]
     environment: str | None = None  # the inventory's environment
+    target_version: str | None = None  # the inventory's target_version
 
     @property
     def unreachable(self) -> list[ServerStatus]:
@@ -114,6 +115,7 @@ class Snapshot:
         return {
             "collected_at": self.collected_at,
             "environment": self.environment,
+            "target_version": self.target_version,
             "servers": [flat(s, processes=procs(s.processes)) for s in self.servers],
             "domain_servers": [flat(d, processes=procs(d.processes)) for d in self.domain_servers],
             "domains": [flat(d) for d in self.domains],
@@ -324,6 +326,7 @@ def collect(fleet: Fleet, cross_check: bool = False) -> Snapshot:
     return Snapshot(
         collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         environment=inv.environment,
+        target_version=inv.target_version,
         servers=servers,
         domain_servers=domain_servers,
         domains=domains,

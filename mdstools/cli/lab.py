@@ -38,6 +38,7 @@ def _columns(values: list[str]) -> dict[str, tuple[str, ...]]:
 
 SHAPE_DEFAULTS = {"mds": 2, "mlm": 1, "domains": 5, "source": "R81.10"}
 """``lab up``'s shape when not given (and not a twin: ``--like`` takes them from its file)."""
+DEFAULT_TARGET = "R81.20"
 
 
 def _shape(args: argparse.Namespace, name: str) -> Any:
@@ -56,7 +57,7 @@ def lab_options(args: argparse.Namespace) -> Any:
         domains=_shape(args, "domains"),
         time_scale=args.time_scale,
         source=_shape(args, "source"),
-        target=args.target,
+        target=args.target or DEFAULT_TARGET,
         columns=_columns(args.columns),
         double_echo=args.double_echo,
         like=args.like,
@@ -65,7 +66,8 @@ def lab_options(args: argparse.Namespace) -> Any:
 
 
 def _twin_problem(args: argparse.Namespace) -> str | None:
-    """What is wrong with ``--like`` and the options beside it, if anything."""
+    """What is wrong with ``--like`` and the options beside it, if anything; without
+    ``--target``, the file's ``target_version`` becomes it."""
     from mdstools.lab.scenarios import TwinDocumentError, load_twin
 
     given = [f"--{n}" for n in SHAPE_DEFAULTS if getattr(args, n, None) is not None]
@@ -75,9 +77,11 @@ def _twin_problem(args: argparse.Namespace) -> str | None:
             f"{', '.join(given)}"
         )
     try:
-        load_twin(args.like)
+        spec = load_twin(args.like)
     except TwinDocumentError as exc:
         return terminal_text(str(exc))
+    if args.target is None and spec.target is not None:
+        args.target = spec.target
     return None
 
 
@@ -97,7 +101,7 @@ def _validate_lab_options(args: argparse.Namespace) -> str | None:
         return "--mlm must be between 0 and 4"
     elif not 1 <= _shape(args, "domains") <= 500:
         return "--domains must be between 1 and 500"
-    for v in (_shape(args, "source"), args.target):
+    for v in (_shape(args, "source"), args.target or DEFAULT_TARGET):
         if v not in VERSIONS:
             return f"unknown release {v!r}; the lab knows {', '.join(VERSIONS)}"
     if args.time_scale is not None and not (
@@ -131,7 +135,8 @@ def cmd_lab_up(args: argparse.Namespace) -> int:
     except runtime.LabRuntimeError as exc:
         print(f"mdstools lab up: {exc}", file=sys.stderr)
         return ExitCode.FAILED
-    twin = f"twin of {terminal_text(args.like)}, " if args.like else ""
+    target = args.target or DEFAULT_TARGET
+    twin = f"twin of {terminal_text(args.like)} (target {target}), " if args.like else ""
     print(f"lab up: {twin}scenario {args.scenario}, pid {state['pid']}, directory {lab_dir}")
     for name, port in state["ports"].items():
         print(f"  {name:6} 127.0.0.1:{port}")

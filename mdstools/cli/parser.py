@@ -52,7 +52,11 @@ def _add_lab_shape(p: argparse.ArgumentParser) -> None:
         help="lab seconds per real second of the product (default: scenario's, 0.01)",
     )
     p.add_argument("--source", default=None, help="release installed now (default R81.10)")
-    p.add_argument("--target", default="R81.20", help="release to upgrade to (default R81.20)")
+    p.add_argument(
+        "--target",
+        default=None,
+        help="release to upgrade to (default R81.20; with --like: the file's target_version)",
+    )
     p.add_argument(
         "--columns",
         action="append",

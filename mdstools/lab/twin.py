@@ -12,8 +12,11 @@ first), each server's release and build (a mixed-version deployment stays mixed)
 were up, every domain by name with its DMS and DLS names and IPs on the servers that hold
 them, the active MDS of each domain (Global included) and the HA state (a domain in
 Collision gets one made-up published session on each active side, so that the databases
-differ; ``Never been synchronized`` is kept until the first synchronization), and the
-login shell (bash when unknown). Not mirrored: process ids, the servers' addresses, the
+differ; ``Never been synchronized`` is kept until the first synchronization; the other
+words, ``Synchronized`` and ``unknown``, are the lab's synchronized state: ``unknown`` comes
+from a release without ``show-ha-status`` or a peer that is down, which the twin mirrors as
+such), a domain with no active DMS, and the login shell (bash when unknown). A domain that
+``show-ha-state`` did not list is active on the primary. Not mirrored: process ids, the servers' addresses, the
 databases' contents, anything secret (the document has none; the lab makes its own keys
 and passwords).
 """
@@ -110,6 +113,7 @@ class TwinSpec:
     """What a twin is built from (checked)."""
 
     environment: str | None
+    target: str | None  # the inventory's target_version, when the document has it
     servers: tuple[TwinServer, ...]
     domains: tuple[TwinDomain, ...]  # the Global domain first
     source: str  # where it was read from, for the log
@@ -346,10 +350,11 @@ def _domains(doc: dict[str, Any], servers: tuple[TwinServer, ...]) -> tuple[Twin
         held = by_domain.get(name)
         if not held:
             raise _fail("domains", f"{name} has no DMS in domain_servers")
-        active, sync = ha.get(name, ((), {}))
-        if not active:
+        if name in ha:
+            active, sync = ha[name]
+        else:  # not in show-ha-state: as a new domain, active on the primary
             on = [d.server for d in held if d.kind == "CMA"]
-            active = (primary,) if primary in on else tuple(on[:1])
+            active, sync = ((primary,) if primary in on else tuple(on[:1])), {}
         out.append(TwinDomain(name=name, servers=tuple(held), active=active, sync=sync))
     return tuple(out)
 
@@ -360,8 +365,17 @@ def parse(data: object, source: str = "the document") -> TwinSpec:
     env = doc.get("environment")
     if env is not None and (not isinstance(env, str) or not SERVER_NAME.fullmatch(env)):
         raise _fail("environment", f"{_shown(env)} is not an environment name ({SERVER_WHAT})")
+    target = doc.get("target_version")
+    if target is not None and (not isinstance(target, str) or not BUILD.fullmatch(target)):
+        raise _fail("target_version", f"{_shown(target)} is not a release name")
     servers = _servers(doc)
-    return TwinSpec(environment=env, servers=servers, domains=_domains(doc, servers), source=source)
+    return TwinSpec(
+        environment=env,
+        target=target,
+        servers=servers,
+        domains=_domains(doc, servers),
+        source=source,
+    )
 
 
 def load(path: str | Path) -> TwinSpec:

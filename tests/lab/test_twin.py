@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from mdstools.cli import main
+from mdstools.cli.lab import _validate_lab_options, lab_options
+from mdstools.cli.parser import build_parser
 from mdstools.lab import scenarios, twin
 from mdstools.lab.model import COLLISION, Deployment
 from tests.lab.conftest import run_on
@@ -204,6 +206,18 @@ def test_the_default_labs_picks_are_unchanged() -> None:
     assert [s.name for s in dep.servers if s.users["admin"].shell == "clish"] == ["mds2"]
 
 
+def test_a_domain_without_an_active_stays_so_and_one_left_out_is_active_on_the_primary(
+    twin_of: Made,
+) -> None:
+    doc = document()
+    doc["domains"][2].update(active_server=None, active_servers=[])
+    del doc["domains"][1]
+    dep = twin_of(doc)
+    assert dep.domain("Corp.HQ").actives() == []
+    assert [d.host.name for d in dep.domain("Retail_EU").actives()] == ["fra-mds-a"]
+    assert [d.name for d in dep.user_domains] == ["Corp.HQ", "OT-1", "Retail_EU"]
+
+
 def test_an_older_document_without_the_new_fields_is_taken(twin_of: Made) -> None:
     doc = document()
     del doc["environment"]
@@ -315,6 +329,21 @@ def test_lab_up_refuses_a_file_that_is_not_json_with_exit_2(
     assert rc == 2 and message in err and len(err.splitlines()) == 1, err
     assert err.startswith("mdstools lab up: ") and "Traceback" not in err
     assert not (tmp_path / "lab").exists()
+
+
+def test_the_target_is_the_files_unless_given(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps({**document(), "target_version": "R82"}))
+    for extra, target in (([], "R82"), (["--target", "R81.20"], "R81.20")):
+        args = build_parser().parse_args(["lab", "up", "--like", str(path), *extra])
+        assert _validate_lab_options(args) is None
+        assert lab_options(args).target == target
+    path.write_text(json.dumps(document()))
+    args = build_parser().parse_args(["lab", "up", "--like", str(path)])
+    assert _validate_lab_options(args) is None and lab_options(args).target == "R81.20"
+    path.write_text(json.dumps({**document(), "target_version": "R99"}))
+    args = build_parser().parse_args(["lab", "up", "--like", str(path)])
+    assert "unknown release 'R99'" in str(_validate_lab_options(args))
 
 
 def test_lab_up_refuses_like_with_a_shape(
