@@ -152,7 +152,9 @@ TABLE: tuple[Duration, ...] = (
         value=1800.0,
         unit="s",
         what="a Gaia snapshot of one server (all servers at once in 02)",
-        source="ASSUMPTION: tens of minutes (COMMUNITY); docs/durations.md, Gaia snapshots",
+        source="COMMUNITY: 30-60 minutes (a public blog's table of Gaia backup methods, "
+        "dkcheckpoint.blogspot.com/2023/04/checkpoint-snapshots-and-hotfixes.html); the "
+        "lower end: ASSUMPTION",
     ),
     Duration(
         name="snapshot_revert",

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 ASSUMED_DOMAINS = 10
 #: ``mdsstart`` starts DMSs ten at a time (docs/formats.md, mdsstart and mdsstop)
 START_BATCH = 10
+#: the part every phase has (``phase_overhead``), never on the critical path
+OVERHEAD = "the notebook and its reads"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +86,7 @@ class PhaseEstimate:
 
     @property
     def top(self) -> Part:
-        """The longest part (the overhead when no step takes time)."""
+        """The longest part (:data:`OVERHEAD` when no step takes longer)."""
         return max(self.parts, key=lambda p: p.seconds)
 
     @property
@@ -112,6 +114,7 @@ class Estimate:
     log_servers: int
     timings_origin: str
     critical_path: str = field(default="")
+    time_scale: float = 1.0
 
     def by_phase(self) -> dict[str, float]:
         """Phase id -> expected seconds, the back-out's included."""
@@ -137,6 +140,11 @@ class Estimate:
             f"{span(self.backout.seconds)}; {self.backout.dominates}"
         )
         out.append(f"   durations: {self.timings_origin}")
+        if self.time_scale != 1.0:
+            out.append(
+                f"   these are real-server times; at the inventory's time scale "
+                f"{self.time_scale:g} the servers' waits take that fraction of them"
+            )
         out.append(f"   deployment: {self.shape.source}")
         return out
 
@@ -170,8 +178,8 @@ def shape_of(
             to_switch=0,
             standbys=n * max(len(inv.mdss) - 1, 0),
             source=f"no baseline: ASSUMPTION {n} domains, each with a DMS on every MDS and a "
-            "DLS on every MLM, active on the primary; run phase 00 (or pass a status "
-            "document) for the real counts",
+            "DLS on every MLM, active on the primary; a baseline (plan --ticket T after phase "
+            "00) or a status document (plan --baseline FILE) gives the real counts",
         )
     servers = document.get("servers")
     if not isinstance(servers, list):
@@ -231,9 +239,11 @@ class Context:
     t: Mapping[str, float]
 
     def names(self, step: Step) -> list[str]:
+        """The servers ``step`` runs on."""
         return step.servers.names(self.inv)
 
     def batches(self, server: str) -> int:
+        """How many batches of ten ``mdsstart`` starts on ``server``."""
         return math.ceil(self.shape.of(server) / START_BATCH)
 
     def start(self, server: str) -> float:
@@ -375,7 +385,7 @@ def _rule(step: Step) -> Rule | None:
 
 def phase_estimate(c: Context, phase_id: str) -> PhaseEstimate:
     """One phase: its overhead, then each step with a rule, in the phase's order."""
-    parts = [Part(what="overhead", seconds=c.t["phase_overhead"])]
+    parts = [Part(what=OVERHEAD, seconds=c.t["phase_overhead"])]
     for step in phase_steps(phase_id, c.inv):
         rule = _rule(step)
         part = rule(c, step) if rule else None
@@ -411,7 +421,7 @@ def _critical_path(phases: tuple[PhaseEstimate, ...], total: float) -> str:
         f"{p.phase} {part.what} ({span(part.seconds)})"
         for p in phases
         for part in p.parts
-        if part.what != "overhead" and part.seconds >= 0.05 * total
+        if part.what != OVERHEAD and part.seconds >= 0.05 * total
     ]
     return ", ".join(big) or "no step stands out"
 
@@ -438,6 +448,7 @@ def estimate(
         log_servers=len(inv.log_servers),
         timings_origin=origin,
         critical_path=_critical_path(campaign, total),
+        time_scale=inv.time_scale,
     )
 
 

@@ -42,6 +42,7 @@ def inventory(tmp_path: Path, mdss: int, mlms: int, **top: Any) -> Inventory:
         "servers": servers,
         **top,
     }
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "inventory.yml"
     path.write_text(yaml.safe_dump(data))
     return load(path)
@@ -334,3 +335,10 @@ def test_spans_in_words() -> None:
         "12 min",
         "5 h 40 min",
     ]
+
+
+def test_on_the_lab_the_estimate_says_its_times_are_real_servers(tmp_path: Path) -> None:
+    text = "\n".join(estimate.estimate(inventory(tmp_path, 2, 1, time_scale=0.01)).lines())
+    assert "real-server times; at the inventory's time scale 0.01" in text
+    real = "\n".join(estimate.estimate(inventory(tmp_path / "real", 2, 1)).lines())
+    assert "time scale" not in real
