@@ -16,9 +16,9 @@ differ; ``Never been synchronized`` is kept until the first synchronization; the
 words, ``Synchronized`` and ``unknown``, are the lab's synchronized state: ``unknown`` comes
 from a release without ``show-ha-status`` or a peer that is down, which the twin mirrors as
 such), a domain with no active DMS, and the login shell (bash when unknown). A domain that
-``show-ha-state`` did not list is active on the primary. Not mirrored: process ids, the servers' addresses, the
-databases' contents, anything secret (the document has none; the lab makes its own keys
-and passwords).
+``show-ha-state`` did not list is active on the primary. Not mirrored: process ids, the
+servers' addresses, the databases' contents, anything secret (the document has none; the
+lab makes its own keys and passwords).
 """
 
 from __future__ import annotations
@@ -327,7 +327,11 @@ def _domains(doc: dict[str, Any], servers: tuple[TwinServer, ...]) -> tuple[Twin
     seen: set[tuple[str, str, str]] = set()
     for i, item in enumerate(rows):
         domain, ds = _domain_server(item, i, kinds)
-        for key in (("domain", ds.server, domain), ("name", ds.server, ds.name)):
+        for key in (
+            ("domain", ds.server, domain),
+            ("name", ds.server, ds.name),
+            ("IP", ds.server, ds.ip),
+        ):
             if key in seen:
                 raise _fail(f"domain_servers[{i}]", f"{ds.server} has {key[0]} {key[2]} twice")
             seen.add(key)

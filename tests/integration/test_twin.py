@@ -221,6 +221,10 @@ def test_a_renamed_twin_has_those_names_and_its_scenario_stops_the_campaign(
         ("04", "failed"),
     ]
     assert "fra-mgmt-3: the upgrade failed" in runs[-1]["cause"]
+    baseline = json.loads((tmp_path / "reports" / "TWIN-1" / "baseline.json").read_text())
+    assert baseline["environment"] == "twin"
+    for key in ("servers", "domain_servers", "domains"):
+        assert normalized(baseline)[key] == want[key], key
     status = runtime.control(lab_dir, {"action": "status"})
     versions = {s["name"]: s["version"] for s in status["servers"]}
     assert versions["fra-mgmt-1"] == "R81.20" and versions["fra-mgmt-2"] == "R81.20"

@@ -248,7 +248,10 @@ def _many_servers(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _many_domains(doc: dict[str, Any]) -> dict[str, Any]:
     row = doc["domain_servers"][0]
-    doc["domain_servers"] = [{**row, "name": f"d{i}", "domain": f"d{i}"} for i in range(5001)]
+    doc["domain_servers"] = [
+        {**row, "name": f"d{i}", "domain": f"d{i}", "ip": f"10.{i // 250}.{i % 250}.1"}
+        for i in range(5001)
+    ]
     doc["domains"] = []
     return doc
 
@@ -282,6 +285,11 @@ GARBAGE: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
         "a DMS twice",
         lambda d: {**d, "domain_servers": d["domain_servers"] + d["domain_servers"][:1]},
         "fra-mds-a has domain Retail_EU twice",
+    ),
+    (
+        "an IP twice",
+        _set(("domain_servers", 4, "ip"), "10.20.0.1"),
+        "fra-mds-a has IP 10.20.0.1 twice",
     ),
 ]
 GARBAGE += [
