@@ -22,6 +22,7 @@ from mdstools.cli.lab import (
     cmd_lab_up,
 )
 from mdstools.cli.record import cmd_bundle, cmd_seal, cmd_verify
+from mdstools.cli.rehearse import cmd_rehearse
 from mdstools.cli.runs import cmd_campaign, cmd_run
 from mdstools.cli.status_plan import cmd_plan, cmd_status
 
@@ -267,6 +268,42 @@ def _add_demo(sub: Any) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _add_rehearse(sub: Any) -> None:
+    p = sub.add_parser(
+        "rehearse",
+        help="the whole campaign on a lab twin of the real deployment first",
+        description=(cmd_rehearse.__doc__ or "").strip(),
+    )
+    p.add_argument("-i", "--inventory", required=True, help="inventory YAML of the real servers")
+    p.add_argument(
+        "--ticket", required=True, help="change ticket id (names reports/<ticket>-rehearsal)"
+    )
+    p.add_argument("--scenario", default="default", help="a lab fault scenario on the twin")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="runbook parameter, as for the campaign",
+    )
+    p.add_argument("--confirm", action="store_true", help="confirm every mutating step")
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    p.add_argument("--operator", default="", help="who runs it (default: login name)")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="the twin's time scale (default: the lab's, 0.01)",
+    )
+    p.add_argument(
+        "--keep-twin",
+        action="store_true",
+        help="leave the twin running at the end (its inventory and how to stop it are printed)",
+    )
+    p.set_defaults(func=cmd_rehearse)
+
+
 _LAB_CONTROL_COMMANDS: tuple[tuple[str, Callable[[argparse.Namespace], int], str], ...] = (
     ("down", cmd_lab_down, "stop the lab"),
     ("status", cmd_lab_status, "servers, versions, HA per domain"),
@@ -331,5 +368,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bundle(sub)
     _add_jupyter(sub)
     _add_demo(sub)
+    _add_rehearse(sub)
     _add_lab(sub)
     return parser

@@ -144,33 +144,34 @@ def _take_lock(
     return ExitCode.OK, held
 
 
-def _campaign_params(args: argparse.Namespace) -> dict[str, Any] | None:
+def campaign_params(args: argparse.Namespace, command: str = "campaign") -> dict[str, Any] | None:
     """The campaign's checked parameters (``--confirm`` included), or None when the phases,
-    the parameters or the ticket id are refused (the message is printed)."""
+    the parameters or the ticket id are refused (the message, under ``command``'s name, is
+    printed)."""
     from mdstools.phases import between
 
     try:
         params = parse_params(args.param)
         span = between(args.from_phase, args.to_phase)
     except ValueError as exc:
-        print(f"mdstools campaign: {exc}", file=sys.stderr)
+        print(f"mdstools {command}: {exc}", file=sys.stderr)
         return None
     except KeyError as exc:
-        print(f"mdstools campaign: unknown phase {exc}; use 00..09", file=sys.stderr)
+        print(f"mdstools {command}: unknown phase {exc}; use 00..09", file=sys.stderr)
         return None
     if not span:
         print(
-            f"mdstools campaign: --from {shown(args.from_phase)} comes after "
+            f"mdstools {command}: --from {shown(args.from_phase)} comes after "
             f"--to {shown(args.to_phase)}; use --from 00 --to 08 or a part of it in order",
             file=sys.stderr,
         )
         return None
-    checked = check_params(params, span, "campaign", args.operator)
+    checked = check_params(params, span, command, args.operator)
     if checked is None:
         return None
     if args.confirm:
         checked.setdefault("confirm", True)
-    if not check_ticket("campaign", args.ticket):
+    if not check_ticket(command, args.ticket):
         return None
     return checked
 
@@ -200,7 +201,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     record (state.json, journal, manifest, notebooks) does not verify.
     """
 
-    params = _campaign_params(args)
+    params = campaign_params(args)
     if params is None:
         return ExitCode.USAGE
     reports = reports_folder(args)
@@ -236,33 +237,61 @@ def _campaign_locked(
     operator: str,
 ) -> int:
     """``cmd_campaign`` once its inputs hold: the lock, the phases, the lock released."""
+    code, outcomes = locked_campaign(
+        phases,
+        inv,
+        params,
+        reports=reports,
+        ticket=args.ticket,
+        operator=operator,
+        dry_run=args.dry_run,
+        break_lock=args.break_lock,
+    )
+    if code != ExitCode.OK:
+        return code
+    return campaign_summary(outcomes, inv.environment, args.ticket, reports)
+
+
+def locked_campaign(
+    phases: list[Any],
+    inv: Any,
+    params: dict[str, Any],
+    *,
+    reports: Path,
+    ticket: str,
+    operator: str,
+    dry_run: bool = False,
+    break_lock: bool = False,
+    command: str = "campaign",
+) -> tuple[int, list[Any]]:
+    """The phases run in order under the environment's host-wide lock (none for a dry run),
+    the lock released at the end: (0, the outcomes), or (the exit code, no outcomes) when
+    the lock was refused or the record could not be written (the message is printed)."""
     from mdstools import lock, runbook
 
     held: lock.Lock | None = None
-    if not args.dry_run:
-        code, held = _take_lock(
-            inv, args.ticket, phases[0].id, operator, args.break_lock, "campaign"
-        )
+    if not dry_run:
+        code, held = _take_lock(inv, ticket, phases[0].id, operator, break_lock, command)
         if held is None:
-            return code
+            return code, []
     try:
         outcomes = runbook.campaign(
             phases,
             inv,
-            args.ticket,
+            ticket,
             operator,
             params,
-            args.dry_run,
+            dry_run,
             reports,
             held,
-            break_lock=args.break_lock,
+            break_lock=break_lock,
         )
     except (RecordDamaged, RecordWriteError) as exc:
-        return error_code("campaign", exc)
+        return error_code(command, exc), []
     finally:
         if held is not None:
             held.release()
-    return campaign_summary(outcomes, inv.environment, args.ticket, reports)
+    return ExitCode.OK, outcomes
 
 
 def campaign_summary(outcomes: list[Any], environment: str, ticket: str, reports: Path) -> int:

@@ -226,12 +226,12 @@ def test_imported_modules_resolves_relative_and_dynamic_imports() -> None:
 
 
 LAB_ENTRY_POINTS = ("mdstools.lab.runtime", "mdstools.lab.scenarios", "mdstools.lab.versions")
-"""What the launchers (``cli/lab.py``, ``cli/demo.py``, ``jupyter.py``) may import from the
-lab: start and stop it, name its scenarios and releases."""
+"""What the launchers (``cli/lab.py``, ``cli/demo.py``, ``cli/rehearse.py``, ``jupyter.py``) may
+import from the lab: start and stop it, name its scenarios and releases."""
 
 
 def test_the_lab_and_the_client_never_import_each_other() -> None:
-    launchers = {"cli/lab.py", "cli/demo.py", "jupyter.py"}
+    launchers = {"cli/lab.py", "cli/demo.py", "cli/rehearse.py", "jupyter.py"}
     for path in sorted((ROOT / "mdstools").rglob("*.py")):
         rel = path.relative_to(ROOT / "mdstools")
         modules = imported_modules(path)
