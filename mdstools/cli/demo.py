@@ -33,14 +33,14 @@ def _demo_campaign(lab_dir: Path, ticket: str, reports: Path) -> int:
     """The whole campaign on the running lab, its summary and the record verified; the exit
     code (the message of a failure is printed)."""
     from mdstools import audit, inventory, lock, runbook
-    from mdstools.phases import PHASES
+    from mdstools.phases import CAMPAIGN
 
     try:
         inv = inventory.load(lab_dir / "inventory.yml")
         held = lock.acquire(inv.environment, ticket, "00", login_name(), break_stale=True)
         try:
             outcomes = runbook.campaign(
-                list(PHASES),
+                list(CAMPAIGN),
                 inv,
                 ticket,
                 login_name(),
