@@ -1,7 +1,7 @@
 """Adversarial domain names through the Management API reads, the script run in a real bash
 with a stand-in ``mgmt_cli``: names with leading or trailing blanks or a newline keep their
-answers (the item markers carry them escaped); quotes, ``$()``, backticks, unicode and long names are read
-as they are, and nothing they hold is run."""
+answers (the item markers carry them escaped); quotes, ``$()``, backticks, unicode and long
+names are read as they are, and nothing they hold is run."""
 
 from __future__ import annotations
 
