@@ -103,6 +103,15 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _head(command: str, limit: int = 200) -> str:
+    """A command for a one-line message: its first line, at most ``limit`` characters,
+    "..." where it was cut (a Management API exec is a script of several KB)."""
+    first = command.split("\n", 1)[0]
+    if len(first) > limit:
+        first = first[:limit]
+    return first if first == command else first + "..."
+
+
 class MdstoolsError(Exception):
     """Base class; ``str()`` is one line: the cause, then what to do.
 
@@ -230,7 +239,7 @@ class CommandTimeout(MdstoolsError):
         self.timeout_s = timeout_s
         self.partial = partial
         super().__init__(
-            f"{server}: '{command}' did not finish within {timeout_s:g} s",
+            f"{server}: '{_head(command)}' did not finish within {timeout_s:g} s",
             "raise the timeout or check the server",
         )
 
@@ -287,7 +296,8 @@ class ApiError(MdstoolsError):
             "err_too_many_requests": "the API is rate limited: run again in a minute",
             "err_too_many_sessions": "log out unused API sessions or wait for them to expire",
         }.get(code, "see the Management API reference for the code")
-        super().__init__(f"mgmt_cli {command}: {code}: {message}".replace("mgmt_cli : ", ""), hint)
+        said = message[:-1] if message.endswith(".") and not message.endswith("..") else message
+        super().__init__(f"mgmt_cli {command}: {code}: {said}".replace("mgmt_cli : ", ""), hint)
 
 
 class JobError(MdstoolsError):
