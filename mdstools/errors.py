@@ -30,6 +30,7 @@ written, 1 otherwise; Ctrl-C is 130.
     ├── CommandFailed              errors           a command failed (carries the Result)   1
     ├── ParseError                 errors           output not understood (keeps the text)  1
     ├── ApiError                   errors           mgmt_cli answered with an error body    1
+    ├── ExecFailed                 mgmt_api         an exec of API calls failed as a whole  1
     ├── JobError                   errors           a detached job failed or was lost       1
     ├── GateFailed                 run              a blocking check failed                 1
     ├── PhaseEnded                 run              a cell used a run that has ended        1
