@@ -242,6 +242,16 @@ def _exec(
     return out
 
 
+def _answers(sess: Session, cmd: Command[dict[str, str]], domain: str) -> dict[str, str]:
+    """The outputs of an exec of one ``domain``'s session by marker; raises
+    :class:`ExecFailed` when it holds no answer of that domain's first line."""
+    result = sess.run(cmd)
+    out = result.value()
+    if not _answered(out, domain, 1):
+        raise ExecFailed(sess.name, result, [domain])
+    return out
+
+
 def _answered(out: Mapping[str, str], domain: str, lines: int) -> bool:
     """Whether the exec's output holds ``domain``'s answer: the login's error body, or
     every line's output after a login that succeeded."""
@@ -469,7 +479,7 @@ def change(
     pace_s = 0.0
     while True:
         exec_cmd = change_command(domain, build, publish=publish, login_as=login_as, pace_s=pace_s)
-        out = sess.run(exec_cmd).value()
+        out = _answers(sess, exec_cmd, domain)
         login = out.get(_login_key(domain), "")
         code = _code(login) if login.strip() else None
         if code == LOGIN_FAILED and login_as == domain and (by_uid := _uid(uid)):
@@ -539,7 +549,7 @@ def wait_task(
             timeout_s=60 + timeout_s + interval_s + 2 * PACED_TRIES * pace_s,
             ok_codes=tuple(range(256)),
         )
-        out = sess.run(exec_cmd).value()
+        out = _answers(sess, exec_cmd, where)
         login = out.get(_login_key(where), "")
         answer = login if login.strip() else out.get(_key(where, 0), "")
         code = _code(answer)

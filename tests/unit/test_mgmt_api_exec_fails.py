@@ -80,3 +80,11 @@ def test_the_error_names_the_missing_command() -> None:
             lambda d, s: [ha.mgmt("show-last-published-session", session=s)],
             time_scale=0.001,
         )
+
+
+def test_a_change_or_a_task_wait_without_mgmt_cli_is_an_error_not_an_empty_answer() -> None:
+    sess = session_with_path("/usr/bin:/bin")
+    with pytest.raises(mgmt_api.ExecFailed, match="no answer for dom1"):
+        mgmt_api.change(sess, "dom1", lambda s: ha.set_ha_state("dom1", "active", s))
+    with pytest.raises(mgmt_api.ExecFailed, match="mgmt_cli: command not found"):
+        mgmt_api.wait_task(sess, "dom1", "t1", timeout_s=1, interval_s=0.1)
