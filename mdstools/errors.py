@@ -30,6 +30,7 @@ written, 1 otherwise; Ctrl-C is 130.
     ├── CommandFailed              errors           a command failed (carries the Result)   1
     ├── ParseError                 errors           output not understood (keeps the text)  1
     ├── ApiError                   errors           mgmt_cli answered with an error body    1
+    ├── ExecFailed                 mgmt_api         an exec of API calls failed as a whole  1
     ├── JobError                   errors           a detached job failed or was lost       1
     ├── GateFailed                 run              a blocking check failed                 1
     ├── PhaseEnded                 run              a cell used a run that has ended        1
@@ -101,6 +102,15 @@ def shown(value: Any, limit: int = 60) -> str:
     except ValueError:  # an integer too long to print
         return "a number too large to show"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _head(command: str, limit: int = 200) -> str:
+    """A command for a one-line message: its first line, at most ``limit`` characters,
+    "..." where it was cut (a Management API exec is a script of several KB)."""
+    first = command.split("\n", 1)[0]
+    if len(first) > limit:
+        first = first[:limit]
+    return first if first == command else first + "..."
 
 
 class MdstoolsError(Exception):
@@ -230,7 +240,7 @@ class CommandTimeout(MdstoolsError):
         self.timeout_s = timeout_s
         self.partial = partial
         super().__init__(
-            f"{server}: '{command}' did not finish within {timeout_s:g} s",
+            f"{server}: '{_head(command)}' did not finish within {timeout_s:g} s",
             "raise the timeout or check the server",
         )
 
@@ -287,7 +297,8 @@ class ApiError(MdstoolsError):
             "err_too_many_requests": "the API is rate limited: run again in a minute",
             "err_too_many_sessions": "log out unused API sessions or wait for them to expire",
         }.get(code, "see the Management API reference for the code")
-        super().__init__(f"mgmt_cli {command}: {code}: {message}".replace("mgmt_cli : ", ""), hint)
+        said = message[:-1] if message.endswith(".") and not message.endswith("..") else message
+        super().__init__(f"mgmt_cli {command}: {code}: {said}".replace("mgmt_cli : ", ""), hint)
 
 
 class JobError(MdstoolsError):

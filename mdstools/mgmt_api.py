@@ -111,7 +111,7 @@ def _domain_script(
     log_in = f"{ha.login(login_as, read_only)} > {f}"
     if paced:
         log_in += f" || {AGAIN_FUNCTION} {f} {ha.login(login_as, read_only)}"
-    mark = f"printf '\\n%s\\n' {quote(BATCH_MARK + LOGIN_KEY + domain)}"
+    mark = f"printf '\\n%s\\n' {quote(BATCH_MARK + _login_key(domain))}"
     items = "; ".join(
         f"printf '\\n%s\\n' {quote(BATCH_MARK + _key(domain, i))}; {line}"
         for i, line in enumerate(lines)
@@ -119,8 +119,20 @@ def _domain_script(
     return f"{mark}; if {log_in}; then {items}; {LOGOUT_FUNCTION} {f}; else cat {f}; fi; rm -f {f}"
 
 
+def _wire(domain: str) -> str:
+    """``domain`` as one marker line carries it whole: backslash, newline and carriage
+    return escaped (a plain name is itself), so any name round-trips through :func:`_parse`."""
+    return domain.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _key(domain: str, i: int) -> str:
-    return domain if i == 0 else f"{domain} #{i}"
+    """The marker of ``domain``'s line ``i`` in an exec's output."""
+    return _wire(domain) if i == 0 else f"{_wire(domain)} #{i}"
+
+
+def _login_key(domain: str) -> str:
+    """The marker of ``domain``'s login in an exec's output."""
+    return LOGIN_KEY + _wire(domain)
 
 
 def _logout_function(pause_s: float) -> str:
@@ -184,8 +196,10 @@ def script(
 
 
 def _parse(text: str) -> dict[str, str]:
+    """Each marker's output; the marker as printed (only a carriage return a terminal
+    added at its end is cut: blanks are part of a name)."""
     parts = re.split(rf"(?:^|\n){re.escape(BATCH_MARK)}(.*)\n", text)
-    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    return {parts[i].removesuffix("\r"): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
 def _code(text: str) -> str | None:
@@ -210,6 +224,8 @@ def _exec(
     pause_s: float = 1.0,
     pace_s: float = 0.0,
 ) -> dict[str, str]:
+    """The outputs of one read exec by marker; raises :class:`ExecFailed` when a domain of
+    it has no answer at all (the exec failed as a whole)."""
     n = sum(len(p[2]) + 1 for p in parts)
     cmd = Command(
         script(parts, pause_s=pause_s, pace_s=pace_s),
@@ -218,7 +234,49 @@ def _exec(
         timeout_s=30 + (5.0 + PACED_TRIES * pace_s) * n,
         ok_codes=tuple(range(256)),
     )
-    return sess.run(cmd).value()
+    result = sess.run(cmd)
+    out = result.value()
+    unanswered = [d for d, _, lines in parts if not _answered(out, d, len(lines))]
+    if unanswered:
+        raise ExecFailed(sess.name, result, unanswered)
+    return out
+
+
+def _answers(sess: Session, cmd: Command[dict[str, str]], domain: str) -> dict[str, str]:
+    """The outputs of an exec of one ``domain``'s session by marker; raises
+    :class:`ExecFailed` when it holds no answer of that domain's first line."""
+    result = sess.run(cmd)
+    out = result.value()
+    if not _answered(out, domain, 1):
+        raise ExecFailed(sess.name, result, [domain])
+    return out
+
+
+def _answered(out: Mapping[str, str], domain: str, lines: int) -> bool:
+    """Whether the exec's output holds ``domain``'s answer: the login's error body, or
+    every line's output after a login that succeeded."""
+    if out.get(_login_key(domain), "").strip():
+        return True
+    return all(_key(domain, i) in out for i in range(lines))
+
+
+class ExecFailed(MdstoolsError):
+    """An exec of Management API calls failed as a whole (its session directory could not
+    be made, ``mgmt_cli`` is missing, the shell was killed): its domains have no answer."""
+
+    def __init__(self, server: str, result: Result[Any], domains: Sequence[str]) -> None:
+        self.server = server
+        self.exit_status = result.exit_status
+        first = next((line.strip() for line in result.stderr.splitlines() if line.strip()), "")
+        shown = ", ".join(domains[:10]) + (
+            f" and {len(domains) - 10} more" if len(domains) > 10 else ""
+        )
+        super().__init__(
+            f"{server}: the Management API exec failed (exit status {result.exit_status}"
+            f"{': ' + first if first else ', nothing on stderr'}): no answer for {shown}",
+            "check that mgmt_cli is on the PATH of the expert shell and that /tmp is writable "
+            "on that server",
+        )
 
 
 def _round(
@@ -246,7 +304,7 @@ def _round(
                 domain,
                 login_as,
                 [out.get(_key(domain, i), "") for i in range(len(lines))],
-                out.get(LOGIN_KEY + domain, ""),
+                out.get(_login_key(domain), ""),
             )
             if code is not None:
                 retry[domain] = code
@@ -421,8 +479,8 @@ def change(
     pace_s = 0.0
     while True:
         exec_cmd = change_command(domain, build, publish=publish, login_as=login_as, pace_s=pace_s)
-        out = sess.run(exec_cmd).value()
-        login = out.get(LOGIN_KEY + domain, "")
+        out = _answers(sess, exec_cmd, domain)
+        login = out.get(_login_key(domain), "")
         code = _code(login) if login.strip() else None
         if code == LOGIN_FAILED and login_as == domain and (by_uid := _uid(uid)):
             login_as = by_uid
@@ -431,7 +489,7 @@ def change(
                     f"{sess.name}: login to domain {domain} by name failed; retried with its UID"
                 )
             continue
-        answer = login if code is not None else out.get(domain, "")
+        answer = login if code is not None else out.get(_key(domain, 0), "")
         code = code or _code(answer)
         if code in RETRYABLE:
             pace_s = time_scale if code in CROWDED else pace_s
@@ -491,9 +549,9 @@ def wait_task(
             timeout_s=60 + timeout_s + interval_s + 2 * PACED_TRIES * pace_s,
             ok_codes=tuple(range(256)),
         )
-        out = sess.run(exec_cmd).value()
-        login = out.get(LOGIN_KEY + where, "")
-        answer = login if login.strip() else out.get(where, "")
+        out = _answers(sess, exec_cmd, where)
+        login = out.get(_login_key(where), "")
+        answer = login if login.strip() else out.get(_key(where, 0), "")
         code = _code(answer)
         if code in RETRYABLE:
             pace_s = time_scale if code in CROWDED else pace_s

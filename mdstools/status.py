@@ -279,8 +279,11 @@ def _checks(
     version_of: dict[str, str | None],
     target_version: str,
     notes: list[str],
+    sync_unread: dict[str, str] | None = None,
 ) -> list[CheckResult]:
-    """The snapshot's checks; without an HA state, those that need it are left out."""
+    """The snapshot's checks; without an HA state, those that need it are left out. An MDS
+    whose ``show-ha-status`` could not be read (``sync_unread``: its API still initializing
+    after the retries, say) is a warning: the sync status of its domains is unknown."""
     check_list = [
         checks.all_processes_up(tables),
         checks.one_active_per_domain(entries),
@@ -303,6 +306,20 @@ def _checks(
                 next_step="see the notes for each MDS's answer; run status again",
             )
         )
+    if sync_unread:
+        where = sorted(sync_unread)
+        check_list.append(
+            CheckResult(
+                name="sync status read",
+                passed=False,
+                reason=f"show-ha-status not read on {', '.join(where)}: the sync status of "
+                "the domains active there is unknown (" + sync_unread[where[0]] + ")",
+                requirement="R4",
+                severity="warning",
+                next_step="wait until the Management API of "
+                f"{', '.join(where)} answers (it may be starting) and run status again",
+            )
+        )
     return check_list
 
 
@@ -321,7 +338,8 @@ def collect(fleet: Fleet, cross_check: bool = False) -> Snapshot:
         _cross_check(fleet, tables, version_of, notes)
     domain_infos, entries, uids = _domains_and_ha(fleet, first, notes)
     domain_servers = _domain_servers(tables, domain_infos)
-    statuses = _ha_statuses(fleet, entries, version_of, notes, uids)
+    sync_unread: dict[str, str] = {}
+    statuses = _ha_statuses(fleet, entries, version_of, notes, uids, sync_unread)
     domains = _domains(entries, statuses)
     return Snapshot(
         collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -330,7 +348,9 @@ def collect(fleet: Fleet, cross_check: bool = False) -> Snapshot:
         servers=servers,
         domain_servers=domain_servers,
         domains=domains,
-        checks=_checks(tables, entries, domains, version_of, inv.target_version, notes),
+        checks=_checks(
+            tables, entries, domains, version_of, inv.target_version, notes, sync_unread
+        ),
         notes=notes,
     )
 
@@ -371,9 +391,11 @@ def _ha_statuses(
     version_of: dict[str, str | None],
     notes: list[str],
     uids: dict[str, str],
+    unread: dict[str, str] | None = None,
 ) -> dict[str, list[HaStatus]]:
     """``show-ha-status`` of each domain on the MDS where it is active (one read-only API
-    session per domain, :mod:`mdstools.mgmt_api`)."""
+    session per domain, :mod:`mdstools.mgmt_api`); each MDS whose read failed is added to
+    ``unread`` with its error."""
     by_mds: dict[str, list[str]] = defaultdict(list)
     for e in entries:
         if e.ha_state == "active":
@@ -412,6 +434,8 @@ def _ha_statuses(
     for mds, o in results.items():
         if o.error is not None or o.value is None:
             notes.append(f"{mds}: show-ha-status failed: {o.error}")
+            if unread is not None:
+                unread[mds] = str(o.error)
             continue
         for dom, st in o.value.items():
             if isinstance(st, HaStatus):

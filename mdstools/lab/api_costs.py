@@ -119,17 +119,21 @@ class ApiMeter:
 
     def admit(self, server: str, now: float, second: float) -> str | None:
         """Count a call; the refusal code if the server does not take it now (still
-        initializing after a boot or an ``mdsstart``, or over the rate limit in the last
-        ``second`` lab seconds), else None."""
+        initializing after a boot or an ``mdsstart``, or over the rate limit), else None.
+        ``second`` is one product second in lab seconds; the limit counts the calls of the
+        last second, or for a rate under one per second the last call of the last
+        ``1 / rate`` seconds."""
         with self.lock:
             u = self._of(server)
             u.calls += 1
             if now < u.ready_at:
                 return INITIALIZING
-            if self.costs.rate_limit > 0:
-                while u.recent and u.recent[0] <= now - second:
+            rate = self.costs.rate_limit
+            if rate > 0:
+                window = second / rate if rate < 1 else second
+                while u.recent and u.recent[0] <= now - window:
                     u.recent.popleft()
-                if len(u.recent) >= max(1.0, self.costs.rate_limit):
+                if len(u.recent) >= max(1.0, rate):
                     return TOO_MANY_REQUESTS
                 u.recent.append(now)
             return None

@@ -36,7 +36,8 @@ def problem(args: argparse.Namespace) -> str | None:
         ("--api-rate-limit", args.api_rate_limit),
     ):
         if value is not None and not (math.isfinite(value) and 0 <= value <= 86400):
-            return f"{flag} must be a number of product seconds (per second) from 0 to 86400"
+            what = "calls per product second" if flag == "--api-rate-limit" else "product seconds"
+            return f"{flag} must be a number of {what} from 0 to 86400"
     if args.api_max_sessions is not None and not 1 <= args.api_max_sessions <= MAX_SESSIONS:
         return f"--api-max-sessions must be between 1 and {MAX_SESSIONS}"
     return None

@@ -31,7 +31,7 @@ import pandas as pd
 from mdstools import mgmt_api, ui
 from mdstools.checks import CheckResult
 from mdstools.commands import ha
-from mdstools.errors import MdstoolsError
+from mdstools.errors import ApiError, MdstoolsError
 from mdstools.escape import (
     csv_cell,
     fits_shell_word,
@@ -79,13 +79,20 @@ def retained_side(run: Run, domain: str) -> str:
     return run.inventory.primary.name
 
 
+NOT_READ = "not_read"
+"""The key, in the watch's frame's ``attrs``, of what the watch could not read: ``{where:
+why}``, where is an MDS (none of its domains read) or "DOMAIN on MDS"."""
+
+
 @dataclass(frozen=True)
 class _Markers:
     """What one MDS answered for the markers: each domain's last published session (None
-    where the server does not host it) and the notes of the reads (a UID fallback)."""
+    where the server does not host it), the notes of the reads (a UID fallback), and why
+    each domain whose answer could not be read was not."""
 
     published: dict[str, PublishedSession | None]
     notes: list[str]
+    unread: dict[str, str]
 
 
 _SAY_LOCK = threading.Lock()
@@ -102,8 +109,12 @@ def _say(line: str) -> None:
 def _last_published(run: Run, server: str, domains: list[str]) -> _Markers:
     """The last published session of every domain's DMS on ``server``, each domain in its
     own read-only API session (:mod:`mdstools.mgmt_api`). A domain the server does not
-    host (its login fails) gives None; an API that cannot take calls raises ApiError.
-    Writes nothing to the record: it runs in a thread per MDS (:func:`_read_all`)."""
+    host (its login fails and phase 02 read no marker of it there) gives None; any other
+    answer that is not a session (an error, a text that is not a session's JSON) makes the
+    domain unread, with why; an API that cannot take calls raises ApiError. Writes nothing
+    to the record: it runs in a thread per MDS (:func:`_read_all`)."""
+    freeze = load_freeze(run)
+    hosted = {d for d, m in _hosted(freeze) if m == server} if freeze else set()
     notes: list[str] = []
     texts = mgmt_api.read_domains(
         run.session(server),
@@ -114,12 +125,18 @@ def _last_published(run: Run, server: str, domains: list[str]) -> _Markers:
         notes=notes,
     )
     out: dict[str, PublishedSession | None] = {}
+    unread: dict[str, str] = {}
     for d, (text,) in texts.items():
         try:
             out[d] = ha.parse_last_published_session(text)
-        except (MdstoolsError, ValueError):
+        except ApiError as exc:
             out[d] = None
-    return _Markers(out, notes)
+            if exc.code != mgmt_api.LOGIN_FAILED or d in hosted:
+                unread[d] = str(exc)
+        except (MdstoolsError, ValueError) as exc:
+            out[d] = None
+            unread[d] = str(exc)
+    return _Markers(out, notes, unread)
 
 
 def _read_all(run: Run, servers: list[str], domains: list[str]) -> list[Future[_Markers]]:
@@ -136,15 +153,18 @@ def _read_all(run: Run, servers: list[str], domains: list[str]) -> list[Future[_
 
 
 def changes_since(run: Run, server: str, domain: str, since_iso: str) -> list[ChangeRecord]:
-    """Every object change published on ``server``'s DMS of ``domain`` since ``since_iso``."""
+    """Every object change published on ``server``'s DMS of ``domain`` since ``since_iso``.
+    An API that answers "not now" (initializing after a reboot) is waited for with a
+    progress line, within :func:`mgmt_api.run_retrying`'s budget (scaled)."""
     sess = run.session(server)
     inv = run.inventory
-    task_id = sess.run(
-        steps.SHOW_CHANGES.command(inv, domain=domain, since=since_iso), check=True
+    scale = scaled(run, 1.0, floor=0.0)
+    task_id = mgmt_api.run_retrying(
+        sess, steps.SHOW_CHANGES.command(inv, domain=domain, since=since_iso), time_scale=scale
     ).value()
     wait_task(run, server, domain, task_id, timeout_s=600, interval_s=1.0)
-    _, records = sess.run(
-        steps.CHANGES_TASK.command(inv, domain=domain, task=task_id), check=True
+    _, records = mgmt_api.run_retrying(
+        sess, steps.CHANGES_TASK.command(inv, domain=domain, task=task_id), time_scale=scale
     ).value()
     return [replace(r, server=server) for r in records]
 
@@ -153,16 +173,37 @@ def _markers(freeze: dict[str, Any]) -> dict[tuple[str, str], int | None]:
     return {(m["domain"], m["server"]): m.get("publish_posix") for m in freeze["markers"]}
 
 
-def collect(run: Run) -> list[ChangeRecord]:
+def _hosted(freeze: dict[str, Any]) -> set[tuple[str, str]]:
+    """The (domain, server) pairs whose marker phase 02 read (its row has no error)."""
+    return {(m["domain"], m["server"]) for m in freeze["markers"] if not m.get("error")}
+
+
+def _not_read(run: Run, unread: dict[str, str], server: str, why: str, domain: str = "") -> None:
+    """Record that the changes of ``domain`` on ``server`` (of the whole server when no
+    domain) could not be read: a journal line, a printed line, an entry of ``unread``."""
+    where = f"{domain} on {server}" if domain else server
+    unread[where] = why
+    if domain:
+        run.journal.write("freeze", server=server, domain=domain, error=why)
+    else:
+        run.journal.write("freeze", server=server, error=why)
+    print(terminal_text(f"changes on {where} not read: {why}"), flush=True)
+
+
+def collect(run: Run, unread: dict[str, str] | None = None) -> list[ChangeRecord]:
     """Changes published since the freeze on every reachable MDS (the markers read through
     one read-only API session per domain, all MDSs at once; ``show-changes`` only where the
     marker moved, one MDS after another).
 
     The record is the one reading the MDSs one after another would leave: each MDS's notes,
     or its error when it could not be read (that MDS is skipped, the others are kept), in
-    inventory order. An unexpected exception (a bug, not a server's failure) of one MDS's
-    read is raised once the MDSs before it are recorded, as reading in order raised it; one
-    of a later MDS is journaled, not lost."""
+    inventory order. What could not be read (an MDS, or a domain on an MDS: its marker's
+    answer was no session, or its changes could not be read) is journaled, printed, and
+    added to ``unread`` (``{where: why}``): the caller must not take it for "unchanged". An
+    unexpected exception (a bug, not a server's failure) of one MDS's read is raised once
+    the MDSs before it are recorded, as reading in order raised it; one of a later MDS is
+    journaled, not lost."""
+    unread = {} if unread is None else unread
     freeze = load_freeze(run)
     if freeze is None:
         return []
@@ -176,8 +217,7 @@ def collect(run: Run) -> list[ChangeRecord]:
         try:
             now = read.result()
         except MdstoolsError as exc:
-            run.journal.write("freeze", server=name, error=str(exc))
-            print(terminal_text(f"changes on {name} not read: {exc}"), flush=True)
+            _not_read(run, unread, name, str(exc))
             continue
         except Exception:
             _journal_unexpected(run, names[i + 1 :], reads[i + 1 :])
@@ -185,15 +225,19 @@ def collect(run: Run) -> list[ChangeRecord]:
         for note in now.notes:
             run.journal.write("freeze", server=name, note=note)
         for dom in domains:
+            if dom in now.unread:
+                _not_read(run, unread, name, now.unread[dom], dom)
+                continue
             ps = now.published.get(dom)
             before = markers.get((dom, name))
             if ps is None or ps.publish_posix is None or ps.publish_posix == before:
                 continue
-            found.extend(
-                r
-                for r in changes_since(run, name, dom, since)
-                if before is None or (r.publish_posix or 0) > before
-            )
+            try:
+                changes = changes_since(run, name, dom, since)
+            except MdstoolsError as exc:
+                _not_read(run, unread, name, str(exc), dom)
+                continue
+            found.extend(r for r in changes if before is None or (r.publish_posix or 0) > before)
     return _dedupe(run, found)
 
 
@@ -256,14 +300,17 @@ def authoritative(run: Run) -> str:
 
 
 def watch(run: Run) -> pd.DataFrame:
-    """The watchdog cell of every phase after 02: changes since the freeze and their risk."""
-    found = collect(run)
+    """The watchdog cell of every phase after 02: changes since the freeze and their risk.
+    What could not be read is in the frame's ``attrs[NOT_READ]`` (:func:`watch_check`)."""
+    unread: dict[str, str] = {}
+    found = collect(run, unread)
     df = frame(run, found)
-    run.journal.write(
-        "freeze-watch",
-        changes=len(found),
-        risks=int((df["risk"] == "collision risk").sum()) if not df.empty else 0,
-    )
+    df.attrs[NOT_READ] = dict(unread)
+    risks = int((df["risk"] == "collision risk").sum()) if not df.empty else 0
+    if unread:
+        run.journal.write("freeze-watch", changes=len(found), risks=risks, not_read=sorted(unread))
+    else:
+        run.journal.write("freeze-watch", changes=len(found), risks=risks)
     print(f"authoritative: {terminal_text(authoritative(run))}", flush=True)
     for _, r in df.iterrows():
         print(
@@ -279,7 +326,11 @@ def watch(run: Run) -> pd.DataFrame:
 
 
 def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResult:
-    """R6: no change since the freeze on a DMS whose database will not be retained."""
+    """R6: no change since the freeze on a DMS whose database will not be retained.
+
+    A watch that could not read an MDS, or a domain on one (``df.attrs[NOT_READ]``), cannot
+    vouch for it: the check fails naming them, an error when ``blocking`` (03-06: wait
+    until the server answers and run the phase again), a warning in 07."""
     if load_freeze(run) is None:
         return CheckResult(
             name="change freeze",
@@ -295,6 +346,9 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
         f"{r['operation']} {r['type']} {r['object']}"
         for _, r in risky.iterrows()
     )
+    unread: dict[str, str] = df.attrs.get(NOT_READ) or {}
+    if unread:
+        return _unread_check(run, unread, items, blocking)
     if not items:
         return CheckResult(
             name="change freeze",
@@ -318,6 +372,34 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
         f"the parameters cell of phase {run.phase.id} (headless: -p "
         "continuous_management=true) and run it again: it holds for the later phases of this "
         "ticket (R13); phase 07 decides which database to retain",
+    )
+
+
+def _unread_check(
+    run: Run, unread: dict[str, str], items: tuple[str, ...], blocking: bool
+) -> CheckResult:
+    """The failed R6 check of a watch that could not read ``unread`` (and found ``items``
+    at risk where it could)."""
+    where = sorted(unread)
+    reason = (
+        f"changes since the freeze not read on {', '.join(where[:5])}"
+        + (f" and {len(where) - 5} more" if len(where) > 5 else "")
+        + ": no change there can be ruled out"
+    )
+    if items:
+        reason += f"; {plural(len(items), 'change')} at risk elsewhere: " + "; ".join(items[:3])
+    return CheckResult(
+        name="change freeze",
+        passed=False,
+        reason=reason,
+        requirement="R6",
+        severity="error" if blocking else "warning",
+        evidence=tuple(f"not read: {w}: {unread[w]}" for w in where) + items,
+        next_step=f"the server is down, rebooting or its API is starting: wait until it "
+        f"answers (mdstools status) and run phase {run.phase.id} again"
+        if blocking
+        else "check those MDSs for changes since the freeze (SmartConsole, show-changes) "
+        "before deciding which database to retain",
     )
 
 

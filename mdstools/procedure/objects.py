@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from mdstools import jobs
+from mdstools import jobs, mgmt_api
 from mdstools.checks import CheckResult
 from mdstools.commands import ha, objects
 from mdstools.errors import MdstoolsError, TransportError
@@ -29,7 +29,18 @@ def object_versions(run: Run) -> list[DomainServerInfo]:
     Real servers may not expose the attribute through the API (the lab does, marked as a
     lab extension): then versions are None and the check says to look in SmartConsole.
     """
-    return run.session(run.inventory.primary.name).run(ha.show_domains(), check=True).value()
+    return domain_servers(run)
+
+
+def domain_servers(run: Run) -> list[DomainServerInfo]:
+    """``show-domains`` on the primary: its DMS and DLS objects. An API that answers "not
+    now" (initializing after ``mdsstart`` or a reboot) is waited for with a progress line,
+    within :func:`mgmt_api.run_retrying`'s budget (scaled)."""
+    return mgmt_api.run_retrying(
+        run.session(run.inventory.primary.name),
+        ha.show_domains(),
+        time_scale=scaled(run, 1.0, floor=0.0),
+    ).value()
 
 
 def versions_frame(

@@ -15,10 +15,10 @@ import pandas as pd
 
 from mdstools import audit, status
 from mdstools.checks import CheckResult
-from mdstools.commands import ha
 from mdstools.errors import MdstoolsError, TransportError
 from mdstools.procedure import steps
 from mdstools.procedure.common import api_change, found, scaled, wait_task
+from mdstools.procedure.objects import domain_servers
 from mdstools.records import COLLISION, SYNCHRONIZED, DomainServerInfo
 from mdstools.run import DryResult, Run
 from mdstools.secrets import redact
@@ -146,7 +146,7 @@ def _unfinished_task(run: Run, key: str) -> str | None:
 
 def resolve(run: Run, snap: status.Snapshot, retain: dict[str, str]) -> pd.DataFrame:
     """R15: for each collided domain, standby the other side, full sync from the retained."""
-    infos = run.session(run.inventory.primary.name).run(ha.show_domains(), check=True).value()
+    infos = domain_servers(run)
     actions: list[Action] = []
     for d in snap.domains:
         if d.name not in retain:
@@ -222,7 +222,7 @@ def one_active(run: Run, snap: status.Snapshot) -> pd.DataFrame:
 
 def synchronize_standbys(run: Run, snap: status.Snapshot) -> pd.DataFrame:
     """R10: a full sync from the active server to every standby that is not Synchronized."""
-    infos = run.session(run.inventory.primary.name).run(ha.show_domains(), check=True).value()
+    infos = domain_servers(run)
     actions: list[Action] = []
     for d in snap.domains:
         if d.active_server is None:

@@ -358,7 +358,11 @@ class SshTransport:
             with self._lock:
                 if self._t is t and not t.is_active():
                     self._close()
-            raise ConnectionLostError(self.name, f"cannot open a channel: {exc}") from exc
+            why = str(exc).strip() or (
+                f"{type(exc).__name__} without a reason (the server refused the session "
+                "or the connection is closing)"
+            )
+            raise ConnectionLostError(self.name, f"cannot open a channel: {why}") from exc
 
     def exec(self, command: str, timeout: float, stdin: str | None = None) -> ExecOutput:
         start = time.monotonic()

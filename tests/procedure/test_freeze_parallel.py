@@ -85,8 +85,9 @@ def freeze_at_100(run: Run) -> None:
     run.write_file(FREEZE, json.dumps(body) + "\n")
 
 
-def sequential_collect(run: Run) -> list[ChangeRecord]:
-    """``collect`` as it was when it read the MDSs one after another: the reference."""
+def sequential_collect(run: Run, unread: dict[str, str] | None = None) -> list[ChangeRecord]:
+    """``collect`` as it was when it read the MDSs one after another: the reference (an MDS
+    not read is also kept in ``unread``, for the watch's gate)."""
     fz = freeze.load_freeze(run)
     if fz is None:
         return []
@@ -100,6 +101,8 @@ def sequential_collect(run: Run) -> list[ChangeRecord]:
         except MdstoolsError as exc:
             run.journal.write("freeze", server=m.name, error=str(exc))
             print(terminal_text(f"changes on {m.name} not read: {exc}"), flush=True)
+            if unread is not None:
+                unread[m.name] = str(exc)
             continue
         for note in now.notes:
             run.journal.write("freeze", server=m.name, note=note)
@@ -135,8 +138,8 @@ def watch(s: Scripted, capsys: pytest.CaptureFixture[str]) -> Watched:
     changes: list[ChangeRecord] = []
     collect = freeze.collect
 
-    def keep(run: Run) -> list[ChangeRecord]:
-        changes.extend(collect(run))
+    def keep(run: Run, unread: dict[str, str] | None = None) -> list[ChangeRecord]:
+        changes.extend(collect(run, unread))
         return changes
 
     with pytest.MonkeyPatch.context() as m:

@@ -1,8 +1,7 @@
 """Adversarial domain names through the Management API reads, the script run in a real bash
-with a stand-in ``mgmt_cli``: a name the exec's item markers cannot carry (leading or
-trailing blanks, a newline) loses its answer, which its parser then calls "not JSON" (the
-defect is marked xfail, strict); quotes, ``$()``, backticks, unicode and long names are read
-as they are, and nothing they hold is run."""
+with a stand-in ``mgmt_cli``: names with leading or trailing blanks or a newline keep their
+answers (the item markers carry them escaped); quotes, ``$()``, backticks, unicode and long
+names are read as they are, and nothing they hold is run."""
 
 from __future__ import annotations
 
@@ -92,12 +91,6 @@ def test_quotes_substitutions_unicode_and_long_names_are_read_and_never_run(
     assert calls.count("login") == calls.count("logout") == len(names)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mgmt_api._parse strips each item's marker line and cuts it at a newline, so the "
-    "key of a domain whose name has outer blanks or a newline never matches: its answer is "
-    "read as empty, and its parser reports 'the output is not JSON'",
-)
 @pytest.mark.parametrize("name", [" lead", "trail ", "line1\nline2"])
 def test_a_name_with_outer_blanks_or_a_newline_keeps_its_answer(tmp_path: Path, name: str) -> None:
     got = read(tmp_path, [name, "dom1"])

@@ -1,8 +1,7 @@
 """Adversarial: a read exec that fails as a whole (``mktemp -d`` fails: exit 70; no
-``mgmt_cli`` on the PATH: exit 127). ``read_domains`` accepts every exit status and reads
-the missing items as empty answers, so each domain "answered" nothing: status calls that
-"not JSON", the change-freeze watch takes the domain as unchanged. The defect is marked
-xfail, strict."""
+``mgmt_cli`` on the PATH: the login fails with 127 and prints nothing) is an error naming
+the server, the exit status and the first line of stderr, never empty answers (which
+status would call "not JSON" and the change-freeze watch "unchanged")."""
 
 from __future__ import annotations
 
@@ -56,17 +55,12 @@ def no_mgmt_cli(tmp: Path) -> str:
     return "/usr/bin:/bin"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mgmt_api._exec accepts every exit status (ok_codes=range(256)) and _settle keeps "
-    "a domain whose login item never printed as an empty answer instead of an error",
-)
 @pytest.mark.parametrize("path", [failing_mktemp, no_mgmt_cli], ids=["mktemp-fails", "no-mgmt_cli"])
 def test_an_exec_that_fails_as_a_whole_is_an_error_not_empty_answers(
     tmp_path: Path, path: Callable[[Path], str]
 ) -> None:
     sess = session_with_path(path(tmp_path))
-    with pytest.raises(MdstoolsError):
+    with pytest.raises(MdstoolsError) as info:
         got = mgmt_api.read_domains(
             sess,
             ["dom1", "dom2"],
@@ -74,3 +68,23 @@ def test_an_exec_that_fails_as_a_whole_is_an_error_not_empty_answers(
             time_scale=0.001,
         )
         print(got)
+    assert "mds1" in str(info.value) and "no answer for dom" in str(info.value)
+    assert "exit status" in str(info.value)
+
+
+def test_the_error_names_the_missing_command() -> None:
+    with pytest.raises(mgmt_api.ExecFailed, match="mgmt_cli: command not found"):
+        mgmt_api.read_domains(
+            session_with_path("/usr/bin:/bin"),
+            ["dom1"],
+            lambda d, s: [ha.mgmt("show-last-published-session", session=s)],
+            time_scale=0.001,
+        )
+
+
+def test_a_change_or_a_task_wait_without_mgmt_cli_is_an_error_not_an_empty_answer() -> None:
+    sess = session_with_path("/usr/bin:/bin")
+    with pytest.raises(mgmt_api.ExecFailed, match="no answer for dom1"):
+        mgmt_api.change(sess, "dom1", lambda s: ha.set_ha_state("dom1", "active", s))
+    with pytest.raises(mgmt_api.ExecFailed, match="mgmt_cli: command not found"):
+        mgmt_api.wait_task(sess, "dom1", "t1", timeout_s=1, interval_s=0.1)

@@ -1,16 +1,12 @@
-"""Adversarial: the procedures' implicit ``mgmt_cli -r true`` reads right after an
-``mdsstop; mdsstart`` or a reboot, when the API still answers "initializing". The status and
-``procedure.common.ha_state`` retry such an answer with backoff (``mgmt_api.run_retrying``);
-phase 06's ``show-domains`` does not: the first "initializing" answer fails the phase (the
-defect is marked xfail, strict; phase 07's ``show-domains`` in ``procedure/sync.py`` and the
-watch's ``show-changes`` in ``procedure/freeze.py`` are read the same way)."""
+"""The procedures' implicit ``mgmt_cli -r true`` reads right after an ``mdsstop; mdsstart``
+or a reboot, when the API still answers "initializing": phase 06's ``show-domains``, phase
+07's (``procedure/sync.py``) and the watch's ``show-changes`` wait it out with backoff
+(``mgmt_api.run_retrying``), as the status and ``procedure.common.ha_state`` do."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import pytest
 
 from mdstools.procedure import freeze, objects
 from mdstools.procedure.prepare import FREEZE
@@ -24,11 +20,6 @@ INITIALIZING = mgmt_error(
 DOMAINS = fixture("show_domains/lab_r81.10.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="procedure/objects.py object_versions runs show-domains once (check=True), not "
-    "through mgmt_api.run_retrying: phase 06 fails right after its own mdsstop; mdsstart",
-)
 def test_phase_06_object_versions_wait_out_an_initializing_api(tmp_path: Path) -> None:
     answers = {"mds1": {"show-domains": [INITIALIZING, INITIALIZING, DOMAINS]}}
     s = scripted(tmp_path, answers, phase_id="06", params={"time_scale": 0.0001})
@@ -36,11 +27,6 @@ def test_phase_06_object_versions_wait_out_an_initializing_api(tmp_path: Path) -
     assert infos
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="procedure/freeze.py changes_since runs show-changes once (check=True), not "
-    "through mgmt_api.run_retrying, and collect() lets its ApiError out: the watch fails",
-)
 def test_the_watch_waits_out_an_initializing_show_changes(tmp_path: Path) -> None:
     answers = {
         "mds1": {"show-last-published": batch_answer({"dom1": published("s0", 100)})},
