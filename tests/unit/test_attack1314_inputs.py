@@ -11,7 +11,10 @@ the product does.
   the inventory blocks forever on the read.
 - a rehearsal interrupted by Ctrl-C says under "what would have stopped the real campaign"
   that the operator's interrupt would; a discovery aborted on the real servers is listed
-  under "phases on the twin"."""
+  under "phases on the twin".
+- a real ticket whose id is another ticket's rehearsal id (``CHG-1-rehearsal``) holds the
+  folder ``rehearse --ticket CHG-1`` writes; the refusal calls that record an earlier
+  rehearsal."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from mdstools import durations, estimate, rehearsal
-from mdstools.errors import BadInput, InventoryError
+from mdstools.errors import BadInput, InventoryError, MdstoolsError
 from mdstools.phases import phase
 
 MEMORY_LIMIT = 1 << 30
@@ -140,3 +143,16 @@ def test_an_interrupted_rehearsal_does_not_blame_the_campaign(tmp_path: Path) ->
     text = rehearsal.render(summary)
     assert "ABORTED" in text
     assert "what would have stopped the real campaign" not in text
+
+
+@pytest.mark.xfail(strict=True, reason="a real ticket's record is called an earlier rehearsal")
+def test_a_real_ticket_named_like_the_rehearsal_is_not_called_a_rehearsal(
+    tmp_path: Path,
+) -> None:
+    layout = rehearsal.Layout(reports=tmp_path, ticket="CHG-1")
+    layout.folder.mkdir(parents=True)
+    (layout.folder / "manifest.json").write_text("{}")
+    (layout.folder / "journal.jsonl").write_text("")
+    with pytest.raises(MdstoolsError) as refused:
+        rehearsal.check_new(layout)
+    assert "holds a rehearsal" not in str(refused.value)
