@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from mdstools.bounded_read import NotReadable, read_regular
 from mdstools.errors import InventoryError, shown
 
 MAX_FILE = 1 << 16
@@ -211,11 +212,9 @@ def read_file(path: Path) -> dict[str, float]:
     """The engineer's values from the timings file at ``path``: every name known, every
     value a number in range. InventoryError (exit 2) naming the file and the name."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, "", f"cannot read the timings file: {exc.strerror}") from exc
-    if len(raw) > MAX_FILE:
-        raise _fail(path, "", f"{len(raw)} bytes; a timings file is at most {MAX_FILE} bytes")
+        raw = read_regular(path, MAX_FILE)
+    except NotReadable as exc:
+        raise _fail(path, "", f"cannot read the timings file: {exc}") from exc
     try:
         data = yaml.safe_load(raw)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mdstools import audit, durations
-from mdstools.errors import BadInput, RecordDamaged
+from mdstools.bounded_read import NotReadable, read_regular
+from mdstools.errors import BadInput, RecordDamaged, shown
 from mdstools.inventory import Inventory
 from mdstools.mgmt_api import EXECS_PER_SERVER
 from mdstools.phases import BACKOUT, BY_ID, CAMPAIGN
@@ -40,6 +41,8 @@ from mdstools.records import SYNCHRONIZED
 if TYPE_CHECKING:
     from mdstools.run import Run
 
+#: the largest baseline or status document read (5000 domains take about 5 MB)
+MAX_DOCUMENT = 64 << 20
 #: domains assumed when there is no baseline or status document
 ASSUMED_DOMAINS = 10
 #: ``mdsstart`` starts DMSs ten at a time (docs/formats.md, mdsstart and mdsstop)
@@ -235,11 +238,11 @@ def read_document(path: Path) -> dict[str, Any]:
     wrong when it cannot be read or is not such a document."""
     hint = "pass reports/<ticket>/baseline.json or the output of mdstools status --format json"
     try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read it: {exc.strerror}", hint) from exc
-    except ValueError as exc:
-        raise BadInput(f"{path}: not JSON ({exc})", hint) from exc
+        data = json.loads(read_regular(path, MAX_DOCUMENT))
+    except NotReadable as exc:
+        raise BadInput(f"{path}: cannot read it: {exc}", hint) from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadInput(f"{path}: not JSON ({shown(str(exc), 120)})", hint) from exc
     if not isinstance(data, dict) or not isinstance(data.get("servers"), list):
         raise BadInput(f'{path}: not a baseline or status document: no "servers" list', hint)
     return data
@@ -248,8 +251,8 @@ def read_document(path: Path) -> dict[str, Any]:
 def baseline_of(reports_dir: Path, ticket: str) -> dict[str, Any] | None:
     """``reports/<ticket>/baseline.json`` when it exists and reads as JSON, else None."""
     try:
-        data = json.loads((reports_dir / ticket / "baseline.json").read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_regular(reports_dir / ticket / "baseline.json", MAX_DOCUMENT))
+    except (NotReadable, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from mdstools import durations
+from mdstools.bounded_read import NotReadable, read_regular
 from mdstools.errors import InventoryError, SecretError, shown
 from mdstools.phases import MAX_TIME_SCALE
 from mdstools.secrets import is_reference, resolve
@@ -340,18 +341,14 @@ def load(path: str | Path) -> Inventory:
     """Read and validate an inventory file."""
     p = Path(path).expanduser()
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
+        raw = read_regular(p, MAX_FILE)
+    except NotReadable as exc:
         raise InventoryError(
             str(p),
             "",
-            f"cannot read the inventory: {exc.strerror}",
+            f"cannot read the inventory: {exc}",
             "pass the path of an inventory YAML file with -i",
         ) from exc
-    if len(raw) > MAX_FILE:
-        raise InventoryError(
-            str(p), "", f"{len(raw)} bytes; an inventory is at most {MAX_FILE} bytes"
-        )
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

@@ -90,8 +90,13 @@ def check_new(layout: Layout) -> None:
     otherwise."""
     folder = layout.folder
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        held = (
+            f"a rehearsal of ticket {shown(layout.ticket)}"
+            if (folder / SUMMARY_JSON).exists() or (folder / "discovery").is_dir()
+            else "files that are not a rehearsal (the record of a ticket of that name?)"
+        )
         raise MdstoolsError(
-            f"{folder} already holds a rehearsal of ticket {shown(layout.ticket)}",
+            f"{folder} already holds {held}",
             "move that folder away (or delete it) to rehearse again",
         )
     parent = folder
@@ -210,7 +215,7 @@ class Summary:
     def add_outcome(self, outcome: Any, record: Path) -> None:
         """One phase's outcome on the twin; the first that did not pass is what stopped it."""
         self.phases.append(outcome_entry(outcome))
-        if outcome.verdict != "passed" and self.stopped is None:
+        if outcome.verdict not in ("passed", "aborted") and self.stopped is None:
             self.stopped = stop_entry(outcome, record)
 
     def to_json(self) -> dict[str, Any]:

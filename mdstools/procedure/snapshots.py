@@ -49,11 +49,13 @@ COLUMNS = ["server", "name", "version", "taken_at", "size", "size_bytes", "statu
 
 
 def snapshot_name(ticket: str, server: str) -> str:
-    """``mdstools_<ticket>_<server>``, every character outside ``[A-Za-z0-9_-]`` replaced
-    by ``_``; longer than 64 characters, cut and ended by ``_`` and 8 hex digits of the
-    SHA-256 of the ticket and server, so that it stays unique per ticket and server."""
-    name = _OUTSIDE.sub("_", f"mdstools_{ticket}_{server}")
-    if len(name) <= MAX_NAME:
+    """``mdstools_<ticket>_<server>`` when every character is in ``[A-Za-z0-9_-]`` and it
+    fits 64 characters; otherwise the characters outside replaced by ``_``, cut, and ended by
+    ``_`` and 8 hex digits of the SHA-256 of the ticket and server, so that tickets that
+    differ only there (``CHG.1``, ``CHG_1``) never share a snapshot."""
+    raw = f"mdstools_{ticket}_{server}"
+    name = _OUTSIDE.sub("_", raw)
+    if name == raw and len(name) <= MAX_NAME:
         return name
     digest = hashlib.sha256(f"{ticket}\0{server}".encode()).hexdigest()[:8]
     return f"{name[: MAX_NAME - 9]}_{digest}"
