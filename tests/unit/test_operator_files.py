@@ -44,13 +44,11 @@ def _limited(code: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
     )
 
 
-
 def test_a_deeply_nested_baseline_is_refused_as_bad_input(tmp_path: Path) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(BadInput, match="not JSON"):
         estimate.read_document(deep)
-
 
 
 def test_a_baseline_without_end_is_refused_by_its_size() -> None:
@@ -69,7 +67,6 @@ def test_a_baseline_without_end_is_refused_by_its_size() -> None:
     assert done.returncode == 0 and "refused:" in done.stdout, done.stderr[-500:]
 
 
-
 def test_a_timings_file_without_end_is_refused_by_its_size() -> None:
     done = _limited(
         """
@@ -84,7 +81,6 @@ def test_a_timings_file_without_end_is_refused_by_its_size() -> None:
         timeout_s=120,
     )
     assert done.returncode == 0 and "refused:" in done.stdout, done.stderr[-500:]
-
 
 
 def test_a_timings_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
