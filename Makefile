@@ -23,11 +23,12 @@ WHEELHOUSE = wheelhouse
 JUPYTER_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps lint test demo jupyter clean constraints wheelhouse offline-check
+.PHONY: help venv sysdeps lint test test-matrix demo jupyter clean constraints wheelhouse offline-check
 
 help:  ## list the targets
 	@echo "mdstools make targets:"
 	@echo "  make test      set up (Debian packages, .venv), lint, then run the test suite"
+	@echo "  make test-matrix   every lab scenario campaign on both topologies (make test runs a subset)"
 	@echo "  make demo      set up .venv, then lab up, the whole upgrade campaign, verify, lab down"
 	@echo "  make jupyter   the lab, then JupyterLab on the ticket's copies of the runbooks; Ctrl-C stops both"
 	@echo "  make lint      ruff check, ruff format --check, mypy"
@@ -84,7 +85,12 @@ lint: $(STAMP)
 # Two workers that take two tests at a time as they finish; tests/conftest.py puts the long
 # ones first, so that neither worker is left running the last campaigns alone.
 test: sysdeps $(STAMP) lint
-	$(BIN)/pytest -n 2 --maxschedchunk 2 --durations=25 tests
+	$(BIN)/pytest -n 2 --maxschedchunk 2 --durations=25 -m "not matrix" tests
+
+# Every lab scenario on both topologies (make test leaves out the second topology of the
+# scenarios whose faults do not depend on it: see tests/reliability/test_scenarios.py).
+test-matrix: sysdeps $(STAMP)
+	$(BIN)/pytest -n 2 --maxschedchunk 2 --durations=25 tests/reliability/test_scenarios.py
 
 demo: $(STAMP)
 	$(BIN)/mdstools demo

@@ -80,6 +80,10 @@ def retained_side(run: Run, domain: str) -> str:
 
 
 NOT_READ = "not_read"
+DMS_SILENT = "its DMS refuses the login: stopped or starting"
+"""Why a domain hosted on an MDS (phase 02 read its marker there) was not read when the
+login to it failed: a DMS that is not running. Nobody can publish on it while it does not
+run; phase 06 starts the DMSs and names those that do not start."""
 """The key, in the watch's frame's ``attrs``, of what the watch could not read: ``{where:
 why}``, where is an MDS (none of its domains read) or "DOMAIN on MDS"."""
 
@@ -131,8 +135,10 @@ def _last_published(run: Run, server: str, domains: list[str]) -> _Markers:
             out[d] = ha.parse_last_published_session(text)
         except ApiError as exc:
             out[d] = None
-            if exc.code != mgmt_api.LOGIN_FAILED or d in hosted:
+            if exc.code != mgmt_api.LOGIN_FAILED:
                 unread[d] = str(exc)
+            elif d in hosted:
+                unread[d] = f"{DMS_SILENT} ({exc})"
         except (MdstoolsError, ValueError) as exc:
             out[d] = None
             unread[d] = str(exc)
@@ -347,8 +353,10 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
         for _, r in risky.iterrows()
     )
     unread: dict[str, str] = df.attrs.get(NOT_READ) or {}
-    if unread:
+    if any(not why.startswith(DMS_SILENT) for why in unread.values()):
         return _unread_check(run, unread, items, blocking)
+    if unread and not items:
+        return _silent_check(unread)
     if not items:
         return CheckResult(
             name="change freeze",
@@ -372,6 +380,24 @@ def watch_check(run: Run, df: pd.DataFrame, blocking: bool = True) -> CheckResul
         f"the parameters cell of phase {run.phase.id} (headless: -p "
         "continuous_management=true) and run it again: it holds for the later phases of this "
         "ticket (R13); phase 07 decides which database to retain",
+    )
+
+
+def _silent_check(unread: dict[str, str]) -> CheckResult:
+    """The R6 warning of a watch that read everything but DMSs that do not run."""
+    where = sorted(unread)
+    return CheckResult(
+        name="change freeze",
+        passed=False,
+        reason=f"no change since the freeze where it could read; not read: "
+        f"{', '.join(where[:5])}"
+        + (f" and {len(where) - 5} more" if len(where) > 5 else "")
+        + f" ({DMS_SILENT})",
+        requirement="R6",
+        severity="warning",
+        evidence=tuple(f"not read: {w}: {unread[w]}" for w in where),
+        next_step="a DMS that does not run takes no change; phase 06 starts the DMSs and names "
+        "those that do not start, and the watch of each later phase reads them again",
     )
 
 

@@ -125,3 +125,22 @@ def test_a_domain_02_did_not_find_on_an_mds_is_not_hosted_there(
     s.run.write_file("freeze.json", json.dumps(body) + "\n")
     check = freeze.watch_check(s.run, freeze.watch(s.run))
     assert check.passed, check.reason
+
+
+def test_a_dms_that_refuses_the_login_where_02_read_it_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DMS that does not run (its login refused where phase 02 read its marker) is named,
+    but does not stop the phase: nobody can publish on it, and 06 says why it is down."""
+    unmoved = batch_answer({"dom1": published("s0", 100), "dom2": published("s0", 100)})
+    stopped = batch_answer({"login dom1": LOGIN_FAILED, "dom2": published("s0", 100)})
+    answers = {
+        "mds1": {"show-last-published": unmoved},
+        "mds2": {"show-last-published": stopped},
+    }
+    s = scripted(tmp_path, answers, phase_id="05", params={"time_scale": 0.0001})
+    freeze_at_100(s.run)
+    check = freeze.watch_check(s.run, freeze.watch(s.run))
+    assert not check.passed and check.severity == "warning", check
+    assert "dom1 on mds2" in check.reason and freeze.DMS_SILENT in check.reason
+    assert "changes on dom1 on mds2 not read" in capsys.readouterr().out
