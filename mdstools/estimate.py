@@ -378,7 +378,7 @@ def _restart(c: Context, step: Step) -> Part | None:
 
 def _full_sync(c: Context, step: Step) -> Part | None:
     if c.phase == BACKOUT:
-        n, which = c.shape.standbys, "every standby DMS (the source version may not show sync)"
+        n, which = c.shape.standbys, "standby DMSs, every one (the source may show no sync)"
     else:
         n, which = c.shape.to_sync, "standby DMSs not synchronized"
     if not n:

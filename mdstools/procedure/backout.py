@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -310,15 +311,26 @@ def reentry(run: Run, lost: list[ChangeRecord]) -> pd.DataFrame:
     return freeze.reentry(run, sides, kept, prefix=REENTRY_PREFIX)
 
 
-def confirm_question(picked: list[Target], lost: pd.DataFrame) -> str:
-    """The confirmation of the reverts in words."""
+def confirm_question(picked: list[Target], lost: pd.DataFrame, found: Sequence[Target] = ()) -> str:
+    """The confirmation of the reverts in words; it warns when servers the ticket changed
+    are left out (``found`` less ``picked``): the deployment then stays on mixed versions."""
     if not picked:
         return "No server to revert: only make the primary active and synchronize"
     each = ", ".join(f"{t.server} ({t.now} -> {t.version_after}, {t.snapshot})" for t in picked)
+    chosen = {t.server for t in picked}
+    left = [t for t in found if t.server not in chosen and t.now != t.baseline]
+    warning = (
+        "; WARNING: "
+        + ", ".join(f"{t.server} stays on {t.now}" for t in left)
+        + " (left out): the deployment stays on mixed versions, which do not synchronize, "
+        "and the end check against the baseline fails"
+        if left
+        else ""
+    )
     return (
         f"Revert {each}: each reboots; {plural(len(lost), 'change')} published after the "
         "snapshots are lost (listed for re-entry); then mdsstart, the primary active for every "
-        "domain, the standbys synchronized"
+        f"domain, the standbys synchronized{warning}"
     )
 
 
@@ -485,12 +497,14 @@ def restore_ha(run: Run) -> pd.DataFrame:
     return pd.concat([first, rest], ignore_index=True)
 
 
-def compare(run: Run, snap: status.Snapshot) -> list[CheckResult]:
+def compare(run: Run, snap: status.Snapshot, ha: pd.DataFrame | None = None) -> list[CheckResult]:
     """B4: 08's checks against the baseline, with the baseline's versions instead of the
-    target, and every domain active on the primary."""
+    target, and every domain active on the primary. ``ha`` is :func:`restore_ha`'s table:
+    where the release cannot show the sync status, its outcomes are the evidence."""
     base = discover.load_baseline(run)
+    failed = _failed_actions(ha)
     results = [
-        _sync_evidence(r, snap)
+        _sync_evidence(r, snap, failed)
         for r in discover.compare(run, snap)
         if not r.name.startswith("versions on ")
     ]
@@ -543,15 +557,36 @@ def settled(run: Run) -> status.Snapshot:
     return snap
 
 
-def _sync_evidence(result: CheckResult, snap: status.Snapshot) -> CheckResult:
+def _failed_actions(ha: pd.DataFrame | None) -> list[str]:
+    """The actions of :func:`restore_ha` that did not succeed, in words."""
+    if ha is None or ha.empty:
+        return []
+    return [
+        f"{r['domain']}: {r['action']}: {r['outcome']}"
+        for _, r in ha.iterrows()
+        if str(r["outcome"]).startswith("FAILED")
+    ]
+
+
+def _sync_evidence(result: CheckResult, snap: status.Snapshot, failed: list[str]) -> CheckResult:
     """08's synchronization check, a warning when the release cannot tell (every status
-    unknown): then the full syncs of the HA step, each waited for, are the evidence."""
+    unknown) and every HA action of the back-out succeeded (each waited for: the
+    evidence); an error naming them when some failed."""
     if result.passed or not unreadable_sync(snap):
         return result
+    if failed:
+        return replace(
+            result,
+            reason="the sync status cannot be read on this release, and "
+            f"{plural(len(failed), 'HA action')} of the back-out failed: " + "; ".join(failed[:3]),
+            evidence=tuple(failed),
+            next_step="read each failure above; synchronize those domains from the primary "
+            "(SmartConsole or ha-full-sync), then check their HA status",
+        )
     return replace(
         result,
         severity="warning",
         reason="the sync status cannot be read on this release (show-ha-status needs R81.20 "
-        "JHF T43 or later); the full syncs of the HA step ended, each waited for",
+        "JHF T43 or later); every full sync of the HA step succeeded, each waited for",
         next_step="check the domains' HA status in SmartConsole",
     )

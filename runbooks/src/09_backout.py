@@ -64,7 +64,7 @@ lost
 # ## Step 6 (B2, B3): confirm the reverts
 
 # %%
-ok = run.confirm(backout.confirm_question(picked, lost))
+ok = run.confirm(backout.confirm_question(picked, lost, found))
 
 # %% [markdown]
 # ## Step 7 (B2): revert, one server at a time
@@ -81,7 +81,8 @@ done
 # ## Step 8 (B4): the primary active for every domain, the standbys synchronized
 
 # %%
-backout.restore_ha(run)
+ha = backout.restore_ha(run)
+ha
 
 # %% [markdown]
 # ## Step 9 (B4): gate: the end state against the baseline
@@ -91,7 +92,7 @@ snap = backout.settled(run)
 discover.domains_frame(snap)
 
 # %%
-results = backout.compare(run, snap)
+results = backout.compare(run, snap, ha)
 for r in results:
     run.gate(r, stop=False)
 ui.checks_table(results)
