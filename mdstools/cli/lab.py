@@ -61,6 +61,7 @@ def lab_options(args: argparse.Namespace) -> Any:
         columns=_columns(args.columns),
         double_echo=args.double_echo,
         like=args.like,
+        owner_pid=getattr(args, "owner_pid", None),
         **api_options(args),
     )
 
@@ -115,6 +116,9 @@ def _validate_lab_options(args: argparse.Namespace) -> str | None:
         _columns(args.columns)
     except argparse.ArgumentTypeError as exc:
         return str(exc)
+    owner = getattr(args, "owner_pid", None)
+    if owner is not None and not 0 < owner < 2**31:
+        return "--owner-pid must be the id of a running process"
     return api_problem(args)
 
 

@@ -69,6 +69,12 @@ def _add_lab_shape(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="echo interactive commands twice, as some Gaia builds do",
     )
+    p.add_argument(
+        "--owner-pid",
+        type=int,
+        metavar="PID",
+        help="stop the lab by itself when process PID ends (a rehearsal's twin)",
+    )
     for flag, kind, meta, what in (
         ("--api-latency", float, "SECONDS", "product seconds of a read/write API login"),
         ("--api-init-after-boot", float, "SECONDS", "the API's initializing time after a reboot"),

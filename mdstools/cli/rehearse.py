@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -157,6 +158,8 @@ def _twin_arguments(inv: Any, baseline: Path, lab_dir: Path, args: argparse.Name
         argv += ["--target", inv.target_version]
     if args.time_scale is not None:
         argv += ["--time-scale", repr(args.time_scale)]
+    if not args.keep_twin:
+        argv += ["--owner-pid", str(os.getpid())]
     return argv
 
 

@@ -329,6 +329,9 @@ def serve(
     seen = 0
     try:
         while not stop.wait(0.2):
+            if opts.owner_pid and not _alive(opts.owner_pid):
+                record(f"lab down: its owner, pid {opts.owner_pid}, has ended")
+                break
             with dep.lock:
                 new = dep.events[seen:]
                 seen = len(dep.events)
@@ -399,6 +402,8 @@ def _serve_arguments(lab_dir: Path, opts: scenarios.LabOptions) -> list[str]:
         cmd += ["--columns", f"{ver}={','.join(cols)}"]
     if opts.double_echo:
         cmd.append("--double-echo")
+    if opts.owner_pid:
+        cmd += ["--owner-pid", str(opts.owner_pid)]
     return cmd + scenarios.api_arguments(opts)
 
 

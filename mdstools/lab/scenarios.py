@@ -101,6 +101,7 @@ class LabOptions:
     api_rate_limit: float | None = None  # calls per product second; 0: off; None: scenario's
     max_sessions: int = SESSION_LIMIT
     like: str | None = None  # a status document: the lab is its twin (mds .. source unused)
+    owner_pid: int | None = None  # the lab stops by itself once this process has ended
 
 
 @dataclass(frozen=True)
