@@ -12,8 +12,10 @@ import os
 import stat
 from pathlib import Path
 
+from mdstools.errors import BadInput
 
-class NotReadable(Exception):
+
+class NotReadable(BadInput):
     """The file cannot be used: not there, not a regular file, or larger than allowed. The
     message says which (``No such file or directory``, ``not a regular file (a FIFO)``,
     ``more than N bytes (at most N allowed)``)."""

@@ -17,7 +17,8 @@ written, 1 otherwise; Ctrl-C is 130.
     │   ├── InventoryError         errors           the inventory file is wrong             2
     │   ├── ParameterError         errors           a parameter is unknown or out of range  2
     │   ├── SecretError            errors           an env:/file: reference does not work   2
-    │   └── NotebookRefused        notebook_record  a notebook this record cannot take      2
+    │   ├── NotebookRefused        notebook_record  a notebook this record cannot take      2
+    │   └── NotReadable            bounded_read     a named file is no regular file, too big 2
     ├── TransportError             errors           a server is out of reach (base)         4
     │   ├── ConnectError           errors           cannot reach or log in to a server      4
     │   │   ├── HostKeyError       errors           unknown or changed host key             4
