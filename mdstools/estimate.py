@@ -11,9 +11,9 @@ the inventory's timings file gives it.
 The structure comes from the phase table of steps (:data:`mdstools.procedure.steps.PHASE_STEPS`):
 each step that takes real time has a rule here (:data:`RULES`) saying what it costs and
 whether its servers run at once or one after another, as the procedures do it: 01's verifier
-on every server at once (``verification.verify_all``), 02's backups one MDS after another
-and its snapshots all at once, 03-05 one server at a time, 06 one MDS after another, 07's
-full syncs one domain after another, 09's reverts one server at a time. Reads of a few
+on every server at once (``verification.verify_all``), 02's backups and its snapshots all at
+once, 03-05 one server at a time, 06 one MDS after another, 07's full syncs one domain after
+another, 09's reverts one server at a time. Reads of a few
 seconds are not counted (each phase's ``phase_overhead`` covers them). Imports no pandas
 and opens no connection.
 """
@@ -335,7 +335,7 @@ def _backup(c: Context, step: Step) -> Part | None:
     def gb(server: str) -> float:
         return c.t["backup_base_gb"] + c.shape.of(server) * c.t["backup_per_domain_gb"]
 
-    return _in_turn("backups", {n: gb(n) * c.t["backup_per_gb"] for n in c.names(step)})
+    return _at_once("backups", {n: gb(n) * c.t["backup_per_gb"] for n in c.names(step)})
 
 
 def _snapshot(c: Context, step: Step) -> Part | None:

@@ -509,6 +509,40 @@ def resume_or_start(
     job in progress or reading one already done. The server is waited for as in
     :func:`wait` if it does not answer while this is decided.
     """
+    got = find_or_start(
+        session,
+        ticket,
+        name,
+        command,
+        timeout_s,
+        domain,
+        progress,
+        budget_s,
+        on_found,
+        reuse_finished,
+    )
+    if isinstance(got, JobResult):
+        return got
+    handle, found = got
+    result = wait(session, handle, timeout_s, interval_s, progress, budget_s)
+    return replace(result, found=found) if found else result
+
+
+def find_or_start(
+    session: Session,
+    ticket: str,
+    name: str,
+    command: str,
+    timeout_s: float,
+    domain: str | None = None,
+    progress: Progress | None = None,
+    budget_s: float | None = FROM_INVENTORY,
+    on_found: Callable[[str, JobHandle], None] | None = None,
+    reuse_finished: bool = True,
+) -> JobResult | tuple[JobHandle, str]:
+    """The first half of :func:`resume_or_start`, for jobs of several servers that run at
+    once: the result of a job already done, else the handle of the running job (found
+    ``"in progress"``) or of the one just started (found ``""``) for :func:`wait`."""
     t0 = _clock()
     outage = Outage(
         server=session.name, doing=f"{session.name} {name}", budget_s=_budget(session, budget_s)
@@ -525,15 +559,13 @@ def resume_or_start(
     if found is not None and found.state.state == "running":
         if on_found is not None:
             on_found("in progress", found.handle)
-        result = wait(session, found.handle, timeout_s, interval_s, progress, budget_s)
-        return replace(result, found="in progress")
+        return found.handle, "in progress"
     done = found is not None and found.state.state == "finished" and found.state.rc == 0
     if found is not None and done and reuse_finished:
         if on_found is not None:
             on_found("already done", found.handle)
         return _already_done(session, found.handle, name, timeout_s, progress, outage, t0)
-    handle = start(session, name, command, domain, ticket=ticket)
-    return wait(session, handle, timeout_s, interval_s, progress, budget_s)
+    return start(session, name, command, domain, ticket=ticket), ""
 
 
 def call(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mdstools import jobs, mgmt_api
@@ -177,6 +177,33 @@ def run_job(
     for (not in a dry run); ``timeout_s`` and ``interval_s`` are realistic durations
     (scaled here).
     """
+    got = start_job(
+        run, server, name, *commands, timeout_s=timeout_s, reuse_finished=reuse_finished
+    )
+    if isinstance(got, (jobs.JobResult, DryResult)):
+        return got
+    return finish_job(run, server, got, timeout_s=timeout_s, interval_s=interval_s)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A job :func:`start_job` started, or found running, for :func:`finish_job`."""
+
+    handle: jobs.JobHandle
+    found: str
+
+
+def start_job(
+    run: Run,
+    server: str,
+    name: str,
+    *commands: Command[Any],
+    timeout_s: float,
+    reuse_finished: bool | Callable[[], bool] = True,
+) -> jobs.JobResult | DryResult | Started:
+    """The first half of :func:`run_job`, so that the jobs of several servers run at once:
+    a job already done gives its result (a dry run its :class:`DryResult`), else it is
+    started, or found running, and :func:`finish_job` waits for it."""
     shown = [run.show_instead(server, replace(c, mutating=True)) for c in commands]
     line = "; ".join(c.line for c in commands)
     if all(s is not None for s in shown):
@@ -187,17 +214,32 @@ def run_job(
         detail = f"job {h.directory}, pid {h.pid}, started {h.started_at:%Y-%m-%d %H:%M:%S} UTC"
         found(run, server, name, decision, detail)
 
-    return jobs.resume_or_start(
+    got = jobs.find_or_start(
         run.session(server),
         run.ticket,
         name,
         line,
         timeout_s=scaled(run, timeout_s),
-        interval_s=scaled(run, interval_s),
         progress=run.progress,
         on_found=seen,
         reuse_finished=reuse_finished() if callable(reuse_finished) else reuse_finished,
     )
+    return got if isinstance(got, jobs.JobResult) else Started(*got)
+
+
+def finish_job(
+    run: Run, server: str, started: Started, *, timeout_s: float, interval_s: float = 10.0
+) -> jobs.JobResult:
+    """The second half of :func:`run_job`: the job :func:`start_job` left running, waited
+    for (``timeout_s`` and ``interval_s`` realistic, scaled here)."""
+    result = jobs.wait(
+        run.session(server),
+        started.handle,
+        scaled(run, timeout_s),
+        scaled(run, interval_s),
+        run.progress,
+    )
+    return replace(result, found=started.found) if started.found else result
 
 
 def scaled(run: Run, seconds: float, floor: float = 0.05) -> float:

@@ -13,12 +13,24 @@ from mdstools.checks import CheckResult
 from mdstools.commands import ha
 from mdstools.errors import ApiError, MdstoolsError, ParseError, TransportError
 from mdstools.procedure import steps
-from mdstools.procedure.common import api_change, found, ha_state, run_job, scaled, wait_task
+from mdstools.procedure.common import (
+    Started,
+    api_change,
+    finish_job,
+    found,
+    ha_state,
+    run_job,
+    scaled,
+    start_job,
+    wait_task,
+)
 from mdstools.records import BackupFile, HaStateEntry, PublishedSession, TaskRef
 from mdstools.run import DryResult, Run
 from mdstools.session import Session
 
 FREEZE = "freeze.json"
+#: how long one mds_backup may take (realistic seconds, scaled)
+BACKUP_TIMEOUT_S = 4 * 3600
 BACKUPS = "backups.json"
 
 
@@ -154,48 +166,25 @@ def space_check(space: pd.DataFrame, min_free_mb: int) -> CheckResult:
 
 
 def run_backups(run: Run) -> pd.DataFrame:
-    """X1: ``mds_backup`` on each MDS (detached job), then size, path and SHA-256, written
-    to ``backups.json``'s ``"backups"`` (:func:`update_backups`).
+    """X1: ``mds_backup`` on every MDS at once (a detached job each), then, server by server,
+    the wait, size, path and SHA-256, written to ``backups.json``'s ``"backups"``
+    (:func:`update_backups`).
 
     Once per ticket and server: a backup job of this ticket still running is waited for,
     one that succeeded is not run again (its archive is the one written since it started).
     """
-    rows: list[dict[str, object]] = []
+    cmd = steps.MDS_BACKUP.command(run.inventory)
+    started: dict[str, jobs.JobResult | DryResult | Started | MdstoolsError] = {}
     for m in run.inventory.mdss:
-        sess = run.session(m.name)
-        cmd = steps.MDS_BACKUP.command(run.inventory)
         try:
-            job = run_job(run, m.name, steps.MDS_BACKUP.job, cmd, timeout_s=4 * 3600)
-            if isinstance(job, DryResult):
-                rows.append({"server": m.name, "file": "(dry run)", "size MB": None, "sha256": ""})
-                continue
-            files = _archives_since(run, sess, job)
-            if not files and job.found == "already done":
-                # the archive of the earlier backup is gone: take it again
-                again = run_job(
-                    run, m.name, steps.MDS_BACKUP.job, cmd, timeout_s=4 * 3600, reuse_finished=False
-                )
-                assert not isinstance(again, DryResult)
-                job = again
-                files = _archives_since(run, sess, job)
+            started[m.name] = start_job(
+                run, m.name, steps.MDS_BACKUP.job, cmd, timeout_s=BACKUP_TIMEOUT_S
+            )
         except TransportError:
             raise
         except MdstoolsError as exc:
-            rows.append({"server": m.name, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""})
-            continue
-        newest = max(files, key=lambda f: f.mtime) if files else None
-        sha = steps.BACKUP_SHA256
-        digest = (
-            (sess.run(sha.command(run.inventory, archive=newest.path)).data or "") if newest else ""
-        )
-        rows.append(
-            {
-                "server": m.name,
-                "file": newest.path if newest else "(no archive found)",
-                "size MB": round(newest.size / 1e6, 1) if newest else None,
-                "sha256": digest,
-            }
-        )
+            started[m.name] = exc
+    rows = [_backup_row(run, name, got) for name, got in started.items()]
     df = pd.DataFrame(rows, columns=["server", "file", "size MB", "sha256"])
     update_backups(run, "backups", json.loads(df.to_json(orient="records")))
     return df
@@ -213,6 +202,53 @@ def update_backups(run: Run, key: str, value: list[dict[str, Any]]) -> None:
         record = old if isinstance(old, dict) else {"backups": old}
     record[key] = value
     run.write_file(BACKUPS, json.dumps(record, indent=2) + "\n")
+
+
+def _backup_row(
+    run: Run, server: str, got: jobs.JobResult | DryResult | Started | MdstoolsError
+) -> dict[str, object]:
+    """One MDS's row: its backup job waited for (taken again when its archive is gone)."""
+    if isinstance(got, DryResult):
+        return {"server": server, "file": "(dry run)", "size MB": None, "sha256": ""}
+    sess = run.session(server)
+    try:
+        if isinstance(got, MdstoolsError):
+            raise got
+        job = (
+            finish_job(run, server, got, timeout_s=BACKUP_TIMEOUT_S)
+            if isinstance(got, Started)
+            else got
+        )
+        files = _archives_since(run, sess, job)
+        if not files and job.found == "already done":
+            # the archive of the earlier backup is gone: take it again
+            cmd = steps.MDS_BACKUP.command(run.inventory)
+            again = run_job(
+                run,
+                server,
+                steps.MDS_BACKUP.job,
+                cmd,
+                timeout_s=BACKUP_TIMEOUT_S,
+                reuse_finished=False,
+            )
+            assert not isinstance(again, DryResult)
+            job = again
+            files = _archives_since(run, sess, job)
+    except TransportError:
+        raise
+    except MdstoolsError as exc:
+        return {"server": server, "file": f"FAILED: {exc}", "size MB": None, "sha256": ""}
+    newest = max(files, key=lambda f: f.mtime) if files else None
+    sha = steps.BACKUP_SHA256
+    digest = (
+        (sess.run(sha.command(run.inventory, archive=newest.path)).data or "") if newest else ""
+    )
+    return {
+        "server": server,
+        "file": newest.path if newest else "(no archive found)",
+        "size MB": round(newest.size / 1e6, 1) if newest else None,
+        "sha256": digest,
+    }
 
 
 def _archives_since(run: Run, sess: Session, job: jobs.JobResult) -> list[BackupFile]:
