@@ -144,7 +144,9 @@ def test_the_large_deployment_in_words(tmp_path: Path) -> None:
     total = sum(hand(4, 2, 212, 0, lagging=10).values())
     assert est.headline() == f"4 MDS, 2 MLM, 212 domains: about {estimate.span(total)}"
     path = est.critical_path
-    assert path.index("02 backups on mds1, mds2, mds3, mds4 at once") < path.index("03 upgrade of mds1")
+    assert path.index("02 backups on mds1, mds2, mds3, mds4 at once") < path.index(
+        "03 upgrade of mds1"
+    )
     assert path.index("04 upgrade of mds2, mds3, mds4 one after another") < path.index(
         "05 upgrade of mlm1"
     )
