@@ -37,7 +37,7 @@ _CREATING = re.compile(
 _AMOUNT = r"(\d+(?:\.\d+)?\s*[KMGT]i?B?)\b"
 _NEEDED = re.compile(r"can\s+take\s+up\s+to\s+" + _AMOUNT, re.IGNORECASE)
 _AVAILABLE = re.compile(r"Available\s+space\s+for\s+snapshots\s*:\s*" + _AMOUNT, re.IGNORECASE)
-_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z _-]*?)\s*:\s*(.*?)\s*$")
+_KEY = re.compile(r"[A-Za-z][A-Za-z _-]{0,40}")
 # what survives as one clish word inside ``clish -c '...'``: no space, quote or backslash
 _WORD = re.compile(r"[^\s\"'\\]{1,64}")
 _DESC_TEXT = re.compile(r"[^\"'\\\n\r]{1,100}")
@@ -162,9 +162,10 @@ def parse_detail(text: str) -> SnapshotDetail:
     skipped); ParseError without a ``name:`` line."""
     fields: dict[str, str] = {}
     for line in lines(text):
-        m = _KEY.match(line)
-        if m is not None:
-            fields.setdefault(m.group(1).strip().lower(), m.group(2))
+        key, colon, value = line.partition(":")
+        key = key.strip()
+        if colon and _KEY.fullmatch(key):
+            fields.setdefault(key.lower(), value.strip())
     if not fields.get("name"):
         raise fail("show snapshot", "no 'name:' line", text)
     size = fields.get("size")

@@ -67,6 +67,12 @@ def test_status_of_250_domains_over_clish_login_equals_bash_login(tmp_path: Path
             for i in range(1, 251):
                 runtime.control(lab, {"action": "change", "domain": f"dom{i}", "on": "mds2"})
         clish, bash = _status(labs["clish-login"]), _status(labs["default"])
+        shells = {}
+        for doc in (clish, bash):
+            doc.pop("environment")  # lab-clish-login, lab-default
+            for s in doc["servers"]:  # type: ignore[attr-defined]
+                shells[s["name"]] = (*shells.get(s["name"], ()), s.pop("login_shell"))
+        assert shells["mds2"] == ("clish", "bash"), shells
         assert clish == bash
         assert clish["notes"] == []
         domains = clish["domains"]
