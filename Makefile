@@ -87,8 +87,8 @@ lint: $(STAMP)
 test: sysdeps $(STAMP) lint
 	$(BIN)/pytest -n 2 --maxschedchunk 2 --durations=25 -m "not matrix" tests
 
-# Every lab scenario on both topologies (make test leaves out the second topology of the
-# scenarios whose faults do not depend on it: see tests/reliability/test_scenarios.py).
+# Every lab scenario on both topologies (make test runs only the healthy one on the second:
+# see tests/reliability/test_scenarios.py).
 test-matrix: sysdeps $(STAMP)
 	$(BIN)/pytest -n 2 --maxschedchunk 2 --durations=25 tests/reliability/test_scenarios.py
 
