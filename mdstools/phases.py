@@ -400,13 +400,19 @@ def _text(value: Any) -> str:
     return value
 
 
-def _acknowledged(value: Any) -> list[str]:
+def _listed(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A list parameter: a list, or text of comma-separated items; at most MAX_LIST."""
     if isinstance(value, str):
         value = [x.strip() for x in value.split(",") if x.strip()]
     if not isinstance(value, (list, tuple)):
         raise ParameterError(f"{shown(value)} is not a list")
     if len(value) > MAX_LIST:
         raise ParameterError(f"{len(value)} items; at most {MAX_LIST}")
+    return value
+
+
+def _acknowledged(value: Any) -> list[str]:
+    value = _listed(value)
     out: list[str] = []
     for item in value:
         if not isinstance(item, str) or not _ACK.fullmatch(item.strip()):
@@ -416,12 +422,7 @@ def _acknowledged(value: Any) -> list[str]:
 
 
 def _names(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = [x.strip() for x in value.split(",") if x.strip()]
-    if not isinstance(value, (list, tuple)):
-        raise ParameterError(f"{shown(value)} is not a list")
-    if len(value) > MAX_LIST:
-        raise ParameterError(f"{len(value)} items; at most {MAX_LIST}")
+    value = _listed(value)
     bad = [item for item in value if not isinstance(item, str) or not _NAME.fullmatch(item)]
     if bad:
         raise ParameterError(f"item {shown(bad[0])} is not a server name")

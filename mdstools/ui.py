@@ -439,6 +439,30 @@ def _line(decision: Decision) -> Any:
     return decision.line
 
 
+def _checklist(
+    d: Decision, heading: str, items: Sequence[tuple[str, str, bool]], button: str
+) -> Decision:
+    """Show ``d`` as a checkbox per item (id, label, ticked), under ``heading`` (HTML), with
+    its button; the decision's value is the ids of the ticked boxes (:func:`_ticked`)."""
+    if d.interactive and items:
+        w = _widgets()
+        boxes = []
+        for item_id, label, ticked in items:
+            box = w.Checkbox(
+                value=ticked, description=label, indent=False, layout=w.Layout(width="auto")
+            )
+            box.item_id = item_id
+            boxes.append(box)
+        d.widget = w.VBox([w.HTML(heading), *boxes, *_buttons(d, [(button, False)]), _line(d)])
+        display(d.widget)
+    return d
+
+
+def _ticked(wd: Any) -> list[str]:
+    """The ids of the ticked boxes of a :func:`_checklist` widget, in their order."""
+    return [b.item_id for b in wd.children if getattr(b, "item_id", None) and b.value]
+
+
 def acknowledge(
     name: str,
     items: Sequence[tuple[str, str]],
@@ -449,11 +473,6 @@ def acknowledge(
     timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
 ) -> Decision:
     """Acknowledge each item (id, label) by name; the value is the list of acknowledged ids."""
-    ids = [i for i, _ in items]
-
-    def read(wd: Any) -> list[str]:
-        return [b.item_id for b in wd.children if getattr(b, "item_id", None) and b.value]
-
     d = Decision(
         name=name,
         kind="acknowledge",
@@ -461,33 +480,16 @@ def acknowledge(
         param_value=list(param_value or []),
         interactive=interactive,
         widget=None,
-        read=read,
+        read=_ticked,
         record=record,
         missing=lambda v: False,
         button="Acknowledge",
         timeout_s=timeout_s,
     )
-    if interactive and items:
-        w = _widgets()
-        boxes = [
-            w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
-            for _, label in items
-        ]
-        for box, item_id in zip(boxes, ids, strict=True):
-            box.item_id = item_id
-        d.widget = w.VBox(
-            [
-                w.HTML(
-                    f"<b>{html_text(name)}</b>: tick each item you have "
-                    "reviewed, then click <b>Acknowledge</b>"
-                ),
-                *boxes,
-                *_buttons(d, [("Acknowledge", False)]),
-                _line(d),
-            ]
-        )
-        display(d.widget)
-    return d
+    heading = (
+        f"<b>{html_text(name)}</b>: tick each item you have reviewed, then click <b>Acknowledge</b>"
+    )
+    return _checklist(d, heading, [(i, label, False) for i, label in items], "Acknowledge")
 
 
 def confirm(
@@ -645,10 +647,6 @@ def select(
     """Pick some of ``options`` (e.g. the servers to revert). Interactively a checkbox per
     option, the ones of ``param_value`` ticked, and a ``Choose`` button; the value is the
     list of ticked options in their order. Headless the value is ``param_value``."""
-
-    def read(wd: Any) -> list[str]:
-        return [b.item_id for b in wd.children if getattr(b, "item_id", None) and b.value]
-
     d = Decision(
         name=name,
         kind="select",
@@ -656,34 +654,14 @@ def select(
         param_value=list(param_value),
         interactive=interactive,
         widget=None,
-        read=read,
+        read=_ticked,
         record=record,
         missing=lambda v: False,
         button="Choose",
         timeout_s=timeout_s,
     )
-    if interactive and options:
-        w = _widgets()
-        boxes = []
-        for option in options:
-            box = w.Checkbox(
-                value=option in param_value,
-                description=option,
-                indent=False,
-                layout=w.Layout(width="auto"),
-            )
-            box.item_id = option
-            boxes.append(box)
-        d.widget = w.VBox(
-            [
-                w.HTML(f"<b>{html_text(question)}</b> (preset: the default)"),
-                *boxes,
-                *_buttons(d, [("Choose", False)]),
-                _line(d),
-            ]
-        )
-        display(d.widget)
-    return d
+    heading = f"<b>{html_text(question)}</b> (preset: the default)"
+    return _checklist(d, heading, [(o, o, o in param_value) for o in options], "Choose")
 
 
 def _each_widget(

@@ -6,7 +6,6 @@ status would call "not JSON" and the change-freeze watch "unchanged")."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,34 +14,7 @@ import pytest
 from mdstools import mgmt_api
 from mdstools.commands import ha
 from mdstools.errors import MdstoolsError
-from mdstools.inventory import Connection, Role, Server
-from mdstools.session import PROLOGUE, Session
-from mdstools.transport.fake import FakeTransport
-
-
-def session_with_path(path: str) -> Session:
-    """A session whose execs run in a local bash with ``PATH=path``."""
-
-    def respond(command: str, stdin: str | None) -> tuple[str, str, int]:
-        p = subprocess.run(
-            ["bash", "-c", command.removeprefix(PROLOGUE)],
-            env={**os.environ, "PATH": path},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        return p.stdout, p.stderr, p.returncode
-
-    server = Server(
-        name="mds1",
-        host="192.0.2.11",
-        port=22,
-        role=Role.PRIMARY,
-        shell="bash",
-        connection=Connection(),
-    )
-    return Session(server, FakeTransport("mds1", respond))
+from tests.unit.local_bash import session_with_path
 
 
 def failing_mktemp(tmp: Path) -> str:

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from mdstools import mgmt_api
 from mdstools.commands import ha
-from mdstools.inventory import Connection, Role, Server
-from mdstools.session import PROLOGUE, Session
-from mdstools.transport.fake import FakeTransport
+from mdstools.session import Session
+from tests.unit.local_bash import session_with_path
 
 ANSWER = {"uid": "u1", "publish-time": {"posix": 5, "iso-8601": "2026-11-26T14:56+0000"}}
 
@@ -41,24 +39,7 @@ def stand_in(tmp: Path) -> Path:
 def bash_session(tmp: Path) -> Session:
     """A session whose execs run in a local bash, the stand-in first on the PATH."""
     stand_in(tmp)
-
-    def respond(command: str, stdin: str | None) -> tuple[str, str, int]:
-        line = command.removeprefix(PROLOGUE)
-        env = {**os.environ, "PATH": f"{tmp}:{os.environ['PATH']}"}
-        p = subprocess.run(
-            ["bash", "-c", line], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-        return p.stdout, p.stderr, p.returncode
-
-    server = Server(
-        name="mds1",
-        host="192.0.2.11",
-        port=22,
-        role=Role.PRIMARY,
-        shell="bash",
-        connection=Connection(),
-    )
-    return Session(server, FakeTransport("mds1", respond))
+    return session_with_path(f"{tmp}:{os.environ['PATH']}")
 
 
 def read(tmp: Path, domains: list[str]) -> dict[str, list[str]]:
