@@ -48,6 +48,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow, pytest.mar
 NB01 = "01_pre_upgrade_verification.ipynb"
 NB02 = "02_prepare_ha.ipynb"
 NB07 = "07_synchronize_ha.ipynb"
+NB09 = "09_backout.ipynb"
 CLICK_AFTER_S = 1.0
 
 
@@ -318,3 +319,29 @@ def test_07_decide_and_confirm_under_run_all_after_a_headless_campaign(
     assert clicked == [("retain_database_on", {"dom1": "mds1"}), ("confirm", True)], decisions
     assert phase_state(session, "07")["verdict"] == "passed"
     print(f"timings: headless 00..06 {t_headless - t0:.1f} s, total {time.monotonic() - t0:.1f} s")
+
+
+def test_09_choose_and_confirm_under_run_all_after_the_primary_was_upgraded(
+    page: Any, jupyterlab: Callable[[str], Session], shots: Shots
+) -> None:
+    """09 after 00..03 headless (the primary upgraded): Run All; Choose (the servers to
+    revert, preset to those the ticket changed) and Confirm clicked as each waits; the
+    primary is reverted, the phase passes and both decisions are journaled as made on the
+    widgets."""
+    session = jupyterlab("default")
+    r = cli(session, "campaign", "--to", "03", "--confirm")
+    assert r.returncode == 0, r.stderr[-3000:]
+    open_notebook(page, session, NB09)
+    run_all(page)
+    click_when_waiting(page, "Choose", shots)
+    click_when_waiting(page, "Confirm")
+    wait_settled(page, 180_000)
+    state = cells(page)
+    assert all(executed(c["prompt"]) for c in state), [c["prompt"] for c in state]
+    assert "Phase 09 PASSED" in state[-1]["output"], state[-1]["output"][:800]
+    assert_no_traceback(page)
+    shots.take(page, "passed")
+    decisions = [e for e in this_run(session, "09") if e["kind"] == "decision"]
+    clicked = [(d["name"], d["value"]) for d in decisions if d["how"] == "widget"]
+    assert clicked == [("backout_servers", ["mds1"]), ("confirm", True)], decisions
+    assert phase_state(session, "09")["verdict"] == "passed"
